@@ -1,0 +1,133 @@
+/* bench.c: the driver shared by the C bench programs - parses the common
+ * command line and runs a peer's case table: for each client count, R
+ * repetitions of prepare / forked workers / verify, then one output line.
+ * Failures go to stderr; the figures alone go to stdout. */
+#define _GNU_SOURCE
+#include "bench.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { OPT_OPS = 1, OPT_REPS, OPT_PINNED, OPT_UNPINNED, OPT_QUICK, OPT_ONLY,
+       OPT_MEM };
+
+static const struct option bench_longopts[] = {
+	{ "ops", required_argument, NULL, OPT_OPS },
+	{ "reps", required_argument, NULL, OPT_REPS },
+	{ "pinned", no_argument, NULL, OPT_PINNED },
+	{ "unpinned", no_argument, NULL, OPT_UNPINNED },
+	{ "quick", no_argument, NULL, OPT_QUICK },
+	{ "only", required_argument, NULL, OPT_ONLY },
+	{ "mem", required_argument, NULL, OPT_MEM },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int bench_usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s [--ops N] [--reps R] [--pinned|--unpinned] "
+		"[--quick] [--only WORKLOAD] [--mem N]\n",
+		prog);
+	return -1;
+}
+
+/* A positive count, or 0 if arg is not one. */
+static uint64_t bench_count(const char *arg)
+{
+	char *end;
+	unsigned long long v = strtoull(arg, &end, 10);
+
+	return (*arg && *end == '\0' && arg[0] != '-') ? v : 0;
+}
+
+int bench_opts_parse(struct bench_opts *o, const struct bench_defaults *d,
+		     int argc, char **argv)
+{
+	uint64_t ops = 0, reps = 0, mem = 0;
+	int c;
+
+	memset(o, 0, sizeof *o);
+	while ((c = getopt_long(argc, argv, "", bench_longopts, NULL)) != -1) {
+		if (c == OPT_OPS && !(ops = bench_count(optarg)))
+			return bench_usage(argv[0]);
+		if (c == OPT_REPS && !(reps = bench_count(optarg)))
+			return bench_usage(argv[0]);
+		if (c == OPT_MEM && !(mem = bench_count(optarg)))
+			return bench_usage(argv[0]);
+		if (c == '?')
+			return bench_usage(argv[0]);
+		o->pinned = c == OPT_PINNED ? 1 : c == OPT_UNPINNED ? 0 : o->pinned;
+		o->quick |= c == OPT_QUICK;
+		o->only = c == OPT_ONLY ? optarg : o->only;
+	}
+	if (optind < argc)
+		return bench_usage(argv[0]);
+	o->ops = ops ? ops : o->quick ? d->quick_ops : d->ops;
+	o->reps = reps ? (int)reps : o->quick ? d->quick_reps : d->reps;
+	o->mem = mem ? mem : o->quick ? d->quick_mem : d->mem;
+	return 0;
+}
+
+int bench_wanted(const struct bench_opts *o, const char *workload)
+{
+	return !o->only || strcmp(o->only, workload) == 0;
+}
+
+/* One repetition of c with n clients, into rep. */
+static int bench_rep(const struct bench_job *j, int n,
+		     const struct bench_opts *o, struct stats_rep *rep)
+{
+	const struct bench_case *c = j->c;
+	int64_t checks[STATS_MAX_WORKERS] = { 0 };
+
+	if (c->prepare && c->prepare(j, n) < 0)
+		return -1;
+	if (stats_workers_run(n, o->ops, c->inflight, c->fn, (void *)j, rep,
+			      checks) < 0)
+		return -1;
+	return c->verify ? c->verify(j, o->ops, checks, n) : 0;
+}
+
+static int bench_case_run(const char *peer, const struct bench_job *j, int n,
+			  const struct bench_opts *o)
+{
+	struct stats_rep *reps = calloc((size_t)o->reps, sizeof *reps);
+	struct stats_line line = {
+		.peer = peer,
+		.workload = j->c->workload,
+		.clients = n,
+		.inflight = j->c->inflight,
+		.pinned = o->pinned,
+		.extra = j->c->verify ? "\"check\":\"ok\"" : NULL,
+	};
+	int rc = reps ? 0 : -1;
+
+	for (int r = 0; rc == 0 && r < o->reps; r++)
+		rc = bench_rep(j, n, o, &reps[r]);
+	if (rc == 0)
+		stats_print(&line, reps, o->reps);
+	else
+		fprintf(stderr, "%s: %s, %d clients, inflight %d: FAILED\n",
+			peer, j->c->workload, n, j->c->inflight);
+	free(reps);
+	return rc;
+}
+
+int bench_run(const char *peer, const struct bench_case *cases, size_t n,
+	      const struct bench_opts *o, void *peer_arg)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct bench_job j = { .c = &cases[i], .peer = peer_arg };
+
+		if (!bench_wanted(o, cases[i].workload))
+			continue;
+		for (const int *k = cases[i].clients; *k; k++)
+			if (bench_case_run(peer, &j, *k, o) < 0)
+				rc = -1;
+	}
+	return rc;
+}

@@ -1,0 +1,61 @@
+/* bench.h: how a bench program is driven. The command line every peer
+ * shares (--ops --reps --pinned/--unpinned --quick --only --mem), and a table
+ * of cases, each run for every client count and repetition, verified, and
+ * printed as one JSON line through stats_print(). */
+#ifndef BENCH_BENCH_H
+#define BENCH_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stats.h"
+
+struct bench_opts {
+	uint64_t ops;     /* calls per repetition, split among the clients */
+	int reps;
+	int pinned;       /* 1: client and server processes on CPU 0 */
+	int quick;
+	uint64_t mem;     /* entries for memory workloads */
+	const char *only; /* run only this workload; NULL runs all */
+};
+
+/* Per peer: a sync IPC round trip costs 10 us in C and 100 us in Python. */
+struct bench_defaults {
+	uint64_t ops, quick_ops;
+	int reps, quick_reps;
+	uint64_t mem, quick_mem;
+};
+
+/* 0, or -1 after printing usage to stderr. */
+int bench_opts_parse(struct bench_opts *o, const struct bench_defaults *d,
+		     int argc, char **argv);
+int bench_wanted(const struct bench_opts *o, const char *workload);
+
+struct bench_case;
+
+/* What stats_worker.arg points to while a case runs. */
+struct bench_job {
+	const struct bench_case *c;
+	void *peer;
+};
+
+struct bench_case {
+	const char *workload;
+	stats_worker_fn fn;
+	int clients[5]; /* 0-terminated */
+	int inflight;   /* 1 = synchronous */
+	/* Before each repetition; NULL when there is nothing to reset. */
+	int (*prepare)(const struct bench_job *j, int clients);
+	/* After each repetition, ops being the total of all clients; 0 if the
+	 * server's final state is what those ops must give. NULL: no check. */
+	int (*verify)(const struct bench_job *j, uint64_t ops,
+		      const int64_t *checks, int clients);
+	const void *data; /* the peer's own per-case data, borrowed */
+};
+
+/* Run every wanted case; 0, or -1 if any repetition failed or verify said
+ * no (the others still run). */
+int bench_run(const char *peer, const struct bench_case *cases, size_t n,
+	      const struct bench_opts *o, void *peer_arg);
+
+#endif

@@ -1,0 +1,65 @@
+/* Messages as the rest of the tree sees them: plain C structs holding
+ * mgr_values. frame.c turns them into wire frames and back; no other file
+ * sees a generated protobuf-c type. */
+#ifndef COMMON_MSG_H
+#define COMMON_MSG_H
+
+#include <stdint.h>
+
+#include "value.h"
+
+#define MGR_PROTOCOL_VERSION 1
+#define FRAME_HEADER 4
+
+enum msg_kind { MSG_NONE, MSG_HELLO, MSG_WELCOME, MSG_REQUEST, MSG_REPLY };
+
+struct frame_limits {
+	uint32_t max_frame; /* payload bytes, header excluded */
+	uint32_t max_depth; /* nesting of values */
+	uint32_t max_items; /* values in one frame */
+	uint32_t max_pending;
+};
+
+struct msg_hello {
+	uint32_t version;
+	int32_t pid;
+	char *name;
+};
+
+struct msg_welcome {
+	uint32_t version;
+	uint8_t instance[16];
+	uint64_t session;
+	int32_t pid;
+	struct frame_limits limits;
+};
+
+struct msg_request {
+	uint64_t id, object, thread;
+	char *method;
+	mgr_value **args;
+	size_t nargs;
+	uint32_t timeout_ms;
+};
+
+struct msg_reply {
+	uint64_t id;
+	uint32_t code;   /* 0: value is the result */
+	mgr_value *value; /* owned; NULL means nil */
+	char *message;   /* error message when code != 0 */
+};
+
+struct msg {
+	enum msg_kind kind;
+	union {
+		struct msg_hello hello;
+		struct msg_welcome welcome;
+		struct msg_request request;
+		struct msg_reply reply;
+	} u;
+};
+
+/* Frees what a decoded msg owns and resets it to MSG_NONE. */
+void msg_clear(struct msg *m);
+
+#endif

@@ -1,0 +1,482 @@
+/* mgr_value: constructors, accessors, copy, equality, ordering and hashing.
+ * The same code builds values in libmgr and stores them in mgrd. */
+#include "value.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "htab.h"
+
+mgr_value *value_alloc(mgr_kind kind)
+{
+	mgr_value *v = calloc(1, sizeof(*v));
+	if (v)
+		v->kind = (uint8_t)kind;
+	return v;
+}
+
+mgr_value *mgr_value_new_nil(void) { return value_alloc(MGR_NIL); }
+
+mgr_value *mgr_value_new_bool(bool b)
+{
+	mgr_value *v = value_alloc(MGR_BOOL);
+	if (v)
+		v->u.b = b;
+	return v;
+}
+
+mgr_value *mgr_value_new_int(int64_t i)
+{
+	mgr_value *v = value_alloc(MGR_INT);
+	if (v)
+		v->u.i = i;
+	return v;
+}
+
+mgr_value *mgr_value_new_double(double d)
+{
+	mgr_value *v = value_alloc(MGR_DOUBLE);
+	if (v)
+		v->u.d = d;
+	return v;
+}
+
+static mgr_value *value_new_blob(mgr_kind kind, const void *p, size_t len)
+{
+	mgr_value *v = value_alloc(kind);
+	if (!v)
+		return NULL;
+	v->u.s.p = malloc(len + 1);
+	if (!v->u.s.p) {
+		free(v);
+		return NULL;
+	}
+	if (len)
+		memcpy(v->u.s.p, p, len);
+	v->u.s.p[len] = '\0';
+	v->u.s.len = len;
+	return v;
+}
+
+mgr_value *mgr_value_new_stringn(const char *s, size_t len)
+{
+	if (!s || memchr(s, '\0', len) || !value_utf8_valid(s, len))
+		return NULL;
+	return value_new_blob(MGR_STRING, s, len);
+}
+
+mgr_value *mgr_value_new_string(const char *s)
+{
+	return s ? mgr_value_new_stringn(s, strlen(s)) : NULL;
+}
+
+mgr_value *mgr_value_new_bytes(const void *p, size_t len)
+{
+	return (p || !len) ? value_new_blob(MGR_BYTES, p, len) : NULL;
+}
+
+mgr_value *mgr_value_new_list(void) { return value_alloc(MGR_LIST); }
+
+mgr_value *mgr_value_new_map(void)
+{
+	mgr_value *v = value_alloc(MGR_MAP);
+	if (v && !(v->u.map = htab_new())) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+mgr_value *mgr_value_new_ref(uint64_t id, const char *type)
+{
+	mgr_value *v = value_alloc(MGR_REF);
+	if (!v)
+		return NULL;
+	v->u.ref.id = id;
+	if (!(v->u.ref.type = strdup(type ? type : ""))) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+void mgr_value_free(mgr_value *v)
+{
+	if (!v)
+		return;
+	switch (v->kind) { /* the one switch: layout differs per kind */
+	case MGR_STRING:
+	case MGR_BYTES:
+		free(v->u.s.p);
+		break;
+	case MGR_LIST:
+		vlist_clear(&v->u.list);
+		break;
+	case MGR_MAP:
+		htab_free(v->u.map);
+		break;
+	case MGR_REF:
+		free(v->u.ref.type);
+		break;
+	default:
+		break;
+	}
+	free(v);
+}
+
+/* ---- lists ---- */
+
+int vlist_reserve(struct vlist *l, size_t n)
+{
+	if (n <= l->cap)
+		return 0;
+	size_t cap = l->cap ? l->cap : 4;
+	while (cap < n)
+		cap *= 2;
+	mgr_value **p = realloc(l->items, cap * sizeof(*p));
+	if (!p)
+		return MGR_ENOMEM;
+	l->items = p;
+	l->cap = cap;
+	return 0;
+}
+
+int vlist_insert(struct vlist *l, size_t idx, mgr_value *item)
+{
+	if (!item || vlist_reserve(l, l->len + 1)) {
+		mgr_value_free(item);
+		return MGR_ENOMEM;
+	}
+	memmove(&l->items[idx + 1], &l->items[idx], (l->len - idx) * sizeof(item));
+	l->items[idx] = item;
+	l->len++;
+	return 0;
+}
+
+mgr_value *vlist_remove(struct vlist *l, size_t idx)
+{
+	mgr_value *v = l->items[idx];
+	l->len--;
+	memmove(&l->items[idx], &l->items[idx + 1], (l->len - idx) * sizeof(v));
+	return v;
+}
+
+void vlist_clear(struct vlist *l)
+{
+	for (size_t i = 0; i < l->len; i++)
+		mgr_value_free(l->items[i]);
+	free(l->items);
+	memset(l, 0, sizeof(*l));
+}
+
+int mgr_value_list_append(mgr_value *list, mgr_value *item)
+{
+	if (!list || list->kind != MGR_LIST) {
+		mgr_value_free(item);
+		return MGR_EINVAL;
+	}
+	return vlist_insert(&list->u.list, list->u.list.len, item);
+}
+
+/* ---- maps ---- */
+
+bool value_is_key(const mgr_value *v)
+{
+	return v->kind == MGR_STRING || v->kind == MGR_BYTES || v->kind == MGR_INT ||
+	       v->kind == MGR_BOOL;
+}
+
+int mgr_value_map_set(mgr_value *map, mgr_value *key, mgr_value *val)
+{
+	int err = !map || map->kind != MGR_MAP ? MGR_EINVAL
+		  : !key || !val	       ? MGR_ENOMEM
+		  : !value_is_key(key)	       ? MGR_ETYPE
+					       : 0;
+	if (err) {
+		mgr_value_free(key);
+		mgr_value_free(val);
+		return err;
+	}
+	mgr_value *old;
+	err = htab_set(map->u.map, key, val, &old);
+	mgr_value_free(old);
+	return err;
+}
+
+const mgr_value *mgr_value_map_get(const mgr_value *map, const mgr_value *key)
+{
+	if (!map || map->kind != MGR_MAP || !key)
+		return NULL;
+	const struct hent *e = htab_find(map->u.map, key);
+	return e ? e->val : NULL;
+}
+
+const mgr_value *mgr_value_map_key(const mgr_value *v, size_t i)
+{
+	const struct hent *e = v && v->kind == MGR_MAP ? htab_nth(v->u.map, i) : NULL;
+	return e ? e->key : NULL;
+}
+
+const mgr_value *mgr_value_map_value(const mgr_value *v, size_t i)
+{
+	const struct hent *e = v && v->kind == MGR_MAP ? htab_nth(v->u.map, i) : NULL;
+	return e ? e->val : NULL;
+}
+
+/* ---- accessors ---- */
+
+mgr_kind mgr_value_kind(const mgr_value *v) { return v ? (mgr_kind)v->kind : MGR_NIL; }
+
+const char *mgr_kind_name(mgr_kind k)
+{
+	static const char *const names[] = {"nil",   "bool", "int", "double", "string",
+					    "bytes", "list", "map", "ref"};
+	return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
+}
+
+bool mgr_value_bool(const mgr_value *v) { return v && v->kind == MGR_BOOL && v->u.b; }
+
+int64_t mgr_value_int(const mgr_value *v)
+{
+	return v && v->kind == MGR_INT ? v->u.i : 0;
+}
+
+double mgr_value_double(const mgr_value *v)
+{
+	if (v && v->kind == MGR_INT)
+		return (double)v->u.i;
+	return v && v->kind == MGR_DOUBLE ? v->u.d : 0.0;
+}
+
+const char *mgr_value_string(const mgr_value *v, size_t *len)
+{
+	if (!v || v->kind != MGR_STRING)
+		return NULL;
+	if (len)
+		*len = v->u.s.len;
+	return v->u.s.p;
+}
+
+const void *mgr_value_bytes(const mgr_value *v, size_t *len)
+{
+	if (!v || (v->kind != MGR_BYTES && v->kind != MGR_STRING))
+		return NULL;
+	if (len)
+		*len = v->u.s.len;
+	return v->u.s.p;
+}
+
+size_t mgr_value_len(const mgr_value *v)
+{
+	if (v && v->kind == MGR_LIST)
+		return v->u.list.len;
+	return v && v->kind == MGR_MAP ? v->u.map->live : 0;
+}
+
+const mgr_value *mgr_value_list_get(const mgr_value *v, size_t i)
+{
+	if (!v || v->kind != MGR_LIST || i >= v->u.list.len)
+		return NULL;
+	return v->u.list.items[i];
+}
+
+uint64_t mgr_value_ref_id(const mgr_value *v)
+{
+	return v && v->kind == MGR_REF ? v->u.ref.id : 0;
+}
+
+const char *mgr_value_ref_type(const mgr_value *v)
+{
+	return v && v->kind == MGR_REF ? v->u.ref.type : NULL;
+}
+
+/* ---- copy, equality, order, hash ---- */
+
+static mgr_value *value_copy_list(const mgr_value *v)
+{
+	mgr_value *c = mgr_value_new_list();
+	if (!c || vlist_reserve(&c->u.list, v->u.list.len)) {
+		mgr_value_free(c);
+		return NULL;
+	}
+	for (size_t i = 0; i < v->u.list.len; i++)
+		if (mgr_value_list_append(c, mgr_value_copy(v->u.list.items[i]))) {
+			mgr_value_free(c);
+			return NULL;
+		}
+	return c;
+}
+
+static mgr_value *value_copy_map(const mgr_value *v)
+{
+	mgr_value *c = mgr_value_new_map();
+	if (!c)
+		return NULL;
+	HTAB_FOREACH(v->u.map, e)
+	if (mgr_value_map_set(c, mgr_value_copy(e->key), mgr_value_copy(e->val))) {
+		mgr_value_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+mgr_value *mgr_value_copy(const mgr_value *v)
+{
+	if (!v)
+		return NULL;
+	switch (v->kind) {
+	case MGR_STRING:
+	case MGR_BYTES:
+		return value_new_blob(v->kind, v->u.s.p, v->u.s.len);
+	case MGR_LIST:
+		return value_copy_list(v);
+	case MGR_MAP:
+		return value_copy_map(v);
+	case MGR_REF:
+		return mgr_value_new_ref(v->u.ref.id, v->u.ref.type);
+	default: {
+		mgr_value *c = value_alloc(v->kind);
+		if (c)
+			c->u = v->u;
+		return c;
+	}
+	}
+}
+
+static bool value_equal_map(const mgr_value *a, const mgr_value *b)
+{
+	if (a->u.map->live != b->u.map->live)
+		return false;
+	HTAB_FOREACH(a->u.map, e)
+	{
+		const mgr_value *o = mgr_value_map_get(b, e->key);
+		if (!o || !mgr_value_equal(e->val, o))
+			return false;
+	}
+	return true;
+}
+
+bool mgr_value_equal(const mgr_value *a, const mgr_value *b)
+{
+	if (!a || !b || a->kind != b->kind)
+		return a == b;
+	switch (a->kind) {
+	case MGR_NIL:
+		return true;
+	case MGR_BOOL:
+		return a->u.b == b->u.b;
+	case MGR_INT:
+		return a->u.i == b->u.i;
+	case MGR_DOUBLE:
+		return a->u.d == b->u.d;
+	case MGR_STRING:
+	case MGR_BYTES:
+		return a->u.s.len == b->u.s.len && !memcmp(a->u.s.p, b->u.s.p, a->u.s.len);
+	case MGR_LIST:
+		if (a->u.list.len != b->u.list.len)
+			return false;
+		for (size_t i = 0; i < a->u.list.len; i++)
+			if (!mgr_value_equal(a->u.list.items[i], b->u.list.items[i]))
+				return false;
+		return true;
+	case MGR_MAP:
+		return value_equal_map(a, b);
+	case MGR_REF:
+		return a->u.ref.id == b->u.ref.id;
+	}
+	return false;
+}
+
+static bool value_is_number(const mgr_value *v)
+{
+	return v->kind == MGR_INT || v->kind == MGR_DOUBLE || v->kind == MGR_BOOL;
+}
+
+static int value_compare_numbers(const mgr_value *a, const mgr_value *b)
+{
+	if (a->kind != MGR_DOUBLE && b->kind != MGR_DOUBLE) {
+		int64_t x = a->kind == MGR_BOOL ? a->u.b : a->u.i;
+		int64_t y = b->kind == MGR_BOOL ? b->u.b : b->u.i;
+		return (x > y) - (x < y);
+	}
+	double x = a->kind == MGR_DOUBLE ? a->u.d : (double)mgr_value_int(a);
+	double y = b->kind == MGR_DOUBLE ? b->u.d : (double)mgr_value_int(b);
+	return (x > y) - (x < y);
+}
+
+int mgr_value_compare(const mgr_value *a, const mgr_value *b, int *out)
+{
+	if (!a || !b)
+		return MGR_EINVAL;
+	if (value_is_number(a) && value_is_number(b)) {
+		*out = value_compare_numbers(a, b);
+		return 0;
+	}
+	if (a->kind != b->kind || (a->kind != MGR_STRING && a->kind != MGR_BYTES))
+		return MGR_ETYPE;
+	size_t n = a->u.s.len < b->u.s.len ? a->u.s.len : b->u.s.len;
+	int c = memcmp(a->u.s.p, b->u.s.p, n);
+	*out = c ? c : (a->u.s.len > b->u.s.len) - (a->u.s.len < b->u.s.len);
+	return 0;
+}
+
+uint64_t value_hash(const mgr_value *v)
+{
+	if (v->kind == MGR_STRING || v->kind == MGR_BYTES)
+		return XXH3_64bits_withSeed(v->u.s.p, v->u.s.len, v->kind);
+	int64_t x = v->kind == MGR_BOOL ? v->u.b : v->u.i;
+	return XXH3_64bits_withSeed(&x, sizeof(x), v->kind);
+}
+
+size_t value_size(const mgr_value *v)
+{
+	size_t n = sizeof(*v);
+	if (v->kind == MGR_STRING || v->kind == MGR_BYTES)
+		n += v->u.s.len + 1;
+	else if (v->kind == MGR_LIST)
+		for (size_t i = 0; i < v->u.list.len; i++)
+			n += sizeof(mgr_value *) + value_size(v->u.list.items[i]);
+	else if (v->kind == MGR_MAP)
+		HTAB_FOREACH(v->u.map, e)
+	n += sizeof(*e) + value_size(e->key) + value_size(e->val);
+	return n;
+}
+
+/* ---- UTF-8 ---- */
+
+/* Length of the sequence a lead byte starts, and its smallest code point. */
+static int utf8_lead(unsigned char c, uint32_t *min)
+{
+	if (c < 0x80)
+		return *min = 0, 1;
+	if ((c & 0xE0) == 0xC0)
+		return *min = 0x80, 2;
+	if ((c & 0xF0) == 0xE0)
+		return *min = 0x800, 3;
+	if ((c & 0xF8) == 0xF0)
+		return *min = 0x10000, 4;
+	return 0;
+}
+
+bool value_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	while (p < end) {
+		uint32_t min, cp;
+		int n = utf8_lead(*p, &min);
+		if (n == 0 || end - p < n)
+			return false;
+		cp = n == 1 ? *p : *p & (0x7F >> n);
+		for (int i = 1; i < n; i++) {
+			if ((p[i] & 0xC0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i] & 0x3F);
+		}
+		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		p += n;
+	}
+	return true;
+}

@@ -1,0 +1,50 @@
+/* The inside of mgr_value, for code in this tree (codec, server types).
+ * Applications see only the opaque type in mgr/value.h. */
+#ifndef COMMON_VALUE_H
+#define COMMON_VALUE_H
+
+#include "mgr/value.h"
+
+struct htab;
+
+/* A growable array of owned values. */
+struct vlist {
+	mgr_value **items;
+	size_t len, cap;
+};
+
+struct mgr_value {
+	uint8_t kind; /* mgr_kind */
+	union {
+		bool b;
+		int64_t i;
+		double d;
+		struct {
+			char *p; /* NUL-terminated, len excludes the NUL */
+			size_t len;
+		} s;
+		struct vlist list;
+		struct htab *map;
+		struct {
+			uint64_t id;
+			char *type;
+		} ref;
+	} u;
+};
+
+int vlist_reserve(struct vlist *l, size_t n);
+/* item consumed even on failure; idx <= len. */
+int vlist_insert(struct vlist *l, size_t idx, mgr_value *item);
+/* Returns the removed item (caller owns); idx < len. */
+mgr_value *vlist_remove(struct vlist *l, size_t idx);
+void vlist_clear(struct vlist *l);
+
+bool value_is_key(const mgr_value *v);
+uint64_t value_hash(const mgr_value *v);
+bool value_utf8_valid(const char *s, size_t len);
+/* An empty value of the given kind (NULL on ENOMEM). */
+mgr_value *value_alloc(mgr_kind kind);
+/* Approximate heap bytes used by v, for memory accounting. */
+size_t value_size(const mgr_value *v);
+
+#endif

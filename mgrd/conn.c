@@ -1,0 +1,315 @@
+/* One connection = one session: reads frames (length checked before any
+ * allocation), runs the handshake state machine, queues replies and writes
+ * them in bulk, cuts off clients that do not read, and on close gives back
+ * everything the session held. */
+#include "conn.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/frame.h"
+#include "dispatch.h"
+#include "log.h"
+#include "park.h"
+#include "server.h"
+
+#define CONN_READ_CHUNK 65536
+
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
+
+int32_t conn_pid(const struct conn *c) { return c->pid; }
+uint64_t conn_session(const struct conn *c) { return c->session; }
+
+struct conn *conn_new(struct server *srv, int fd, pid_t pid, uid_t uid, gid_t gid)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	*c = (struct conn){.srv = srv, .fd = fd, .pid = pid, .uid = uid, .gid = gid,
+			   .session = ++srv->next_session, .since = time(NULL)};
+	c->next = srv->conns;
+	if (c->next)
+		c->next->prev = c;
+	srv->conns = c;
+	srv->n_conns++;
+	c->in = evbuffer_new();
+	c->out = evbuffer_new();
+	c->read_ev = event_new(srv->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+	c->write_ev = event_new(srv->base, fd, EV_WRITE, conn_write_cb, c);
+	c->timer_ev = evtimer_new(srv->base, conn_timer_cb, c);
+	struct timeval tv = {srv->cfg.handshake_ms / 1000, (srv->cfg.handshake_ms % 1000) * 1000};
+	if (!c->in || !c->out || !c->read_ev || !c->write_ev || !c->timer_ev ||
+	    event_add(c->read_ev, NULL) || evtimer_add(c->timer_ev, &tv)) {
+		c->state = CONN_DEAD;
+		conn_close(c, "out of memory");
+		return NULL;
+	}
+	return c;
+}
+
+static void conn_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct conn *c = arg;
+	if (c->users) { /* still inside one of its callbacks: next turn */
+		event_base_once(c->srv->base, -1, EV_TIMEOUT, conn_free_cb, c, &(struct timeval){0, 0});
+		return;
+	}
+	evbuffer_free(c->in);
+	evbuffer_free(c->out);
+	idmap_free(&c->refs);
+	free(c);
+}
+
+static void conn_release_session(struct conn *c)
+{
+	struct registry *reg = &c->srv->reg;
+	park_session_end(c);
+	IDMAP_FOREACH(&reg->by_id, s)
+	{
+		struct object *o = s->ptr;
+		if (!o->dead && o->type->session_end)
+			o->type->session_end(o, c);
+	}
+	IDMAP_FOREACH(&c->refs, s)
+	for (uintptr_t n = (uintptr_t)s->ptr; n > 0; n--)
+		registry_unref(reg, s->id);
+	idmap_free(&c->refs);
+}
+
+void conn_close(struct conn *c, const char *why)
+{
+	if (c->state == CONN_DEAD && c->fd < 0)
+		return;
+	log_msg(LOG_DEBUG, "session %llu (pid %d) closed: %s",
+		(unsigned long long)c->session, (int)c->pid, why);
+	c->state = CONN_DEAD;
+	struct event *evs[] = {c->read_ev, c->write_ev, c->timer_ev};
+	for (size_t i = 0; i < 3; i++)
+		if (evs[i])
+			event_free(evs[i]);
+	c->read_ev = c->write_ev = c->timer_ev = NULL;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	conn_release_session(c);
+	server_conn_closed(c->srv, c);
+	event_base_once(c->srv->base, -1, EV_TIMEOUT, conn_free_cb, c, &(struct timeval){0, 0});
+}
+
+/* ---- output ---- */
+
+static void conn_flush(struct conn *c)
+{
+	while (c->state != CONN_DEAD && evbuffer_get_length(c->out) > 0) {
+		int n = evbuffer_write(c->out, c->fd);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			event_add(c->write_ev, NULL);
+			return;
+		}
+		if (n <= 0 && errno != EINTR) {
+			conn_close(c, "write failed");
+			return;
+		}
+	}
+	if (c->state == CONN_CLOSING)
+		conn_close(c, "closed after last reply");
+}
+
+static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_flush(arg);
+}
+
+void conn_close_after_flush(struct conn *c)
+{
+	if (c->state == CONN_DEAD)
+		return;
+	c->state = CONN_CLOSING;
+	event_del(c->read_ev);
+	if (!c->users)
+		conn_flush(c);
+}
+
+static void conn_put(struct conn *c, const struct msg *m)
+{
+	struct frame_out fo;
+	struct evbuffer_iovec vec;
+	if (frame_prepare(&fo, m)) {
+		conn_close(c, "out of memory encoding a reply");
+		return;
+	}
+	if (evbuffer_reserve_space(c->out, (ev_ssize_t)fo.size, &vec, 1) == 1) {
+		frame_write(&fo, vec.iov_base);
+		vec.iov_len = fo.size;
+		evbuffer_commit_space(c->out, &vec, 1);
+	}
+	frame_out_done(&fo);
+	if (evbuffer_get_length(c->out) > c->srv->cfg.max_outbuf) {
+		log_msg(LOG_WARN, "session %llu (pid %d) cut off: %zu bytes of replies unread",
+			(unsigned long long)c->session, (int)c->pid, evbuffer_get_length(c->out));
+		conn_close(c, "output buffer limit");
+		return;
+	}
+	if (!c->users) /* a reply from outside this conn's read: send now */
+		conn_flush(c);
+}
+
+void conn_reply(struct conn *c, uint64_t id, int code, mgr_value *value, const char *message)
+{
+	if (c->state == CONN_DEAD) {
+		mgr_value_free(value);
+		return;
+	}
+	struct msg m = {.kind = MSG_REPLY};
+	m.u.reply = (struct msg_reply){id, (uint32_t)code, value, (char *)message};
+	conn_put(c, &m);
+	m.u.reply.message = NULL;
+	msg_clear(&m);
+}
+
+void conn_reply_borrowed(struct conn *c, uint64_t id, const mgr_value *v)
+{
+	if (c->state == CONN_DEAD)
+		return;
+	struct msg m = {.kind = MSG_REPLY};
+	m.u.reply = (struct msg_reply){id, 0, (mgr_value *)v, NULL};
+	conn_put(c, &m);
+}
+
+/* ---- input ---- */
+
+static void conn_violation(struct conn *c, int code, const char *why)
+{
+	log_msg(LOG_INFO, "session %llu (pid %d): %s; dropping the connection",
+		(unsigned long long)c->session, (int)c->pid, why);
+	conn_reply(c, 0, code, NULL, why);
+	conn_close_after_flush(c);
+}
+
+static void conn_hello(struct conn *c, struct msg *m)
+{
+	if (m->u.hello.version != MGR_PROTOCOL_VERSION) {
+		conn_violation(c, MGR_EVERSION, "protocol version not supported (want 1)");
+		return;
+	}
+	snprintf(c->name, sizeof(c->name), "%s", m->u.hello.name);
+	evtimer_del(c->timer_ev);
+	c->state = CONN_READY;
+	struct msg w = {.kind = MSG_WELCOME};
+	w.u.welcome = (struct msg_welcome){.version = MGR_PROTOCOL_VERSION,
+		.session = c->session, .pid = (int32_t)getpid(), .limits = c->srv->cfg.frame};
+	memcpy(w.u.welcome.instance, c->srv->instance, sizeof(w.u.welcome.instance));
+	conn_put(c, &w);
+}
+
+static void conn_message(struct conn *c, struct msg *m)
+{
+	if (c->state == CONN_HELLO && m->kind == MSG_HELLO)
+		conn_hello(c, m);
+	else if (c->state == CONN_READY && m->kind == MSG_REQUEST)
+		dispatch_request(c->srv, c, &m->u.request);
+	else
+		conn_violation(c, MGR_EPROTO, c->state == CONN_HELLO
+			       ? "expected Hello as the first frame"
+			       : "unexpected frame kind from a client");
+}
+
+static void conn_frame(struct conn *c, uint8_t *p, size_t len)
+{
+	struct msg m;
+	char err[160];
+	int rc = frame_decode(p, len, &c->srv->cfg.frame, &m, err, sizeof(err));
+	if (!rc)
+		conn_message(c, &m);
+	else if (m.kind == MSG_REQUEST && c->state == CONN_READY)
+		conn_reply(c, m.u.request.id, rc, NULL, err); /* bad args: just this call */
+	else
+		conn_violation(c, rc, err);
+	msg_clear(&m);
+}
+
+/* One whole frame from the input, if there is one: 1 handled, 0 need more. */
+static int conn_next_frame(struct conn *c)
+{
+	uint8_t hdr[FRAME_HEADER];
+	size_t have = evbuffer_get_length(c->in);
+	if (have < FRAME_HEADER || evbuffer_copyout(c->in, hdr, FRAME_HEADER) != FRAME_HEADER)
+		return 0;
+	uint32_t len = frame_get_len(hdr);
+	if (len > c->srv->cfg.frame.max_frame) {
+		char why[96];
+		snprintf(why, sizeof(why), "frame of %u bytes exceeds the limit of %u",
+			 len, c->srv->cfg.frame.max_frame);
+		conn_violation(c, MGR_ELIMIT, why);
+		return 0;
+	}
+	if (have < FRAME_HEADER + (size_t)len)
+		return 0;
+	uint8_t *p = evbuffer_pullup(c->in, FRAME_HEADER + (ev_ssize_t)len);
+	if (!p) {
+		conn_close(c, "out of memory reading a frame");
+		return 0;
+	}
+	conn_frame(c, p + FRAME_HEADER, len);
+	evbuffer_drain(c->in, FRAME_HEADER + len);
+	return 1;
+}
+
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct conn *c = arg;
+	int n = evbuffer_read(c->in, fd, CONN_READ_CHUNK);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		conn_close(c, n == 0 ? "peer closed" : "read failed");
+		return;
+	}
+	c->users++;
+	while ((c->state == CONN_HELLO || c->state == CONN_READY) && conn_next_frame(c))
+		;
+	c->users--;
+	conn_flush(c);
+}
+
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct conn *c = arg;
+	if (c->state == CONN_HELLO)
+		conn_close(c, "no Hello before the handshake deadline");
+}
+
+/* ---- session references ---- */
+
+int conn_ref_add(struct conn *c, struct object *o)
+{
+	uintptr_t n = (uintptr_t)idmap_get(&c->refs, o->id);
+	if (idmap_put(&c->refs, o->id, (void *)(n + 1)))
+		return MGR_ENOMEM;
+	registry_ref(o);
+	return 0;
+}
+
+int conn_ref_drop(struct conn *c, uint64_t id)
+{
+	uintptr_t n = (uintptr_t)idmap_get(&c->refs, id);
+	if (n == 0)
+		return MGR_ENOOBJ;
+	if (n == 1)
+		idmap_del(&c->refs, id);
+	else
+		idmap_put(&c->refs, id, (void *)(n - 1));
+	registry_unref(&c->srv->reg, id);
+	return 0;
+}

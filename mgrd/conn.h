@@ -1,0 +1,64 @@
+/* One client connection, which is also its session: framing, handshake,
+ * output buffering and backpressure, the references the session holds and
+ * the calls it has parked. */
+#ifndef MGRD_CONN_H
+#define MGRD_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "../common/value.h"
+#include "idmap.h"
+
+struct server;
+struct waiter;
+struct object;
+struct msg;
+
+enum conn_state {
+	CONN_HELLO,   /* waiting for Hello; nothing else is accepted */
+	CONN_READY,   /* serving requests */
+	CONN_CLOSING, /* flushing the last replies, reading nothing */
+	CONN_DEAD,    /* closed; freed on the next loop turn */
+};
+
+struct conn {
+	struct conn *next, *prev; /* server's list */
+	struct server *srv;
+	int fd;
+	enum conn_state state;
+	unsigned users; /* pins against freeing while a callback runs */
+	struct event *read_ev, *write_ev, *timer_ev;
+	struct evbuffer *in, *out;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	uint64_t session;
+	char name[64];
+	time_t since;
+	uint64_t calls;
+	struct idmap refs;       /* object id -> (uintptr_t) count */
+	struct waiter *parked;   /* this session's parked calls */
+	uint32_t n_parked;
+};
+
+struct conn *conn_new(struct server *srv, int fd, pid_t pid, uid_t uid, gid_t gid);
+/* Closes now (replies not yet written are dropped) and schedules the free. */
+void conn_close(struct conn *c, const char *why);
+/* Closes once the output is written (stop reading first). */
+void conn_close_after_flush(struct conn *c);
+
+/* Queues a reply. value consumed; message borrowed (NULL: default). */
+void conn_reply(struct conn *c, uint64_t id, int code, mgr_value *value, const char *message);
+
+/* Queues a reply carrying v, which stays the caller's. */
+void conn_reply_borrowed(struct conn *c, uint64_t id, const mgr_value *v);
+
+/* Session references. */
+int conn_ref_add(struct conn *c, struct object *o);
+/* MGR_ENOOBJ if this session holds no reference to id. */
+int conn_ref_drop(struct conn *c, uint64_t id);
+
+#endif

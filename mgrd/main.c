@@ -1,0 +1,173 @@
+/* mgrd's command line: a table of options, each with its setter and help,
+ * then the server's life. */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "server.h"
+
+struct option_row {
+	const char *name;
+	const char *arg; /* NULL: a flag */
+	int (*set)(struct config *cfg, const char *arg, void *field);
+	size_t offset;
+	const char *help;
+};
+
+static int opt_u32(struct config *cfg, const char *arg, void *field)
+{
+	(void)cfg;
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(arg, &end, 0);
+	if (errno || *end || !*arg || v == 0 || v > UINT32_MAX)
+		return -1;
+	*(uint32_t *)field = (uint32_t)v;
+	return 0;
+}
+
+static int opt_int(struct config *cfg, const char *arg, void *field)
+{
+	(void)cfg;
+	char *end;
+	long v = strtol(arg, &end, 10);
+	if (*end || !*arg || v < 0 || v > INT_MAX)
+		return -1;
+	*(int *)field = (int)v;
+	return 0;
+}
+
+static int opt_path(struct config *cfg, const char *arg, void *field)
+{
+	(void)cfg;
+	*(char **)field = (char *)arg;
+	return 0;
+}
+
+static int opt_flag(struct config *cfg, const char *arg, void *field)
+{
+	(void)cfg;
+	(void)arg;
+	*(bool *)field = true;
+	return 0;
+}
+
+static int opt_allow_uid(struct config *cfg, const char *arg, void *field)
+{
+	(void)field;
+	struct passwd *pw = getpwnam(arg);
+	char *end;
+	unsigned long v = pw ? pw->pw_uid : strtoul(arg, &end, 10);
+	if ((!pw && (*end || !*arg)) || cfg->n_allow_uid == CONFIG_MAX_ALLOW)
+		return -1;
+	cfg->allow_uid[cfg->n_allow_uid++] = (uid_t)v;
+	return 0;
+}
+
+static int opt_allow_gid(struct config *cfg, const char *arg, void *field)
+{
+	(void)field;
+	struct group *gr = getgrnam(arg);
+	char *end;
+	unsigned long v = gr ? gr->gr_gid : strtoul(arg, &end, 10);
+	if ((!gr && (*end || !*arg)) || cfg->n_allow_gid == CONFIG_MAX_ALLOW)
+		return -1;
+	cfg->allow_gid[cfg->n_allow_gid++] = (gid_t)v;
+	return 0;
+}
+
+static int opt_log_level(struct config *cfg, const char *arg, void *field)
+{
+	(void)cfg;
+	(void)field;
+	int level = log_level_parse(arg);
+	if (level < 0)
+		return -1;
+	log_set_level((enum log_level)level);
+	return 0;
+}
+
+#define OFF(f) offsetof(struct config, f)
+
+static const struct option_row option_table[] = {
+	{"socket", "PATH", opt_path, OFF(socket_path), "listen on PATH (default $XDG_RUNTIME_DIR/mgr/mgrd.sock)"},
+	{"ready-fd", "N", opt_int, OFF(ready_fd), "write one line to fd N once accepting"},
+	{"max-frame", "BYTES", opt_u32, OFF(frame.max_frame), "largest frame (default 16 MiB)"},
+	{"max-depth", "N", opt_u32, OFF(frame.max_depth), "deepest value nesting (default 64)"},
+	{"max-items", "N", opt_u32, OFF(frame.max_items), "most values in one frame (default 1048576)"},
+	{"max-pending", "N", opt_u32, OFF(frame.max_pending), "parked calls per connection (default 4096)"},
+	{"max-outbuf", "BYTES", opt_u32, OFF(max_outbuf), "unread reply bytes before a client is cut off (default 64 MiB)"},
+	{"max-conns", "N", opt_u32, OFF(max_conns), "connections in total (default 4096)"},
+	{"max-conns-per-uid", "N", opt_u32, OFF(max_conns_per_uid), "connections per uid (default 4096)"},
+	{"max-waiters", "N", opt_u32, OFF(max_waiters), "parked calls per object (default 65536)"},
+	{"handshake-timeout", "MS", opt_u32, OFF(handshake_ms), "close connections silent this long (default 5000)"},
+	{"allow-uid", "UID", opt_allow_uid, 0, "also accept this user (repeatable)"},
+	{"allow-gid", "GID", opt_allow_gid, 0, "also accept this group (repeatable)"},
+	{"parent-pid", "PID", opt_int, OFF(parent_pid), "exit when this process ends"},
+	{"ignore-sigint", NULL, opt_flag, OFF(ignore_sigint), "do not stop on SIGINT"},
+	{"log-level", "LEVEL", opt_log_level, 0, "error, warn, info (default) or debug"},
+};
+
+#define N_OPTIONS (sizeof(option_table) / sizeof(option_table[0]))
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: mgrd [OPTION]...\nServe shared objects to local processes.\n\n");
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		char left[48];
+		snprintf(left, sizeof(left), "--%s%s%s", option_table[i].name,
+			 option_table[i].arg ? " " : "", option_table[i].arg ? option_table[i].arg : "");
+		fprintf(f, "  %-28s %s\n", left, option_table[i].help);
+	}
+	fprintf(f, "  %-28s %s\n", "--help", "this text");
+}
+
+static int parse_args(int argc, char **argv, struct config *cfg)
+{
+	struct option longopts[N_OPTIONS + 2] = {{0}};
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		longopts[i] = (struct option){option_table[i].name,
+			option_table[i].arg ? required_argument : no_argument, NULL, (int)i + 256};
+	longopts[N_OPTIONS] = (struct option){"help", no_argument, NULL, 'h'};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (ch == 'h')
+			return usage(stdout), 1;
+		if (ch < 256)
+			return usage(stderr), 2;
+		const struct option_row *o = &option_table[ch - 256];
+		if (o->set(cfg, optarg, (char *)cfg + o->offset)) {
+			fprintf(stderr, "mgrd: invalid value for --%s: '%s'\n", o->name, optarg);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mgrd: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	config_defaults(&cfg);
+	int rc = parse_args(argc, argv, &cfg);
+	if (rc)
+		return rc == 1 ? 0 : 2;
+	struct server srv;
+	if (server_init(&srv, &cfg)) {
+		server_fini(&srv);
+		return 1;
+	}
+	rc = server_run(&srv);
+	log_msg(LOG_INFO, "stopped");
+	server_fini(&srv);
+	return rc ? 1 : 0;
+}

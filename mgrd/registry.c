@@ -1,0 +1,140 @@
+/* Object ids, names and reference counts (see registry.h). */
+#include "registry.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/htab.h"
+#include "dispatch.h"
+#include "log.h"
+
+int registry_init(struct registry *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->next_id = 1;
+	r->by_name = htab_new();
+	return r->by_name ? 0 : MGR_ENOMEM;
+}
+
+static void registry_destroy_state(struct object *o)
+{
+	if (o->state && o->type->destroy)
+		o->type->destroy(o->state);
+	o->state = NULL;
+}
+
+static void registry_free_object(struct object *o)
+{
+	registry_destroy_state(o);
+	free(o->name);
+	free(o);
+}
+
+void registry_fini(struct registry *r)
+{
+	IDMAP_FOREACH(&r->by_id, s)
+	registry_free_object(s->ptr);
+	idmap_free(&r->by_id);
+	htab_free(r->by_name);
+	r->by_name = NULL;
+}
+
+static int registry_name_add(struct registry *r, struct object *o)
+{
+	mgr_value *old;
+	int err = htab_set(r->by_name, mgr_value_new_string(o->name),
+			   mgr_value_new_int((int64_t)o->id), &old);
+	mgr_value_free(old);
+	return err;
+}
+
+static void registry_name_del(struct registry *r, struct object *o)
+{
+	mgr_value key = {.kind = MGR_STRING, .u.s = {o->name, strlen(o->name)}};
+	mgr_value *k, *v;
+	if (htab_del(r->by_name, &key, &k, &v)) {
+		mgr_value_free(k);
+		mgr_value_free(v);
+	}
+}
+
+static struct object *registry_alloc(struct registry *r, const struct type *t,
+				     const char *name, struct call *c)
+{
+	struct object *o = calloc(1, sizeof(*o));
+	if (!o || (name && !(o->name = strdup(name)))) {
+		free(o);
+		return NULL;
+	}
+	o->id = r->next_id;
+	o->type = t;
+	o->refs = name ? 2 : 1;
+	o->created = time(NULL);
+	o->creator_pid = c->conn ? conn_pid(c->conn) : 0;
+	o->creator_session = c->conn ? conn_session(c->conn) : 0;
+	return o;
+}
+
+int registry_create(struct registry *r, const struct type *t, const char *name,
+		    struct call *c, struct object **out)
+{
+	if (name && registry_find(r, name))
+		return call_fail(c, MGR_EEXIST, "an object named '%s' exists", name);
+	struct object *o = registry_alloc(r, t, name, c);
+	if (!o)
+		return MGR_ENOMEM;
+	int err = t->create ? t->create(c, &o->state) : 0;
+	if (!err && idmap_put(&r->by_id, o->id, o))
+		err = MGR_ENOMEM;
+	if (!err && name && registry_name_add(r, o)) {
+		idmap_del(&r->by_id, o->id);
+		err = MGR_ENOMEM;
+	}
+	if (err) {
+		registry_free_object(o);
+		return err;
+	}
+	r->next_id++;
+	r->live++;
+	*out = o;
+	return 0;
+}
+
+struct object *registry_get(const struct registry *r, uint64_t id)
+{
+	struct object *o = idmap_get(&r->by_id, id);
+	return o && !o->dead ? o : NULL;
+}
+
+struct object *registry_find(const struct registry *r, const char *name)
+{
+	mgr_value key = {.kind = MGR_STRING, .u.s = {(char *)name, strlen(name)}};
+	const struct hent *e = htab_find(r->by_name, &key);
+	return e ? registry_get(r, (uint64_t)e->val->u.i) : NULL;
+}
+
+void registry_ref(struct object *o) { o->refs++; }
+
+void registry_unref(struct registry *r, uint64_t id)
+{
+	struct object *o = idmap_get(&r->by_id, id);
+	if (!o || --o->refs > 0)
+		return;
+	if (!o->dead)
+		r->live--;
+	idmap_del(&r->by_id, id);
+	registry_free_object(o);
+}
+
+void registry_delete(struct registry *r, struct object *o)
+{
+	if (o->dead)
+		return;
+	o->dead = true;
+	r->live--;
+	registry_destroy_state(o);
+	if (o->name) {
+		registry_name_del(r, o);
+		registry_unref(r, o->id); /* the name's reference */
+	}
+}

@@ -1,0 +1,54 @@
+/* The registry owns every shared object: ids (64-bit, never reused), unique
+ * names and reference counts. An object lives while it has holders: session
+ * references, container references and, for a named object, its name.
+ * delete ends it at once: its state is destroyed and calls get ENOOBJ, but
+ * the struct stays (dead) until its last holder lets go. */
+#ifndef MGRD_REGISTRY_H
+#define MGRD_REGISTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "idmap.h"
+#include "type.h"
+
+struct htab;
+
+struct object {
+	uint64_t id;
+	const struct type *type;
+	char *name;   /* NULL: anonymous */
+	void *state;  /* the type's; NULL once dead */
+	uint32_t refs;
+	bool dead;
+	int32_t creator_pid;
+	uint64_t creator_session;
+	time_t created;
+	uint64_t calls;
+};
+
+struct registry {
+	struct idmap by_id;   /* live and dead objects */
+	struct htab *by_name; /* name (string) -> id (int), live only */
+	uint64_t next_id;
+	size_t live;
+};
+
+int registry_init(struct registry *r);
+/* Frees every object (server shutdown). */
+void registry_fini(struct registry *r);
+/* A new object with one reference (the creator's) plus one for its name.
+ * EEXIST if the name is taken. The type's create() reads c->args. */
+int registry_create(struct registry *r, const struct type *t, const char *name,
+		    struct call *c, struct object **out);
+/* A live object, or NULL. */
+struct object *registry_get(const struct registry *r, uint64_t id);
+struct object *registry_find(const struct registry *r, const char *name);
+void registry_ref(struct object *o);
+/* Drops one reference to id (live or dead); frees at zero. */
+void registry_unref(struct registry *r, uint64_t id);
+/* Ends the object now (see above). */
+void registry_delete(struct registry *r, struct object *o);
+
+#endif

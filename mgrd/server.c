@@ -1,0 +1,383 @@
+/* The listening side of mgrd: the socket (path, modes, stale-socket
+ * detection), accepting with SO_PEERCRED checks and connection limits, back
+ * off when out of descriptors, signals, and the orderly stop. */
+#include "server.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "park.h"
+#include "types-builtin.h"
+
+#define SERVER_STOP_GRACE_MS 3000
+#define SERVER_ACCEPT_BACKOFF_MS 100
+
+void config_defaults(struct config *cfg)
+{
+	*cfg = (struct config){
+		.ready_fd = -1,
+		.listen_fd = -1,
+		.frame = {.max_frame = 16u << 20, .max_depth = 64, .max_items = 1u << 20,
+			  .max_pending = 4096},
+		.max_outbuf = 64u << 20,
+		.max_conns = 4096,
+		.max_conns_per_uid = 4096,
+		.max_waiters = 65536,
+		.handshake_ms = 5000,
+	};
+}
+
+int server_default_path(char *buf, size_t size)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	int n = xdg && *xdg ? snprintf(buf, size, "%s/mgr/mgrd.sock", xdg)
+			    : snprintf(buf, size, "/tmp/mgr-%u/mgrd.sock", (unsigned)getuid());
+	return n > 0 && (size_t)n < size ? 0 : MGR_EINVAL;
+}
+
+/* ---- the socket ---- */
+
+/* The socket's directory: created 0700; an existing one must be ours. */
+static int server_make_dir(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0700) == 0 || errno != EEXIST)
+		return errno == EEXIST || access(dir, W_OK) == 0 ? 0 : -1;
+	struct stat st;
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		log_msg(LOG_ERROR, "%s is not a directory", dir);
+		return -1;
+	}
+	if (st.st_uid != geteuid() && strncmp(dir, "/tmp/mgr-", 9) == 0) {
+		log_msg(LOG_ERROR, "%s belongs to uid %u, not to us; refusing it", dir,
+			(unsigned)st.st_uid);
+		return -1;
+	}
+	return 0;
+}
+
+/* 1 if a live daemon answers at path, 0 if not (stale or absent). */
+static int server_path_live(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	int live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+	close(fd);
+	return live;
+}
+
+static int server_bind(struct server *srv, const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path) || path[0] != '/') {
+		log_msg(LOG_ERROR, "socket path must be absolute and under %zu bytes: %s",
+			sizeof(sa.sun_path), path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	if (server_make_dir(path))
+		return log_msg(LOG_ERROR, "cannot create the directory of %s: %s", path,
+			       strerror(errno)), -1;
+	if (server_path_live(&sa)) {
+		log_msg(LOG_ERROR, "another mgrd is already listening on %s", path);
+		return -1;
+	}
+	unlink(path); /* stale socket of a dead daemon */
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	mode_t old = umask(0177);
+	int rc = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc || listen(fd, 512)) {
+		log_msg(LOG_ERROR, "cannot listen on %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	srv->listen_fd = fd;
+	srv->socket_path = strdup(path);
+	return 0;
+}
+
+/* ---- accepting ---- */
+
+static bool server_uid_allowed(const struct server *srv, uid_t uid, gid_t gid)
+{
+	if (uid == geteuid())
+		return true;
+	for (size_t i = 0; i < srv->cfg.n_allow_uid; i++)
+		if (srv->cfg.allow_uid[i] == uid)
+			return true;
+	for (size_t i = 0; i < srv->cfg.n_allow_gid; i++)
+		if (srv->cfg.allow_gid[i] == gid)
+			return true;
+	return false;
+}
+
+static uint32_t server_conns_of(const struct server *srv, uid_t uid)
+{
+	uint32_t n = 0;
+	for (const struct conn *c = srv->conns; c; c = c->next)
+		n += c->uid == uid;
+	return n;
+}
+
+static const char *server_admit(const struct server *srv, const struct ucred *cr)
+{
+	if (!server_uid_allowed(srv, cr->uid, cr->gid))
+		return "uid not allowed (see --allow-uid / --allow-gid)";
+	if (srv->n_conns >= srv->cfg.max_conns)
+		return "connection limit reached (--max-conns)";
+	if (server_conns_of(srv, cr->uid) >= srv->cfg.max_conns_per_uid)
+		return "per-uid connection limit reached (--max-conns-per-uid)";
+	return NULL;
+}
+
+static void server_accept_one(struct server *srv, int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len)) {
+		close(fd);
+		return;
+	}
+	const char *why = server_admit(srv, &cr);
+	if (why) {
+		log_msg(LOG_WARN, "refused pid %d uid %u gid %u: %s", (int)cr.pid,
+			(unsigned)cr.uid, (unsigned)cr.gid, why);
+		close(fd);
+		return;
+	}
+	if (conn_new(srv, fd, cr.pid, cr.uid, cr.gid))
+		srv->stats.conns_total++;
+}
+
+static void server_accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	(void)what;
+	struct server *srv = arg;
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			server_accept_one(srv, fd);
+			continue;
+		}
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			log_msg(LOG_WARN, "accept: %s; pausing accepts for %d ms",
+				strerror(errno), SERVER_ACCEPT_BACKOFF_MS);
+			event_del(srv->accept_ev);
+			struct timeval tv = {0, SERVER_ACCEPT_BACKOFF_MS * 1000};
+			evtimer_add(srv->accept_retry_ev, &tv);
+		}
+		return;
+	}
+}
+
+static void server_accept_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct server *srv = arg;
+	if (!srv->stopping)
+		event_add(srv->accept_ev, NULL);
+}
+
+/* ---- signals, parent, stop ---- */
+
+static void server_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	log_msg(LOG_INFO, "signal %d: stopping", (int)sig);
+	server_stop(arg);
+}
+
+static void server_parent_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct server *srv = arg;
+	if (what & EV_TIMEOUT && getppid() == srv->cfg.parent_pid)
+		return;
+	log_msg(LOG_INFO, "parent %d ended: stopping", (int)srv->cfg.parent_pid);
+	server_stop(srv);
+}
+
+/* Exit with the parent: a pidfd becomes readable when it ends; without
+ * pidfd_open, poll getppid() once a second. */
+static int server_watch_parent(struct server *srv)
+{
+	pid_t pp = srv->cfg.parent_pid;
+	if (pp <= 0)
+		return 0;
+	int pfd = (int)syscall(SYS_pidfd_open, pp, 0);
+	if (pfd < 0 && kill(pp, 0) != 0) {
+		log_msg(LOG_ERROR, "parent %d is already gone", (int)pp);
+		return -1;
+	}
+	struct timeval tv = {1, 0};
+	srv->parent_ev = pfd >= 0
+		? event_new(srv->base, pfd, EV_READ, server_parent_cb, srv)
+		: event_new(srv->base, -1, EV_PERSIST, server_parent_cb, srv);
+	return srv->parent_ev && !event_add(srv->parent_ev, pfd >= 0 ? NULL : &tv) ? 0 : -1;
+}
+
+static void server_stop_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct server *srv = arg;
+	log_msg(LOG_WARN, "%u connections still open at the stop deadline", srv->n_conns);
+	event_base_loopexit(srv->base, NULL);
+}
+
+void server_stop(struct server *srv)
+{
+	if (srv->stopping)
+		return;
+	srv->stopping = true;
+	if (srv->accept_ev)
+		event_del(srv->accept_ev);
+	event_del(srv->accept_retry_ev);
+	if (srv->socket_path)
+		unlink(srv->socket_path);
+	for (struct conn *c = srv->conns, *next; c; c = next) {
+		next = c->next;
+		while (c->parked)
+			park_answer(c->parked, MGR_ESHUTDOWN, NULL, "manager shutting down");
+		conn_close_after_flush(c);
+	}
+	if (srv->n_conns == 0) {
+		event_base_loopexit(srv->base, NULL);
+		return;
+	}
+	struct timeval tv = {SERVER_STOP_GRACE_MS / 1000, 0};
+	event_base_once(srv->base, -1, EV_TIMEOUT, server_stop_deadline_cb, srv, &tv);
+}
+
+void server_conn_closed(struct server *srv, struct conn *c)
+{
+	*(c->prev ? &c->prev->next : &srv->conns) = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->next = c->prev = NULL;
+	srv->n_conns--;
+	if (srv->stopping && srv->n_conns == 0)
+		event_base_loopexit(srv->base, NULL);
+}
+
+struct object *server_object(struct server *srv, uint64_t id)
+{
+	return id == 0 ? &srv->manager : registry_get(&srv->reg, id);
+}
+
+/* ---- life ---- */
+
+static int server_events(struct server *srv)
+{
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+	srv->accept_ev = event_new(srv->base, srv->listen_fd, EV_READ | EV_PERSIST,
+				   server_accept_cb, srv);
+	srv->accept_retry_ev = evtimer_new(srv->base, server_accept_retry_cb, srv);
+	if (!srv->accept_ev || !srv->accept_retry_ev || event_add(srv->accept_ev, NULL))
+		return -1;
+	for (size_t i = 0; i < 3; i++) {
+		if (sigs[i] == SIGINT && srv->cfg.ignore_sigint) {
+			signal(SIGINT, SIG_IGN);
+			continue;
+		}
+		srv->sig_ev[i] = evsignal_new(srv->base, sigs[i], server_signal_cb, srv);
+		if (!srv->sig_ev[i] || event_add(srv->sig_ev[i], NULL))
+			return -1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	return server_watch_parent(srv);
+}
+
+static int server_listen(struct server *srv)
+{
+	if (srv->cfg.listen_fd >= 0) {
+		srv->listen_fd = srv->cfg.listen_fd;
+		fcntl(srv->listen_fd, F_SETFL, fcntl(srv->listen_fd, F_GETFL) | O_NONBLOCK);
+		return 0;
+	}
+	char def[108];
+	const char *path = srv->cfg.socket_path;
+	if (!path) {
+		if (server_default_path(def, sizeof(def)))
+			return log_msg(LOG_ERROR, "default socket path too long"), -1;
+		path = def;
+	}
+	return server_bind(srv, path);
+}
+
+int server_init(struct server *srv, const struct config *cfg)
+{
+	memset(srv, 0, sizeof(*srv));
+	srv->cfg = *cfg;
+	srv->listen_fd = -1;
+	srv->started = time(NULL);
+	srv->manager = (struct object){.id = 0, .type = &type_manager, .state = srv, .refs = 1};
+	if (getrandom(srv->instance, sizeof(srv->instance), 0) != sizeof(srv->instance))
+		return log_msg(LOG_ERROR, "getrandom failed"), -1;
+	if (types_builtin_register() || registry_init(&srv->reg))
+		return log_msg(LOG_ERROR, "cannot register the built-in types"), -1;
+	srv->base = event_base_new();
+	if (!srv->base)
+		return log_msg(LOG_ERROR, "cannot create the event loop"), -1;
+	if (server_listen(srv) || server_events(srv))
+		return -1;
+	if (cfg->ready_fd >= 0) {
+		dprintf(cfg->ready_fd, "READY %s\n", srv->socket_path ? srv->socket_path : "-");
+		close(cfg->ready_fd);
+	}
+	log_msg(LOG_INFO, "listening on %s", srv->socket_path ? srv->socket_path : "(inherited fd)");
+	return 0;
+}
+
+int server_run(struct server *srv)
+{
+	return event_base_dispatch(srv->base) < 0 ? -1 : 0;
+}
+
+void server_fini(struct server *srv)
+{
+	if (!srv->base) {
+		registry_fini(&srv->reg);
+		types_reset();
+		return;
+	}
+	while (srv->conns)
+		conn_close(srv->conns, "server exit");
+	event_base_loop(srv->base, EVLOOP_NONBLOCK); /* run the deferred frees */
+	struct event *evs[] = {srv->accept_ev, srv->accept_retry_ev, srv->sig_ev[0],
+			       srv->sig_ev[1], srv->sig_ev[2], srv->parent_ev};
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		if (evs[i])
+			event_free(evs[i]);
+	if (srv->listen_fd >= 0)
+		close(srv->listen_fd);
+	if (srv->socket_path && !srv->stopping)
+		unlink(srv->socket_path);
+	free(srv->socket_path);
+	registry_fini(&srv->reg);
+	types_reset();
+	event_base_free(srv->base);
+}

@@ -1,0 +1,76 @@
+/* The server: configuration, the listening socket, the set of connections
+ * and the registry. One libevent loop thread runs I/O and the built-in
+ * types (see docs/threading.md for why). */
+#ifndef MGRD_SERVER_H
+#define MGRD_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../common/msg.h"
+#include "registry.h"
+
+struct event_base;
+struct event;
+struct conn;
+
+#define CONFIG_MAX_ALLOW 16
+
+struct config {
+	char *socket_path;    /* NULL: the default path */
+	int ready_fd;         /* -1: none */
+	int listen_fd;        /* >= 0: already bound (socket activation) */
+	struct frame_limits frame;
+	uint32_t max_outbuf;  /* bytes queued to one client before it is cut off */
+	uint32_t max_conns, max_conns_per_uid;
+	uint32_t max_waiters; /* parked calls on one object */
+	uint32_t handshake_ms;
+	uid_t allow_uid[CONFIG_MAX_ALLOW];
+	gid_t allow_gid[CONFIG_MAX_ALLOW];
+	size_t n_allow_uid, n_allow_gid;
+	pid_t parent_pid;     /* > 0: exit when this process is gone */
+	bool ignore_sigint;
+};
+
+void config_defaults(struct config *cfg);
+
+struct server_stats {
+	uint64_t calls, errors, conns_total;
+};
+
+struct server {
+	struct config cfg;
+	struct event_base *base;
+	int listen_fd;
+	struct event *accept_ev, *accept_retry_ev, *sig_ev[3], *parent_ev;
+	char *socket_path; /* ours to unlink, or NULL */
+	struct conn *conns; /* every open connection (doubly linked) */
+	uint32_t n_conns;
+	struct registry reg;
+	struct object manager; /* object 0 */
+	uint8_t instance[16];
+	uint64_t next_session;
+	time_t started;
+	bool stopping;
+	struct server_stats stats;
+};
+
+/* Creates the socket (or adopts cfg->listen_fd) and the loop. The config is
+ * copied. On failure logs why and returns non-zero. */
+int server_init(struct server *srv, const struct config *cfg);
+/* Runs until stopped; 0 on a clean stop. */
+int server_run(struct server *srv);
+/* Stop accepting, answer what is in flight, then leave the loop. */
+void server_stop(struct server *srv);
+void server_fini(struct server *srv);
+
+/* The default socket path: $XDG_RUNTIME_DIR/mgr/mgrd.sock, else
+ * /tmp/mgr-$UID/mgrd.sock. Writes into buf. */
+int server_default_path(char *buf, size_t size);
+
+/* conn.c calls these */
+void server_conn_closed(struct server *srv, struct conn *conn);
+struct object *server_object(struct server *srv, uint64_t id);
+
+#endif

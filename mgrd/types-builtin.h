@@ -1,0 +1,15 @@
+/* The built-in types' tables, and their registration at server start. */
+#ifndef MGRD_TYPES_BUILTIN_H
+#define MGRD_TYPES_BUILTIN_H
+
+#include "type.h"
+
+extern const struct type type_manager; /* object 0: create, open, ... */
+extern const struct type type_counter;
+extern const struct type type_dict;
+extern const struct type type_list;
+
+/* Registers every built-in type once; 0 or an mgr_err. */
+int types_builtin_register(void);
+
+#endif
