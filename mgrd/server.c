@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../common/path.h"
 #include "conn.h"
 #include "log.h"
 #include "park.h"
@@ -38,14 +39,6 @@ void config_defaults(struct config *cfg)
 		.max_waiters = 65536,
 		.handshake_ms = 5000,
 	};
-}
-
-int server_default_path(char *buf, size_t size)
-{
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	int n = xdg && *xdg ? snprintf(buf, size, "%s/mgr/mgrd.sock", xdg)
-			    : snprintf(buf, size, "/tmp/mgr-%u/mgrd.sock", (unsigned)getuid());
-	return n > 0 && (size_t)n < size ? 0 : MGR_EINVAL;
 }
 
 /* ---- the socket ---- */
@@ -321,7 +314,7 @@ static int server_listen(struct server *srv)
 	char def[108];
 	const char *path = srv->cfg.socket_path;
 	if (!path) {
-		if (server_default_path(def, sizeof(def)))
+		if (path_default_socket(def, sizeof(def)))
 			return log_msg(LOG_ERROR, "default socket path too long"), -1;
 		path = def;
 	}

@@ -65,10 +65,6 @@ int server_run(struct server *srv);
 void server_stop(struct server *srv);
 void server_fini(struct server *srv);
 
-/* The default socket path: $XDG_RUNTIME_DIR/mgr/mgrd.sock, else
- * /tmp/mgr-$UID/mgrd.sock. Writes into buf. */
-int server_default_path(char *buf, size_t size);
-
 /* conn.c calls these */
 void server_conn_closed(struct server *srv, struct conn *conn);
 struct object *server_object(struct server *srv, uint64_t id);

@@ -1,0 +1,122 @@
+/* Generic calls: by method name with value arguments, the varargs forms,
+ * and the small helpers the typed functions are written with. */
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include "client.h"
+
+#define CALL_MAX_ARGS 16
+
+int mgr_call_timeout(mgr_object *o, const char *method, uint32_t timeout_ms,
+		     mgr_value *const *args, size_t nargs, mgr_value **result)
+{
+	if (!o || !method)
+		return client_fail(MGR_EINVAL, "object or method is NULL");
+	for (size_t i = 0; i < nargs; i++)
+		if (!args[i])
+			return client_fail(MGR_ENOMEM, "argument %zu is NULL (out of memory?)", i + 1);
+	return client_call(o->client, o, method, args, nargs, timeout_ms, result);
+}
+
+int mgr_call(mgr_object *o, const char *method, mgr_value *const *args, size_t nargs,
+	     mgr_value **result)
+{
+	return mgr_call_timeout(o, method, 0, args, nargs, result);
+}
+
+static void call_free_args(mgr_value **args, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		mgr_value_free(args[i]);
+}
+
+int mgr_callv(mgr_object *o, const char *method, mgr_value **result, ...)
+{
+	mgr_value *args[CALL_MAX_ARGS];
+	size_t n = 0;
+	bool too_many = false;
+	va_list ap;
+	va_start(ap, result);
+	for (mgr_value *v; (v = va_arg(ap, mgr_value *)) != NULL;)
+		if (n < CALL_MAX_ARGS)
+			args[n++] = v;
+		else {
+			mgr_value_free(v);
+			too_many = true;
+		}
+	va_end(ap);
+	int err = too_many ? client_fail(MGR_EINVAL, "more than %d arguments", CALL_MAX_ARGS)
+			   : mgr_call(o, method, args, n, result);
+	call_free_args(args, n);
+	return err;
+}
+
+/* One argument of client_callf; owned tells whether to free it after. */
+static mgr_value *call_arg(char kind, va_list *ap, bool *owned)
+{
+	*owned = true;
+	if (kind == 'i')
+		return mgr_value_new_int(va_arg(*ap, int64_t));
+	if (kind == 'b')
+		return mgr_value_new_bool(va_arg(*ap, int) != 0);
+	if (kind == 's')
+		return mgr_value_new_string(va_arg(*ap, const char *));
+	*owned = kind == 'v';
+	return va_arg(*ap, mgr_value *);
+}
+
+int client_callf(mgr_object *o, const char *method, mgr_value **result, const char *fmt, ...)
+{
+	mgr_value *args[CALL_MAX_ARGS];
+	bool owned[CALL_MAX_ARGS];
+	size_t n = 0;
+	va_list ap;
+	va_start(ap, fmt);
+	for (; fmt[n] && n < CALL_MAX_ARGS; n++)
+		args[n] = call_arg(fmt[n], &ap, &owned[n]);
+	va_end(ap);
+	int err = mgr_call(o, method, args, n, result);
+	for (size_t i = 0; i < n; i++)
+		if (owned[i])
+			mgr_value_free(args[i]);
+	return err;
+}
+
+int client_want(int err, mgr_value **resp, mgr_kind kind, mgr_value **out)
+{
+	mgr_value *res = *resp;
+	*resp = NULL;
+	if (err)
+		return err;
+	if (mgr_value_kind(res) != kind) {
+		err = client_fail(MGR_EPROTO, "manager answered %s where %s was expected",
+				  mgr_kind_name(mgr_value_kind(res)), mgr_kind_name(kind));
+		mgr_value_free(res);
+		return err;
+	}
+	if (out)
+		*out = res;
+	else
+		mgr_value_free(res);
+	return 0;
+}
+
+int client_want_int(int err, mgr_value **resp, int64_t *out)
+{
+	mgr_value *res = NULL;
+	err = client_want(err, resp, MGR_INT, &res);
+	if (!err && out)
+		*out = mgr_value_int(res);
+	mgr_value_free(res);
+	return err;
+}
+
+int client_want_bool(int err, mgr_value **resp, bool *out)
+{
+	mgr_value *res = NULL;
+	err = client_want(err, resp, MGR_BOOL, &res);
+	if (!err && out)
+		*out = mgr_value_bool(res);
+	mgr_value_free(res);
+	return err;
+}

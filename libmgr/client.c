@@ -1,0 +1,490 @@
+/* The client's connection: connect and handshake, fork detection, and the
+ * multiplexed round trip (one writer at a time under the lock, one reader
+ * at a time handing replies to their waiters). */
+#include "client.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/frame.h"
+#include "../common/path.h"
+
+#define CLIENT_HANDSHAKE_MS 10000
+#define CLIENT_MAX_FRAME (256u << 20)
+
+static __thread char client_errbuf[256];
+static __thread uint64_t client_tid, client_tid_gen;
+static uint64_t client_fork_gen = 1; /* bumped in the child at fork() */
+static pthread_once_t client_once = PTHREAD_ONCE_INIT;
+
+static void client_after_fork(void) { client_fork_gen++; }
+static void client_init_once(void) { pthread_atfork(NULL, NULL, client_after_fork); }
+
+/* ---- errors ---- */
+
+void client_set_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(client_errbuf, sizeof(client_errbuf), fmt, ap);
+	va_end(ap);
+}
+
+int client_fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(client_errbuf, sizeof(client_errbuf), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+const char *mgr_client_errmsg(const mgr_client *c)
+{
+	(void)c;
+	return client_errbuf;
+}
+
+/* ---- time ---- */
+
+static int64_t client_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left before deadline (-1: none) for poll(). */
+static int client_left(int64_t deadline)
+{
+	if (deadline < 0)
+		return -1;
+	int64_t left = deadline - client_now_ms();
+	return left > 0 ? (int)(left > INT32_MAX ? INT32_MAX : left) : 0;
+}
+
+static uint64_t client_thread_id(void)
+{
+	if (client_tid_gen != client_fork_gen) {
+		client_tid = (uint64_t)syscall(SYS_gettid);
+		client_tid_gen = client_fork_gen;
+	}
+	return client_tid;
+}
+
+/* ---- raw I/O ---- */
+
+static int client_send(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return client_fail(MGR_EIO, "send to the manager failed: %s", strerror(errno));
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int client_send_msg(int fd, const struct msg *m)
+{
+	struct frame_out fo;
+	uint8_t stackbuf[4096];
+	int err = frame_prepare(&fo, m);
+	if (err)
+		return client_fail(err, "cannot encode the request: %s", mgr_strerror(err));
+	uint8_t *buf = fo.size <= sizeof(stackbuf) ? stackbuf : malloc(fo.size);
+	if (!buf) {
+		frame_out_done(&fo);
+		return client_fail(MGR_ENOMEM, "out of memory");
+	}
+	frame_write(&fo, buf);
+	err = client_send(fd, buf, fo.size);
+	if (buf != stackbuf)
+		free(buf);
+	frame_out_done(&fo);
+	return err;
+}
+
+/* Reads more bytes into rbuf, waiting until deadline. Only the reader. */
+static int client_recv(mgr_client *c, int fd, int64_t deadline)
+{
+	if (c->rcap - c->rlen < 65536) {
+		size_t cap = c->rcap ? c->rcap * 2 : 131072;
+		uint8_t *p = realloc(c->rbuf, cap);
+		if (!p)
+			return client_fail(MGR_ENOMEM, "out of memory");
+		c->rbuf = p;
+		c->rcap = cap;
+	}
+	struct pollfd pfd = {fd, POLLIN, 0};
+	int rc;
+	while ((rc = poll(&pfd, 1, client_left(deadline))) < 0 && errno == EINTR)
+		;
+	if (rc == 0)
+		return client_fail(MGR_ETIMEDOUT, "no answer from the manager in time");
+	ssize_t n = recv(fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n <= 0)
+		return client_fail(MGR_EIO, "connection to the manager lost%s%s",
+				   n ? ": " : "", n ? strerror(errno) : "");
+	c->rlen += (size_t)n;
+	return 0;
+}
+
+/* Takes one whole frame off rbuf into *m: 1 if one was there, 0 if not. */
+static int client_take_frame(mgr_client *c, struct msg *m, int *err)
+{
+	*err = 0;
+	if (c->rlen < FRAME_HEADER)
+		return 0;
+	uint32_t len = frame_get_len(c->rbuf);
+	if (len > CLIENT_MAX_FRAME) {
+		*err = client_fail(MGR_EPROTO, "manager sent a frame of %u bytes", len);
+		return 0;
+	}
+	if (c->rlen < FRAME_HEADER + (size_t)len) {
+		if (c->rcap < FRAME_HEADER + (size_t)len) {
+			uint8_t *p = realloc(c->rbuf, FRAME_HEADER + (size_t)len + 65536);
+			if (!p)
+				return *err = client_fail(MGR_ENOMEM, "out of memory"), 0;
+			c->rbuf = p;
+			c->rcap = FRAME_HEADER + (size_t)len + 65536;
+		}
+		return 0;
+	}
+	struct frame_limits lim = {CLIENT_MAX_FRAME, c->limits.max_depth + 8, UINT32_MAX, 0};
+	char why[160];
+	int rc = frame_decode(c->rbuf + FRAME_HEADER, len, &lim, m, why, sizeof(why));
+	memmove(c->rbuf, c->rbuf + FRAME_HEADER + len, c->rlen - FRAME_HEADER - len);
+	c->rlen -= FRAME_HEADER + len;
+	if (rc)
+		*err = client_fail(MGR_EPROTO, "bad frame from the manager: %s", why);
+	return rc ? 0 : 1;
+}
+
+/* ---- connection state ---- */
+
+static void client_fail_all(mgr_client *c, int err)
+{
+	for (struct pending *p = c->pending; p; p = p->next)
+		if (!p->done) {
+			p->done = true;
+			p->err = err;
+		}
+}
+
+static void client_disconnect(mgr_client *c, int err)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->rlen = 0;
+	client_fail_all(c, err);
+}
+
+static int client_handshake_reply(mgr_client *c, struct msg *m)
+{
+	if (m->kind == MSG_WELCOME) {
+		c->session = m->u.welcome.session;
+		memcpy(c->instance, m->u.welcome.instance, sizeof(c->instance));
+		c->limits = m->u.welcome.limits;
+		return 0;
+	}
+	if (m->kind == MSG_REPLY && m->u.reply.code)
+		return client_fail((int)m->u.reply.code, "manager refused: %s",
+				   m->u.reply.message ? m->u.reply.message : "");
+	return client_fail(MGR_EPROTO, "manager did not answer Hello with Welcome");
+}
+
+static int client_handshake(mgr_client *c)
+{
+	struct msg hello = {.kind = MSG_HELLO};
+	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), c->name};
+	int err = client_send_msg(c->fd, &hello);
+	int64_t deadline = client_now_ms() + CLIENT_HANDSHAKE_MS;
+	c->limits.max_depth = 64;
+	struct msg m = {0};
+	while (!err && !client_take_frame(c, &m, &err) && !err)
+		err = client_recv(c, c->fd, deadline);
+	if (!err)
+		err = client_handshake_reply(c, &m);
+	msg_clear(&m);
+	return err;
+}
+
+static int client_open(mgr_client *c)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->path);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return client_fail(MGR_ECONNECT, "socket: %s", strerror(errno));
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int e = errno;
+		client_disconnect(c, MGR_EIO);
+		return client_fail(MGR_ECONNECT, "no manager at %s: %s — is mgrd running? set MGR_SOCKET",
+				   c->path, strerror(e));
+	}
+	c->pid = getpid();
+	c->rlen = 0;
+	int err = client_handshake(c);
+	if (err) {
+		char keep[sizeof(client_errbuf)];
+		memcpy(keep, client_errbuf, sizeof(keep));
+		client_disconnect(c, MGR_EIO);
+		memcpy(client_errbuf, keep, sizeof(keep));
+	}
+	return err;
+}
+
+/* Connected, in this process. A forked child drops the parent's
+ * connection (its copy of the fd) and opens its own. */
+static int client_ensure(mgr_client *c)
+{
+	if (c->fd >= 0 && c->gen == client_fork_gen)
+		return 0;
+	if (c->fd >= 0) { /* we are a forked child: nothing here is ours */
+		close(c->fd);
+		c->fd = -1;
+		c->pending = NULL;
+		c->reading = false;
+		c->rlen = 0;
+	}
+	c->gen = client_fork_gen;
+	return client_open(c);
+}
+
+/* ---- replies ---- */
+
+static void client_deliver(mgr_client *c, struct msg *m)
+{
+	if (m->kind != MSG_REPLY)
+		return;
+	if (m->u.reply.id == 0) { /* the manager is dropping this connection */
+		client_set_error("manager closed the connection: %s",
+				 m->u.reply.message ? m->u.reply.message : "");
+		client_disconnect(c, m->u.reply.code ? (int)m->u.reply.code : MGR_EIO);
+		return;
+	}
+	for (struct pending *p = c->pending; p; p = p->next)
+		if (p->id == m->u.reply.id && !p->done) {
+			p->reply = *m;
+			p->done = true;
+			memset(m, 0, sizeof(*m));
+			return;
+		}
+	/* a late reply to a call that timed out on our side: dropped */
+}
+
+/* One turn as the reader: read, then deliver every whole frame. Called and
+ * returns with the lock held. */
+static int client_read_turn(mgr_client *c, int64_t deadline)
+{
+	int fd = c->fd, err = 0;
+	c->reading = true;
+	pthread_mutex_unlock(&c->mu);
+	err = client_recv(c, fd, deadline);
+	pthread_mutex_lock(&c->mu);
+	c->reading = false;
+	struct msg m;
+	while (!err && c->fd == fd && client_take_frame(c, &m, &err)) {
+		client_deliver(c, &m);
+		msg_clear(&m);
+	}
+	if (err && err != MGR_ETIMEDOUT)
+		client_disconnect(c, err);
+	pthread_cond_broadcast(&c->cv);
+	return err;
+}
+
+static int client_cond_wait(mgr_client *c, int64_t deadline)
+{
+	if (deadline < 0)
+		return pthread_cond_wait(&c->cv, &c->mu);
+	struct timespec ts = {deadline / 1000, (deadline % 1000) * 1000000};
+	return pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+}
+
+static void client_wait(mgr_client *c, struct pending *p, int64_t deadline)
+{
+	while (!p->done) {
+		if (c->fd < 0) {
+			p->err = MGR_EIO;
+			break;
+		}
+		int err = c->reading ? (client_cond_wait(c, deadline) ? MGR_ETIMEDOUT : 0)
+				     : client_read_turn(c, deadline);
+		if (err == MGR_ETIMEDOUT && !p->done && client_left(deadline) == 0) {
+			p->err = MGR_ETIMEDOUT;
+			break;
+		}
+	}
+}
+
+static void client_unlink(mgr_client *c, struct pending *p)
+{
+	for (struct pending **pp = &c->pending; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			return;
+		}
+}
+
+static int client_result(struct pending *p, mgr_value **result)
+{
+	struct msg_reply *y = &p->reply.u.reply;
+	if (p->err)
+		return p->err == MGR_ETIMEDOUT
+			? client_fail(MGR_ETIMEDOUT, "no answer from the manager in time")
+			: client_fail(p->err, "%s", client_errbuf[0] ? client_errbuf : mgr_strerror(p->err));
+	if (y->code)
+		return client_fail((int)y->code, "%s", y->message ? y->message : mgr_strerror((int)y->code));
+	if (result) {
+		*result = y->value ? y->value : mgr_value_new_nil();
+		y->value = NULL;
+	}
+	return 0;
+}
+
+static int64_t client_deadline(const mgr_client *c, uint32_t timeout_ms)
+{
+	if (c->timeout_ms == 0)
+		return -1;
+	return client_now_ms() + c->timeout_ms + timeout_ms;
+}
+
+int client_call(mgr_client *c, const mgr_object *o, const char *method,
+		mgr_value *const *args, size_t nargs, uint32_t timeout_ms, mgr_value **result)
+{
+	uint64_t object = o->id;
+	struct pending p = {0};
+	struct msg m = {.kind = MSG_REQUEST};
+	m.u.request = (struct msg_request){.object = object, .thread = client_thread_id(),
+		.method = (char *)method, .args = (mgr_value **)args, .nargs = nargs,
+		.timeout_ms = timeout_ms};
+	client_errbuf[0] = '\0';
+	pthread_mutex_lock(&c->mu);
+	int err = client_ensure(c);
+	if (!err && o->id && memcmp(o->instance, c->instance, sizeof(c->instance)))
+		err = client_fail(MGR_ENOOBJ, "object #%llu belongs to a manager that has ended",
+				  (unsigned long long)o->id);
+	if (!err) {
+		p.id = m.u.request.id = ++c->next_id;
+		p.next = c->pending;
+		c->pending = &p;
+		err = client_send_msg(c->fd, &m);
+		if (err)
+			client_disconnect(c, err);
+		client_wait(c, &p, client_deadline(c, timeout_ms));
+		client_unlink(c, &p);
+		err = client_result(&p, result);
+	}
+	pthread_mutex_unlock(&c->mu);
+	msg_clear(&p.reply);
+	return err;
+}
+
+/* ---- public: clients ---- */
+
+static void client_free(mgr_client *c)
+{
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	free(c->manager.type);
+	free(c->rbuf);
+	free(c);
+}
+
+static int client_new(const char *path, mgr_client **out)
+{
+	mgr_client *c = calloc(1, sizeof(*c));
+	if (!c)
+		return client_fail(MGR_ENOMEM, "out of memory");
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	c->fd = -1;
+	c->manager = (mgr_object){.client = c, .id = 0, .type = strdup("manager")};
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	FILE *f = fopen("/proc/self/comm", "re");
+	if (!f || !fgets(c->name, sizeof(c->name), f))
+		snprintf(c->name, sizeof(c->name), "libmgr");
+	c->name[strcspn(c->name, "\n")] = '\0';
+	if (f)
+		fclose(f);
+	*out = c;
+	return c->manager.type ? 0 : MGR_ENOMEM;
+}
+
+int mgr_client_connect(const char *path, mgr_client **out)
+{
+	char def[108];
+	pthread_once(&client_once, client_init_once);
+	if (!out)
+		return client_fail(MGR_EINVAL, "out is NULL");
+	if (!path || !*path)
+		path = getenv("MGR_SOCKET");
+	if ((!path || !*path) && path_default_socket(def, sizeof(def)) == 0)
+		path = def;
+	if (!path || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return client_fail(MGR_EINVAL, "socket path missing or too long");
+	mgr_client *c = NULL;
+	int err = client_new(path, &c);
+	if (!err) {
+		pthread_mutex_lock(&c->mu);
+		err = client_ensure(c);
+		memcpy(c->manager.instance, c->instance, sizeof(c->instance));
+		pthread_mutex_unlock(&c->mu);
+	}
+	if (err) {
+		if (c)
+			client_free(c);
+		return err;
+	}
+	*out = c;
+	return 0;
+}
+
+void mgr_client_close(mgr_client *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd); /* in a forked child this closes only the child's copy */
+	client_free(c);
+}
+
+void mgr_client_set_timeout(mgr_client *c, uint32_t ms)
+{
+	pthread_mutex_lock(&c->mu);
+	c->timeout_ms = ms;
+	pthread_mutex_unlock(&c->mu);
+}
+
+uint64_t mgr_client_session(mgr_client *c)
+{
+	pthread_mutex_lock(&c->mu);
+	uint64_t s = c->fd >= 0 && c->gen == client_fork_gen ? c->session : 0;
+	pthread_mutex_unlock(&c->mu);
+	return s;
+}
+
+const char *mgr_client_path(const mgr_client *c) { return c->path; }
+
+mgr_object *mgr_client_manager(mgr_client *c) { return &c->manager; }

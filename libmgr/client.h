@@ -1,0 +1,65 @@
+/* The inside of a client: one connection, multiplexed between threads.
+ * Calls write their request under the lock; one thread at a time reads
+ * (the reader) and hands each reply to the thread waiting for its id. */
+#ifndef LIBMGR_CLIENT_H
+#define LIBMGR_CLIENT_H
+
+#include <pthread.h>
+#include <sys/types.h>
+
+#include "../common/msg.h"
+#include "mgr/mgr.h"
+
+struct pending {
+	struct pending *next;
+	uint64_t id;
+	bool done;
+	struct msg reply; /* MSG_REPLY once done */
+	int err;          /* local failure (EIO, ETIMEDOUT) */
+};
+
+struct mgr_object {
+	mgr_client *client;
+	uint64_t id;
+	uint8_t instance[16]; /* the manager instance the id belongs to */
+	char *type;
+};
+
+struct mgr_client {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	char path[108];
+	char name[64];
+	int fd;        /* -1: not connected */
+	pid_t pid;     /* the process that opened fd */
+	uint64_t gen;  /* fork generation fd belongs to */
+	uint64_t next_id, session;
+	uint8_t instance[16];
+	struct frame_limits limits;
+	bool reading;  /* a thread is the reader */
+	struct pending *pending;
+	uint8_t *rbuf; /* bytes read, not yet a whole frame */
+	size_t rlen, rcap;
+	uint32_t timeout_ms;
+	mgr_object manager;
+};
+
+/* One round trip to object o: args borrowed; *result (may be NULL): caller
+ * owns. Sets the thread's error message on failure. */
+int client_call(mgr_client *c, const mgr_object *o, const char *method,
+		mgr_value *const *args, size_t nargs, uint32_t timeout_ms, mgr_value **result);
+
+/* This thread's last error message. */
+void client_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int client_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Typed calls: fmt has one letter per argument: i int64_t, b bool (int),
+ * s const char *, v mgr_value * consumed, V const mgr_value * borrowed. */
+int client_callf(mgr_object *o, const char *method, mgr_value **result, const char *fmt, ...);
+/* Checks the kind of *res (read after err is computed, hence a pointer):
+ * MGR_EPROTO (and frees it) if wrong; hands it to *out or frees it. */
+int client_want(int err, mgr_value **res, mgr_kind kind, mgr_value **out);
+int client_want_int(int err, mgr_value **res, int64_t *out);
+int client_want_bool(int err, mgr_value **res, bool *out);
+
+#endif

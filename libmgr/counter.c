@@ -1,0 +1,30 @@
+/* Typed functions for counter objects. */
+#include "client.h"
+
+int mgr_counter_open(mgr_client *c, const char *name, mgr_object **out)
+{
+	return mgr_object_open(c, "counter", name, out);
+}
+
+int mgr_counter_get(mgr_object *o, int64_t *value)
+{
+	mgr_value *r = NULL;
+	return client_want_int(client_callf(o, "get", &r, ""), &r, value);
+}
+
+int mgr_counter_set(mgr_object *o, int64_t value)
+{
+	return client_callf(o, "set", NULL, "i", value);
+}
+
+int mgr_counter_add(mgr_object *o, int64_t delta, int64_t *now)
+{
+	mgr_value *r = NULL;
+	return client_want_int(client_callf(o, "add", &r, "i", delta), &r, now);
+}
+
+int mgr_counter_cas(mgr_object *o, int64_t expected, int64_t desired, bool *swapped)
+{
+	mgr_value *r = NULL;
+	return client_want_bool(client_callf(o, "cas", &r, "ii", expected, desired), &r, swapped);
+}

@@ -1,0 +1,192 @@
+/* libmgr: call methods on objects that an mgr manager hosts.
+ *
+ * A client is one connection (one session) to a manager. Objects are named
+ * by handles; a handle holds the object's id, so it stays valid across
+ * fork(): a child's first call opens the child's own connection.
+ *
+ * Thread safety: a client may be used from several threads at once. Calls
+ * are multiplexed on its one connection; a thread blocked in a parked call
+ * (lock acquire, queue get...) does not stop other threads' calls. Each call
+ * carries the calling thread's id, for owner-aware types (rlock).
+ *
+ * Errors: functions that can fail return 0 or an mgr_err and leave their
+ * out-parameters untouched on failure; mgr_client_errmsg() gives the
+ * message (the server's, for remote errors) of this thread's last failure.
+ * libmgr never prints, exits, aborts or installs signal handlers. */
+#ifndef MGR_MGR_H
+#define MGR_MGR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mgr/error.h"
+#include "mgr/value.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mgr_client mgr_client;
+typedef struct mgr_object mgr_object;
+
+/* ---- clients ---- */
+
+/* Connects to the manager at path; NULL: $MGR_SOCKET, else the default path
+ * ($XDG_RUNTIME_DIR/mgr/mgrd.sock, else /tmp/mgr-$UID/mgrd.sock).
+ * *out: caller owns — free with mgr_client_close(). */
+MGR_API int mgr_client_connect(const char *path, mgr_client **out);
+/* Accepts NULL. Closes the connection; the session's references drop. */
+MGR_API void mgr_client_close(mgr_client *c);
+/* Per-call timeout in ms for waiting on the manager (0: none, the default).
+ * Blocking methods wait for their own timeout plus this one. */
+MGR_API void mgr_client_set_timeout(mgr_client *c, uint32_t ms);
+/* The message of this thread's last failed call; borrowed, constant until
+ * this thread's next call. Never NULL. */
+MGR_API const char *mgr_client_errmsg(const mgr_client *c);
+/* The session id the manager gave this connection (0 before connecting). */
+MGR_API uint64_t mgr_client_session(mgr_client *c);
+/* The socket path in use; borrowed. */
+MGR_API const char *mgr_client_path(const mgr_client *c);
+/* Object 0, the manager: create, open, lookup, delete, types, methods,
+ * objects, info. Borrowed: valid while c is. */
+MGR_API mgr_object *mgr_client_manager(mgr_client *c);
+
+/* ---- private managers (Python: BaseManager().start() / shutdown()) ---- */
+
+typedef struct mgr_manager mgr_manager;
+
+typedef struct mgr_manager_opts {
+	const char *mgrd;    /* the daemon binary; NULL: $MGR_MGRD, else the installed one */
+	const char *address; /* socket path; NULL: in a fresh 0700 directory */
+	const char *const *args; /* extra mgrd arguments, NULL-terminated (may be NULL) */
+	uint32_t start_timeout_ms; /* 0: 10 s */
+} mgr_manager_opts;
+
+/* Starts a manager owned by this process and waits until it accepts
+ * connections (no sleeping). It runs in its own process group (a terminal's
+ * Ctrl-C does not stop it) and exits by itself when this process ends.
+ * opts may be NULL. *out: caller owns — free with mgr_manager_shutdown(). */
+MGR_API int mgr_manager_start(const mgr_manager_opts *opts, mgr_manager **out);
+/* The socket path, for mgr_client_connect() or MGR_SOCKET; borrowed. */
+MGR_API const char *mgr_manager_address(const mgr_manager *m);
+MGR_API int mgr_manager_pid(const mgr_manager *m);
+/* Accepts NULL. Stops the manager gracefully, reaps it (no zombie) and
+ * removes its socket and the directory made for it; frees m. Returns 0 if
+ * it exited cleanly. */
+MGR_API int mgr_manager_shutdown(mgr_manager *m);
+
+/* ---- generic calls ---- */
+
+/* Calls method on o with nargs arguments (borrowed). *result: caller owns —
+ * free with mgr_value_free(); result may be NULL to discard it. */
+MGR_API int mgr_call(mgr_object *o, const char *method, mgr_value *const *args,
+		     size_t nargs, mgr_value **result);
+/* The same, for blocking methods: the manager waits at most timeout_ms
+ * (0: forever) before answering MGR_ETIMEDOUT (or the method's own answer). */
+MGR_API int mgr_call_timeout(mgr_object *o, const char *method, uint32_t timeout_ms,
+			     mgr_value *const *args, size_t nargs, mgr_value **result);
+/* Arguments as a NULL-terminated list of values, consumed even on failure:
+ * mgr_callv(o, "set", NULL, mgr_value_new_string("k"), mgr_value_new_int(1), NULL) */
+MGR_API int mgr_callv(mgr_object *o, const char *method, mgr_value **result, ...);
+
+/* ---- objects ---- */
+
+/* A new object of type, named or (name NULL) anonymous, with constructor
+ * arguments (borrowed). MGR_EEXIST if the name is taken.
+ * *out: caller owns — free with mgr_object_release(). */
+MGR_API int mgr_object_create(mgr_client *c, const char *type, const char *name,
+			      mgr_value *const *args, size_t nargs, mgr_object **out);
+/* The named object, created (without arguments) if missing; MGR_ETYPE if it
+ * exists with another type. *out: caller owns — free with mgr_object_release(). */
+MGR_API int mgr_object_open(mgr_client *c, const char *type, const char *name,
+			    mgr_object **out);
+/* An existing object by name. *out: caller owns — free with mgr_object_release(). */
+MGR_API int mgr_object_lookup(mgr_client *c, const char *name, mgr_object **out);
+/* A handle for a ref value (from a dict, a list, a method's result); takes
+ * a reference of this session. *out: caller owns — free with mgr_object_release(). */
+MGR_API int mgr_object_from_ref(mgr_client *c, const mgr_value *ref, mgr_object **out);
+/* Ends the object for everyone now. The handle must still be released. */
+MGR_API int mgr_object_delete(mgr_object *o);
+/* Accepts NULL. Drops this session's reference and frees the handle (an
+ * anonymous object ends with its last reference). */
+MGR_API int mgr_object_release(mgr_object *o);
+MGR_API uint64_t mgr_object_id(const mgr_object *o);
+/* Borrowed; valid while o is. */
+MGR_API const char *mgr_object_type(const mgr_object *o);
+MGR_API mgr_client *mgr_object_client(const mgr_object *o);
+/* A ref value naming o, to store o in a dict or list. Caller owns — free
+ * with mgr_value_free(); NULL when out of memory. */
+MGR_API mgr_value *mgr_object_ref(const mgr_object *o);
+
+/* ---- counter: a shared int64 ---- */
+
+MGR_API int mgr_counter_open(mgr_client *c, const char *name, mgr_object **out);
+MGR_API int mgr_counter_get(mgr_object *o, int64_t *value);
+MGR_API int mgr_counter_set(mgr_object *o, int64_t value);
+/* Adds delta atomically; *now (may be NULL) gets the new value. */
+MGR_API int mgr_counter_add(mgr_object *o, int64_t delta, int64_t *now);
+/* Sets desired if the value is expected; *swapped says whether it did. */
+MGR_API int mgr_counter_cas(mgr_object *o, int64_t expected, int64_t desired, bool *swapped);
+
+/* ---- dict: keys are string, bytes, int or bool values ---- */
+
+MGR_API int mgr_dict_open(mgr_client *c, const char *name, mgr_object **out);
+/* key and value consumed even on failure. */
+MGR_API int mgr_dict_set(mgr_object *o, mgr_value *key, mgr_value *value);
+/* MGR_ENOKEY if absent. key borrowed; *value: caller owns. */
+MGR_API int mgr_dict_get(mgr_object *o, const mgr_value *key, mgr_value **value);
+/* dflt consumed; returned (as *value) when key is absent. */
+MGR_API int mgr_dict_get_default(mgr_object *o, const mgr_value *key, mgr_value *dflt,
+				 mgr_value **value);
+MGR_API int mgr_dict_del(mgr_object *o, const mgr_value *key);
+MGR_API int mgr_dict_contains(mgr_object *o, const mgr_value *key, bool *found);
+MGR_API int mgr_dict_len(mgr_object *o, size_t *len);
+/* A list of keys / values / [key, value] pairs; caller owns. */
+MGR_API int mgr_dict_keys(mgr_object *o, mgr_value **list);
+MGR_API int mgr_dict_values(mgr_object *o, mgr_value **list);
+MGR_API int mgr_dict_items(mgr_object *o, mgr_value **list);
+/* map consumed even on failure. */
+MGR_API int mgr_dict_update(mgr_object *o, mgr_value *map);
+/* Removes key and hands its value over (caller owns); MGR_ENOKEY if absent. */
+MGR_API int mgr_dict_pop(mgr_object *o, const mgr_value *key, mgr_value **value);
+/* The value of key, set to dflt (consumed) first if absent; caller owns *value. */
+MGR_API int mgr_dict_setdefault(mgr_object *o, const mgr_value *key, mgr_value *dflt,
+				mgr_value **value);
+MGR_API int mgr_dict_clear(mgr_object *o);
+/* The entries as a plain map; caller owns. */
+MGR_API int mgr_dict_copy(mgr_object *o, mgr_value **map);
+/* Adds delta to the int at key (0 if absent); *now (may be NULL) gets it. */
+MGR_API int mgr_dict_incr(mgr_object *o, const mgr_value *key, int64_t delta, int64_t *now);
+
+/* ---- list ---- */
+
+MGR_API int mgr_list_open(mgr_client *c, const char *name, mgr_object **out);
+/* value consumed even on failure. */
+MGR_API int mgr_list_append(mgr_object *o, mgr_value *value);
+/* items (a list value) consumed even on failure. */
+MGR_API int mgr_list_extend(mgr_object *o, mgr_value *items);
+MGR_API int mgr_list_insert(mgr_object *o, int64_t index, mgr_value *value);
+/* Negative indexes count from the end; MGR_EINDEX outside. Caller owns *value. */
+MGR_API int mgr_list_get(mgr_object *o, int64_t index, mgr_value **value);
+MGR_API int mgr_list_set(mgr_object *o, int64_t index, mgr_value *value);
+MGR_API int mgr_list_del(mgr_object *o, int64_t index);
+/* Removes and hands over the item at index (-1: the last); caller owns. */
+MGR_API int mgr_list_pop(mgr_object *o, int64_t index, mgr_value **value);
+/* MGR_EVALUE when no item equals value (borrowed). */
+MGR_API int mgr_list_remove(mgr_object *o, const mgr_value *value);
+MGR_API int mgr_list_index(mgr_object *o, const mgr_value *value, int64_t *index);
+MGR_API int mgr_list_count(mgr_object *o, const mgr_value *value, int64_t *count);
+MGR_API int mgr_list_len(mgr_object *o, size_t *len);
+/* Items [start, stop) with Python's clamping; caller owns *items. */
+MGR_API int mgr_list_slice(mgr_object *o, int64_t start, int64_t stop, mgr_value **items);
+MGR_API int mgr_list_reverse(mgr_object *o);
+/* Numbers or strings, stable; MGR_ETYPE if the items cannot be ordered. */
+MGR_API int mgr_list_sort(mgr_object *o, bool reverse);
+MGR_API int mgr_list_clear(mgr_object *o);
+MGR_API int mgr_list_copy(mgr_object *o, mgr_value **items);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,198 @@
+/* Private managers: a parent starts mgrd as a child, waits for its
+ * readiness line on a pipe, and later stops and reaps it. The child is
+ * prepared with async-signal-safe calls only (the parent may have threads). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+
+#ifndef MGRD_DEFAULT_PATH
+#define MGRD_DEFAULT_PATH "/usr/local/sbin/mgrd"
+#endif
+#define MANAGER_MAX_ARGS 64
+#define MANAGER_READY_FD 3
+
+struct mgr_manager {
+	pid_t pid;
+	char dir[64]; /* made for it, removed at shutdown; "" if none */
+	char path[108];
+};
+
+static const char *manager_binary(const mgr_manager_opts *o)
+{
+	const char *env = getenv("MGR_MGRD");
+	return o && o->mgrd ? o->mgrd : env && *env ? env : MGRD_DEFAULT_PATH;
+}
+
+static int manager_pick_path(mgr_manager *m, const mgr_manager_opts *o)
+{
+	if (o && o->address) {
+		if (strlen(o->address) >= sizeof(m->path))
+			return client_fail(MGR_EINVAL, "address too long");
+		snprintf(m->path, sizeof(m->path), "%s", o->address);
+		return 0;
+	}
+	snprintf(m->dir, sizeof(m->dir), "/tmp/mgr-XXXXXX");
+	if (!mkdtemp(m->dir)) /* mkdtemp makes it 0700 */
+		return client_fail(MGR_EIO, "mkdtemp: %s", strerror(errno));
+	snprintf(m->path, sizeof(m->path), "%s/mgrd.sock", m->dir);
+	return 0;
+}
+
+/* argv for mgrd, built before fork (no allocation in the child). */
+static int manager_argv(const mgr_manager_opts *o, const char *bin, const char *path,
+			char *ppid, size_t ppid_size, const char *argv[MANAGER_MAX_ARGS])
+{
+	size_t n = 0;
+	snprintf(ppid, ppid_size, "%d", (int)getpid());
+	const char *fixed[] = {bin, "--socket", path, "--ready-fd", "3", "--parent-pid", ppid,
+			       "--ignore-sigint"};
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		argv[n++] = fixed[i];
+	for (size_t i = 0; o && o->args && o->args[i]; i++) {
+		if (n + 1 >= MANAGER_MAX_ARGS)
+			return client_fail(MGR_EINVAL, "too many mgrd arguments");
+		argv[n++] = o->args[i];
+	}
+	argv[n] = NULL;
+	return 0;
+}
+
+static void manager_child(int ready_fd, const char *const argv[])
+{
+	sigset_t all;
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	setpgid(0, 0); /* out of the terminal's foreground group: no Ctrl-C */
+	if (ready_fd != MANAGER_READY_FD) {
+		dup2(ready_fd, MANAGER_READY_FD);
+		close(ready_fd);
+	} else {
+		fcntl(ready_fd, F_SETFD, 0);
+	}
+	execv(argv[0], (char *const *)argv);
+	_exit(127);
+}
+
+/* Waits for the readiness line; EOF means mgrd failed to start. */
+static int manager_wait_ready(mgr_manager *m, int fd, uint32_t timeout_ms)
+{
+	char line[256];
+	size_t len = 0;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (len < sizeof(line) - 1 && !memchr(line, '\n', len)) {
+		struct pollfd pfd = {fd, POLLIN, 0};
+		int rc = poll(&pfd, 1, (int)timeout_ms);
+		if (rc == 0)
+			return client_fail(MGR_ETIMEDOUT, "mgrd did not become ready in %u ms", timeout_ms);
+		ssize_t n = rc > 0 ? read(fd, line + len, sizeof(line) - 1 - len) : -1;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int st = 0;
+			waitpid(m->pid, &st, 0);
+			m->pid = 0;
+			return client_fail(MGR_ECONNECT, "mgrd exited before it was ready (status %d)",
+					   WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+		}
+		len += (size_t)n;
+	}
+	return 0;
+}
+
+static void manager_cleanup(mgr_manager *m)
+{
+	if (m->dir[0]) {
+		unlink(m->path);
+		rmdir(m->dir);
+	}
+	free(m);
+}
+
+int mgr_manager_start(const mgr_manager_opts *opts, mgr_manager **out)
+{
+	const char *argv[MANAGER_MAX_ARGS];
+	char ppid[24];
+	int fds[2];
+	mgr_manager *m = calloc(1, sizeof(*m));
+	if (!m || !out)
+		return free(m), client_fail(m ? MGR_EINVAL : MGR_ENOMEM, "out of memory or out NULL");
+	int err = manager_pick_path(m, opts);
+	if (!err)
+		err = manager_argv(opts, manager_binary(opts), m->path, ppid, sizeof(ppid), argv);
+	if (!err && pipe2(fds, O_CLOEXEC))
+		err = client_fail(MGR_EIO, "pipe: %s", strerror(errno));
+	if (err) {
+		manager_cleanup(m);
+		return err;
+	}
+	m->pid = fork();
+	if (m->pid == 0)
+		manager_child(fds[1], argv);
+	close(fds[1]);
+	err = m->pid < 0 ? client_fail(MGR_EIO, "fork: %s", strerror(errno))
+		: manager_wait_ready(m, fds[0], opts && opts->start_timeout_ms ? opts->start_timeout_ms : 10000);
+	close(fds[0]);
+	if (err) {
+		if (m->pid > 0) {
+			kill(m->pid, SIGKILL);
+			waitpid(m->pid, NULL, 0);
+		}
+		manager_cleanup(m);
+		return err;
+	}
+	*out = m;
+	return 0;
+}
+
+const char *mgr_manager_address(const mgr_manager *m) { return m ? m->path : NULL; }
+
+int mgr_manager_pid(const mgr_manager *m) { return m ? (int)m->pid : 0; }
+
+/* Reaps pid, waiting up to ms for it to exit (a pidfd turns readable when
+ * it does); 1 if reaped. */
+static int manager_reap(pid_t pid, int ms, int *status)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd >= 0) {
+		struct pollfd p = {pfd, POLLIN, 0};
+		int rc;
+		while ((rc = poll(&p, 1, ms)) < 0 && errno == EINTR)
+			;
+		close(pfd);
+		if (rc == 0)
+			return 0;
+	}
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+	return 1;
+}
+
+int mgr_manager_shutdown(mgr_manager *m)
+{
+	if (!m)
+		return 0;
+	int status = 0, err = 0;
+	if (m->pid > 0) {
+		kill(m->pid, SIGTERM);
+		if (!manager_reap(m->pid, 10000, &status)) {
+			kill(m->pid, SIGKILL);
+			waitpid(m->pid, &status, 0);
+			err = client_fail(MGR_ETIMEDOUT, "mgrd did not stop in time; killed");
+		} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			err = client_fail(MGR_EIO, "mgrd exited with status %d", status);
+		}
+	}
+	manager_cleanup(m);
+	return err;
+}
