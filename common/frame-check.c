@@ -5,13 +5,14 @@
 
 #include "frame.h"
 
-enum pbmsg { PB_NONE, PB_FRAME, PB_REQUEST, PB_REPLY, PB_VALUE, PB_LIST,
+enum pbmsg { PB_NONE, PB_FRAME, PB_REQUEST, PB_CALL, PB_REPLY, PB_VALUE, PB_LIST,
 	     PB_MAP, PB_ENTRY, PB_OTHER };
 
 /* Sub-message fields that can lead to a Value: [message][field] = type. */
 static const enum pbmsg check_schema[PB_OTHER + 1][10] = {
 	[PB_FRAME] = {[1] = PB_OTHER, [2] = PB_OTHER, [3] = PB_REQUEST, [4] = PB_REPLY},
-	[PB_REQUEST] = {[4] = PB_VALUE},
+	[PB_REQUEST] = {[4] = PB_VALUE, [7] = PB_CALL},
+	[PB_CALL] = {[2] = PB_VALUE},
 	[PB_REPLY] = {[2] = PB_VALUE, [3] = PB_OTHER},
 	[PB_VALUE] = {[7] = PB_LIST, [8] = PB_MAP, [9] = PB_OTHER},
 	[PB_LIST] = {[1] = PB_VALUE},
@@ -74,7 +75,7 @@ static int check_msg(struct check *c, enum pbmsg m, const uint8_t *p,
 {
 	if (m == PB_VALUE && ++depth > c->lim->max_depth)
 		return MGR_ELIMIT;
-	if ((m == PB_VALUE || m == PB_ENTRY) && ++c->items > c->lim->max_items)
+	if ((m == PB_VALUE || m == PB_ENTRY || m == PB_CALL) && ++c->items > c->lim->max_items)
 		return MGR_ELIMIT;
 	while (p < end) {
 		int err = check_field(c, m, &p, end, depth);

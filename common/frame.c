@@ -14,15 +14,24 @@ uint32_t frame_get_len(const uint8_t h[FRAME_HEADER])
 	return (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
 }
 
+static void frame_call_clear(struct msg_call *c)
+{
+	for (size_t i = 0; c->args && i < c->nargs; i++)
+		mgr_value_free(c->args[i]);
+	free(c->args);
+	free(c->method);
+}
+
 void msg_clear(struct msg *m)
 {
 	if (m->kind == MSG_HELLO)
 		free(m->u.hello.name);
 	if (m->kind == MSG_REQUEST) {
-		for (size_t i = 0; i < m->u.request.nargs; i++)
-			mgr_value_free(m->u.request.args[i]);
-		free(m->u.request.args);
-		free(m->u.request.method);
+		struct msg_request *q = &m->u.request;
+		frame_call_clear(&(struct msg_call){q->method, q->args, q->nargs});
+		for (size_t i = 0; i < q->nbatch; i++)
+			frame_call_clear(&q->batch[i]);
+		free(q->batch);
 	}
 	if (m->kind == MSG_REPLY) {
 		mgr_value_free(m->u.reply.value);
@@ -57,27 +66,46 @@ static int frame_dec_welcome(const Mgr__Frame *f, struct msg *m)
 	return 0;
 }
 
+/* method + args into a msg_call (args of a Request or of a batch Call). */
+static int frame_dec_call(const char *method, Mgr__Value *const *args, size_t nargs,
+			  struct msg_call *out)
+{
+	if (!value_utf8_valid(method, strlen(method)))
+		return MGR_EUTF8;
+	out->method = strdup(method);
+	out->args = calloc(nargs + 1, sizeof(*out->args));
+	if (!out->method || !out->args)
+		return MGR_ENOMEM;
+	for (; out->nargs < nargs; out->nargs++) {
+		int err = codec_from_pb(args[out->nargs], &out->args[out->nargs]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int frame_dec_request(const Mgr__Frame *f, struct msg *m)
 {
 	const Mgr__Request *r = f->request;
 	struct msg_request *q = &m->u.request;
+	struct msg_call own = {0};
 	m->kind = MSG_REQUEST;
 	q->id = r->id;
 	q->object = r->object;
 	q->thread = r->thread;
 	q->timeout_ms = r->timeout_ms;
-	if (!value_utf8_valid(r->method, strlen(r->method)))
-		return MGR_EUTF8;
-	q->method = strdup(r->method);
-	q->args = calloc(r->n_args + 1, sizeof(*q->args));
-	if (!q->method || !q->args)
+	int err = frame_dec_call(r->method, r->args, r->n_args, &own);
+	q->method = own.method;
+	q->args = own.args;
+	q->nargs = own.nargs;
+	if (err || !r->n_batch)
+		return err;
+	if (!(q->batch = calloc(r->n_batch, sizeof(*q->batch))))
 		return MGR_ENOMEM;
-	for (; q->nargs < r->n_args; q->nargs++) {
-		int err = codec_from_pb(r->args[q->nargs], &q->args[q->nargs]);
-		if (err)
-			return err;
-	}
-	return 0;
+	for (; !err && q->nbatch < r->n_batch; q->nbatch++)
+		err = frame_dec_call(r->batch[q->nbatch]->method, r->batch[q->nbatch]->args,
+				     r->batch[q->nbatch]->n_args, &q->batch[q->nbatch]);
+	return err;
 }
 
 static int frame_dec_reply(const Mgr__Frame *f, struct msg *m)
@@ -176,6 +204,37 @@ static int frame_enc_welcome(struct frame_out *fo, Mgr__Frame *f, const struct m
 	return 0;
 }
 
+/* Packs method + args: returns false when out of memory. */
+static bool frame_enc_args(struct frame_out *fo, const struct msg_call *c,
+			   Mgr__Value ***out, size_t *n)
+{
+	*out = frame_alloc(fo, c->nargs * sizeof(**out) + 1);
+	if (!*out)
+		return false;
+	for (*n = 0; *n < c->nargs; (*n)++)
+		if (!((*out)[*n] = codec_to_pb(c->args[*n], &fo->arena)))
+			return false;
+	return true;
+}
+
+static bool frame_enc_batch(struct frame_out *fo, Mgr__Request *r, const struct msg_request *q)
+{
+	r->batch = frame_alloc(fo, q->nbatch * sizeof(*r->batch) + 1);
+	if (!r->batch)
+		return false;
+	for (; r->n_batch < q->nbatch; r->n_batch++) {
+		Mgr__Call *pc = frame_alloc(fo, sizeof(*pc));
+		if (!pc)
+			return false;
+		mgr__call__init(pc);
+		pc->method = q->batch[r->n_batch].method;
+		if (!frame_enc_args(fo, &q->batch[r->n_batch], &pc->args, &pc->n_args))
+			return false;
+		r->batch[r->n_batch] = pc;
+	}
+	return true;
+}
+
 static int frame_enc_request(struct frame_out *fo, Mgr__Frame *f, const struct msg *m)
 {
 	const struct msg_request *q = &m->u.request;
@@ -187,13 +246,10 @@ static int frame_enc_request(struct frame_out *fo, Mgr__Frame *f, const struct m
 	r->object = q->object;
 	r->thread = q->thread;
 	r->timeout_ms = q->timeout_ms;
-	r->method = q->method;
-	r->args = frame_alloc(fo, q->nargs * sizeof(*r->args) + 1);
-	if (!r->args)
+	r->method = q->method ? q->method : "";
+	struct msg_call own = {q->method, q->args, q->nargs};
+	if (!frame_enc_args(fo, &own, &r->args, &r->n_args) || !frame_enc_batch(fo, r, q))
 		return MGR_ENOMEM;
-	for (; r->n_args < q->nargs; r->n_args++)
-		if (!(r->args[r->n_args] = codec_to_pb(q->args[r->n_args], &fo->arena)))
-			return MGR_ENOMEM;
 	f->request = r;
 	return 0;
 }

@@ -34,12 +34,21 @@ struct msg_welcome {
 	struct frame_limits limits;
 };
 
+/* One method call: the request's own, or one of a batch. */
+struct msg_call {
+	char *method;
+	mgr_value **args;
+	size_t nargs;
+};
+
 struct msg_request {
 	uint64_t id, object, thread;
 	char *method;
 	mgr_value **args;
 	size_t nargs;
 	uint32_t timeout_ms;
+	struct msg_call *batch; /* nbatch calls instead of method/args */
+	size_t nbatch;
 };
 
 struct msg_reply {

@@ -97,23 +97,37 @@ static int client_send(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-static int client_send_msg(int fd, const struct msg *m)
+/* Appends one frame to the write buffer. */
+static int client_queue_msg(mgr_client *c, const struct msg *m)
 {
 	struct frame_out fo;
-	uint8_t stackbuf[4096];
 	int err = frame_prepare(&fo, m);
 	if (err)
 		return client_fail(err, "cannot encode the request: %s", mgr_strerror(err));
-	uint8_t *buf = fo.size <= sizeof(stackbuf) ? stackbuf : malloc(fo.size);
-	if (!buf) {
-		frame_out_done(&fo);
-		return client_fail(MGR_ENOMEM, "out of memory");
+	if (c->wcap - c->wlen < fo.size) {
+		size_t cap = c->wcap ? c->wcap : 4096;
+		while (cap - c->wlen < fo.size)
+			cap *= 2;
+		uint8_t *p = realloc(c->wbuf, cap);
+		if (!p) {
+			frame_out_done(&fo);
+			return client_fail(MGR_ENOMEM, "out of memory");
+		}
+		c->wbuf = p;
+		c->wcap = cap;
 	}
-	frame_write(&fo, buf);
-	err = client_send(fd, buf, fo.size);
-	if (buf != stackbuf)
-		free(buf);
+	frame_write(&fo, c->wbuf + c->wlen);
+	c->wlen += fo.size;
 	frame_out_done(&fo);
+	return 0;
+}
+
+int client_flush(mgr_client *c)
+{
+	if (!c->wlen || c->fd < 0)
+		return c->wlen && c->fd < 0 ? client_fail(MGR_EIO, "not connected") : 0;
+	int err = client_send(c->fd, c->wbuf, c->wlen);
+	c->wlen = 0;
 	return err;
 }
 
@@ -191,7 +205,7 @@ static void client_disconnect(mgr_client *c, int err)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
-	c->rlen = 0;
+	c->rlen = c->wlen = 0;
 	client_fail_all(c, err);
 }
 
@@ -213,7 +227,9 @@ static int client_handshake(mgr_client *c)
 {
 	struct msg hello = {.kind = MSG_HELLO};
 	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), c->name};
-	int err = client_send_msg(c->fd, &hello);
+	int err = client_queue_msg(c, &hello);
+	if (!err)
+		err = client_flush(c);
 	int64_t deadline = client_now_ms() + CLIENT_HANDSHAKE_MS;
 	c->limits.max_depth = 64;
 	struct msg m = {0};
@@ -261,7 +277,7 @@ static int client_ensure(mgr_client *c)
 		c->fd = -1;
 		c->pending = NULL;
 		c->reading = false;
-		c->rlen = 0;
+		c->rlen = c->wlen = 0;
 	}
 	c->gen = client_fork_gen;
 	return client_open(c);
@@ -320,6 +336,12 @@ static int client_cond_wait(mgr_client *c, int64_t deadline)
 
 static void client_wait(mgr_client *c, struct pending *p, int64_t deadline)
 {
+	if (p->gen != client_fork_gen && !p->done) {
+		p->done = true; /* sent by the parent before fork(): never ours */
+		p->err = MGR_EIO;
+	}
+	if (!p->done && client_flush(c))
+		client_disconnect(c, MGR_EIO);
 	while (!p->done) {
 		if (c->fd < 0) {
 			p->err = MGR_EIO;
@@ -366,35 +388,67 @@ static int64_t client_deadline(const mgr_client *c, uint32_t timeout_ms)
 	return client_now_ms() + c->timeout_ms + timeout_ms;
 }
 
-int client_call(mgr_client *c, const mgr_object *o, const char *method,
-		mgr_value *const *args, size_t nargs, uint32_t timeout_ms, mgr_value **result)
+int client_submit(mgr_client *c, const mgr_object *o, struct msg_request *req,
+		  struct pending *p)
 {
-	uint64_t object = o->id;
-	struct pending p = {0};
-	struct msg m = {.kind = MSG_REQUEST};
-	m.u.request = (struct msg_request){.object = object, .thread = client_thread_id(),
-		.method = (char *)method, .args = (mgr_value **)args, .nargs = nargs,
-		.timeout_ms = timeout_ms};
-	client_errbuf[0] = '\0';
-	pthread_mutex_lock(&c->mu);
 	int err = client_ensure(c);
 	if (!err && o->id && memcmp(o->instance, c->instance, sizeof(c->instance)))
 		err = client_fail(MGR_ENOOBJ, "object #%llu belongs to a manager that has ended",
 				  (unsigned long long)o->id);
-	if (!err) {
-		p.id = m.u.request.id = ++c->next_id;
-		p.next = c->pending;
-		c->pending = &p;
-		err = client_send_msg(c->fd, &m);
-		if (err)
-			client_disconnect(c, err);
-		client_wait(c, &p, client_deadline(c, timeout_ms));
-		client_unlink(c, &p);
-		err = client_result(&p, result);
+	if (err)
+		return err;
+	struct msg m = {.kind = MSG_REQUEST};
+	req->object = o->id;
+	req->thread = client_thread_id();
+	req->id = ++c->next_id;
+	m.u.request = *req;
+	err = client_queue_msg(c, &m);
+	if (!err && c->wlen >= 65536)
+		err = client_flush(c);
+	if (err) {
+		client_disconnect(c, err);
+		return err;
 	}
-	pthread_mutex_unlock(&c->mu);
-	msg_clear(&p.reply);
+	p->id = req->id;
+	p->gen = client_fork_gen;
+	p->next = c->pending;
+	c->pending = p;
+	return 0;
+}
+
+int client_finish(mgr_client *c, struct pending *p, uint32_t timeout_ms, mgr_value **result)
+{
+	client_wait(c, p, client_deadline(c, timeout_ms));
+	client_unlink(c, p);
+	int err = client_result(p, result);
+	msg_clear(&p->reply);
 	return err;
+}
+
+int client_call(mgr_client *c, const mgr_object *o, const char *method,
+		mgr_value *const *args, size_t nargs, uint32_t timeout_ms, mgr_value **result)
+{
+	struct pending p = {0};
+	struct msg_request req = {.method = (char *)method, .args = (mgr_value **)args,
+				  .nargs = nargs, .timeout_ms = timeout_ms};
+	client_errbuf[0] = '\0';
+	pthread_mutex_lock(&c->mu);
+	int err = client_submit(c, o, &req, &p);
+	if (!err)
+		err = client_finish(c, &p, timeout_ms, result);
+	pthread_mutex_unlock(&c->mu);
+	return err;
+}
+
+int client_poll_once(mgr_client *c)
+{
+	if (c->fd < 0 || c->reading)
+		return 0;
+	int err = client_flush(c);
+	struct pollfd pfd = {c->fd, POLLIN, 0};
+	if (!err && poll(&pfd, 1, 0) == 1)
+		err = client_read_turn(c, client_now_ms());
+	return err == MGR_ETIMEDOUT ? 0 : err;
 }
 
 /* ---- public: clients ---- */
@@ -405,6 +459,7 @@ static void client_free(mgr_client *c)
 	pthread_cond_destroy(&c->cv);
 	free(c->manager.type);
 	free(c->rbuf);
+	free(c->wbuf);
 	free(c);
 }
 

@@ -12,7 +12,7 @@
 
 struct pending {
 	struct pending *next;
-	uint64_t id;
+	uint64_t id, gen; /* gen: the fork generation it was sent in */
 	bool done;
 	struct msg reply; /* MSG_REPLY once done */
 	int err;          /* local failure (EIO, ETIMEDOUT) */
@@ -40,6 +40,8 @@ struct mgr_client {
 	struct pending *pending;
 	uint8_t *rbuf; /* bytes read, not yet a whole frame */
 	size_t rlen, rcap;
+	uint8_t *wbuf; /* requests queued, not yet sent (pipelining) */
+	size_t wlen, wcap;
 	uint32_t timeout_ms;
 	mgr_object manager;
 };
@@ -48,6 +50,16 @@ struct mgr_client {
  * owns. Sets the thread's error message on failure. */
 int client_call(mgr_client *c, const mgr_object *o, const char *method,
 		mgr_value *const *args, size_t nargs, uint32_t timeout_ms, mgr_value **result);
+
+/* The two halves of a call, for the async face. With the lock held:
+ * submit queues the request (sent at the next flush or wait); wait waits
+ * for p's reply, unlinks p and turns it into a result. */
+int client_submit(mgr_client *c, const mgr_object *o, struct msg_request *req,
+		  struct pending *p);
+int client_finish(mgr_client *c, struct pending *p, uint32_t timeout_ms, mgr_value **result);
+int client_flush(mgr_client *c);
+/* Reads what is available without blocking and delivers it. */
+int client_poll_once(mgr_client *c);
 
 /* This thread's last error message. */
 void client_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

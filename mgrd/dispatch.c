@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "conn.h"
 #include "server.h"
@@ -48,11 +49,8 @@ static int dispatch_check_args(struct call *c)
 			 c->obj->type->name, m->name, m->min_args, m->max_args, m->args, c->nargs);
 }
 
-static int dispatch_find(struct call *c, uint64_t object, const char *method)
+static int dispatch_find(struct call *c, const char *method)
 {
-	c->obj = server_object(c->srv, object);
-	if (!c->obj)
-		return call_fail(c, MGR_ENOOBJ, "no object #%llu", (unsigned long long)object);
 	c->method = types_method(c->obj->type, method);
 	if (!c->method)
 		return call_fail(c, MGR_ENOMETHOD, "type %s has no method '%s'",
@@ -60,27 +58,79 @@ static int dispatch_find(struct call *c, uint64_t object, const char *method)
 	return dispatch_check_args(c);
 }
 
-void dispatch_request(struct server *srv, struct conn *conn, struct msg_request *req)
+/* Runs one method call on c->obj: 0, an error, or CALL_PARKED. */
+static int dispatch_run(struct call *c, struct msg_call *mc)
 {
-	struct call c = {.srv = srv, .conn = conn, .req_id = req->id, .thread = req->thread,
-			 .timeout_ms = req->timeout_ms, .args = req->args, .nargs = req->nargs};
-	int code = dispatch_find(&c, req->object, req->method);
-	if (!code) {
-		c.obj->calls++;
-		code = c.method->fn(&c);
+	c->args = mc->args;
+	c->nargs = mc->nargs;
+	int code = dispatch_find(c, mc->method);
+	if (code)
+		return code;
+	c->obj->calls++;
+	return c->method->fn(c);
+}
+
+/* A batch: the calls run back to back on one object, so no other call on
+ * it comes between them; the reply is the list of their results. The
+ * first failure ends the batch (earlier calls stay done, as in Redis). */
+static int dispatch_batch(struct call *c, struct msg_request *req)
+{
+	mgr_value *results = mgr_value_new_list();
+	if (!results)
+		return MGR_ENOMEM;
+	for (size_t i = 0; i < req->nbatch; i++) {
+		const struct method *m = types_method(c->obj->type, req->batch[i].method);
+		int code = m && (m->flags & METHOD_BLOCKING)
+			? call_fail(c, MGR_EARGS, "blocking method '%s' in a batch", m->name)
+			: dispatch_run(c, &req->batch[i]);
+		mgr_value *r = c->borrowed ? mgr_value_copy(c->borrowed) : c->result;
+		c->borrowed = NULL;
+		c->result = NULL;
+		if (!code && mgr_value_list_append(results, r ? r : mgr_value_new_nil()))
+			code = MGR_ENOMEM;
+		if (code) {
+			char why[sizeof(c->err) + 128];
+			snprintf(why, sizeof(why), "batch call %zu (%.60s): %s", i + 1,
+				 req->batch[i].method, c->err[0] ? c->err : mgr_strerror(code));
+			memcpy(c->err, why, sizeof(c->err) - 1);
+			c->err[sizeof(c->err) - 1] = '\0';
+			mgr_value_free(r);
+			mgr_value_free(results);
+			return code;
+		}
 	}
-	srv->stats.calls++;
-	conn->calls++;
+	return call_return(c, results);
+}
+
+static void dispatch_answer(struct conn *conn, struct call *c, int code)
+{
 	if (code == CALL_PARKED) {
-		mgr_value_free(c.result);
+		mgr_value_free(c->result);
 		return;
 	}
 	if (code)
-		srv->stats.errors++;
-	if (!code && c.borrowed)
-		conn_reply_borrowed(conn, req->id, c.borrowed);
+		c->srv->stats.errors++;
+	if (!code && c->borrowed)
+		conn_reply_borrowed(conn, c->req_id, c->borrowed);
 	else
-		conn_reply(conn, req->id, code, code ? NULL : c.result, c.err[0] ? c.err : NULL);
-	if (code || c.borrowed)
-		mgr_value_free(c.result);
+		conn_reply(conn, c->req_id, code, code ? NULL : c->result, c->err[0] ? c->err : NULL);
+	if (code || c->borrowed)
+		mgr_value_free(c->result);
+}
+
+void dispatch_request(struct server *srv, struct conn *conn, struct msg_request *req)
+{
+	struct call c = {.srv = srv, .conn = conn, .req_id = req->id, .thread = req->thread,
+			 .timeout_ms = req->timeout_ms};
+	int code;
+	c.obj = server_object(srv, req->object);
+	if (!c.obj)
+		code = call_fail(&c, MGR_ENOOBJ, "no object #%llu", (unsigned long long)req->object);
+	else if (req->nbatch)
+		code = dispatch_batch(&c, req);
+	else
+		code = dispatch_run(&c, &(struct msg_call){req->method, req->args, req->nargs});
+	srv->stats.calls++;
+	conn->calls++;
+	dispatch_answer(conn, &c, code);
 }

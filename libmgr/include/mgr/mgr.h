@@ -90,6 +90,44 @@ MGR_API int mgr_call_timeout(mgr_object *o, const char *method, uint32_t timeout
  * mgr_callv(o, "set", NULL, mgr_value_new_string("k"), mgr_value_new_int(1), NULL) */
 MGR_API int mgr_callv(mgr_object *o, const char *method, mgr_value **result, ...);
 
+/* ---- pipelining and batches ---- */
+
+typedef struct mgr_future mgr_future;
+
+/* Queues a call and returns at once; requests leave together at the next
+ * wait (or flush), and the manager answers them in bulk. args borrowed.
+ * *out: caller owns — free with mgr_future_wait() or mgr_future_free(). */
+MGR_API int mgr_call_async(mgr_object *o, const char *method, mgr_value *const *args,
+			   size_t nargs, mgr_future **out);
+/* Waits for the call's answer and frees f (consumed even on failure).
+ * *result: caller owns; result may be NULL. */
+MGR_API int mgr_future_wait(mgr_future *f, mgr_value **result);
+/* True once the answer is in (after mgr_client_process or another wait). */
+MGR_API bool mgr_future_done(const mgr_future *f);
+/* Accepts NULL. Forgets the call; its answer is dropped when it comes. */
+MGR_API void mgr_future_free(mgr_future *f);
+/* Sends queued requests now. */
+MGR_API int mgr_client_flush(mgr_client *c);
+/* The connection's fd, to watch for reading in an application's own event
+ * loop (-1 when not connected); then call mgr_client_process(). */
+MGR_API int mgr_client_fd(mgr_client *c);
+/* Sends what is queued and delivers whatever answers have arrived, without
+ * blocking. */
+MGR_API int mgr_client_process(mgr_client *c);
+
+typedef struct mgr_batch_call {
+	const char *method;
+	mgr_value *const *args; /* borrowed */
+	size_t nargs;
+} mgr_batch_call;
+
+/* Runs n calls on o in one frame, back to back: no other call on o comes
+ * between them. *results (caller owns) is the list of their results. The
+ * first failing call ends the batch with its error (calls before it stay
+ * done); blocking methods are refused in a batch. */
+MGR_API int mgr_call_batch(mgr_object *o, const mgr_batch_call *calls, size_t n,
+			   mgr_value **results);
+
 /* ---- objects ---- */
 
 /* A new object of type, named or (name NULL) anonymous, with constructor

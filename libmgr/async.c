@@ -1,0 +1,115 @@
+/* The asynchronous face: futures for pipelined calls, the fd for an event
+ * loop, and batches that run several calls atomically on one object. */
+#include <stdlib.h>
+
+#include "client.h"
+
+struct mgr_future {
+	mgr_client *client;
+	struct pending p; /* linked in the client's pending list until waited */
+	bool linked;
+};
+
+int mgr_call_async(mgr_object *o, const char *method, mgr_value *const *args,
+		   size_t nargs, mgr_future **out)
+{
+	if (!o || !method || !out)
+		return client_fail(MGR_EINVAL, "object, method or out is NULL");
+	mgr_future *f = calloc(1, sizeof(*f));
+	if (!f)
+		return client_fail(MGR_ENOMEM, "out of memory");
+	struct msg_request req = {.method = (char *)method, .args = (mgr_value **)args,
+				  .nargs = nargs};
+	f->client = o->client;
+	pthread_mutex_lock(&f->client->mu);
+	int err = client_submit(f->client, o, &req, &f->p);
+	pthread_mutex_unlock(&f->client->mu);
+	if (err) {
+		free(f);
+		return err;
+	}
+	f->linked = true;
+	*out = f;
+	return 0;
+}
+
+int mgr_future_wait(mgr_future *f, mgr_value **result)
+{
+	if (!f)
+		return client_fail(MGR_EINVAL, "future is NULL");
+	pthread_mutex_lock(&f->client->mu);
+	int err = client_finish(f->client, &f->p, 0, result);
+	pthread_mutex_unlock(&f->client->mu);
+	free(f);
+	return err;
+}
+
+bool mgr_future_done(const mgr_future *f)
+{
+	if (!f)
+		return false;
+	pthread_mutex_lock(&f->client->mu);
+	bool done = f->p.done;
+	pthread_mutex_unlock(&f->client->mu);
+	return done;
+}
+
+void mgr_future_free(mgr_future *f)
+{
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->client->mu);
+	struct pending **pp = &f->client->pending;
+	while (*pp && *pp != &f->p)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = f->p.next;
+	pthread_mutex_unlock(&f->client->mu);
+	msg_clear(&f->p.reply);
+	free(f);
+}
+
+int mgr_client_flush(mgr_client *c)
+{
+	pthread_mutex_lock(&c->mu);
+	int err = client_flush(c);
+	pthread_mutex_unlock(&c->mu);
+	return err;
+}
+
+int mgr_client_fd(mgr_client *c)
+{
+	pthread_mutex_lock(&c->mu);
+	int fd = c->fd;
+	pthread_mutex_unlock(&c->mu);
+	return fd;
+}
+
+int mgr_client_process(mgr_client *c)
+{
+	pthread_mutex_lock(&c->mu);
+	int err = client_poll_once(c);
+	pthread_mutex_unlock(&c->mu);
+	return err;
+}
+
+int mgr_call_batch(mgr_object *o, const mgr_batch_call *calls, size_t n, mgr_value **results)
+{
+	if (!o || (!calls && n))
+		return client_fail(MGR_EINVAL, "object or calls is NULL");
+	struct msg_call *batch = calloc(n + 1, sizeof(*batch));
+	if (!batch)
+		return client_fail(MGR_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		batch[i] = (struct msg_call){(char *)calls[i].method, (mgr_value **)calls[i].args,
+					     calls[i].nargs};
+	struct msg_request req = {.method = "", .batch = batch, .nbatch = n};
+	struct pending p = {0};
+	pthread_mutex_lock(&o->client->mu);
+	int err = client_submit(o->client, o, &req, &p);
+	if (!err)
+		err = client_finish(o->client, &p, 0, results);
+	pthread_mutex_unlock(&o->client->mu);
+	free(batch);
+	return err;
+}

@@ -1,0 +1,161 @@
+/* Integration test support (see harness.h). */
+#include "harness.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../common/frame.h"
+
+void harness_start(struct harness *h, const char *const *args)
+{
+	mgr_manager_opts o = {.args = args};
+	memset(h, 0, sizeof(*h));
+	int err = mgr_manager_start(&o, &h->m);
+	if (err)
+		fail_msg("mgr_manager_start: %s: %s", mgr_strerror(err), mgr_client_errmsg(NULL));
+	h->path = mgr_manager_address(h->m);
+	err = mgr_client_connect(h->path, &h->c);
+	if (err)
+		fail_msg("connect: %s: %s", mgr_strerror(err), mgr_client_errmsg(NULL));
+}
+
+void harness_stop(struct harness *h)
+{
+	mgr_client_close(h->c);
+	int err = mgr_manager_shutdown(h->m);
+	if (err)
+		fail_msg("mgrd did not stop cleanly: %s", mgr_client_errmsg(NULL));
+	memset(h, 0, sizeof(*h));
+}
+
+int64_t harness_info(mgr_client *c, const char *field)
+{
+	mgr_value *info = NULL, *key = mgr_value_new_string(field);
+	assert_int_equal(mgr_call(mgr_client_manager(c), "info", NULL, 0, &info), 0);
+	const mgr_value *v = mgr_value_map_get(info, key);
+	assert_non_null(v);
+	int64_t n = mgr_value_int(v);
+	mgr_value_free(key);
+	mgr_value_free(info);
+	return n;
+}
+
+int harness_raw_connect(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+void harness_raw_send(int fd, const void *p, size_t len)
+{
+	const char *b = p;
+	while (len) {
+		ssize_t n = send(fd, b, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return; /* the server may have closed on us: that is what some tests want */
+		b += n;
+		len -= (size_t)n;
+	}
+}
+
+void harness_raw_send_msg(int fd, const struct msg *m)
+{
+	uint8_t *buf;
+	size_t len;
+	assert_int_equal(frame_encode(m, &buf, &len), 0);
+	harness_raw_send(fd, buf, len);
+	free(buf);
+}
+
+static bool harness_read_exact(int fd, uint8_t *p, size_t len, int timeout_ms)
+{
+	while (len) {
+		struct pollfd pfd = {fd, POLLIN, 0};
+		if (poll(&pfd, 1, timeout_ms) <= 0)
+			return false;
+		ssize_t n = recv(fd, p, len, 0);
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+bool harness_raw_recv_msg(int fd, struct msg *m, int timeout_ms)
+{
+	uint8_t hdr[FRAME_HEADER];
+	if (!harness_read_exact(fd, hdr, sizeof(hdr), timeout_ms))
+		return false;
+	uint32_t len = frame_get_len(hdr);
+	uint8_t *body = malloc(len + 1);
+	assert_non_null(body);
+	bool ok = harness_read_exact(fd, body, len, timeout_ms);
+	struct frame_limits lim = {1u << 30, 1000, UINT32_MAX, 0};
+	char err[160];
+	if (ok)
+		assert_int_equal(frame_decode(body, len, &lim, m, err, sizeof(err)), 0);
+	free(body);
+	return ok;
+}
+
+int harness_raw_session(const char *path)
+{
+	int fd = harness_raw_connect(path);
+	struct msg hello = {.kind = MSG_HELLO};
+	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), "raw-test"};
+	harness_raw_send_msg(fd, &hello);
+	struct msg w;
+	assert_true(harness_raw_recv_msg(fd, &w, 5000));
+	assert_int_equal(w.kind, MSG_WELCOME);
+	msg_clear(&w);
+	return fd;
+}
+
+bool harness_raw_closed(int fd, int timeout_ms)
+{
+	char buf[4096];
+	for (;;) {
+		struct pollfd pfd = {fd, POLLIN, 0};
+		if (poll(&pfd, 1, timeout_ms) <= 0)
+			return false;
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		if (n == 0 || (n < 0 && errno == ECONNRESET))
+			return true;
+		if (n < 0)
+			return false;
+	}
+}
+
+int harness_fork_n(int n, int (*fn)(void *arg, int i), void *arg)
+{
+	pid_t *pids = calloc((size_t)n, sizeof(*pids));
+	assert_non_null(pids);
+	for (int i = 0; i < n; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0)
+			_exit(fn(arg, i));
+	}
+	int ok = 0, st;
+	for (int i = 0; i < n; i++)
+		ok += waitpid(pids[i], &st, 0) == pids[i] && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	free(pids);
+	return ok;
+}
