@@ -74,11 +74,13 @@ static int codec_scalar_from_pb(const Mgr__Value *pb, mgr_value **out)
 	case MGR__VALUE__KIND_D:
 		v = mgr_value_new_double(pb->d);
 		break;
-	case MGR__VALUE__KIND_S:
-		if (!value_utf8_valid(pb->s, strlen(pb->s)))
+	case MGR__VALUE__KIND_S: { /* bytes on the wire: a NUL must not cut it short */
+		const char *p = pb->s.len ? (const char *)pb->s.data : "";
+		if (memchr(p, '\0', pb->s.len) || !value_utf8_valid(p, pb->s.len))
 			return MGR_EUTF8;
-		v = mgr_value_new_string(pb->s);
+		v = mgr_value_new_stringn(p, pb->s.len);
 		break;
+	}
 	case MGR__VALUE__KIND_BIN:
 		v = mgr_value_new_bytes(pb->bin.data, pb->bin.len);
 		break;
@@ -174,7 +176,8 @@ static bool codec_fill_pb(Mgr__Value *pb, const mgr_value *v, struct arena *a)
 		pb->d = v->u.d;
 		return true;
 	case MGR_STRING:
-		pb->s = v->u.s.p;
+		pb->s.data = (uint8_t *)v->u.s.p;
+		pb->s.len = v->u.s.len;
 		return true;
 	case MGR_BYTES:
 		pb->bin.data = (uint8_t *)v->u.s.p;
@@ -205,8 +208,9 @@ Mgr__Value *codec_to_pb(const mgr_value *v, struct arena *a)
 	if (!pb)
 		return NULL;
 	mgr__value__init(pb);
+	static const mgr_value codec_nil = {.kind = MGR_NIL};
 	if (!v)
-		v = &(mgr_value){.kind = MGR_NIL};
+		v = &codec_nil;
 	pb->kind_case = codec_case[v->kind];
 	return codec_fill_pb(pb, v, a) ? pb : NULL;
 }

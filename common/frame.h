@@ -13,7 +13,8 @@
 uint32_t frame_get_len(const uint8_t hdr[FRAME_HEADER]);
 
 /* Walks the protobuf bytes with the schema before anything is unpacked:
- * rejects value nesting deeper than max_depth and more than max_items values
+ * rejects value nesting deeper than max_depth and more than max_items items
+ * (values, map entries and batch calls each count one)
  * (MGR_ELIMIT) and malformed wire data (MGR_EPROTO). */
 int frame_check(const uint8_t *p, size_t len, const struct frame_limits *lim);
 

@@ -16,7 +16,7 @@ enum msg_kind { MSG_NONE, MSG_HELLO, MSG_WELCOME, MSG_REQUEST, MSG_REPLY };
 struct frame_limits {
 	uint32_t max_frame; /* payload bytes, header excluded */
 	uint32_t max_depth; /* nesting of values */
-	uint32_t max_items; /* values in one frame */
+	uint32_t max_items; /* values + map entries + batch calls in one frame */
 	uint32_t max_pending;
 };
 

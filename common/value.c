@@ -9,6 +9,13 @@
 
 #include "htab.h"
 
+static const struct value_ref_hooks *value_hooks;
+static size_t value_nrefs; /* atomic */
+
+void value_set_ref_hooks(const struct value_ref_hooks *hooks) { value_hooks = hooks; }
+
+size_t value_refs_alive(void) { return __atomic_load_n(&value_nrefs, __ATOMIC_RELAXED); }
+
 mgr_value *value_alloc(mgr_kind kind)
 {
 	mgr_value *v = calloc(1, sizeof(*v));
@@ -99,6 +106,9 @@ mgr_value *mgr_value_new_ref(uint64_t id, const char *type)
 		free(v);
 		return NULL;
 	}
+	__atomic_add_fetch(&value_nrefs, 1, __ATOMIC_RELAXED);
+	if (value_hooks)
+		value_hooks->acquire(id);
 	return v;
 }
 
@@ -119,6 +129,9 @@ void mgr_value_free(mgr_value *v)
 		break;
 	case MGR_REF:
 		free(v->u.ref.type);
+		__atomic_sub_fetch(&value_nrefs, 1, __ATOMIC_RELAXED);
+		if (value_hooks)
+			value_hooks->release(v->u.ref.id);
 		break;
 	default:
 		break;
@@ -401,8 +414,8 @@ static int value_compare_numbers(const mgr_value *a, const mgr_value *b)
 		int64_t y = b->kind == MGR_BOOL ? b->u.b : b->u.i;
 		return (x > y) - (x < y);
 	}
-	double x = a->kind == MGR_DOUBLE ? a->u.d : (double)mgr_value_int(a);
-	double y = b->kind == MGR_DOUBLE ? b->u.d : (double)mgr_value_int(b);
+	double x = a->kind == MGR_DOUBLE ? a->u.d : a->kind == MGR_BOOL ? a->u.b : (double)a->u.i;
+	double y = b->kind == MGR_DOUBLE ? b->u.d : b->kind == MGR_BOOL ? b->u.b : (double)b->u.i;
 	return (x > y) - (x < y);
 }
 

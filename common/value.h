@@ -39,6 +39,16 @@ int vlist_insert(struct vlist *l, size_t idx, mgr_value *item);
 mgr_value *vlist_remove(struct vlist *l, size_t idx);
 void vlist_clear(struct vlist *l);
 
+/* Every ref value made or freed is reported, so that a server can count
+ * them as references (mgrd does; libmgr installs nothing). */
+struct value_ref_hooks {
+	void (*acquire)(uint64_t id);
+	void (*release)(uint64_t id);
+};
+void value_set_ref_hooks(const struct value_ref_hooks *hooks); /* NULL: none */
+/* How many ref values exist in this process now. */
+size_t value_refs_alive(void);
+
 bool value_is_key(const mgr_value *v);
 uint64_t value_hash(const mgr_value *v);
 bool value_utf8_valid(const char *s, size_t len);

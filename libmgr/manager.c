@@ -83,6 +83,18 @@ static void manager_child(int ready_fd, const char *const argv[])
 	_exit(127);
 }
 
+/* The in-process variant: the forked child runs the server itself (with
+ * the program's registered types) instead of executing mgrd. */
+static void manager_child_serve(const mgr_manager_opts *o, int ready_fd, const char *path,
+				int parent)
+{
+	sigset_t all;
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	setpgid(0, 0);
+	_exit(o->serve(path, ready_fd, parent) ? 1 : 0);
+}
+
 /* Waits for the readiness line; EOF means mgrd failed to start. */
 static int manager_wait_ready(mgr_manager *m, int fd, uint32_t timeout_ms)
 {
@@ -137,6 +149,8 @@ int mgr_manager_start(const mgr_manager_opts *opts, mgr_manager **out)
 		return err;
 	}
 	m->pid = fork();
+	if (m->pid == 0 && opts && opts->serve)
+		manager_child_serve(opts, fds[1], m->path, atoi(ppid));
 	if (m->pid == 0)
 		manager_child(fds[1], argv);
 	close(fds[1]);

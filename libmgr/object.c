@@ -77,8 +77,10 @@ int mgr_object_from_ref(mgr_client *c, const mgr_value *ref, mgr_object **out)
 {
 	if (!c || mgr_value_kind(ref) != MGR_REF || !out)
 		return client_fail(MGR_EINVAL, "not a ref value");
-	mgr_value *head[] = {mgr_value_new_int((int64_t)mgr_value_ref_id(ref))};
-	return object_manager_call(c, "lookup", head, 1, NULL, 0, out);
+	mgr_value *id = mgr_value_new_int((int64_t)mgr_value_ref_id(ref));
+	int err = mgr_call(&c->manager, "adopt", &id, 1, NULL);
+	mgr_value_free(id);
+	return err ? err : object_adopt(c, mgr_value_copy(ref), out);
 }
 
 int mgr_object_delete(mgr_object *o)

@@ -14,6 +14,7 @@
 #include "../common/frame.h"
 #include "dispatch.h"
 #include "log.h"
+#include "monitor.h"
 #include "park.h"
 #include "server.h"
 
@@ -62,16 +63,30 @@ static void conn_free_cb(evutil_socket_t fd, short what, void *arg)
 		event_base_once(c->srv->base, -1, EV_TIMEOUT, conn_free_cb, c, &(struct timeval){0, 0});
 		return;
 	}
+	if (c->pins) {
+		c->free_deferred = true;
+		return;
+	}
 	evbuffer_free(c->in);
 	evbuffer_free(c->out);
 	idmap_free(&c->refs);
 	free(c);
 }
 
+void conn_pin(struct conn *c) { c->pins++; }
+
+void conn_unpin(struct conn *c)
+{
+	if (--c->pins == 0 && c->free_deferred)
+		event_base_once(c->srv->base, -1, EV_TIMEOUT, conn_free_cb, c, &(struct timeval){0, 0});
+}
+
 static void conn_release_session(struct conn *c)
 {
 	struct registry *reg = &c->srv->reg;
 	park_session_end(c);
+	if (c->srv->monitors)
+		monitor_session_end(c);
 	IDMAP_FOREACH(&reg->by_id, s)
 	{
 		struct object *o = s->ptr;
@@ -172,6 +187,7 @@ void conn_reply(struct conn *c, uint64_t id, int code, mgr_value *value, const c
 	}
 	struct msg m = {.kind = MSG_REPLY};
 	m.u.reply = (struct msg_reply){id, (uint32_t)code, value, (char *)message};
+	registry_hand_refs(&c->srv->reg, c, value);
 	conn_put(c, &m);
 	m.u.reply.message = NULL;
 	msg_clear(&m);
@@ -183,6 +199,7 @@ void conn_reply_borrowed(struct conn *c, uint64_t id, const mgr_value *v)
 		return;
 	struct msg m = {.kind = MSG_REPLY};
 	m.u.reply = (struct msg_reply){id, 0, (mgr_value *)v, NULL};
+	registry_hand_refs(&c->srv->reg, c, v);
 	conn_put(c, &m);
 }
 

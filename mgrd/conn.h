@@ -29,7 +29,9 @@ struct conn {
 	struct server *srv;
 	int fd;
 	enum conn_state state;
-	unsigned users; /* pins against freeing while a callback runs */
+	unsigned users; /* inside its read callback: replies wait for one flush */
+	unsigned pins;  /* calls running on worker threads: keeps the struct */
+	bool free_deferred; /* closed while pinned: conn_unpin frees */
 	struct event *read_ev, *write_ev, *timer_ev;
 	struct evbuffer *in, *out;
 	pid_t pid;
@@ -49,6 +51,11 @@ struct conn *conn_new(struct server *srv, int fd, pid_t pid, uid_t uid, gid_t gi
 void conn_close(struct conn *c, const char *why);
 /* Closes once the output is written (stop reading first). */
 void conn_close_after_flush(struct conn *c);
+
+/* A worker-thread call holds the connection; the last unpin of a closed
+ * connection frees it. */
+void conn_pin(struct conn *c);
+void conn_unpin(struct conn *c);
 
 /* Queues a reply. value consumed; message borrowed (NULL: default). */
 void conn_reply(struct conn *c, uint64_t id, int code, mgr_value *value, const char *message);

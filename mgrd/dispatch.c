@@ -8,7 +8,10 @@
 #include <string.h>
 
 #include "conn.h"
+#include "pool.h"
+#include "monitor.h"
 #include "server.h"
+#include "stats.h"
 
 int call_fail(struct call *c, int code, const char *fmt, ...)
 {
@@ -67,7 +70,12 @@ static int dispatch_run(struct call *c, struct msg_call *mc)
 	if (code)
 		return code;
 	c->obj->calls++;
-	return c->method->fn(c);
+	if (c->obj->type->flags & TYPE_THREADED)
+		return pool_dispatch(c, mc); /* answered (and timed) when it comes back */
+	uint64_t t0 = stats_now();
+	code = c->method->fn(c);
+	stats_record(types_stats(c->obj->type, c->method), code, stats_now() - t0);
+	return code;
 }
 
 /* A batch: the calls run back to back on one object, so no other call on
@@ -82,6 +90,8 @@ static int dispatch_batch(struct call *c, struct msg_request *req)
 		const struct method *m = types_method(c->obj->type, req->batch[i].method);
 		int code = m && (m->flags & METHOD_BLOCKING)
 			? call_fail(c, MGR_EARGS, "blocking method '%s' in a batch", m->name)
+			: c->obj->type->flags & TYPE_THREADED
+			? call_fail(c, MGR_EARGS, "batches are for built-in types")
 			: dispatch_run(c, &req->batch[i]);
 		mgr_value *r = c->borrowed ? mgr_value_copy(c->borrowed) : c->result;
 		c->borrowed = NULL;
@@ -123,6 +133,7 @@ void dispatch_request(struct server *srv, struct conn *conn, struct msg_request 
 	struct call c = {.srv = srv, .conn = conn, .req_id = req->id, .thread = req->thread,
 			 .timeout_ms = req->timeout_ms};
 	int code;
+	uint64_t t0 = srv->monitors ? stats_now() : 0; /* the one branch when unwatched */
 	c.obj = server_object(srv, req->object);
 	if (!c.obj)
 		code = call_fail(&c, MGR_ENOOBJ, "no object #%llu", (unsigned long long)req->object);
@@ -132,5 +143,7 @@ void dispatch_request(struct server *srv, struct conn *conn, struct msg_request 
 		code = dispatch_run(&c, &(struct msg_call){req->method, req->args, req->nargs});
 	srv->stats.calls++;
 	conn->calls++;
+	if (srv->monitors)
+		monitor_observe(srv, &c, req, code, t0 ? stats_now() - t0 : 0);
 	dispatch_answer(conn, &c, code);
 }

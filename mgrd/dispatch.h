@@ -20,6 +20,7 @@ struct call {
 	struct server *srv;
 	struct conn *conn; /* the caller; NULL for calls made by mgrd itself */
 	struct object *obj;
+	const struct type *creating; /* in a type's create(): which type */
 	const struct method *method;
 	uint64_t req_id, thread;
 	uint32_t timeout_ms;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "module.h"
 #include "server.h"
 
 struct option_row {
@@ -93,6 +94,13 @@ static int opt_log_level(struct config *cfg, const char *arg, void *field)
 	return 0;
 }
 
+static int opt_module(struct config *cfg, const char *arg, void *field)
+{
+	(void)cfg;
+	(void)field;
+	return module_load(arg) ? -1 : 0; /* logs why */
+}
+
 #define OFF(f) offsetof(struct config, f)
 
 static const struct option_row option_table[] = {
@@ -112,6 +120,7 @@ static const struct option_row option_table[] = {
 	{"parent-pid", "PID", opt_int, OFF(parent_pid), "exit when this process ends"},
 	{"ignore-sigint", NULL, opt_flag, OFF(ignore_sigint), "do not stop on SIGINT"},
 	{"log-level", "LEVEL", opt_log_level, 0, "error, warn, info (default) or debug"},
+	{"module", "PATH", opt_module, 0, "serve the custom types of this .so (repeatable)"},
 };
 
 #define N_OPTIONS (sizeof(option_table) / sizeof(option_table[0]))

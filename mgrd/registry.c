@@ -5,12 +5,39 @@
 #include <string.h>
 
 #include "../common/htab.h"
+#include "conn.h"
 #include "dispatch.h"
+#include "pool.h"
 #include "log.h"
+
+/* Ref values count as references (nested objects stay alive while a
+ * container holds them). One server per process: the hooks find it here. */
+static struct registry *registry_current;
+
+static void registry_hook_acquire(uint64_t id)
+{
+	if (!pool_on_loop())
+		pool_post_ref(id, 1);
+	else if (registry_current)
+		registry_ref_id(registry_current, id);
+}
+
+static void registry_hook_release(uint64_t id)
+{
+	if (!pool_on_loop())
+		pool_post_ref(id, -1);
+	else if (registry_current)
+		registry_unref(registry_current, id);
+}
+
+static const struct value_ref_hooks registry_hooks = {registry_hook_acquire,
+						       registry_hook_release};
 
 int registry_init(struct registry *r)
 {
 	memset(r, 0, sizeof(*r));
+	registry_current = r;
+	value_set_ref_hooks(&registry_hooks);
 	r->next_id = 1;
 	r->by_name = htab_new();
 	return r->by_name ? 0 : MGR_ENOMEM;
@@ -18,6 +45,8 @@ int registry_init(struct registry *r)
 
 static void registry_destroy_state(struct object *o)
 {
+	if (o->busy)
+		return; /* a worker uses it: registry_idle destroys it after */
 	if (o->state && o->type->destroy)
 		o->type->destroy(o->state);
 	o->state = NULL;
@@ -25,6 +54,8 @@ static void registry_destroy_state(struct object *o)
 
 static void registry_free_object(struct object *o)
 {
+	pool_drop_waiting(o);
+	o->busy = false;
 	registry_destroy_state(o);
 	free(o->name);
 	free(o);
@@ -32,6 +63,8 @@ static void registry_free_object(struct object *o)
 
 void registry_fini(struct registry *r)
 {
+	value_set_ref_hooks(NULL); /* objects are going in any order now */
+	registry_current = NULL;
 	IDMAP_FOREACH(&r->by_id, s)
 	registry_free_object(s->ptr);
 	idmap_free(&r->by_id);
@@ -83,6 +116,7 @@ int registry_create(struct registry *r, const struct type *t, const char *name,
 	struct object *o = registry_alloc(r, t, name, c);
 	if (!o)
 		return MGR_ENOMEM;
+	c->creating = t;
 	int err = t->create ? t->create(c, &o->state) : 0;
 	if (!err && idmap_put(&r->by_id, o->id, o))
 		err = MGR_ENOMEM;
@@ -115,11 +149,43 @@ struct object *registry_find(const struct registry *r, const char *name)
 
 void registry_ref(struct object *o) { o->refs++; }
 
+void registry_ref_id(struct registry *r, uint64_t id)
+{
+	struct object *o = idmap_get(&r->by_id, id);
+	if (o)
+		o->refs++;
+}
+
+void registry_idle(struct registry *r, struct object *o)
+{
+	(void)r;
+	if (o->dead)
+		registry_destroy_state(o);
+}
+
+void registry_hand_refs(struct registry *r, struct conn *conn, const mgr_value *v)
+{
+	if (!v || value_refs_alive() == 0)
+		return; /* no ref values exist anywhere: nothing to walk */
+	if (v->kind == MGR_REF) {
+		struct object *o = registry_get(r, v->u.ref.id);
+		if (o)
+			conn_ref_add(conn, o);
+	} else if (v->kind == MGR_LIST) {
+		for (size_t i = 0; i < v->u.list.len; i++)
+			registry_hand_refs(r, conn, v->u.list.items[i]);
+	} else if (v->kind == MGR_MAP) {
+		HTAB_FOREACH(v->u.map, e)
+		registry_hand_refs(r, conn, e->val);
+	}
+}
+
 void registry_unref(struct registry *r, uint64_t id)
 {
 	struct object *o = idmap_get(&r->by_id, id);
-	if (!o || --o->refs > 0)
+	if (!o || o->freeing || --o->refs > 0)
 		return;
+	o->freeing = true; /* its state may hold refs to itself */
 	if (!o->dead)
 		r->live--;
 	idmap_del(&r->by_id, id);
@@ -130,11 +196,14 @@ void registry_delete(struct registry *r, struct object *o)
 {
 	if (o->dead)
 		return;
+	uint64_t id = o->id;
+	o->refs++; /* held while its state (which may point at it) goes */
 	o->dead = true;
 	r->live--;
 	registry_destroy_state(o);
 	if (o->name) {
 		registry_name_del(r, o);
-		registry_unref(r, o->id); /* the name's reference */
+		registry_unref(r, id); /* the name's reference */
 	}
+	registry_unref(r, id);
 }

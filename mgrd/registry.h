@@ -14,6 +14,7 @@
 #include "type.h"
 
 struct htab;
+struct job;
 
 struct object {
 	uint64_t id;
@@ -26,6 +27,9 @@ struct object {
 	uint64_t creator_session;
 	time_t created;
 	uint64_t calls;
+	bool busy;          /* a worker thread runs one of its calls */
+	bool freeing;       /* its last reference went: being freed */
+	struct job *waiting; /* its next calls, FIFO (pool.c) */
 };
 
 struct registry {
@@ -46,6 +50,13 @@ int registry_create(struct registry *r, const struct type *t, const char *name,
 struct object *registry_get(const struct registry *r, uint64_t id);
 struct object *registry_find(const struct registry *r, const char *name);
 void registry_ref(struct object *o);
+/* One more reference to id, if it exists (live or dead). */
+void registry_ref_id(struct registry *r, uint64_t id);
+/* The object's worker call ended: a deleted object's state goes now. */
+void registry_idle(struct registry *r, struct object *o);
+/* The session gets a reference for each ref inside v (a reply leaving for
+ * it), so the objects stay alive until it adopts or drops them. */
+void registry_hand_refs(struct registry *r, struct conn *conn, const mgr_value *v);
 /* Drops one reference to id (live or dead); frees at zero. */
 void registry_unref(struct registry *r, uint64_t id);
 /* Ends the object now (see above). */

@@ -21,6 +21,7 @@
 #include "conn.h"
 #include "log.h"
 #include "park.h"
+#include "pool.h"
 #include "types-builtin.h"
 
 #define SERVER_STOP_GRACE_MS 3000
@@ -359,6 +360,7 @@ void server_fini(struct server *srv)
 	}
 	while (srv->conns)
 		conn_close(srv->conns, "server exit");
+	pool_fini(srv); /* workers joined; their calls' holds given back */
 	event_base_loop(srv->base, EVLOOP_NONBLOCK); /* run the deferred frees */
 	struct event *evs[] = {srv->accept_ev, srv->accept_retry_ev, srv->sig_ev[0],
 			       srv->sig_ev[1], srv->sig_ev[2], srv->parent_ev};

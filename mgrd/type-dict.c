@@ -170,8 +170,10 @@ static mgr_value *dict_view_item(const struct hent *e, enum dict_view view)
 static int dict_view(struct call *c, enum dict_view view)
 {
 	mgr_value *l = mgr_value_new_list();
-	if (!l || vlist_reserve(&l->u.list, DICT(c)->live))
-		return call_return(c, NULL);
+	if (!l || vlist_reserve(&l->u.list, DICT(c)->live)) {
+		mgr_value_free(l);
+		return MGR_ENOMEM;
+	}
 	HTAB_FOREACH(DICT(c), e)
 	if (mgr_value_list_append(l, dict_view_item(e, view))) {
 		mgr_value_free(l);

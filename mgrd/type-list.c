@@ -45,6 +45,8 @@ static int list_extend(struct call *c)
 	if (src->kind != MGR_LIST)
 		return call_fail(c, MGR_EARGS, "list.extend: argument 1 must be a list, got %s",
 				 mgr_kind_name(src->kind));
+	if (src->u.list.len == 0)
+		return 0;
 	if (vlist_reserve(l, l->len + src->u.list.len))
 		return MGR_ENOMEM;
 	memcpy(&l->items[l->len], src->u.list.items, src->u.list.len * sizeof(mgr_value *));
@@ -160,8 +162,10 @@ static int list_bound(struct call *c, size_t i, int64_t dflt, int64_t *out)
 static int list_copy_range(struct call *c, size_t from, size_t to)
 {
 	mgr_value *out = mgr_value_new_list();
-	if (!out || vlist_reserve(&out->u.list, to > from ? to - from : 0))
-		return call_return(c, NULL);
+	if (!out || vlist_reserve(&out->u.list, to > from ? to - from : 0)) {
+		mgr_value_free(out);
+		return MGR_ENOMEM;
+	}
 	for (size_t i = from; i < to; i++)
 		if (mgr_value_list_append(out, mgr_value_copy(LIST(c)->items[i]))) {
 			mgr_value_free(out);

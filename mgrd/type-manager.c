@@ -5,6 +5,8 @@
 
 #include "conn.h"
 #include "dispatch.h"
+#include "manager.h"
+#include "monitor.h"
 #include "server.h"
 #include "types-builtin.h"
 
@@ -17,7 +19,8 @@ static int manager_type_arg(struct call *c, const struct type **t)
 	if (err)
 		return err;
 	*t = types_find(name);
-	return *t && *t != &type_manager ? 0 : call_fail(c, MGR_ENOTYPE, "no type '%s'", name);
+	return *t && !((*t)->flags & TYPE_INTERNAL) ? 0
+						       : call_fail(c, MGR_ENOTYPE, "no type '%s'", name);
 }
 
 /* Argument 1: a name, or nil for an anonymous object. */
@@ -33,11 +36,10 @@ static int manager_name_arg(struct call *c, bool required, const char **name)
 	return err;
 }
 
-/* The caller gets a reference to o, returned as a ref value. */
+/* o as a ref value: the reply hands the caller's session a reference to it
+ * (registry_hand_refs), which the client's handle then owns. */
 static int manager_hand_out(struct call *c, struct object *o)
 {
-	if (c->conn && conn_ref_add(c->conn, o))
-		return MGR_ENOMEM;
 	return call_return(c, mgr_value_new_ref(o->id, o->type->name));
 }
 
@@ -53,9 +55,8 @@ static int manager_new(struct call *c, const struct type *t, const char *name)
 		memcpy(c->err, sub.err, sizeof(c->err));
 		return err;
 	}
-	err = manager_hand_out(c, o);
-	if (c->conn)
-		registry_unref(&SRV(c)->reg, o->id); /* the creator's ref is now the session's */
+	err = manager_hand_out(c, o); /* the ref value holds it until the reply */
+	registry_unref(&SRV(c)->reg, o->id); /* the creator's reference */
 	return err;
 }
 
@@ -86,10 +87,8 @@ static int manager_open(struct call *c)
 	return manager_hand_out(c, o);
 }
 
-/* Argument 0 names an object: a ref, an id or a name. */
-static int manager_target(struct call *c, struct object **out)
+int manager_resolve(struct call *c, const mgr_value *v, struct object **out)
 {
-	const mgr_value *v = arg_get(c, 0);
 	struct registry *reg = &SRV(c)->reg;
 	if (v->kind == MGR_REF || v->kind == MGR_INT)
 		*out = registry_get(reg, v->kind == MGR_REF ? v->u.ref.id : (uint64_t)v->u.i);
@@ -104,11 +103,31 @@ static int manager_target(struct call *c, struct object **out)
 	return 0;
 }
 
+/* Argument 0 names an object: a ref, an id or a name. */
+static int manager_target(struct call *c, struct object **out)
+{
+	return manager_resolve(c, arg_get(c, 0), out);
+}
+
 static int manager_lookup(struct call *c)
 {
 	struct object *o;
 	int err = manager_target(c, &o);
 	return err ? err : manager_hand_out(c, o);
+}
+
+/* A handle for a ref the session got in a reply (from a dict, a list, a
+ * method): it adopts the reference that reply handed over; without one, it
+ * takes a new reference. */
+static int manager_adopt(struct call *c)
+{
+	struct object *o;
+	int err = manager_target(c, &o);
+	if (err || !c->conn)
+		return err;
+	if (!idmap_get(&c->conn->refs, o->id) && conn_ref_add(c->conn, o))
+		return MGR_ENOMEM;
+	return call_return_bool(c, true);
 }
 
 static int manager_delete(struct call *c)
@@ -145,7 +164,7 @@ static int manager_types(struct call *c)
 }
 
 /* One row of a listing: a map built from (key, value) pairs. */
-static mgr_value *manager_row(size_t n, const char *const keys[], mgr_value *vals[])
+mgr_value *manager_row(size_t n, const char *const keys[], mgr_value *vals[])
 {
 	mgr_value *m = mgr_value_new_map();
 	for (size_t i = 0; i < n; i++)
@@ -187,7 +206,7 @@ static int manager_methods(struct call *c)
 	return call_return(c, l);
 }
 
-static mgr_value *manager_object_row(const struct object *o)
+mgr_value *manager_object_row(const struct object *o)
 {
 	static const char *const keys[] = {"id", "name", "type", "refs", "size",
 					   "creator_pid", "calls"};
@@ -240,6 +259,7 @@ static const struct method manager_methods_table[] = {
 	{"open", manager_open, 2, -1, 0, "type, name, args...",
 	 "the named object, created if missing"},
 	{"lookup", manager_lookup, 1, 1, 0, "name|id", "a reference to an existing object"},
+	{"adopt", manager_adopt, 1, 1, 0, "ref|id", "own a reference a reply handed over"},
 	{"delete", manager_delete, 1, 1, 0, "ref|id|name", "end the object now"},
 	{"release", manager_release, 1, 1, 0, "ref|id", "drop this session's reference"},
 	{"types", manager_types, 0, 0, METHOD_READONLY, "", "names of the types served"},
@@ -247,6 +267,17 @@ static const struct method manager_methods_table[] = {
 	{"objects", manager_objects, 0, 0, METHOD_READONLY, "", "every live object"},
 	{"info", manager_info, 0, 0, METHOD_READONLY, "", "the manager's figures"},
 	{"ping", manager_ping, 0, 1, METHOD_READONLY, "value=None", "echo"},
+	/* views for people and tools (mgrctl): type-manager-views.c, monitor.c */
+	{"clients", manager_clients, 0, 0, METHOD_READONLY, "", "every session"},
+	{"stats", manager_stats, 0, 0, METHOD_READONLY, "",
+	 "calls, errors and latency per type and method"},
+	{"describe", manager_describe, 1, 2, METHOD_READONLY, "ref|id|name, limit=100",
+	 "an object's listing row and its contents"},
+	{"shutdown", manager_shutdown, 0, 0, 0, "", "stop the manager (as SIGTERM does)"},
+	{"monitor", monitor_subscribe, 0, 1, 0, "filter={object, type}",
+	 "watch calls from now on; read them with monitor_next"},
+	{"monitor_next", monitor_next, 0, 1, METHOD_READONLY | METHOD_BLOCKING, "max=256",
+	 "{events, dropped}: the calls seen since the last poll (waits for one)"},
 };
 
 const struct type type_manager = {
@@ -254,4 +285,5 @@ const struct type type_manager = {
 	.doc = "object 0: the manager itself",
 	.methods = manager_methods_table,
 	.nmethods = sizeof(manager_methods_table) / sizeof(manager_methods_table[0]),
+	.flags = TYPE_INTERNAL,
 };

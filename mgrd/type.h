@@ -7,8 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mgr/value.h"
+
 struct call;
 struct conn;
+struct method_stats;
 struct object;
 
 typedef int (*method_fn)(struct call *c);
@@ -27,6 +30,11 @@ struct method {
 	const char *doc;
 };
 
+enum type_flags {
+	TYPE_THREADED = 1 << 0, /* methods run on worker threads (custom types) */
+	TYPE_INTERNAL = 1 << 1, /* not creatable by clients (the manager) */
+};
+
 struct type {
 	const char *name;
 	const char *doc;
@@ -37,15 +45,26 @@ struct type {
 	size_t (*length)(const void *state);
 	/* A session ended: give back what it held (robust locks...). */
 	void (*session_end)(struct object *o, struct conn *conn);
+	/* Optional, for `mgrctl show`: the object's contents or state as a
+	 * value, at most limit items of a container (caller owns; NULL on
+	 * ENOMEM). Without it, describe calls the type's "copy" or "get". */
+	mgr_value *(*describe)(const struct object *o, size_t limit);
+	/* Optional, for `mgrctl clients`: how many holds (lock ownerships...)
+	 * conn has on the object. */
+	uint32_t (*held)(const struct object *o, const struct conn *conn);
 	const struct method *methods;
 	size_t nmethods;
 	unsigned flags;
+	/* Optional: frees a table made at run time, when types are reset. */
+	void (*unregister)(const struct type *t);
 };
 
 /* The type registry: built-ins first, then custom types. */
 int types_register(const struct type *t);
 const struct type *types_find(const char *name);
 const struct method *types_method(const struct type *t, const char *name);
+/* The call statistics of m, one of t's rows (stats.h). */
+struct method_stats *types_stats(const struct type *t, const struct method *m);
 size_t types_count(void);
 const struct type *types_at(size_t i);
 void types_reset(void);

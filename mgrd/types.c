@@ -6,12 +6,14 @@
 #include <string.h>
 
 #include "mgr/error.h"
+#include "stats.h"
 
 #define TYPES_MAX 128
 
 struct type_entry {
 	const struct type *type;
 	const struct method **by_name;
+	struct method_stats *stats; /* one per row of type->methods */
 };
 
 static struct type_entry types_table[TYPES_MAX];
@@ -30,12 +32,16 @@ int types_register(const struct type *t)
 	if (types_n == TYPES_MAX)
 		return MGR_ELIMIT;
 	const struct method **idx = calloc(t->nmethods + 1, sizeof(*idx));
-	if (!idx)
+	struct method_stats *stats = calloc(t->nmethods + 1, sizeof(*stats));
+	if (!idx || !stats) {
+		free(idx);
+		free(stats);
 		return MGR_ENOMEM;
+	}
 	for (size_t i = 0; i < t->nmethods; i++)
 		idx[i] = &t->methods[i];
 	qsort(idx, t->nmethods, sizeof(*idx), types_cmp_method);
-	types_table[types_n++] = (struct type_entry){t, idx};
+	types_table[types_n++] = (struct type_entry){t, idx, stats};
 	return 0;
 }
 
@@ -72,13 +78,24 @@ const struct method *types_method(const struct type *t, const char *name)
 	return NULL;
 }
 
+struct method_stats *types_stats(const struct type *t, const struct method *m)
+{
+	const struct type_entry *e = types_entry(t);
+	return e && m >= t->methods && m < t->methods + t->nmethods ? &e->stats[m - t->methods]
+								    : NULL;
+}
+
 size_t types_count(void) { return types_n; }
 
 const struct type *types_at(size_t i) { return i < types_n ? types_table[i].type : NULL; }
 
 void types_reset(void)
 {
-	for (size_t i = 0; i < types_n; i++)
+	for (size_t i = 0; i < types_n; i++) {
 		free(types_table[i].by_name);
+		if (types_table[i].type->unregister)
+			types_table[i].type->unregister(types_table[i].type);
+		free(types_table[i].stats);
+	}
 	types_n = 0;
 }

@@ -61,6 +61,9 @@ typedef struct mgr_manager_opts {
 	const char *address; /* socket path; NULL: in a fresh 0700 directory */
 	const char *const *args; /* extra mgrd arguments, NULL-terminated (may be NULL) */
 	uint32_t start_timeout_ms; /* 0: 10 s */
+	/* Instead of executing mgrd: run this in a forked child (see
+	 * mgr/server.h: mgr_server_main serves the program's own types). */
+	int (*serve)(const char *socket_path, int ready_fd, int parent_pid);
 } mgr_manager_opts;
 
 /* Starts a manager owned by this process and waits until it accepts
@@ -228,3 +231,5 @@ MGR_API int mgr_list_copy(mgr_object *o, mgr_value **items);
 }
 #endif
 #endif
+
+#include "mgr/sync.h"

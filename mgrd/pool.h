@@ -1,0 +1,33 @@
+/* Worker threads for custom types' methods. The loop thread owns every
+ * object; a call on an object whose type is TYPE_THREADED becomes a job:
+ * it runs on a worker while the object is marked busy (its later calls wait
+ * in the object's FIFO), and its reply is sent by the loop thread when the
+ * job comes back. So calls on one object never overlap, and a slow method
+ * stalls only its own object. Workers reach the loop thread through
+ * pool_run_on_loop (registry work) and pool_post_ref (reference counts). */
+#ifndef MGRD_POOL_H
+#define MGRD_POOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct server;
+struct call;
+struct msg_call;
+struct object;
+
+/* Takes over the call (moving its arguments) and answers it later;
+ * returns CALL_PARKED or an error to answer now. */
+int pool_dispatch(struct call *c, struct msg_call *mc);
+/* True on the loop thread (or before the pool exists). */
+bool pool_on_loop(void);
+/* Runs fn(arg) on the loop thread and waits for it (from a worker). */
+void pool_run_on_loop(struct server *srv, void (*fn)(void *), void *arg);
+/* Applies a reference count change to object id on the loop thread. */
+void pool_post_ref(uint64_t id, int delta);
+/* Answers ESHUTDOWN to the calls waiting for o (the object is going). */
+void pool_drop_waiting(struct object *o);
+/* Joins the workers; calls not started are answered ESHUTDOWN. */
+void pool_fini(struct server *srv);
+
+#endif
