@@ -28,3 +28,9 @@ int mgr_counter_cas(mgr_object *o, int64_t expected, int64_t desired, bool *swap
 	mgr_value *r = NULL;
 	return client_want_bool(client_callf(o, "cas", &r, "ii", expected, desired), &r, swapped);
 }
+
+int mgr_counter_take(mgr_object *o, int64_t n, bool *taken)
+{
+	mgr_value *r = NULL;
+	return client_want_bool(client_callf(o, "take", &r, "i", n), &r, taken);
+}

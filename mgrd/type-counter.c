@@ -61,12 +61,29 @@ static int counter_cas(struct call *c)
 	return call_return_bool(c, swap);
 }
 
+static int counter_take(struct call *c)
+{
+	struct counter *k = c->obj->state;
+	int64_t n;
+	int err = arg_int_opt(c, 0, 1, &n);
+	if (err)
+		return err;
+	if (n < 0)
+		return call_fail(c, MGR_EARGS, "counter.take: n must not be negative");
+	bool ok = k->value >= n;
+	if (ok)
+		k->value -= n;
+	return call_return_bool(c, ok);
+}
+
 static const struct method counter_methods[] = {
 	{"get", counter_get, 0, 0, METHOD_READONLY, "", "the value"},
 	{"set", counter_set, 1, 1, 0, "value", "set the value"},
 	{"add", counter_add, 0, 1, 0, "delta=1", "add delta; returns the new value"},
 	{"cas", counter_cas, 2, 2, 0, "expected, new",
 	 "set to new if the value is expected; returns whether it did"},
+	{"take", counter_take, 0, 1, 0, "n=1",
+	 "subtract n if at least n is there; returns whether it did"},
 };
 
 const struct type type_counter = {

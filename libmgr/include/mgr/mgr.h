@@ -169,6 +169,9 @@ MGR_API int mgr_counter_set(mgr_object *o, int64_t value);
 MGR_API int mgr_counter_add(mgr_object *o, int64_t delta, int64_t *now);
 /* Sets desired if the value is expected; *swapped says whether it did. */
 MGR_API int mgr_counter_cas(mgr_object *o, int64_t expected, int64_t desired, bool *swapped);
+/* Subtracts n only if the value is at least n (an atomic take: tickets,
+ * permits); *taken says whether it did. */
+MGR_API int mgr_counter_take(mgr_object *o, int64_t n, bool *taken);
 
 /* ---- dict: keys are string, bytes, int or bool values ---- */
 
