@@ -15,8 +15,11 @@ int workers_run(int n, worker_fn fn, mgr_client *c, void *arg)
 	for (int i = 0; i < n; i++) {
 		fflush(stdout);
 		pids[i] = fork();
-		if (pids[i] == 0)
-			_exit(fn(c, i, arg));
+		if (pids[i] == 0) {
+			int rc = fn(c, i, arg);
+			fflush(stdout); /* _exit does not flush: keep the worker's lines */
+			_exit(rc);
+		}
 		failed += pids[i] < 0;
 	}
 	for (int i = 0; i < n; i++)
