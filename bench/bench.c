@@ -2,7 +2,9 @@
  * command line and runs a peer's case table: for each client count, R
  * repetitions of prepare / forked workers / verify, then one output line.
  * Failures go to stderr; the figures alone go to stdout. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "bench.h"
 
 #include <getopt.h>
@@ -11,7 +13,7 @@
 #include <string.h>
 
 enum { OPT_OPS = 1, OPT_REPS, OPT_PINNED, OPT_UNPINNED, OPT_QUICK, OPT_ONLY,
-       OPT_MEM };
+       OPT_MEM, OPT_CLIENTS, OPT_INFLIGHT };
 
 static const struct option bench_longopts[] = {
 	{ "ops", required_argument, NULL, OPT_OPS },
@@ -21,6 +23,8 @@ static const struct option bench_longopts[] = {
 	{ "quick", no_argument, NULL, OPT_QUICK },
 	{ "only", required_argument, NULL, OPT_ONLY },
 	{ "mem", required_argument, NULL, OPT_MEM },
+	{ "clients", required_argument, NULL, OPT_CLIENTS },
+	{ "inflight", required_argument, NULL, OPT_INFLIGHT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -28,7 +32,8 @@ static int bench_usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [--ops N] [--reps R] [--pinned|--unpinned] "
-		"[--quick] [--only WORKLOAD] [--mem N]\n",
+		"[--quick] [--only WORKLOAD] [--mem N] [--clients K] "
+		"[--inflight F]\n",
 		prog);
 	return -1;
 }
@@ -45,7 +50,7 @@ static uint64_t bench_count(const char *arg)
 int bench_opts_parse(struct bench_opts *o, const struct bench_defaults *d,
 		     int argc, char **argv)
 {
-	uint64_t ops = 0, reps = 0, mem = 0;
+	uint64_t ops = 0, reps = 0, mem = 0, k;
 	int c;
 
 	memset(o, 0, sizeof *o);
@@ -58,6 +63,13 @@ int bench_opts_parse(struct bench_opts *o, const struct bench_defaults *d,
 			return bench_usage(argv[0]);
 		if (c == '?')
 			return bench_usage(argv[0]);
+		if ((c == OPT_CLIENTS || c == OPT_INFLIGHT) &&
+		    (!(k = bench_count(optarg)) || k > 64))
+			return bench_usage(argv[0]);
+		if (c == OPT_CLIENTS)
+			o->clients = (int)k;
+		if (c == OPT_INFLIGHT)
+			o->inflight = (int)k;
 		o->pinned = c == OPT_PINNED ? 1 : c == OPT_UNPINNED ? 0 : o->pinned;
 		o->quick |= c == OPT_QUICK;
 		o->only = c == OPT_ONLY ? optarg : o->only;
@@ -123,10 +135,12 @@ int bench_run(const char *peer, const struct bench_case *cases, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		struct bench_job j = { .c = &cases[i], .peer = peer_arg };
 
-		if (!bench_wanted(o, cases[i].workload))
+		if (!bench_wanted(o, cases[i].workload) ||
+		    (o->inflight && o->inflight != cases[i].inflight))
 			continue;
 		for (const int *k = cases[i].clients; *k; k++)
-			if (bench_case_run(peer, &j, *k, o) < 0)
+			if ((!o->clients || o->clients == *k) &&
+			    bench_case_run(peer, &j, *k, o) < 0)
 				rc = -1;
 	}
 	return rc;

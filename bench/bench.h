@@ -17,6 +17,8 @@ struct bench_opts {
 	int quick;
 	uint64_t mem;     /* entries for memory workloads */
 	const char *only; /* run only this workload; NULL runs all */
+	int clients;      /* run only this client count; 0 runs all */
+	int inflight;     /* run only cases with this window; 0 runs all */
 };
 
 /* Per peer: a sync IPC round trip costs 10 us in C and 100 us in Python. */

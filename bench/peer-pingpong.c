@@ -3,7 +3,9 @@
  * with 16-byte replies (the sizes of a small mgr call), and clients drive it
  * synchronously or with a window of requests in flight. No parsing, no
  * objects: what is left is syscalls, wakeups and context switches. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>

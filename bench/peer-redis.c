@@ -3,7 +3,9 @@
  * Owns the server's life (spawn, readiness by polling a connect with a
  * deadline, SHUTDOWN NOSAVE, reap), the command table the workers send, the
  * checks of final values, and the memory growth of a large hash. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <hiredis/hiredis.h>

@@ -3,7 +3,9 @@
  * and their results coming back over a pipe, and the JSON output line.
  * Pipe protocol, worker to parent: one ready byte, then a stats_msg, then
  * msg.nlat uint64_t latencies. The parent closes the go pipe to start all. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "stats.h"
 
 #include <errno.h>

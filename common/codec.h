@@ -1,5 +1,7 @@
-/* Conversions between mgr_value and protobuf-c's generated Value. Private to
- * common/: only frame.c includes this. */
+/* Conversions between mgr_value and protobuf-c's generated Value, and
+ * between mgr_value and the same Value's wire bytes directly (the fast path:
+ * no protobuf-c structs, no allocation but the values themselves). Private
+ * to common/: only frame.c includes this. */
 #ifndef COMMON_CODEC_H
 #define COMMON_CODEC_H
 
@@ -11,5 +13,51 @@
 int codec_from_pb(const Mgr__Value *pb, mgr_value **out);
 /* v is borrowed and must outlive the result; memory from the arena. */
 Mgr__Value *codec_to_pb(const mgr_value *v, struct arena *a);
+
+/* ---- wire bytes directly ---- */
+
+static inline size_t codec_varint_size(uint64_t v)
+{
+	size_t n = 1;
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static inline uint8_t *codec_put_varint(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+/* A length-delimited field of n bytes with a one-byte tag (fields 1-15). */
+static inline size_t codec_len_field(size_t n) { return 1 + codec_varint_size(n) + n; }
+
+/* One field as read: v is the varint (wire type 0) or the length (2); data
+ * points at the bytes (types 1, 2, 5); nv is the varint's byte count. */
+struct codec_field {
+	uint64_t num, v;
+	unsigned wt, nv;
+	const uint8_t *data;
+};
+
+/* Reads the field at *p and advances past it; false if malformed. */
+bool codec_next_field(const uint8_t **p, const uint8_t *end, struct codec_field *f);
+
+/* Bytes of v as a Value message (without its own tag and length); v NULL
+ * is nil. Writing returns the end of what was written. */
+size_t codec_value_size(const mgr_value *v);
+uint8_t *codec_value_write(const mgr_value *v, uint8_t *p);
+/* Decodes the Value message in [p, end) into *out (caller owns). 0, or -1
+ * when the bytes are not the plain form this reader takes (duplicate or
+ * unknown fields, odd wire types) or hold a bad value: then the protobuf-c
+ * path decodes them and gives the exact answer. */
+int codec_value_read(const uint8_t *p, const uint8_t *end, mgr_value **out);
 
 #endif

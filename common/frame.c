@@ -131,6 +131,181 @@ static const frame_dec_fn frame_decoders[] = {
 	[MGR__FRAME__MSG_REPLY] = frame_dec_reply,
 };
 
+/* ---- decode, fast path: the bytes straight into struct msg ----
+ * Requests and replies in the plain form every encoder writes (each field
+ * once, known fields, right wire types) are read here without protobuf-c.
+ * Anything else, and any bad value, returns -1 and goes the protobuf-c way
+ * below, which gives the exact answer; so both paths agree by construction. */
+
+/* method + the args fields (number argf) of the message in [p, end). */
+static int frame_fast_call(const uint8_t *method, size_t mlen, const uint8_t *p,
+			   const uint8_t *end, uint64_t argf, size_t nargs, struct msg_call *out)
+{
+	struct codec_field f;
+	if (memchr(method, '\0', mlen) || !value_utf8_valid((const char *)method, mlen))
+		return -1;
+	out->method = malloc(mlen + 1);
+	out->args = calloc(nargs + 1, sizeof(*out->args));
+	if (!out->method || !out->args)
+		return -1;
+	if (mlen)
+		memcpy(out->method, method, mlen);
+	out->method[mlen] = '\0';
+	while (p < end && out->nargs < nargs) {
+		codec_next_field(&p, end, &f); /* checked by the caller's first pass */
+		if (f.num == argf &&
+		    codec_value_read(f.data, f.data + f.v, &out->args[out->nargs++]))
+			return -1;
+	}
+	return 0;
+}
+
+static int frame_fast_batch_call(const uint8_t *p, const uint8_t *end, struct msg_call *out)
+{
+	struct codec_field f;
+	const uint8_t *start = p, *method = (const uint8_t *)"";
+	size_t mlen = 0, nargs = 0;
+	bool seen = false;
+	while (p < end) {
+		if (!codec_next_field(&p, end, &f) || f.wt != 2 || f.num < 1 || f.num > 2 ||
+		    (f.num == 1 && seen))
+			return -1;
+		if (f.num == 2)
+			nargs++;
+		else
+			seen = true, method = f.data, mlen = f.v;
+	}
+	return frame_fast_call(method, mlen, start, end, 2, nargs, out);
+}
+
+static int frame_fast_batch(const uint8_t *p, const uint8_t *end, size_t n,
+			    struct msg_request *q)
+{
+	struct codec_field f;
+	if (!(q->batch = calloc(n, sizeof(*q->batch))))
+		return -1;
+	while (p < end && q->nbatch < n) {
+		codec_next_field(&p, end, &f);
+		if (f.num == 7 && frame_fast_batch_call(f.data, f.data + f.v, &q->batch[q->nbatch++]))
+			return -1;
+	}
+	return 0;
+}
+
+/* One singular scalar field of a Request into q; false if it is not one. */
+static bool frame_fast_req_scalar(const struct codec_field *f, struct msg_request *q)
+{
+	if (f->wt != 0 || (f->num == 5 && f->v > UINT32_MAX))
+		return false;
+	if (f->num == 1)
+		q->id = f->v;
+	else if (f->num == 2)
+		q->object = f->v;
+	else if (f->num == 5)
+		q->timeout_ms = (uint32_t)f->v;
+	else
+		q->thread = f->v;
+	return true;
+}
+
+static int frame_fast_request(const uint8_t *p, const uint8_t *end, struct msg *m)
+{
+	struct msg_request *q = &m->u.request;
+	struct codec_field f;
+	const uint8_t *start = p, *method = (const uint8_t *)"";
+	size_t mlen = 0, nargs = 0, nbatch = 0;
+	unsigned seen = 0;
+	m->kind = MSG_REQUEST;
+	while (p < end) {
+		if (!codec_next_field(&p, end, &f) || f.num < 1 || f.num > 7)
+			return -1;
+		if (f.num == 4 || f.num == 7) {
+			if (f.wt != 2)
+				return -1;
+			*(f.num == 4 ? &nargs : &nbatch) += 1;
+			continue;
+		}
+		if (seen & (1u << f.num))
+			return -1;
+		seen |= 1u << f.num;
+		if (f.num == 3 && f.wt == 2)
+			method = f.data, mlen = f.v;
+		else if (f.num == 3 || !frame_fast_req_scalar(&f, q))
+			return -1;
+	}
+	struct msg_call own = {0};
+	int rc = frame_fast_call(method, mlen, start, end, 4, nargs, &own);
+	q->method = own.method;
+	q->args = own.args;
+	q->nargs = own.nargs;
+	return rc || !nbatch ? rc : frame_fast_batch(start, end, nbatch, q);
+}
+
+static int frame_fast_error(const uint8_t *p, const uint8_t *end, struct msg_reply *y)
+{
+	struct codec_field f;
+	const uint8_t *msg = (const uint8_t *)"";
+	size_t mlen = 0;
+	unsigned seen = 0;
+	while (p < end) {
+		if (!codec_next_field(&p, end, &f) || f.num < 1 || f.num > 3 ||
+		    (seen & (1u << f.num)) || f.wt != (f.num == 1 ? 0u : 2u) ||
+		    (f.num == 1 && f.v > UINT32_MAX))
+			return -1;
+		seen |= 1u << f.num;
+		if (f.num == 1)
+			y->code = (uint32_t)f.v;
+		else if (f.num == 3)
+			msg = f.data, mlen = f.v;
+	}
+	if (memchr(msg, '\0', mlen) || !(y->message = malloc(mlen + 1)))
+		return -1;
+	if (mlen)
+		memcpy(y->message, msg, mlen);
+	y->message[mlen] = '\0';
+	if (!y->code)
+		y->code = MGR_EPROTO;
+	return 0;
+}
+
+static int frame_fast_reply(const uint8_t *p, const uint8_t *end, struct msg *m)
+{
+	struct msg_reply *y = &m->u.reply;
+	struct codec_field f, res = {0};
+	unsigned seen = 0;
+	m->kind = MSG_REPLY;
+	while (p < end) {
+		if (!codec_next_field(&p, end, &f) || f.num < 1 || f.num > 3 ||
+		    (seen & (1u << f.num)) || f.wt != (f.num == 1 ? 0u : 2u))
+			return -1;
+		seen |= 1u << f.num;
+		if (f.num == 1)
+			y->id = f.v;
+		else if (res.num) /* both value and error: the last one wins */
+			return -1;
+		else
+			res = f;
+	}
+	if (res.num == 3)
+		return frame_fast_error(res.data, res.data + res.v, y);
+	if (res.num == 2)
+		return codec_value_read(res.data, res.data + res.v, &y->value);
+	return (y->value = mgr_value_new_nil()) ? 0 : -1;
+}
+
+static int frame_fast_decode(const uint8_t *p, size_t len, struct msg *m)
+{
+	struct codec_field f;
+	const uint8_t *end = p + len;
+	if (!codec_next_field(&p, end, &f) || p != end || f.wt != 2)
+		return -1;
+	if (f.num == 3)
+		return frame_fast_request(f.data, f.data + f.v, m);
+	if (f.num == 4)
+		return frame_fast_reply(f.data, f.data + f.v, m);
+	return -1;
+}
+
 int frame_decode(const uint8_t *p, size_t len, const struct frame_limits *lim,
 		 struct msg *out, char *err, size_t errlen)
 {
@@ -142,6 +317,9 @@ int frame_decode(const uint8_t *p, size_t len, const struct frame_limits *lim,
 			 : "malformed protobuf data", lim->max_depth, lim->max_items);
 		return rc;
 	}
+	if (frame_fast_decode(p, len, out) == 0)
+		return 0;
+	msg_clear(out);
 	Mgr__Frame *f = mgr__frame__unpack(NULL, len, p);
 	if (!f || f->msg_case == MGR__FRAME__MSG__NOT_SET) {
 		snprintf(err, errlen, "%s", f ? "empty frame" : "protobuf unpack failed");
@@ -161,135 +339,184 @@ int frame_decode(const uint8_t *p, size_t len, const struct frame_limits *lim,
 	return rc;
 }
 
-/* ---- encode ---- */
+/* ---- encode ----
+ * Straight from struct msg to the bytes protobuf-c would write (fields in
+ * number order, proto3 zeros left out, oneof members always written): a
+ * size pass, then a write pass into the caller's buffer. No allocation. */
 
-static void *frame_alloc(struct frame_out *fo, size_t n)
+#define FRAME_TAG(field, wt) ((uint8_t)((field) << 3 | (wt)))
+
+static size_t frame_uint_size(uint64_t v) { return v ? 1 + codec_varint_size(v) : 0; }
+
+static size_t frame_str_size(const char *s)
 {
-	return arena_alloc(&fo->arena, n);
+	size_t n = s ? strlen(s) : 0;
+	return n ? codec_len_field(n) : 0;
 }
 
-static int frame_enc_hello(struct frame_out *fo, Mgr__Frame *f, const struct msg *m)
+static uint8_t *frame_put_uint(uint8_t *p, unsigned field, uint64_t v)
 {
-	Mgr__Hello *h = frame_alloc(fo, sizeof(*h));
-	if (!h)
-		return MGR_ENOMEM;
-	mgr__hello__init(h);
-	h->version = m->u.hello.version;
-	h->pid = m->u.hello.pid;
-	h->name = m->u.hello.name ? m->u.hello.name : "";
-	f->hello = h;
-	return 0;
+	if (!v)
+		return p;
+	*p++ = FRAME_TAG(field, 0);
+	return codec_put_varint(p, v);
 }
 
-static int frame_enc_welcome(struct frame_out *fo, Mgr__Frame *f, const struct msg *m)
+static uint8_t *frame_put_str(uint8_t *p, unsigned field, const char *s)
 {
-	const struct msg_welcome *w = &m->u.welcome;
-	Mgr__Welcome *pw = frame_alloc(fo, sizeof(*pw));
-	Mgr__Limits *l = frame_alloc(fo, sizeof(*l));
-	if (!pw || !l)
-		return MGR_ENOMEM;
-	mgr__welcome__init(pw);
-	mgr__limits__init(l);
-	pw->version = w->version;
-	pw->session = w->session;
-	pw->pid = w->pid;
-	pw->instance.data = (uint8_t *)w->instance;
-	pw->instance.len = sizeof(w->instance);
-	l->max_frame = w->limits.max_frame;
-	l->max_depth = w->limits.max_depth;
-	l->max_items = w->limits.max_items;
-	l->max_pending = w->limits.max_pending;
-	pw->limits = l;
-	f->welcome = pw;
-	return 0;
+	size_t n = s ? strlen(s) : 0;
+	if (!n)
+		return p;
+	*p++ = FRAME_TAG(field, 2);
+	p = codec_put_varint(p, n);
+	memcpy(p, s, n);
+	return p + n;
 }
 
-/* Packs method + args: returns false when out of memory. */
-static bool frame_enc_args(struct frame_out *fo, const struct msg_call *c,
-			   Mgr__Value ***out, size_t *n)
+static uint8_t *frame_put_len(uint8_t *p, unsigned field, size_t n)
 {
-	*out = frame_alloc(fo, c->nargs * sizeof(**out) + 1);
-	if (!*out)
-		return false;
-	for (*n = 0; *n < c->nargs; (*n)++)
-		if (!((*out)[*n] = codec_to_pb(c->args[*n], &fo->arena)))
-			return false;
-	return true;
+	*p++ = FRAME_TAG(field, 2);
+	return codec_put_varint(p, n);
 }
 
-static bool frame_enc_batch(struct frame_out *fo, Mgr__Request *r, const struct msg_request *q)
+/* method and args of a Request or a batch Call (args in field af). */
+static size_t frame_call_size(const char *method, mgr_value *const *args, size_t nargs)
 {
-	r->batch = frame_alloc(fo, q->nbatch * sizeof(*r->batch) + 1);
-	if (!r->batch)
-		return false;
-	for (; r->n_batch < q->nbatch; r->n_batch++) {
-		Mgr__Call *pc = frame_alloc(fo, sizeof(*pc));
-		if (!pc)
-			return false;
-		mgr__call__init(pc);
-		pc->method = q->batch[r->n_batch].method;
-		if (!frame_enc_args(fo, &q->batch[r->n_batch], &pc->args, &pc->n_args))
-			return false;
-		r->batch[r->n_batch] = pc;
+	size_t n = frame_str_size(method);
+	for (size_t i = 0; i < nargs; i++)
+		n += codec_len_field(codec_value_size(args[i]));
+	return n;
+}
+
+static uint8_t *frame_call_write(uint8_t *p, unsigned af, mgr_value *const *args, size_t nargs)
+{
+	for (size_t i = 0; i < nargs; i++) {
+		p = frame_put_len(p, af, codec_value_size(args[i]));
+		p = codec_value_write(args[i], p);
 	}
-	return true;
+	return p;
 }
 
-static int frame_enc_request(struct frame_out *fo, Mgr__Frame *f, const struct msg *m)
+static size_t frame_size_request(const struct msg *m)
 {
 	const struct msg_request *q = &m->u.request;
-	Mgr__Request *r = frame_alloc(fo, sizeof(*r));
-	if (!r)
-		return MGR_ENOMEM;
-	mgr__request__init(r);
-	r->id = q->id;
-	r->object = q->object;
-	r->thread = q->thread;
-	r->timeout_ms = q->timeout_ms;
-	r->method = q->method ? q->method : "";
-	struct msg_call own = {q->method, q->args, q->nargs};
-	if (!frame_enc_args(fo, &own, &r->args, &r->n_args) || !frame_enc_batch(fo, r, q))
-		return MGR_ENOMEM;
-	f->request = r;
-	return 0;
+	size_t n = frame_uint_size(q->id) + frame_uint_size(q->object) +
+		   frame_call_size(q->method, q->args, q->nargs) +
+		   frame_uint_size(q->timeout_ms) + frame_uint_size(q->thread);
+	for (size_t i = 0; i < q->nbatch; i++)
+		n += codec_len_field(frame_call_size(q->batch[i].method, q->batch[i].args,
+						     q->batch[i].nargs));
+	return n;
 }
 
-static int frame_enc_reply(struct frame_out *fo, Mgr__Frame *f, const struct msg *m)
+static uint8_t *frame_write_request(const struct msg *m, uint8_t *p)
+{
+	const struct msg_request *q = &m->u.request;
+	p = frame_put_uint(p, 1, q->id);
+	p = frame_put_uint(p, 2, q->object);
+	p = frame_put_str(p, 3, q->method);
+	p = frame_call_write(p, 4, q->args, q->nargs);
+	p = frame_put_uint(p, 5, q->timeout_ms);
+	p = frame_put_uint(p, 6, q->thread);
+	for (size_t i = 0; i < q->nbatch; i++) {
+		const struct msg_call *c = &q->batch[i];
+		p = frame_put_len(p, 7, frame_call_size(c->method, c->args, c->nargs));
+		p = frame_put_str(p, 1, c->method);
+		p = frame_call_write(p, 2, c->args, c->nargs);
+	}
+	return p;
+}
+
+static const char *frame_err_message(const struct msg_reply *y)
+{
+	return y->message ? y->message : mgr_strerror((int)y->code);
+}
+
+static size_t frame_error_size(const struct msg_reply *y)
+{
+	return frame_uint_size(y->code) + frame_str_size(mgr_errname((int)y->code)) +
+	       frame_str_size(frame_err_message(y));
+}
+
+static size_t frame_size_reply(const struct msg *m)
 {
 	const struct msg_reply *y = &m->u.reply;
-	Mgr__Reply *r = frame_alloc(fo, sizeof(*r));
-	if (!r)
-		return MGR_ENOMEM;
-	mgr__reply__init(r);
-	r->id = y->id;
-	f->reply = r;
-	if (y->code == 0) {
-		r->result_case = MGR__REPLY__RESULT_VALUE;
-		r->value = codec_to_pb(y->value, &fo->arena);
-		return r->value ? 0 : MGR_ENOMEM;
-	}
-	Mgr__Error *e = frame_alloc(fo, sizeof(*e));
-	if (!e)
-		return MGR_ENOMEM;
-	mgr__error__init(e);
-	e->code = y->code;
-	e->name = (char *)mgr_errname((int)y->code);
-	e->message = y->message ? y->message : (char *)mgr_strerror((int)y->code);
-	r->result_case = MGR__REPLY__RESULT_ERROR;
-	r->error = e;
-	return 0;
+	return frame_uint_size(y->id) + codec_len_field(y->code ? frame_error_size(y)
+								: codec_value_size(y->value));
 }
 
-typedef int (*frame_enc_fn)(struct frame_out *, Mgr__Frame *, const struct msg *);
+static uint8_t *frame_write_reply(const struct msg *m, uint8_t *p)
+{
+	const struct msg_reply *y = &m->u.reply;
+	p = frame_put_uint(p, 1, y->id);
+	if (!y->code) {
+		p = frame_put_len(p, 2, codec_value_size(y->value));
+		return codec_value_write(y->value, p);
+	}
+	p = frame_put_len(p, 3, frame_error_size(y));
+	p = frame_put_uint(p, 1, y->code);
+	p = frame_put_str(p, 2, mgr_errname((int)y->code));
+	return frame_put_str(p, 3, frame_err_message(y));
+}
 
+/* An int32 goes out sign-extended to 64 bits, as protobuf-c writes it. */
+static uint64_t frame_int32(int32_t v) { return (uint64_t)(int64_t)v; }
+
+static size_t frame_size_hello(const struct msg *m)
+{
+	const struct msg_hello *h = &m->u.hello;
+	return frame_uint_size(h->version) + frame_uint_size(frame_int32(h->pid)) +
+	       frame_str_size(h->name);
+}
+
+static uint8_t *frame_write_hello(const struct msg *m, uint8_t *p)
+{
+	const struct msg_hello *h = &m->u.hello;
+	p = frame_put_uint(p, 1, h->version);
+	p = frame_put_uint(p, 2, frame_int32(h->pid));
+	return frame_put_str(p, 3, h->name);
+}
+
+static size_t frame_limits_size(const struct frame_limits *l)
+{
+	return frame_uint_size(l->max_frame) + frame_uint_size(l->max_depth) +
+	       frame_uint_size(l->max_pending) + frame_uint_size(l->max_items);
+}
+
+static size_t frame_size_welcome(const struct msg *m)
+{
+	const struct msg_welcome *w = &m->u.welcome;
+	return frame_uint_size(w->version) + codec_len_field(sizeof(w->instance)) +
+	       frame_uint_size(w->session) + codec_len_field(frame_limits_size(&w->limits)) +
+	       frame_uint_size(frame_int32(w->pid));
+}
+
+static uint8_t *frame_write_welcome(const struct msg *m, uint8_t *p)
+{
+	const struct msg_welcome *w = &m->u.welcome;
+	p = frame_put_uint(p, 1, w->version);
+	p = frame_put_len(p, 2, sizeof(w->instance));
+	memcpy(p, w->instance, sizeof(w->instance));
+	p += sizeof(w->instance);
+	p = frame_put_uint(p, 3, w->session);
+	p = frame_put_len(p, 4, frame_limits_size(&w->limits));
+	p = frame_put_uint(p, 1, w->limits.max_frame);
+	p = frame_put_uint(p, 2, w->limits.max_depth);
+	p = frame_put_uint(p, 3, w->limits.max_pending);
+	p = frame_put_uint(p, 4, w->limits.max_items);
+	return frame_put_uint(p, 5, frame_int32(w->pid));
+}
+
+/* Per kind: the body's size and writer, and its field in Frame. */
 static const struct {
-	frame_enc_fn fn;
-	Mgr__Frame__MsgCase msg_case;
+	size_t (*size)(const struct msg *);
+	uint8_t *(*write)(const struct msg *, uint8_t *);
+	unsigned field;
 } frame_encoders[] = {
-	[MSG_HELLO] = {frame_enc_hello, MGR__FRAME__MSG_HELLO},
-	[MSG_WELCOME] = {frame_enc_welcome, MGR__FRAME__MSG_WELCOME},
-	[MSG_REQUEST] = {frame_enc_request, MGR__FRAME__MSG_REQUEST},
-	[MSG_REPLY] = {frame_enc_reply, MGR__FRAME__MSG_REPLY},
+	[MSG_HELLO] = {frame_size_hello, frame_write_hello, 1},
+	[MSG_WELCOME] = {frame_size_welcome, frame_write_welcome, 2},
+	[MSG_REQUEST] = {frame_size_request, frame_write_request, 3},
+	[MSG_REPLY] = {frame_size_reply, frame_write_reply, 4},
 };
 
 int frame_prepare(struct frame_out *fo, const struct msg *m)
@@ -298,27 +525,30 @@ int frame_prepare(struct frame_out *fo, const struct msg *m)
 	fo->pb = NULL;
 	if (m->kind == MSG_NONE || m->kind > MSG_REPLY)
 		return MGR_EINVAL;
-	Mgr__Frame *f = frame_alloc(fo, sizeof(*f));
-	mgr__frame__init(f);
-	f->msg_case = frame_encoders[m->kind].msg_case;
-	int err = frame_encoders[m->kind].fn(fo, f, m);
-	if (err) {
-		frame_out_done(fo);
-		return err;
-	}
-	fo->pb = f;
-	fo->size = FRAME_HEADER + mgr__frame__get_packed_size(f);
+	size_t body = frame_encoders[m->kind].size(m);
+	if (body > UINT32_MAX - 16)
+		return MGR_ELIMIT;
+	fo->pb = (void *)m; /* borrowed: m outlives fo */
+	fo->size = FRAME_HEADER + codec_len_field(body);
 	return 0;
 }
 
 void frame_write(const struct frame_out *fo, uint8_t *dst)
 {
+	const struct msg *m = fo->pb;
 	uint32_t n = (uint32_t)(fo->size - FRAME_HEADER);
+	size_t body = 0;
+	for (size_t k = 1; k <= 5; k++) /* n = 1 + varint(body) + body */
+		if (n > k && codec_varint_size(n - 1 - k) == k) {
+			body = n - 1 - k;
+			break;
+		}
 	dst[0] = (uint8_t)(n >> 24);
 	dst[1] = (uint8_t)(n >> 16);
 	dst[2] = (uint8_t)(n >> 8);
 	dst[3] = (uint8_t)n;
-	mgr__frame__pack(fo->pb, dst + FRAME_HEADER);
+	uint8_t *p = frame_put_len(dst + FRAME_HEADER, frame_encoders[m->kind].field, body);
+	frame_encoders[m->kind].write(m, p);
 }
 
 void frame_out_done(struct frame_out *fo)

@@ -65,20 +65,40 @@ static mgr_value *call_arg(char kind, va_list *ap, bool *owned)
 	return va_arg(*ap, mgr_value *);
 }
 
-int client_callf(mgr_object *o, const char *method, mgr_value **result, const char *fmt, ...)
+static int call_vformat(mgr_object *o, const char *method, uint32_t timeout_ms,
+			mgr_value **result, const char *fmt, va_list ap)
 {
 	mgr_value *args[CALL_MAX_ARGS];
 	bool owned[CALL_MAX_ARGS];
 	size_t n = 0;
-	va_list ap;
-	va_start(ap, fmt);
+	va_list aq; /* a va_list parameter cannot be passed on by address */
+	va_copy(aq, ap);
 	for (; fmt[n] && n < CALL_MAX_ARGS; n++)
-		args[n] = call_arg(fmt[n], &ap, &owned[n]);
-	va_end(ap);
-	int err = mgr_call(o, method, args, n, result);
+		args[n] = call_arg(fmt[n], &aq, &owned[n]);
+	va_end(aq);
+	int err = mgr_call_timeout(o, method, timeout_ms, args, n, result);
 	for (size_t i = 0; i < n; i++)
 		if (owned[i])
 			mgr_value_free(args[i]);
+	return err;
+}
+
+int client_callf(mgr_object *o, const char *method, mgr_value **result, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int err = call_vformat(o, method, 0, result, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int client_callf_timeout(mgr_object *o, const char *method, uint32_t timeout_ms,
+			 mgr_value **result, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int err = call_vformat(o, method, timeout_ms, result, fmt, ap);
+	va_end(ap);
 	return err;
 }
 

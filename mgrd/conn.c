@@ -5,7 +5,7 @@
 #include "conn.h"
 
 #include <errno.h>
-#include <event2/buffer.h>
+#include <sys/socket.h>
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +18,9 @@
 #include "park.h"
 #include "server.h"
 
-#define CONN_READ_CHUNK 65536
+#define CONN_BUF_MIN 16384   /* first allocation of either buffer */
+#define CONN_BUF_KEEP 262144 /* bigger buffers are freed once empty */
+#define CONN_READ_MIN 4096   /* room made before every read */
 
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
@@ -39,13 +41,11 @@ struct conn *conn_new(struct server *srv, int fd, pid_t pid, uid_t uid, gid_t gi
 		c->next->prev = c;
 	srv->conns = c;
 	srv->n_conns++;
-	c->in = evbuffer_new();
-	c->out = evbuffer_new();
 	c->read_ev = event_new(srv->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
 	c->write_ev = event_new(srv->base, fd, EV_WRITE, conn_write_cb, c);
 	c->timer_ev = evtimer_new(srv->base, conn_timer_cb, c);
 	struct timeval tv = {srv->cfg.handshake_ms / 1000, (srv->cfg.handshake_ms % 1000) * 1000};
-	if (!c->in || !c->out || !c->read_ev || !c->write_ev || !c->timer_ev ||
+	if (!c->read_ev || !c->write_ev || !c->timer_ev ||
 	    event_add(c->read_ev, NULL) || evtimer_add(c->timer_ev, &tv)) {
 		c->state = CONN_DEAD;
 		conn_close(c, "out of memory");
@@ -67,8 +67,8 @@ static void conn_free_cb(evutil_socket_t fd, short what, void *arg)
 		c->free_deferred = true;
 		return;
 	}
-	evbuffer_free(c->in);
-	evbuffer_free(c->out);
+	free(c->in.p);
+	free(c->out.p);
 	idmap_free(&c->refs);
 	free(c);
 }
@@ -119,12 +119,50 @@ void conn_close(struct conn *c, const char *why)
 	event_base_once(c->srv->base, -1, EV_TIMEOUT, conn_free_cb, c, &(struct timeval){0, 0});
 }
 
+/* ---- buffers: plain bytes, [off, len) pending; one read() or send() a turn ---- */
+
+/* Room for n more bytes at the end (moving the pending ones to the start
+ * first); NULL when out of memory. */
+static uint8_t *conn_buf_room(struct conn_buf *b, size_t n)
+{
+	if (b->off && b->cap - b->len < n) {
+		memmove(b->p, b->p + b->off, b->len - b->off);
+		b->len -= b->off;
+		b->off = 0;
+	}
+	if (b->cap - b->len < n) {
+		size_t cap = b->cap ? b->cap : CONN_BUF_MIN;
+		while (cap - b->len < n)
+			cap *= 2;
+		uint8_t *p = realloc(b->p, cap);
+		if (!p)
+			return NULL;
+		b->p = p;
+		b->cap = cap;
+	}
+	return b->p + b->len;
+}
+
+/* Everything consumed: start over, and give back what a big frame grew. */
+static void conn_buf_consumed(struct conn_buf *b)
+{
+	if (b->off < b->len)
+		return;
+	b->off = b->len = 0;
+	if (b->cap > CONN_BUF_KEEP) {
+		free(b->p);
+		b->p = NULL;
+		b->cap = 0;
+	}
+}
+
 /* ---- output ---- */
 
 static void conn_flush(struct conn *c)
 {
-	while (c->state != CONN_DEAD && evbuffer_get_length(c->out) > 0) {
-		int n = evbuffer_write(c->out, c->fd);
+	while (c->state != CONN_DEAD && c->out.len > c->out.off) {
+		ssize_t n = send(c->fd, c->out.p + c->out.off, c->out.len - c->out.off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			event_add(c->write_ev, NULL);
 			return;
@@ -133,7 +171,10 @@ static void conn_flush(struct conn *c)
 			conn_close(c, "write failed");
 			return;
 		}
+		if (n > 0)
+			c->out.off += (size_t)n;
 	}
+	conn_buf_consumed(&c->out);
 	if (c->state == CONN_CLOSING)
 		conn_close(c, "closed after last reply");
 }
@@ -158,20 +199,17 @@ void conn_close_after_flush(struct conn *c)
 static void conn_put(struct conn *c, const struct msg *m)
 {
 	struct frame_out fo;
-	struct evbuffer_iovec vec;
-	if (frame_prepare(&fo, m)) {
+	uint8_t *dst;
+	if (frame_prepare(&fo, m) || !(dst = conn_buf_room(&c->out, fo.size))) {
 		conn_close(c, "out of memory encoding a reply");
 		return;
 	}
-	if (evbuffer_reserve_space(c->out, (ev_ssize_t)fo.size, &vec, 1) == 1) {
-		frame_write(&fo, vec.iov_base);
-		vec.iov_len = fo.size;
-		evbuffer_commit_space(c->out, &vec, 1);
-	}
+	frame_write(&fo, dst);
+	c->out.len += fo.size;
 	frame_out_done(&fo);
-	if (evbuffer_get_length(c->out) > c->srv->cfg.max_outbuf) {
+	if (c->out.len - c->out.off > c->srv->cfg.max_outbuf) {
 		log_msg(LOG_WARN, "session %llu (pid %d) cut off: %zu bytes of replies unread",
-			(unsigned long long)c->session, (int)c->pid, evbuffer_get_length(c->out));
+			(unsigned long long)c->session, (int)c->pid, c->out.len - c->out.off);
 		conn_close(c, "output buffer limit");
 		return;
 	}
@@ -258,11 +296,10 @@ static void conn_frame(struct conn *c, uint8_t *p, size_t len)
 /* One whole frame from the input, if there is one: 1 handled, 0 need more. */
 static int conn_next_frame(struct conn *c)
 {
-	uint8_t hdr[FRAME_HEADER];
-	size_t have = evbuffer_get_length(c->in);
-	if (have < FRAME_HEADER || evbuffer_copyout(c->in, hdr, FRAME_HEADER) != FRAME_HEADER)
+	size_t have = c->in.len - c->in.off;
+	if (have < FRAME_HEADER)
 		return 0;
-	uint32_t len = frame_get_len(hdr);
+	uint32_t len = frame_get_len(c->in.p + c->in.off);
 	if (len > c->srv->cfg.frame.max_frame) {
 		char why[96];
 		snprintf(why, sizeof(why), "frame of %u bytes exceeds the limit of %u",
@@ -270,15 +307,15 @@ static int conn_next_frame(struct conn *c)
 		conn_violation(c, MGR_ELIMIT, why);
 		return 0;
 	}
-	if (have < FRAME_HEADER + (size_t)len)
-		return 0;
-	uint8_t *p = evbuffer_pullup(c->in, FRAME_HEADER + (ev_ssize_t)len);
-	if (!p) {
-		conn_close(c, "out of memory reading a frame");
+	if (have < FRAME_HEADER + (size_t)len) { /* room for the rest: the limit is checked */
+		if (!conn_buf_room(&c->in, FRAME_HEADER + (size_t)len - have)) {
+			conn_close(c, "out of memory reading a frame");
+		}
 		return 0;
 	}
+	uint8_t *p = c->in.p + c->in.off;
+	c->in.off += FRAME_HEADER + (size_t)len; /* the buffer lives until conn_free_cb */
 	conn_frame(c, p + FRAME_HEADER, len);
-	evbuffer_drain(c->in, FRAME_HEADER + len);
 	return 1;
 }
 
@@ -286,15 +323,24 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)what;
 	struct conn *c = arg;
-	int n = evbuffer_read(c->in, fd, CONN_READ_CHUNK);
+	uint8_t *room = conn_buf_room(&c->in, CONN_READ_MIN);
+	if (!room) {
+		conn_close(c, "out of memory reading");
+		return;
+	}
+	ssize_t n = read(fd, room, c->in.cap - c->in.len);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		conn_close(c, n == 0 ? "peer closed" : "read failed");
 		return;
 	}
+	if (n > 0)
+		c->in.len += (size_t)n;
 	c->users++;
 	while ((c->state == CONN_HELLO || c->state == CONN_READY) && conn_next_frame(c))
 		;
 	c->users--;
+	if (c->state != CONN_DEAD)
+		conn_buf_consumed(&c->in);
 	conn_flush(c);
 }
 

@@ -33,7 +33,11 @@ struct conn {
 	unsigned pins;  /* calls running on worker threads: keeps the struct */
 	bool free_deferred; /* closed while pinned: conn_unpin frees */
 	struct event *read_ev, *write_ev, *timer_ev;
-	struct evbuffer *in, *out;
+	/* bytes read and not yet handled; replies not yet sent: [off, len) */
+	struct conn_buf {
+		uint8_t *p;
+		size_t off, len, cap;
+	} in, out;
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;

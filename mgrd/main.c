@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "activation.h"
 #include "log.h"
 #include "module.h"
 #include "server.h"
@@ -170,12 +171,16 @@ int main(int argc, char **argv)
 	int rc = parse_args(argc, argv, &cfg);
 	if (rc)
 		return rc == 1 ? 0 : 2;
+	if (cfg.listen_fd < 0)
+		cfg.listen_fd = activation_listen_fd(); /* systemd's mgrd.socket */
 	struct server srv;
 	if (server_init(&srv, &cfg)) {
 		server_fini(&srv);
 		return 1;
 	}
+	activation_notify("READY=1\nSTATUS=accepting connections");
 	rc = server_run(&srv);
+	activation_notify("STOPPING=1");
 	log_msg(LOG_INFO, "stopped");
 	server_fini(&srv);
 	return rc ? 1 : 0;

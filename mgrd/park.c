@@ -8,12 +8,27 @@
 #include "dispatch.h"
 #include "server.h"
 
-static void park_unlink(struct waiter *w)
+static void park_unlink_queue(struct waiter *w)
 {
 	struct waitq *q = w->q;
 	*(w->prev ? &w->prev->next : &q->head) = w->next;
 	*(w->next ? &w->next->prev : &q->tail) = w->prev;
 	q->len--;
+}
+
+static void park_link_queue(struct waiter *w, struct waitq *q)
+{
+	w->q = q;
+	w->next = NULL;
+	w->prev = q->tail;
+	*(q->tail ? &q->tail->next : &q->head) = w;
+	q->tail = w;
+	q->len++;
+}
+
+static void park_unlink(struct waiter *w)
+{
+	park_unlink_queue(w);
 	struct conn *c = w->conn;
 	*(w->cprev ? &w->cprev->cnext : &c->parked) = w->cnext;
 	if (w->cnext)
@@ -65,12 +80,9 @@ int park_call(struct call *c, struct waitq *q, const struct waiter_ops *ops,
 			park_free(w);
 		return MGR_ENOMEM;
 	}
-	*w = (struct waiter){.q = q, .conn = c->conn, .obj = c->obj, .ops = ops,
-			     .timer = w->timer, .req_id = c->req_id, .thread = c->thread,
-			     .prev = q->tail};
-	*(q->tail ? &q->tail->next : &q->head) = w;
-	q->tail = w;
-	q->len++;
+	*w = (struct waiter){.conn = c->conn, .obj = c->obj, .ops = ops,
+			     .timer = w->timer, .req_id = c->req_id, .thread = c->thread};
+	park_link_queue(w, q);
 	w->cnext = c->conn->parked;
 	if (w->cnext)
 		w->cnext->cprev = w;
@@ -86,6 +98,16 @@ void park_answer(struct waiter *w, int code, mgr_value *value, const char *messa
 	park_unlink(w);
 	conn_reply(w->conn, w->req_id, code, value, message);
 	park_free(w);
+}
+
+void park_move(struct waiter *w, struct waitq *q, const struct waiter_ops *ops)
+{
+	park_unlink_queue(w);
+	park_link_queue(w, q);
+	w->ops = ops;
+	if (w->timer)
+		event_free(w->timer);
+	w->timer = NULL;
 }
 
 void park_cancel_all(struct waitq *q, int code, const char *message)

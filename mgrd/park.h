@@ -48,6 +48,9 @@ int park_call(struct call *c, struct waitq *q, const struct waiter_ops *ops,
 	      struct waiter **out);
 /* Answers and frees w. value consumed; message borrowed. */
 void park_answer(struct waiter *w, int code, mgr_value *value, const char *message);
+/* Moves w to the tail of q with new ops, and cancels its timeout: it then
+ * waits without one (a condition waiter going on to re-acquire its lock). */
+void park_move(struct waiter *w, struct waitq *q, const struct waiter_ops *ops);
 /* Answers every waiter of q with code (object deleted, shutdown). */
 void park_cancel_all(struct waitq *q, int code, const char *message);
 /* The session's end: removes each of its waiters, calling ops->gone. */

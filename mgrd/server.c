@@ -95,6 +95,11 @@ static int server_bind(struct server *srv, const char *path)
 		log_msg(LOG_ERROR, "another mgrd is already listening on %s", path);
 		return -1;
 	}
+	struct stat st;
+	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		log_msg(LOG_ERROR, "%s exists and is not a socket; not replacing it", path);
+		return -1;
+	}
 	unlink(path); /* stale socket of a dead daemon */
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	mode_t old = umask(0177);

@@ -14,6 +14,7 @@
 struct event_base;
 struct event;
 struct conn;
+struct monitor;
 
 #define CONFIG_MAX_ALLOW 16
 
@@ -54,6 +55,7 @@ struct server {
 	time_t started;
 	bool stopping;
 	struct server_stats stats;
+	struct monitor *monitors; /* sessions watching calls (monitor.h); NULL: none */
 };
 
 /* Creates the socket (or adopts cfg->listen_fd) and the loop. The config is

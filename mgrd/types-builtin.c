@@ -6,6 +6,15 @@ static const struct type *const types_builtin[] = {
 	&type_counter,
 	&type_dict,
 	&type_list,
+	&type_lock,
+	&type_rlock,
+	&type_semaphore,
+	&type_bounded_semaphore,
+	&type_event,
+	&type_condition,
+	&type_barrier,
+	&type_queue,
+	&type_joinable_queue,
 };
 
 int types_builtin_register(void)

@@ -31,6 +31,8 @@ void harness_start(struct harness *h, const char *const *args)
 
 void harness_stop(struct harness *h)
 {
+	if (!h) /* the group's setup failed */
+		return;
 	mgr_client_close(h->c);
 	int err = mgr_manager_shutdown(h->m);
 	if (err)

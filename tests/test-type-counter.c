@@ -42,7 +42,7 @@ static void test_table(void **state)
 	static const struct {
 		const char *name;
 		int min, max;
-	} rows[] = {{"get", 0, 0}, {"set", 1, 1}, {"add", 0, 1}, {"cas", 2, 2}};
+	} rows[] = {{"get", 0, 0}, {"set", 1, 1}, {"add", 0, 1}, {"cas", 2, 2}, {"take", 0, 1}};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		const struct method *m = types_method(&type_counter, rows[i].name);
 		assert_non_null(m);
@@ -50,7 +50,7 @@ static void test_table(void **state)
 		assert_int_equal(m->max_args, rows[i].max);
 	}
 	assert_null(types_method(&type_counter, "incr"));
-	assert_int_equal(type_counter.nmethods, 4);
+	assert_int_equal(type_counter.nmethods, 5);
 }
 
 static void test_create(void **state)
@@ -151,6 +151,24 @@ static void test_cas(void **state)
 	assert_int_equal(get(f), 100);
 }
 
+static void test_take(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(th_run(&f->t, f->k, "set", 1, I(3)), 0);
+	assert_int_equal(th_run(&f->t, f->k, "take", 0), 0); /* n defaults to 1 */
+	assert_true(mgr_value_bool(th_result(&f->t)));
+	assert_int_equal(get(f), 2);
+	assert_int_equal(th_run(&f->t, f->k, "take", 1, I(2)), 0); /* exactly what is left */
+	assert_true(mgr_value_bool(th_result(&f->t)));
+	assert_int_equal(get(f), 0);
+	assert_int_equal(th_run(&f->t, f->k, "take", 1, I(1)), 0); /* none left: unchanged */
+	assert_false(mgr_value_bool(th_result(&f->t)));
+	assert_int_equal(get(f), 0);
+	assert_int_equal(th_run(&f->t, f->k, "take", 1, I(-1)), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->k, "take", 1, S("x")), MGR_EARGS);
+	assert_int_equal(get(f), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +178,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_add, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_take, setup, teardown),
 	};
 	/* MGR_TEST_SKIP=pattern skips tests (e.g. a known crash under ASan) */
 	if (getenv("MGR_TEST_SKIP"))

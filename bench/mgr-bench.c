@@ -1,0 +1,542 @@
+/* mgr-bench.c: the peers' workloads through libmgr -> mgrd. Owns a private
+ * manager (mgr_manager_start; the binary from $MGR_MGRD), the objects each
+ * case works on, the checks of their final values, the memory growth of a
+ * 1M-entry dict (mgrd's VmRSS), and the optional rows (queue, Employee)
+ * that run only when the manager has the type. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mgr/mgr.h>
+
+#include "bench.h"
+#include "stats.h"
+
+#define MB_MAX_INFLIGHT 64
+#define MB_PREFILL 1000 /* entries in the dict dict_get reads */
+#define MB_MEM_INFLIGHT 64
+
+/* The private manager and the parent's own client (prepare, verify; the
+ * workers open their own connections). */
+struct mb_server {
+	mgr_manager *m;
+	mgr_client *ctl;
+	int have_queue, have_employee;
+};
+
+/* One call a worker makes: sync runs it to the end; async queues it. */
+struct mb_op {
+	const char *type, *name; /* the object the workers open */
+	int (*sync)(mgr_object *o, int idx, uint64_t i);
+	/* Arguments for call i of worker idx (pipelined form); NULL: sync only. */
+	const char *method;
+	size_t (*args)(mgr_value **a, int idx, uint64_t i);
+};
+
+/* Worker 0 runs `first`, the others `rest` (a queue's producer / consumer). */
+struct mb_work {
+	const struct mb_op *first, *rest;
+	int (*total)(mgr_object *o, int64_t *v); /* must equal the ops */
+};
+
+/* ---- the calls ---- */
+
+static int mb_counter_add(mgr_object *o, int idx, uint64_t i)
+{
+	(void)idx, (void)i;
+	return mgr_counter_add(o, 1, NULL);
+}
+
+static size_t mb_counter_args(mgr_value **a, int idx, uint64_t i)
+{
+	(void)idx, (void)i;
+	a[0] = mgr_value_new_int(1);
+	return 1;
+}
+
+static mgr_value *mb_strf(const char *fmt, int idx, uint64_t i)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof buf, fmt, idx, (unsigned long long)i);
+	return mgr_value_new_string(buf);
+}
+
+static int mb_dict_set(mgr_object *o, int idx, uint64_t i)
+{
+	return mgr_dict_set(o, mb_strf("f%d:%llu", idx, i),
+			    mgr_value_new_string("v"));
+}
+
+static int mb_dict_get(mgr_object *o, int idx, uint64_t i)
+{
+	char buf[32];
+	mgr_value *k, *v = NULL;
+	int err;
+
+	(void)idx;
+	snprintf(buf, sizeof buf, "f%llu", (unsigned long long)(i % MB_PREFILL));
+	k = mgr_value_new_string(buf);
+	err = mgr_dict_get(o, k, &v);
+	if (!err && mgr_value_kind(v) != MGR_STRING)
+		err = MGR_EPROTO;
+	mgr_value_free(k);
+	mgr_value_free(v);
+	return err;
+}
+
+static int mb_list_append(mgr_object *o, int idx, uint64_t i)
+{
+	char buf[32];
+
+	(void)idx;
+	snprintf(buf, sizeof buf, "v%llu", (unsigned long long)i);
+	return mgr_list_append(o, mgr_value_new_string(buf));
+}
+
+/* Queue and Employee go through mgr_call by method name, so this file does
+ * not depend on their typed headers; a manager without the type skips them. */
+static int mb_queue_put(mgr_object *o, int idx, uint64_t i)
+{
+	mgr_value *v = mgr_value_new_int((int64_t)i);
+	int err;
+
+	(void)idx;
+	err = mgr_call(o, "put", &v, 1, NULL);
+	mgr_value_free(v);
+	return err;
+}
+
+static int mb_queue_get(mgr_object *o, int idx, uint64_t i)
+{
+	(void)idx, (void)i;
+	return mgr_call(o, "get", NULL, 0, NULL);
+}
+
+/* The Employee pattern. With a registered "Employee" type: increase() on
+ * the shared object (atomic, no lock). Without one it is emulated as an
+ * atomic dict incr on one key, and the line says "emulated". */
+static int mb_employee_call(mgr_object *o, int idx, uint64_t i)
+{
+	mgr_value *v = mgr_value_new_int(1);
+	int err;
+
+	(void)idx, (void)i;
+	err = mgr_call(o, "increase", &v, 1, NULL);
+	mgr_value_free(v);
+	return err;
+}
+
+static int mb_employee_emul(mgr_object *o, int idx, uint64_t i)
+{
+	mgr_value *k = mgr_value_new_string("salary");
+	int err;
+
+	(void)idx, (void)i;
+	err = mgr_dict_incr(o, k, 1, NULL);
+	mgr_value_free(k);
+	return err;
+}
+
+static int mb_total_counter(mgr_object *o, int64_t *v)
+{
+	return mgr_counter_get(o, v);
+}
+
+static int mb_total_len(mgr_object *o, int64_t *v, int list)
+{
+	size_t n;
+	int err = list ? mgr_list_len(o, &n) : mgr_dict_len(o, &n);
+
+	if (!err)
+		*v = (int64_t)n;
+	return err;
+}
+
+static int mb_total_dict(mgr_object *o, int64_t *v) { return mb_total_len(o, v, 0); }
+static int mb_total_list(mgr_object *o, int64_t *v) { return mb_total_len(o, v, 1); }
+
+static int mb_total_employee(mgr_object *o, int64_t *v)
+{
+	mgr_value *r = NULL;
+	int err = mgr_call(o, "get_pay", NULL, 0, &r);
+
+	if (!err && mgr_value_kind(r) == MGR_INT)
+		*v = mgr_value_int(r);
+	else if (!err)
+		err = MGR_EPROTO;
+	mgr_value_free(r);
+	return err;
+}
+
+static int mb_total_salary(mgr_object *o, int64_t *v)
+{
+	mgr_value *k = mgr_value_new_string("salary"), *r = NULL;
+	int err = mgr_dict_get(o, k, &r);
+
+	if (!err)
+		*v = mgr_value_int(r);
+	mgr_value_free(k);
+	mgr_value_free(r);
+	return err;
+}
+
+static const struct mb_op mb_op_counter = { "counter", "counter", mb_counter_add,
+					    "add", mb_counter_args };
+static const struct mb_op mb_op_dict_set = { "dict", "h", mb_dict_set, NULL, NULL };
+static const struct mb_op mb_op_dict_get = { "dict", "pre", mb_dict_get, NULL, NULL };
+static const struct mb_op mb_op_list = { "list", "l", mb_list_append, NULL, NULL };
+static const struct mb_op mb_op_put = { "queue", "q", mb_queue_put, NULL, NULL };
+static const struct mb_op mb_op_get = { "queue", "q", mb_queue_get, NULL, NULL };
+static const struct mb_op mb_op_employee = { "Employee", "emp", mb_employee_call,
+					     NULL, NULL };
+static const struct mb_op mb_op_employee_emul = { "dict", "emp", mb_employee_emul,
+						  NULL, NULL };
+
+static const struct mb_work mb_work_counter = { &mb_op_counter, &mb_op_counter,
+						mb_total_counter };
+static const struct mb_work mb_work_dict_set = { &mb_op_dict_set, &mb_op_dict_set,
+						 mb_total_dict };
+static const struct mb_work mb_work_dict_get = { &mb_op_dict_get, &mb_op_dict_get,
+						 NULL };
+static const struct mb_work mb_work_list = { &mb_op_list, &mb_op_list, mb_total_list };
+static const struct mb_work mb_work_queue = { &mb_op_put, &mb_op_get, NULL };
+static const struct mb_work mb_work_employee = { &mb_op_employee, &mb_op_employee,
+						 mb_total_employee };
+static const struct mb_work mb_work_employee_emul = { &mb_op_employee_emul,
+						      &mb_op_employee_emul,
+						      mb_total_salary };
+
+/* ---- workers ---- */
+
+static int mb_sync(mgr_object *o, const struct mb_op *op, struct stats_worker *w)
+{
+	for (uint64_t i = 0; i < w->ops; i++) {
+		uint64_t t = stats_now_ns();
+
+		if (op->sync(o, w->idx, i))
+			return -1;
+		stats_lat_add(&w->lat, stats_now_ns() - t);
+	}
+	return 0;
+}
+
+/* w->ops calls keeping w->inflight outstanding: a call's latency runs from
+ * its mgr_call_async to the return of its mgr_future_wait. */
+static int mb_window(mgr_object *o, const struct mb_op *op, struct stats_worker *w)
+{
+	mgr_future *f[MB_MAX_INFLIGHT];
+	uint64_t t_sent[MB_MAX_INFLIGHT], sent = 0, recvd = 0;
+	uint64_t win = (uint64_t)w->inflight;
+	mgr_value *a[4];
+	int rc = 0;
+
+	if (!op->args || win > MB_MAX_INFLIGHT)
+		return -1;
+	while (recvd < w->ops && rc == 0) {
+		for (; sent < w->ops && sent - recvd < win && rc == 0; sent++) {
+			size_t n = op->args(a, w->idx, sent);
+
+			t_sent[sent % win] = stats_now_ns();
+			rc = mgr_call_async(o, op->method, a, n, &f[sent % win]);
+			for (size_t k = 0; k < n; k++)
+				mgr_value_free(a[k]);
+		}
+		if (rc == 0 && mgr_future_wait(f[recvd % win], NULL))
+			rc = -1;
+		stats_lat_add(&w->lat, stats_now_ns() - t_sent[recvd % win]);
+		recvd++;
+	}
+	for (; recvd < sent; recvd++)
+		mgr_future_free(f[recvd % win]);
+	return rc ? -1 : 0;
+}
+
+static int mb_client(struct stats_worker *w)
+{
+	const struct bench_job *j = w->arg;
+	const struct mb_server *s = j->peer;
+	const struct mb_work *work = j->c->data;
+	const struct mb_op *op = w->idx ? work->rest : work->first;
+	mgr_client *c = NULL;
+	mgr_object *o = NULL;
+	int rc = -1;
+
+	if (mgr_client_connect(mgr_manager_address(s->m), &c) == 0 &&
+	    mgr_object_open(c, op->type, op->name, &o) == 0) {
+		stats_worker_start(w);
+		rc = w->inflight > 1 ? mb_window(o, op, w) : mb_sync(o, op, w);
+		stats_worker_stop(w);
+	}
+	if (rc)
+		fprintf(stderr, "mgr-bench: worker %d: %s\n", w->idx,
+			mgr_client_errmsg(c));
+	w->check = rc == 0 ? (int64_t)w->ops : -1;
+	mgr_object_release(o);
+	mgr_client_close(c);
+	return rc;
+}
+
+/* ---- prepare and verify (the parent's connection) ---- */
+
+/* Drops the case's object by name, so each repetition starts empty. */
+static int mb_prepare_fresh(const struct bench_job *j, int clients)
+{
+	const struct mb_server *s = j->peer;
+	const struct mb_work *work = j->c->data;
+	mgr_object *o = NULL;
+
+	(void)clients;
+	if (mgr_object_lookup(s->ctl, work->first->name, &o) == 0) {
+		int err = mgr_object_delete(o);
+
+		mgr_object_release(o);
+		if (err)
+			return -1;
+	}
+	if (mgr_object_open(s->ctl, work->first->type, work->first->name, &o))
+		return -1;
+	mgr_object_release(o);
+	return 0;
+}
+
+static int mb_prepare_prefill(const struct bench_job *j, int clients)
+{
+	const struct mb_server *s = j->peer;
+	mgr_object *o = NULL;
+	char k[32], v[32];
+	int err;
+
+	if (mb_prepare_fresh(j, clients) < 0 || mgr_dict_open(s->ctl, "pre", &o))
+		return -1;
+	err = 0;
+	for (int i = 0; i < MB_PREFILL && !err; i++) {
+		snprintf(k, sizeof k, "f%d", i);
+		snprintf(v, sizeof v, "v%d", i);
+		err = mgr_dict_set(o, mgr_value_new_string(k), mgr_value_new_string(v));
+	}
+	mgr_object_release(o);
+	return err ? -1 : 0;
+}
+
+static int mb_verify_total(const struct bench_job *j, uint64_t ops,
+			   const int64_t *checks, int clients)
+{
+	const struct mb_server *s = j->peer;
+	const struct mb_work *work = j->c->data;
+	mgr_object *o = NULL;
+	int64_t v = -1;
+
+	(void)checks, (void)clients;
+	if (mgr_object_lookup(s->ctl, work->first->name, &o) == 0)
+		work->total(o, &v);
+	mgr_object_release(o);
+	if ((uint64_t)v != ops)
+		fprintf(stderr, "mgr-bench: %s: final value %" PRId64 ", want %llu\n",
+			j->c->workload, v, (unsigned long long)ops);
+	return (uint64_t)v == ops ? 0 : -1;
+}
+
+/* Everything the producer put was got or is still queued. */
+static int mb_verify_queue(const struct bench_job *j, uint64_t ops,
+			   const int64_t *checks, int clients)
+{
+	const struct mb_server *s = j->peer;
+	mgr_object *o = NULL;
+	mgr_value *r = NULL;
+	int64_t left = -1;
+
+	(void)ops;
+	if (clients != 2 || mgr_object_lookup(s->ctl, "q", &o))
+		return -1;
+	if (mgr_call(o, "qsize", NULL, 0, &r) == 0 && mgr_value_kind(r) == MGR_INT)
+		left = mgr_value_int(r);
+	mgr_value_free(r);
+	mgr_object_release(o);
+	return checks[0] == checks[1] + left ? 0 : -1;
+}
+
+#define MB_ALL { 1, 2, 4, 8, 0 }
+
+static const struct bench_case mb_cases[] = {
+	{ "counter_add", mb_client, MB_ALL, 1, mb_prepare_fresh, mb_verify_total,
+	  &mb_work_counter },
+	{ "dict_set", mb_client, MB_ALL, 1, mb_prepare_fresh, mb_verify_total,
+	  &mb_work_dict_set },
+	{ "dict_get", mb_client, { 1, 0 }, 1, mb_prepare_prefill, NULL,
+	  &mb_work_dict_get },
+	{ "list_append", mb_client, { 1, 0 }, 1, mb_prepare_fresh, mb_verify_total,
+	  &mb_work_list },
+	{ "counter_add", mb_client, { 1, 4, 0 }, 16, mb_prepare_fresh,
+	  mb_verify_total, &mb_work_counter },
+};
+
+/* Rows that need a type the manager may not have yet. */
+static const struct bench_case mb_case_queue = {
+	"queue", mb_client, { 2, 0 }, 1, mb_prepare_fresh, mb_verify_queue,
+	&mb_work_queue };
+static const struct bench_case mb_case_employee = {
+	"employee", mb_client, MB_ALL, 1, mb_prepare_fresh, mb_verify_total,
+	&mb_work_employee };
+static const struct bench_case mb_case_employee_emul = {
+	"employee", mb_client, MB_ALL, 1, mb_prepare_fresh, mb_verify_total,
+	&mb_work_employee_emul };
+
+static const struct bench_defaults mb_defaults = {
+	.ops = 100000, .quick_ops = 5000,
+	.reps = 5, .quick_reps = 3,
+	.mem = 1000000, .quick_mem = 100000,
+};
+
+/* ---- memory ---- */
+
+/* VmRSS of pid, in bytes; -1 if unreadable. */
+static long long mb_rss(int pid)
+{
+	char path[64], line[256];
+	long long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", pid);
+	if (!(f = fopen(path, "re")))
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "VmRSS: %lld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb < 0 ? -1 : kb * 1024;
+}
+
+static size_t mb_big_args(mgr_value **a, int idx, uint64_t i)
+{
+	char buf[32];
+
+	(void)idx;
+	snprintf(buf, sizeof buf, "f%llu", (unsigned long long)i);
+	a[0] = mgr_value_new_string(buf);
+	a[1] = mgr_value_new_int((int64_t)i);
+	return 2;
+}
+
+static const struct mb_op mb_op_big = { "dict", "big", NULL, "set", mb_big_args };
+
+/* mgrd's RSS growth over --mem pipelined sets of f<i> = <i> into one dict,
+ * from the parent's connection. */
+static int mb_memory(struct mb_server *s, const struct bench_opts *o)
+{
+	struct stats_worker w = { .ops = o->mem, .inflight = MB_MEM_INFLIGHT };
+	struct stats_line line = { "mgr", "memory_hash", 1, MB_MEM_INFLIGHT,
+				   o->pinned, NULL };
+	struct stats_rep rep;
+	mgr_object *d = NULL;
+	long long before, after;
+	int64_t n = -1;
+	char extra[160];
+	uint64_t t0;
+	int rc = -1;
+
+	if (stats_lat_init(&w.lat, o->mem) < 0 || mgr_dict_open(s->ctl, "big", &d))
+		goto out;
+	before = mb_rss(mgr_manager_pid(s->m));
+	t0 = stats_now_ns();
+	if (mb_window(d, &mb_op_big, &w) < 0)
+		goto out;
+	stats_rep_compute(&rep, &w.lat, w.ops, stats_now_ns() - t0);
+	after = mb_rss(mgr_manager_pid(s->m));
+	if (mb_total_dict(d, &n) || (uint64_t)n != o->mem || before < 0 || after < 0)
+		goto out;
+	snprintf(extra, sizeof extra,
+		 "\"check\":\"ok\",\"entries\":%llu,\"memory_growth\":%lld,"
+		 "\"bytes_per_entry\":%.1f",
+		 (unsigned long long)o->mem, after - before,
+		 (double)(after - before) / (double)o->mem);
+	line.extra = extra;
+	stats_print(&line, &rep, 1);
+	rc = mgr_object_delete(d) ? -1 : 0;
+out:
+	if (rc)
+		fprintf(stderr, "mgr-bench: memory_hash: FAILED (%s)\n",
+			mgr_client_errmsg(s->ctl));
+	mgr_object_release(d);
+	stats_lat_free(&w.lat);
+	return rc;
+}
+
+/* ---- optional types ---- */
+
+/* 1 if the manager can make an object of type (made and deleted again). */
+static int mb_has_type(mgr_client *c, const char *type)
+{
+	mgr_object *o = NULL;
+	int ok = mgr_object_create(c, type, NULL, NULL, 0, &o) == 0;
+
+	if (ok)
+		mgr_object_delete(o);
+	mgr_object_release(o);
+	return ok;
+}
+
+static void mb_skip(const char *workload, const char *why, const struct bench_opts *o)
+{
+	printf("{\"peer\":\"mgr\",\"workload\":\"%s\",\"pinned\":%s,"
+	       "\"skipped\":\"%s\"}\n", workload, o->pinned ? "true" : "false", why);
+	fflush(stdout);
+	fprintf(stderr, "mgr-bench: %s: not available (%s)\n", workload, why);
+}
+
+static int mb_run_optional(struct mb_server *s, const struct bench_opts *o)
+{
+	int rc = 0;
+
+	if (bench_wanted(o, "queue")) {
+		if (s->have_queue)
+			rc |= bench_run("mgr", &mb_case_queue, 1, o, s);
+		else
+			mb_skip("queue", "mgrd has no queue type yet", o);
+	}
+	if (bench_wanted(o, "employee")) {
+		/* the emulated row is marked "mgr-emul" so no one reads it as the real one */
+		if (s->have_employee)
+			rc |= bench_run("mgr", &mb_case_employee, 1, o, s);
+		else
+			rc |= bench_run("mgr-emul", &mb_case_employee_emul, 1, o, s);
+	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct mb_server s = { 0 };
+	struct bench_opts o;
+	int rc = -1;
+
+	if (bench_opts_parse(&o, &mb_defaults, argc, argv) < 0)
+		return 2;
+	if (stats_pin(o.pinned ? 0 : -1) < 0) {
+		perror("mgr-bench: sched_setaffinity");
+		return 1;
+	}
+	fflush(NULL);
+	if (mgr_manager_start(NULL, &s.m) || mgr_client_connect(mgr_manager_address(s.m), &s.ctl)) {
+		fprintf(stderr, "mgr-bench: cannot start mgrd (set MGR_MGRD): %s\n",
+			mgr_client_errmsg(NULL));
+		mgr_manager_shutdown(s.m);
+		return 1;
+	}
+	s.have_queue = mb_has_type(s.ctl, "queue");
+	s.have_employee = mb_has_type(s.ctl, "Employee");
+	rc = bench_run("mgr", mb_cases, sizeof mb_cases / sizeof *mb_cases, &o, &s);
+	if (mb_run_optional(&s, &o))
+		rc = -1;
+	if (bench_wanted(&o, "memory_hash") && mb_memory(&s, &o) < 0)
+		rc = -1;
+	mgr_client_close(s.ctl);
+	if (mgr_manager_shutdown(s.m))
+		fprintf(stderr, "mgr-bench: mgrd did not exit cleanly\n");
+	return rc < 0;
+}

@@ -1,0 +1,292 @@
+/* Typed functions for the synchronisation types (mgr/sync.h): locks,
+ * semaphores, events, conditions, barriers, queues. Replies are decoded
+ * here; lock.acquire and condition.wait answer an int whose bit 0 is
+ * acquired/notified and bit 1 owner-died (mgrd/sync.h). */
+#include <time.h>
+
+#include "client.h"
+
+enum { SYNC_ACQUIRED = 1, SYNC_OWNER_DIED = 2 };
+
+/* Get-or-create with constructor arguments (consumed even on failure):
+ * create, and on EEXIST open the existing object (which checks the type). */
+static int sync_open(mgr_client *c, const char *type, const char *name, mgr_value **args,
+		     size_t nargs, mgr_object **out)
+{
+	int err = mgr_object_create(c, type, name, args, nargs, out);
+	if (err == MGR_EEXIST)
+		err = mgr_object_open(c, type, name, out);
+	for (size_t i = 0; i < nargs; i++)
+		mgr_value_free(args[i]);
+	return err;
+}
+
+/* An int reply of bit flags, split into two bools (each may be NULL). */
+static int sync_want_bits(int err, mgr_value **r, bool *bit0, bool *bit1)
+{
+	int64_t bits = 0;
+	err = client_want_int(err, r, &bits);
+	if (!err && bit0)
+		*bit0 = bits & SYNC_ACQUIRED;
+	if (!err && bit1)
+		*bit1 = bits & SYNC_OWNER_DIED;
+	return err;
+}
+
+/* ---- lock, rlock ---- */
+
+int mgr_lock_open(mgr_client *c, const char *name, bool robust, mgr_object **out)
+{
+	return sync_open(c, "lock", name, (mgr_value *[]){mgr_value_new_bool(robust)}, 1, out);
+}
+
+int mgr_rlock_open(mgr_client *c, const char *name, bool robust, mgr_object **out)
+{
+	return sync_open(c, "rlock", name, (mgr_value *[]){mgr_value_new_bool(robust)}, 1, out);
+}
+
+int mgr_lock_acquire(mgr_object *o, bool blocking, uint32_t timeout_ms, bool *acquired,
+		     bool *owner_died)
+{
+	mgr_value *r = NULL;
+	int err = client_callf_timeout(o, "acquire", blocking ? timeout_ms : 0, &r, "b", blocking);
+	return sync_want_bits(err, &r, acquired, owner_died);
+}
+
+int mgr_lock_release(mgr_object *o) { return client_callf(o, "release", NULL, ""); }
+
+int mgr_lock_locked(mgr_object *o, bool *locked)
+{
+	mgr_value *r = NULL;
+	return client_want_bool(client_callf(o, "locked", &r, ""), &r, locked);
+}
+
+int mgr_lock_owned(mgr_object *o, bool *owned)
+{
+	mgr_value *r = NULL;
+	return client_want_bool(client_callf(o, "owned", &r, ""), &r, owned);
+}
+
+/* ---- semaphore, bounded_semaphore ---- */
+
+int mgr_semaphore_open(mgr_client *c, const char *name, int64_t value, bool robust,
+		       mgr_object **out)
+{
+	mgr_value *args[] = {mgr_value_new_int(value), mgr_value_new_bool(robust)};
+	return sync_open(c, "semaphore", name, args, 2, out);
+}
+
+int mgr_bounded_semaphore_open(mgr_client *c, const char *name, int64_t value, bool robust,
+			       mgr_object **out)
+{
+	mgr_value *args[] = {mgr_value_new_int(value), mgr_value_new_bool(robust)};
+	return sync_open(c, "bounded_semaphore", name, args, 2, out);
+}
+
+int mgr_semaphore_acquire(mgr_object *o, bool blocking, uint32_t timeout_ms, bool *acquired)
+{
+	mgr_value *r = NULL;
+	int err = client_callf_timeout(o, "acquire", blocking ? timeout_ms : 0, &r, "b", blocking);
+	return client_want_bool(err, &r, acquired);
+}
+
+int mgr_semaphore_release(mgr_object *o, int64_t n)
+{
+	return client_callf(o, "release", NULL, "i", n);
+}
+
+int mgr_semaphore_value(mgr_object *o, int64_t *value)
+{
+	mgr_value *r = NULL;
+	return client_want_int(client_callf(o, "get_value", &r, ""), &r, value);
+}
+
+/* ---- event ---- */
+
+int mgr_event_open(mgr_client *c, const char *name, mgr_object **out)
+{
+	return sync_open(c, "event", name, NULL, 0, out);
+}
+
+int mgr_event_set(mgr_object *o) { return client_callf(o, "set", NULL, ""); }
+int mgr_event_clear(mgr_object *o) { return client_callf(o, "clear", NULL, ""); }
+
+int mgr_event_is_set(mgr_object *o, bool *set)
+{
+	mgr_value *r = NULL;
+	return client_want_bool(client_callf(o, "is_set", &r, ""), &r, set);
+}
+
+int mgr_event_wait(mgr_object *o, uint32_t timeout_ms, bool *set)
+{
+	mgr_value *r = NULL;
+	return client_want_bool(client_callf_timeout(o, "wait", timeout_ms, &r, ""), &r, set);
+}
+
+/* ---- condition ---- */
+
+int mgr_condition_open(mgr_client *c, const char *name, mgr_object *lock, mgr_object **out)
+{
+	mgr_value *arg = lock ? mgr_object_ref(lock) : mgr_value_new_nil();
+	return sync_open(c, "condition", name, &arg, 1, out);
+}
+
+int mgr_condition_acquire(mgr_object *o, bool blocking, uint32_t timeout_ms, bool *acquired,
+			  bool *owner_died)
+{
+	return mgr_lock_acquire(o, blocking, timeout_ms, acquired, owner_died);
+}
+
+int mgr_condition_release(mgr_object *o) { return mgr_lock_release(o); }
+
+int mgr_condition_wait(mgr_object *o, uint32_t timeout_ms, bool *notified, bool *owner_died)
+{
+	mgr_value *r = NULL;
+	int err = client_callf_timeout(o, "wait", timeout_ms, &r, "");
+	return sync_want_bits(err, &r, notified, owner_died);
+}
+
+static int64_t sync_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int mgr_condition_wait_for(mgr_object *o, bool (*pred)(void *arg), void *arg,
+			   uint32_t timeout_ms, bool *result)
+{
+	if (!pred)
+		return client_fail(MGR_EINVAL, "predicate is NULL");
+	int64_t deadline = sync_now_ms() + timeout_ms, left = 0;
+	bool ok = pred(arg);
+	while (!ok && (!timeout_ms || (left = deadline - sync_now_ms()) > 0)) {
+		int err = mgr_condition_wait(o, (uint32_t)left, NULL, NULL);
+		if (err)
+			return err;
+		ok = pred(arg);
+	}
+	if (result)
+		*result = ok;
+	return 0;
+}
+
+int mgr_condition_notify(mgr_object *o, int64_t n, int64_t *woken)
+{
+	mgr_value *r = NULL;
+	return client_want_int(client_callf(o, "notify", &r, "i", n), &r, woken);
+}
+
+int mgr_condition_notify_all(mgr_object *o, int64_t *woken)
+{
+	mgr_value *r = NULL;
+	return client_want_int(client_callf(o, "notify_all", &r, ""), &r, woken);
+}
+
+/* ---- barrier ---- */
+
+int mgr_barrier_open(mgr_client *c, const char *name, int64_t parties, mgr_object **out)
+{
+	return sync_open(c, "barrier", name, (mgr_value *[]){mgr_value_new_int(parties)}, 1, out);
+}
+
+int mgr_barrier_wait(mgr_object *o, uint32_t timeout_ms, int64_t *index)
+{
+	mgr_value *r = NULL;
+	return client_want_int(client_callf_timeout(o, "wait", timeout_ms, &r, ""), &r, index);
+}
+
+int mgr_barrier_abort(mgr_object *o) { return client_callf(o, "abort", NULL, ""); }
+int mgr_barrier_reset(mgr_object *o) { return client_callf(o, "reset", NULL, ""); }
+
+int mgr_barrier_broken(mgr_object *o, bool *broken)
+{
+	mgr_value *r = NULL;
+	return client_want_bool(client_callf(o, "broken", &r, ""), &r, broken);
+}
+
+int mgr_barrier_n_waiting(mgr_object *o, int64_t *n)
+{
+	mgr_value *r = NULL;
+	return client_want_int(client_callf(o, "n_waiting", &r, ""), &r, n);
+}
+
+int mgr_barrier_parties(mgr_object *o, int64_t *parties)
+{
+	mgr_value *r = NULL;
+	return client_want_int(client_callf(o, "parties", &r, ""), &r, parties);
+}
+
+/* ---- queue, joinable_queue ---- */
+
+int mgr_queue_open(mgr_client *c, const char *name, int64_t maxsize, mgr_object **out)
+{
+	return sync_open(c, "queue", name, (mgr_value *[]){mgr_value_new_int(maxsize)}, 1, out);
+}
+
+int mgr_joinable_queue_open(mgr_client *c, const char *name, int64_t maxsize, mgr_object **out)
+{
+	return sync_open(c, "joinable_queue", name, (mgr_value *[]){mgr_value_new_int(maxsize)}, 1,
+			 out);
+}
+
+int mgr_queue_put(mgr_object *o, mgr_value *item, bool block, uint32_t timeout_ms)
+{
+	return client_callf_timeout(o, "put", block ? timeout_ms : 0, NULL, "vb", item, block);
+}
+
+int mgr_queue_put_nowait(mgr_object *o, mgr_value *item)
+{
+	return client_callf(o, "put_nowait", NULL, "v", item);
+}
+
+int mgr_queue_get(mgr_object *o, bool block, uint32_t timeout_ms, mgr_value **item)
+{
+	mgr_value *r = NULL;
+	int err = client_callf_timeout(o, "get", block ? timeout_ms : 0, &r, "b", block);
+	if (!err && item)
+		*item = r;
+	else
+		mgr_value_free(r);
+	return err;
+}
+
+int mgr_queue_get_nowait(mgr_object *o, mgr_value **item)
+{
+	mgr_value *r = NULL;
+	int err = client_callf(o, "get_nowait", &r, "");
+	if (!err && item)
+		*item = r;
+	else
+		mgr_value_free(r);
+	return err;
+}
+
+int mgr_queue_qsize(mgr_object *o, size_t *n)
+{
+	mgr_value *r = NULL;
+	int64_t v = 0;
+	int err = client_want_int(client_callf(o, "qsize", &r, ""), &r, &v);
+	if (!err && n)
+		*n = (size_t)v;
+	return err;
+}
+
+int mgr_queue_empty(mgr_object *o, bool *empty)
+{
+	mgr_value *r = NULL;
+	return client_want_bool(client_callf(o, "empty", &r, ""), &r, empty);
+}
+
+int mgr_queue_full(mgr_object *o, bool *full)
+{
+	mgr_value *r = NULL;
+	return client_want_bool(client_callf(o, "full", &r, ""), &r, full);
+}
+
+int mgr_queue_task_done(mgr_object *o) { return client_callf(o, "task_done", NULL, ""); }
+
+int mgr_queue_join(mgr_object *o, uint32_t timeout_ms)
+{
+	return client_callf_timeout(o, "join", timeout_ms, NULL, "");
+}

@@ -1,0 +1,131 @@
+/* Verbs about objects as they are: ls (every object) and show (one
+ * object's contents). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "table.h"
+
+static const struct table_col cmd_ls_cols[] = {
+	{"ID", "id", table_fmt_id, true},
+	{"NAME", "name"},
+	{"TYPE", "type"},
+	{"SIZE", "size", NULL, true},
+	{"REFS", "refs", NULL, true},
+	{"CALLS", "calls", NULL, true},
+	{"CREATOR", "creator_pid", NULL, true},
+};
+
+static int cmd_ls_cmp(const void *a, const void *b)
+{
+	int64_t x = ctl_get_int(*(const mgr_value *const *)a, "id");
+	int64_t y = ctl_get_int(*(const mgr_value *const *)b, "id");
+	return (x > y) - (x < y);
+}
+
+/* The rows of objects of type (NULL: all), sorted by id. Caller owns. */
+static mgr_value *cmd_ls_rows(const mgr_value *objects, const char *type)
+{
+	size_t n = mgr_value_len(objects), k = 0;
+	const mgr_value **rows = calloc(n + 1, sizeof(*rows));
+	for (size_t i = 0; rows && i < n; i++) {
+		const mgr_value *row = mgr_value_list_get(objects, i);
+		const mgr_value *t = ctl_get(row, "type");
+		if (!type || (t && !strcmp(mgr_value_string(t, NULL), type)))
+			rows[k++] = row;
+	}
+	qsort(rows, k, sizeof(*rows), cmd_ls_cmp);
+	mgr_value *l = rows ? mgr_value_new_list() : NULL;
+	for (size_t i = 0; l && i < k; i++)
+		if (mgr_value_list_append(l, mgr_value_copy(rows[i])))
+			l = NULL; /* append freed it */
+	free(rows);
+	return l;
+}
+
+int cmd_ls(struct ctl *ctl, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	mgr_value *all = NULL;
+	int rc = ctl_manager(ctl, "objects", NULL, 0, &all);
+	mgr_value *rows = rc ? NULL : cmd_ls_rows(all, ctl->opt[0]);
+	if (!rc && !rows)
+		rc = ctl_fail("out of memory");
+	if (!rc && ctl->json)
+		rc = ctl_print_json(rows);
+	else if (!rc)
+		table_print(COLS(cmd_ls_cols), rows);
+	mgr_value_free(all);
+	mgr_value_free(rows);
+	return rc;
+}
+
+/* ---- show ---- */
+
+/* A container's items as (key, value) rows for table_print. */
+static mgr_value *cmd_show_items(const mgr_value *v)
+{
+	bool map = mgr_value_kind(v) == MGR_MAP;
+	mgr_value *l = mgr_value_new_list();
+	for (size_t i = 0; l && i < mgr_value_len(v); i++) {
+		mgr_value *row = mgr_value_new_map();
+		mgr_value_map_set(row, mgr_value_new_string("k"),
+				  map ? mgr_value_copy(mgr_value_map_key(v, i)) : mgr_value_new_int((int64_t)i));
+		mgr_value_map_set(row, mgr_value_new_string("v"),
+				  mgr_value_copy(map ? mgr_value_map_value(v, i) : mgr_value_list_get(v, i)));
+		if (mgr_value_list_append(l, row))
+			l = NULL;
+	}
+	return l;
+}
+
+static void cmd_show_header(const mgr_value *d)
+{
+	static const struct table_col cols[] = {
+		{"id", "id", table_fmt_id}, {"name", "name"},	{"type", "type"},
+		{"size", "size"},	    {"refs", "refs"},	{"calls", "calls"},
+		{"creator", "creator_pid"},
+	};
+	table_print_fields(COLS(cols), d);
+}
+
+static void cmd_show_print(const mgr_value *d)
+{
+	static const struct table_col map_cols[] = {{"KEY", "k"}, {"VALUE", "v", table_fmt_repr}};
+	static const struct table_col list_cols[] = {{"INDEX", "k", NULL, true},
+						     {"VALUE", "v", table_fmt_repr}};
+	const mgr_value *v = ctl_get(d, "value");
+	mgr_kind k = mgr_value_kind(v);
+	cmd_show_header(d);
+	putchar('\n');
+	if (k != MGR_MAP && k != MGR_LIST) {
+		char buf[4096];
+		printf("%s\n", mgr_value_format(v, buf, sizeof(buf)));
+		return;
+	}
+	mgr_value *rows = cmd_show_items(v);
+	if (k == MGR_MAP)
+		table_print(COLS(map_cols), rows);
+	else
+		table_print(COLS(list_cols), rows);
+	mgr_value_free(rows);
+	if (mgr_value_bool(ctl_get(d, "truncated")))
+		printf("... %zu of %" PRId64 " shown (--limit N)\n", mgr_value_len(v),
+		       ctl_get_int(d, "size"));
+}
+
+int cmd_show(struct ctl *ctl, int argc, char **argv)
+{
+	(void)argc;
+	long limit = ctl->opt[0] ? ctl_parse_count(ctl->opt[0]) : 100;
+	if (limit < 0)
+		return ctl_usage(ctl, "--limit takes a count, not '%s'", ctl->opt[0]);
+	mgr_value *target = ctl_target(argv[0]);
+	if (!target)
+		return CTL_FAIL;
+	mgr_value *args[] = {target, mgr_value_new_int(limit)};
+	return ctl_view(ctl, "describe", args, 2, cmd_show_print);
+}

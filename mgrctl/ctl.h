@@ -1,0 +1,71 @@
+/* mgrctl's shared pieces: the verb table's row, the run context, and the
+ * helpers every verb uses to call the manager and report failures.
+ * Exit codes: 0 success, 1 failure, 2 usage. */
+#ifndef MGRCTL_CTL_H
+#define MGRCTL_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <mgr/mgr.h>
+
+enum { CTL_OK = 0, CTL_FAIL = 1, CTL_USAGE = 2 };
+
+struct ctl {
+	const char *socket; /* NULL: MGR_SOCKET, then the default path */
+	bool json;
+	mgr_client *client; /* connected before a verb runs, if it needs one */
+	const struct ctl_verb *verb;
+	const char *opt[2]; /* the verb's options' values (NULL: not given) */
+};
+
+struct ctl_verb {
+	const char *name;
+	const char *args; /* for usage: "OBJ [--limit N]" */
+	const char *help;
+	const char *opts[2]; /* its "--name VALUE" options, into ctl->opt[] */
+	int min_args, max_args; /* positional, after options; -1: any */
+	int (*run)(struct ctl *ctl, int argc, char **argv);
+	bool offline; /* runs without a manager (help) */
+};
+
+/* Prints "mgrctl: ..." to stderr; returns CTL_FAIL. */
+int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints the verb's usage line (and why) to stderr; returns CTL_USAGE. */
+int ctl_usage(const struct ctl *ctl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Takes "--name VALUE" or "--name=VALUE" out of argv. 1 found, 0 absent,
+ * -1 without a value. */
+int ctl_option(int *argc, char **argv, const char *name, const char **value);
+/* Takes every exact flag (before "--") out of argv; whether there was one. */
+bool ctl_flag(int *argc, char **argv, const char *flag);
+/* A non-negative integer option value; -1 if it is not one. */
+long ctl_parse_count(const char *s);
+
+/* manager.method(args): args consumed; *result caller owns (may be NULL).
+ * On failure prints "mgrctl: METHOD: message" and returns CTL_FAIL. */
+int ctl_manager(struct ctl *ctl, const char *method, mgr_value **args, size_t nargs,
+		mgr_value **result);
+/* manager.method(args) printed: as JSON with --json, else by print. */
+int ctl_view(struct ctl *ctl, const char *method, mgr_value **args, size_t nargs,
+	     void (*print)(const mgr_value *v));
+/* The same for any object. */
+int ctl_call(mgr_object *o, const char *method, mgr_value **args, size_t nargs,
+	     mgr_value **result);
+/* OBJ as the manager takes it: "#12" is the id 12, anything else a name.
+ * NULL (after printing why) when "#..." is not a number. */
+mgr_value *ctl_target(const char *obj);
+/* A handle for OBJ (the manager for "#0"). CTL_FAIL after printing why. */
+int ctl_object(struct ctl *ctl, const char *obj, mgr_object **out);
+void ctl_object_done(struct ctl *ctl, mgr_object *o);
+
+/* Parses argv[0..argc) as JSON values into out[] (caller owns each).
+ * CTL_USAGE after printing which one is not JSON (and none kept). */
+int ctl_json_args(const struct ctl *ctl, int argc, char **argv, mgr_value **out);
+
+/* Prints v as one JSON document (--json output); CTL_OK or CTL_FAIL. */
+int ctl_print_json(const mgr_value *v);
+/* A map's value by string key (borrowed), or NULL. */
+const mgr_value *ctl_get(const mgr_value *map, const char *key);
+int64_t ctl_get_int(const mgr_value *map, const char *key);
+
+#endif

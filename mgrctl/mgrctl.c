@@ -1,0 +1,140 @@
+/* mgrctl: see and drive a running mgr manager. Global options, then one
+ * verb from the table below; each verb lives in a cmd-*.c file. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static const struct ctl_verb ctl_verbs[] = {
+	{"info", "", "the manager's version, pid, uptime and figures", {0}, 0, 0, cmd_info},
+	{"ls", "[--type TYPE]", "list objects", {"type"}, 0, 0, cmd_ls},
+	{"show", "OBJ [--limit N]", "an object's contents", {"limit"}, 1, 1, cmd_show},
+	{"call", "OBJ METHOD [ARG...]", "call a method; each ARG is a JSON value", {0}, 2, -1,
+	 cmd_call},
+	{"create", "TYPE [NAME|-] [ARG...]", "a new object (ARGs are JSON)", {0}, 1, -1,
+	 cmd_create},
+	{"rm", "OBJ", "delete an object", {0}, 1, 1, cmd_rm},
+	{"types", "", "the types the manager serves", {0}, 0, 0, cmd_types},
+	{"methods", "TYPE", "a type's methods", {0}, 1, 1, cmd_methods},
+	{"clients", "", "the sessions", {0}, 0, 0, cmd_clients},
+	{"stats", "", "calls, errors and latency per type and method", {0}, 0, 0, cmd_stats},
+	{"monitor", "[--object OBJ] [--type TYPE]", "watch calls until interrupted",
+	 {"object", "type"}, 0, 0, cmd_monitor},
+	{"shutdown", "", "stop the manager", {0}, 0, 0, cmd_shutdown},
+	{"save", "", "snapshot the objects (if the manager supports it)", {0}, 0, 0, cmd_save},
+	{"help", "[VERB]", "this text", {0}, 0, 1, cmd_help, true},
+};
+
+#define N_VERBS (sizeof(ctl_verbs) / sizeof(ctl_verbs[0]))
+
+static const struct ctl_verb *ctl_find(const char *name)
+{
+	for (size_t i = 0; i < N_VERBS; i++)
+		if (!strcmp(ctl_verbs[i].name, name))
+			return &ctl_verbs[i];
+	return NULL;
+}
+
+static void ctl_help(FILE *f)
+{
+	fprintf(f, "usage: mgrctl [-s SOCKET] [--json] VERB [ARG...]\n"
+		   "See and drive a running mgr manager (MGR_SOCKET, or the default socket).\n\n");
+	for (size_t i = 0; i < N_VERBS; i++) {
+		char left[64];
+		snprintf(left, sizeof(left), "%s %s", ctl_verbs[i].name, ctl_verbs[i].args);
+		fprintf(f, "  %-40s %s\n", left, ctl_verbs[i].help);
+	}
+	fprintf(f, "\nOBJ is an object's name or #ID. --json prints one JSON document.\n"
+		   "Exit status: 0 success, 1 failure, 2 usage error.\n");
+}
+
+int cmd_help(struct ctl *ctl, int argc, char **argv)
+{
+	(void)ctl;
+	const struct ctl_verb *v = argc ? ctl_find(argv[0]) : NULL;
+	if (argc && !v)
+		return ctl_fail("no verb '%s' (see mgrctl help)", argv[0]);
+	if (v)
+		printf("usage: mgrctl [-s SOCKET] [--json] %s %s\n%s\n", v->name, v->args, v->help);
+	else
+		ctl_help(stdout);
+	return CTL_OK;
+}
+
+/* Global options; returns the index of the verb, or -exit code. */
+static int ctl_global(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},	  {"version", no_argument, NULL, 'V'},
+		{0}};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "+s:jhV", longopts, NULL)) != -1) {
+		if (ch == 's')
+			ctl->socket = optarg;
+		else if (ch == 'j')
+			ctl->json = true;
+		else if (ch == 'h' || ch == 'V')
+			return ch == 'h' ? (ctl_help(stdout), -CTL_OK)
+					 : (printf("mgrctl %s\n", MGR_VERSION), -CTL_OK);
+		else
+			return ctl_help(stderr), -CTL_USAGE;
+	}
+	if (optind >= argc) {
+		ctl_help(stderr);
+		return -CTL_USAGE;
+	}
+	return optind;
+}
+
+/* Takes the verb's options out of argv, then checks what is left. */
+static int ctl_verb_args(struct ctl *ctl, int *argc, char **argv)
+{
+	const struct ctl_verb *v = ctl->verb;
+	for (size_t i = 0; i < 2 && v->opts[i]; i++)
+		if (ctl_option(argc, argv, v->opts[i], &ctl->opt[i]) < 0)
+			return ctl_usage(ctl, "--%s needs a value", v->opts[i]);
+	ctl->json |= ctl_flag(argc, argv, "--json"); /* also after the verb */
+	for (int i = 0; i < *argc; i++)
+		if (!strcmp(argv[i], "--")) {
+			memmove(&argv[i], &argv[i + 1], (size_t)(*argc - i) * sizeof(*argv));
+			(*argc)--;
+			break;
+		} else if (!strncmp(argv[i], "--", 2))
+			return ctl_usage(ctl, "unknown option '%s'", argv[i]);
+	if (*argc < v->min_args || (v->max_args >= 0 && *argc > v->max_args))
+		return ctl_usage(ctl, "wrong number of arguments");
+	return CTL_OK;
+}
+
+static int ctl_connect(struct ctl *ctl)
+{
+	if (ctl->verb->offline)
+		return CTL_OK;
+	int err = mgr_client_connect(ctl->socket, &ctl->client);
+	return err ? ctl_fail("%s", mgr_client_errmsg(NULL)) : CTL_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl ctl = {0};
+	int i = ctl_global(&ctl, argc, argv);
+	if (i < 0)
+		return -i;
+	ctl.verb = ctl_find(argv[i]);
+	if (!ctl.verb) {
+		fprintf(stderr, "mgrctl: no verb '%s'\n", argv[i]);
+		ctl_help(stderr);
+		return CTL_USAGE;
+	}
+	int n = argc - i - 1;
+	int rc = ctl_verb_args(&ctl, &n, argv + i + 1);
+	if (rc == CTL_OK)
+		rc = ctl_connect(&ctl);
+	if (rc == CTL_OK)
+		rc = ctl.verb->run(&ctl, n, argv + i + 1);
+	mgr_client_close(ctl.client);
+	return rc;
+}

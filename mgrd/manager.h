@@ -1,0 +1,29 @@
+/* What the manager's files share: type-manager.c (objects and
+ * introspection), type-manager-views.c (sessions, stats, contents, stop)
+ * and monitor.c. */
+#ifndef MGRD_MANAGER_H
+#define MGRD_MANAGER_H
+
+#include <stddef.h>
+
+#include "../common/value.h"
+
+struct call;
+struct object;
+
+/* A map from n (key, value) pairs; the values are consumed even on
+ * failure. NULL on ENOMEM. */
+mgr_value *manager_row(size_t n, const char *const keys[], mgr_value *vals[]);
+/* An object's listing row: id, name, type, refs, size, creator_pid, calls. */
+mgr_value *manager_object_row(const struct object *o);
+/* The live object v names (a ref, an id or a name); ENOOBJ / EARGS with a
+ * message set on c otherwise. */
+int manager_resolve(struct call *c, const mgr_value *v, struct object **out);
+
+/* Rows of the manager's table implemented in type-manager-views.c. */
+int manager_clients(struct call *c);
+int manager_stats(struct call *c);
+int manager_describe(struct call *c);
+int manager_shutdown(struct call *c);
+
+#endif

@@ -1,0 +1,28 @@
+/* Per-method call statistics: counts, errors and a fixed-size log-scale
+ * latency histogram per (type, method), kept by the type registry and
+ * updated by dispatch on the loop thread. Recording is a few additions:
+ * no allocation, no lock. */
+#ifndef MGRD_STATS_H
+#define MGRD_STATS_H
+
+#include <stdint.h>
+
+/* Buckets: 4 per power of two of nanoseconds, up to 2^40 ns (18 min);
+ * slower calls land in the last bucket. */
+#define STATS_BUCKETS 160
+
+struct method_stats {
+	uint64_t calls, errors, parked;
+	uint64_t total_ns, max_ns;
+	uint64_t hist[STATS_BUCKETS];
+};
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t stats_now(void);
+/* code: 0, an mgr_err, or CALL_PARKED. s may be NULL (no method found). */
+void stats_record(struct method_stats *s, int code, uint64_t ns);
+/* The latency below which a fraction q (0..1) of the calls fell: the upper
+ * edge of that bucket, never above the largest seen. 0 with no calls. */
+uint64_t stats_quantile(const struct method_stats *s, double q);
+
+#endif

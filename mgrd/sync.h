@@ -1,0 +1,59 @@
+/* What the synchronisation types (lock, rlock, semaphore, event, condition,
+ * barrier, queue) share: the liveness check that keeps a dead process from
+ * being handed anything, common timeout answers, and the lock functions a
+ * condition runs on its lock (type-lock.c). */
+#ifndef MGRD_SYNC_H
+#define MGRD_SYNC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "park.h"
+
+struct call;
+struct conn;
+struct object;
+struct registry;
+
+/* Wire encoding of lock.acquire and condition.wait replies (an int):
+ * bit 0 acquired (wait: notified), bit 1 the previous holder's session
+ * ended without releasing (robust locks). */
+enum { SYNC_ACQUIRED = 1, SYNC_OWNER_DIED = 2 };
+
+/* False once the peer of conn hung up, even before the loop reads the EOF. */
+bool sync_alive(const struct conn *conn);
+/* The first waiter of q whose process is alive, or NULL. Dead ones end
+ * their sessions first, which runs session_end and gone hooks (this type's
+ * too): call it only with the object's state consistent. */
+struct waiter *sync_head(struct waitq *q);
+/* Timeout answers for waiter_ops.timeout. */
+void sync_timeout_false(struct waiter *w);
+void sync_timeout_zero(struct waiter *w);
+
+/* A lock or rlock; a condition embeds one when it has no given lock. */
+struct lock {
+	bool reentrant, robust;
+	bool owner_died;          /* a holder's session ended holding it */
+	struct waitq q;           /* acquirers, FIFO; handed over, no barging */
+	uint64_t session, thread; /* the holder, while count > 0 */
+	int64_t count;            /* 0: unlocked; above 1 only for an rlock */
+};
+
+/* c's args: (robust=true). */
+int lock_init(struct call *c, struct lock *l, bool reentrant, bool robust);
+void lock_fini(struct lock *l);
+/* The lock of a lock or rlock object, else NULL. */
+struct lock *lock_of(struct object *o);
+/* Method bodies on l: acquire(blocking=true) -> int, release(). */
+int lock_acquire(struct call *c, struct lock *l);
+int lock_release(struct call *c, struct lock *l);
+/* The caller holds l (for an rlock: this thread of this session). */
+bool lock_owned(const struct lock *l, const struct call *c);
+/* Releases l entirely and returns the depth to restore (condition.wait). */
+int64_t lock_release_all(struct lock *l);
+/* Moves w (a condition waiter, w->n = depth to restore) onto l's queue; it
+ * is answered SYNC_ACQUIRED-style with bit 0 = notified once it holds l. */
+void lock_regrant(struct lock *l, struct waiter *w, bool notified);
+void lock_session_end(struct lock *l, struct conn *conn);
+
+#endif

@@ -1,0 +1,135 @@
+/* barrier: Python's Barrier. The last of `parties` arrivals releases
+ * everyone with their arrival index; a timeout, abort, reset or a waiter's
+ * process dying breaks it for every waiter (EBROKEN) — Python's waiters
+ * would hang on a dead party instead. */
+#include <stdlib.h>
+
+#include "conn.h"
+#include "dispatch.h"
+#include "sync.h"
+#include "types-builtin.h"
+
+struct barrier {
+	struct waitq q; /* waiter n: its arrival index */
+	int64_t parties;
+	bool broken;
+	bool tripping; /* releasing everyone: a write failing now breaks nothing */
+};
+
+#define BAR(c) ((struct barrier *)(c)->obj->state)
+
+static void barrier_break(struct barrier *b)
+{
+	b->broken = true;
+	while (b->q.head)
+		park_answer(b->q.head, MGR_EBROKEN, NULL, "the barrier is broken");
+}
+
+static void barrier_waiter_end(struct waiter *w)
+{
+	struct barrier *b = w->obj->state;
+	if (!b->tripping)
+		barrier_break(b);
+}
+
+static const struct waiter_ops barrier_waiter_ops = {
+	.timeout = barrier_waiter_end, /* Python: a timed-out wait breaks the barrier */
+	.gone = barrier_waiter_end,
+};
+
+static int barrier_create(struct call *c, void **state)
+{
+	int64_t parties;
+	int err = arg_int(c, 0, &parties);
+	if (!err && parties < 1)
+		err = call_fail(c, MGR_EVALUE, "barrier parties must be 1 or more");
+	struct barrier *b = err ? NULL : calloc(1, sizeof(*b));
+	if (err || !b)
+		return err ? err : MGR_ENOMEM;
+	b->parties = parties;
+	*state = b;
+	return 0;
+}
+
+static void barrier_destroy(void *state)
+{
+	park_cancel_all(&((struct barrier *)state)->q, MGR_ENOOBJ, "the barrier was deleted");
+	free(state);
+}
+
+static size_t barrier_length(const void *state) { return ((const struct barrier *)state)->q.len; }
+
+static struct waiter *barrier_first_dead(struct barrier *b)
+{
+	for (struct waiter *w = b->q.head; w; w = w->next)
+		if (!sync_alive(w->conn))
+			return w;
+	return NULL;
+}
+
+/* The last party arrived: release everyone, unless one of them died. */
+static int barrier_trip(struct call *c, struct barrier *b)
+{
+	struct waiter *dead;
+	while (!b->broken && (dead = barrier_first_dead(b)))
+		conn_close(dead->conn, "peer hung up (seen at a barrier)"); /* breaks it */
+	if (b->broken)
+		return call_fail(c, MGR_EBROKEN, "a party's process ended: the barrier is broken");
+	b->tripping = true;
+	while (b->q.head)
+		park_answer(b->q.head, 0, mgr_value_new_int(b->q.head->n), NULL);
+	b->tripping = false;
+	return call_return_int(c, b->parties - 1);
+}
+
+static int barrier_wait(struct call *c)
+{
+	struct barrier *b = BAR(c);
+	struct waiter *w;
+	if (b->broken)
+		return call_fail(c, MGR_EBROKEN, "the barrier is broken");
+	int64_t index = b->q.len;
+	if (index + 1 >= b->parties)
+		return barrier_trip(c, b);
+	int rc = park_call(c, &b->q, &barrier_waiter_ops, &w);
+	if (rc == CALL_PARKED)
+		w->n = index;
+	return rc;
+}
+
+static int barrier_abort(struct call *c)
+{
+	barrier_break(BAR(c));
+	return 0;
+}
+
+static int barrier_reset(struct call *c)
+{
+	barrier_break(BAR(c));
+	BAR(c)->broken = false;
+	return 0;
+}
+
+static int barrier_broken(struct call *c) { return call_return_bool(c, BAR(c)->broken); }
+static int barrier_n_waiting(struct call *c) { return call_return_int(c, BAR(c)->q.len); }
+static int barrier_parties(struct call *c) { return call_return_int(c, BAR(c)->parties); }
+
+static const struct method barrier_methods[] = {
+	{"wait", barrier_wait, 0, 0, METHOD_BLOCKING, "",
+	 "until all parties wait: the arrival index (0 first); EBROKEN if broken"},
+	{"abort", barrier_abort, 0, 0, 0, "", "break it: every waiter gets EBROKEN"},
+	{"reset", barrier_reset, 0, 0, 0, "", "waiters get EBROKEN; then usable again"},
+	{"broken", barrier_broken, 0, 0, METHOD_READONLY, "", "whether it is broken"},
+	{"n_waiting", barrier_n_waiting, 0, 0, METHOD_READONLY, "", "parties waiting now"},
+	{"parties", barrier_parties, 0, 0, METHOD_READONLY, "", "parties needed to trip"},
+};
+
+const struct type type_barrier = {
+	.name = "barrier",
+	.doc = "Python's Barrier; args: parties",
+	.create = barrier_create,
+	.destroy = barrier_destroy,
+	.length = barrier_length,
+	.methods = barrier_methods,
+	.nmethods = sizeof(barrier_methods) / sizeof(barrier_methods[0]),
+};

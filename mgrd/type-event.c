@@ -1,0 +1,72 @@
+/* event: Python's Event. wait parks until set (every waiter is answered
+ * true at once) or until its timeout (false). A dead waiter is simply
+ * dropped by the parking layer. */
+#include <stdlib.h>
+
+#include "dispatch.h"
+#include "sync.h"
+#include "types-builtin.h"
+
+struct event_state {
+	struct waitq q;
+	bool flag;
+};
+
+#define EVT(c) ((struct event_state *)(c)->obj->state)
+
+static const struct waiter_ops event_waiter_ops = {.timeout = sync_timeout_false};
+
+static int event_create(struct call *c, void **state)
+{
+	(void)c;
+	return (*state = calloc(1, sizeof(struct event_state))) ? 0 : MGR_ENOMEM;
+}
+
+static void event_destroy(void *state)
+{
+	park_cancel_all(&((struct event_state *)state)->q, MGR_ENOOBJ, "the event was deleted");
+	free(state);
+}
+
+static int event_set(struct call *c)
+{
+	EVT(c)->flag = true;
+	while (EVT(c)->q.head)
+		park_answer(EVT(c)->q.head, 0, mgr_value_new_bool(true), NULL);
+	return 0;
+}
+
+static int event_clear(struct call *c)
+{
+	EVT(c)->flag = false;
+	return 0;
+}
+
+static int event_is_set(struct call *c) { return call_return_bool(c, EVT(c)->flag); }
+
+static int event_wait(struct call *c)
+{
+	if (EVT(c)->flag)
+		return call_return_bool(c, true);
+	return park_call(c, &EVT(c)->q, &event_waiter_ops, NULL);
+}
+
+static int event_waiting(struct call *c) { return call_return_int(c, EVT(c)->q.len); }
+
+static const struct method event_methods[] = {
+	{"set", event_set, 0, 0, 0, "", "set the flag and wake every waiter"},
+	{"clear", event_clear, 0, 0, 0, "", "reset the flag"},
+	{"is_set", event_is_set, 0, 0, METHOD_READONLY, "", "the flag"},
+	{"wait", event_wait, 0, 0, METHOD_BLOCKING, "",
+	 "until the flag is set: true, or false when the timeout passed"},
+	{"waiting", event_waiting, 0, 0, METHOD_READONLY, "", "number of parked waiters"},
+};
+
+const struct type type_event = {
+	.name = "event",
+	.doc = "Python's Event",
+	.create = event_create,
+	.destroy = event_destroy,
+	.methods = event_methods,
+	.nmethods = sizeof(event_methods) / sizeof(event_methods[0]),
+};

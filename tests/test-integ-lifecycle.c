@@ -1,0 +1,458 @@
+/* A private manager's life, seen from its parent: start and connect by
+ * address, shutdown reaps it and removes its socket and directory, restart
+ * at the same address, Ctrl-C does not reach it, it exits when its parent
+ * is SIGKILLed, it starts from a threaded program, and a bad mgrd path is a
+ * clean error. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+/* True if pid is a child of ours that has not been reaped. */
+static bool lifecycle_is_our_child(pid_t pid)
+{
+	siginfo_t si = {0};
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
+static void lifecycle_dirname(const char *path, char *dir, size_t size)
+{
+	snprintf(dir, size, "%s", path);
+	char *slash = strrchr(dir, '/');
+	assert_non_null(slash);
+	*slash = '\0';
+}
+
+static mgr_manager *lifecycle_start(const char *address)
+{
+	mgr_manager_opts o = {.address = address};
+	mgr_manager *m = NULL;
+	int err = mgr_manager_start(&o, &m);
+	if (err)
+		fail_msg("mgr_manager_start: %s: %s", mgr_strerror(err), mgr_client_errmsg(NULL));
+	return m;
+}
+
+static void test_start_connect_by_address(void **state)
+{
+	(void)state;
+	mgr_manager *m = lifecycle_start(NULL);
+	const char *addr = mgr_manager_address(m);
+	assert_non_null(addr);
+	assert_true(mgr_manager_pid(m) > 0);
+
+	char dir[128];
+	struct stat st;
+	lifecycle_dirname(addr, dir, sizeof(dir));
+	assert_int_equal(stat(dir, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(st.st_uid, getuid());
+	assert_int_equal(stat(addr, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+
+	/* a first client makes an object, a second finds it by address */
+	mgr_client *c1, *c2;
+	mgr_object *a, *b;
+	int64_t v = 0;
+	assert_int_equal(mgr_client_connect(addr, &c1), 0);
+	assert_int_equal(mgr_counter_open(c1, "shared", &a), 0);
+	assert_int_equal(mgr_counter_add(a, 41, NULL), 0);
+	assert_int_equal(mgr_client_connect(addr, &c2), 0);
+	assert_string_equal(mgr_client_path(c2), addr);
+	assert_true(mgr_client_session(c2) != mgr_client_session(c1));
+	assert_int_equal(mgr_object_lookup(c2, "shared", &b), 0);
+	assert_int_equal(mgr_counter_add(b, 1, &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(mgr_counter_get(a, &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(harness_info(c1, "sessions"), 2);
+
+	/* through MGR_SOCKET too, as children find it */
+	mgr_client *c3;
+	assert_int_equal(setenv("MGR_SOCKET", addr, 1), 0);
+	assert_int_equal(mgr_client_connect(NULL, &c3), 0);
+	unsetenv("MGR_SOCKET");
+	assert_int_equal(harness_info(c3, "sessions"), 3);
+
+	mgr_object_release(a);
+	mgr_object_release(b);
+	mgr_client_close(c1);
+	mgr_client_close(c2);
+	mgr_client_close(c3);
+	assert_int_equal(mgr_manager_shutdown(m), 0);
+}
+
+static void test_shutdown_reaps_and_cleans(void **state)
+{
+	(void)state;
+	mgr_manager *m = lifecycle_start(NULL);
+	pid_t pid = mgr_manager_pid(m);
+	char path[128], dir[128];
+	snprintf(path, sizeof(path), "%s", mgr_manager_address(m));
+	lifecycle_dirname(path, dir, sizeof(dir));
+	assert_true(lifecycle_is_our_child(pid));
+
+	/* a client still connected does not hold the shutdown up */
+	mgr_client *c;
+	assert_int_equal(mgr_client_connect(path, &c), 0);
+	assert_int_equal(mgr_call(mgr_client_manager(c), "ping", NULL, 0, NULL), 0);
+	assert_int_equal(mgr_manager_shutdown(m), 0);
+
+	/* reaped: no zombie left, and it is no child of ours any more */
+	assert_false(lifecycle_is_our_child(pid));
+	errno = 0;
+	assert_int_equal(waitpid(pid, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+	struct stat st;
+	assert_int_equal(stat(path, &st), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(stat(dir, &st), -1);
+	assert_int_equal(errno, ENOENT);
+
+	/* the old client sees the manager gone, and does not crash */
+	assert_int_not_equal(mgr_call(mgr_client_manager(c), "ping", NULL, 0, NULL), 0);
+	mgr_client_close(c);
+	assert_int_equal(mgr_manager_shutdown(NULL), 0);
+}
+
+/* Python's _TestManagerRestart: a new manager at the same address right
+ * after the old one's shutdown (no EADDRINUSE, no stale socket). */
+static void test_restart_same_address(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/mgr-test-restart-XXXXXX", path[128];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/mgrd.sock", dir);
+
+	uint64_t first_instance_objects = 0;
+	for (int round = 0; round < 3; round++) {
+		mgr_manager *m = lifecycle_start(path);
+		assert_string_equal(mgr_manager_address(m), path);
+		mgr_client *c;
+		mgr_object *o;
+		int64_t v = -1;
+		assert_int_equal(mgr_client_connect(path, &c), 0);
+		/* a fresh manager: nothing of the previous one is left */
+		assert_int_equal(mgr_object_lookup(c, "survivor", &o), MGR_ENOOBJ);
+		if (round == 0)
+			first_instance_objects = (uint64_t)harness_info(c, "objects");
+		assert_int_equal((uint64_t)harness_info(c, "objects"), first_instance_objects);
+		assert_int_equal(mgr_counter_open(c, "survivor", &o), 0);
+		assert_int_equal(mgr_counter_add(o, round + 1, &v), 0);
+		assert_int_equal(v, round + 1);
+		mgr_object_release(o);
+		mgr_client_close(c);
+		assert_int_equal(mgr_manager_shutdown(m), 0);
+		struct stat st;
+		assert_int_equal(stat(path, &st), -1); /* mgrd removed its socket */
+		assert_int_equal(stat(dir, &st), 0);   /* the caller's directory stays */
+	}
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* SIGINT ignored at the kernel: a signal sent is discarded at once, so the
+ * check right after kill() is not a race. */
+static bool lifecycle_ignores_sigint(pid_t pid)
+{
+	char file[64], line[256];
+	snprintf(file, sizeof(file), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(file, "r");
+	assert_non_null(f);
+	unsigned long long ign = 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "SigIgn: %llx", &ign) == 1)
+			break;
+	fclose(f);
+	return ign & (1ull << (SIGINT - 1));
+}
+
+static void lifecycle_sigint(const mgr_manager_opts *o)
+{
+	mgr_manager *m;
+	assert_int_equal(mgr_manager_start(o, &m), 0);
+	pid_t pid = mgr_manager_pid(m);
+	/* its own process group: a terminal's Ctrl-C goes to ours, not to it */
+	assert_int_equal(getpgid(pid), pid);
+	assert_int_not_equal(getpgid(pid), getpgrp());
+	assert_true(lifecycle_ignores_sigint(pid));
+
+	mgr_client *c;
+	assert_int_equal(mgr_client_connect(mgr_manager_address(m), &c), 0);
+	assert_int_equal(kill(pid, SIGINT), 0);
+	assert_int_equal(kill(-pid, SIGINT), 0); /* Ctrl-C as if it were in the foreground */
+	assert_int_equal(mgr_call(mgr_client_manager(c), "ping", NULL, 0, NULL), 0);
+	assert_true(lifecycle_is_our_child(pid));
+	assert_int_equal(waitpid(pid, NULL, WNOHANG), 0); /* still running */
+	mgr_client_close(c);
+	assert_int_equal(mgr_manager_shutdown(m), 0); /* SIGTERM still stops it */
+}
+
+static void test_sigint_does_not_stop_it(void **state)
+{
+	(void)state;
+	lifecycle_sigint(NULL);
+}
+
+/* The forked variant (opts.serve) behaves the same. A program linking only
+ * libmgr cannot name mgr_server_main, so a stand-in serve function that
+ * execs mgrd checks the fork path's signal setup. */
+static int lifecycle_serve_exec(const char *path, int ready_fd, int parent_pid)
+{
+	char fd[16], ppid[16];
+	snprintf(fd, sizeof(fd), "%d", ready_fd);
+	snprintf(ppid, sizeof(ppid), "%d", parent_pid);
+	fcntl(ready_fd, F_SETFD, 0);
+	execl(getenv("MGR_MGRD"), "mgrd", "--socket", path, "--ready-fd", fd, "--parent-pid", ppid,
+	      "--ignore-sigint", (char *)NULL);
+	return 127;
+}
+
+static void test_sigint_serve_variant(void **state)
+{
+	(void)state;
+	mgr_manager_opts o = {.serve = lifecycle_serve_exec};
+	lifecycle_sigint(&o);
+}
+
+/* Reads exactly len bytes, or fails the test. */
+static void lifecycle_read_all(int fd, void *p, size_t len)
+{
+	char *b = p;
+	while (len) {
+		ssize_t n = read(fd, b, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		assert_true(n > 0);
+		b += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Waits (at most ms) for pid, a child of ours, to exit and reaps it. */
+static bool lifecycle_reap_within(pid_t pid, int ms, int *status)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd >= 0) {
+		struct pollfd p = {pfd, POLLIN, 0};
+		int rc;
+		while ((rc = poll(&p, 1, ms)) < 0 && errno == EINTR)
+			;
+		close(pfd);
+		return rc > 0 && waitpid(pid, status, 0) == pid;
+	}
+	struct timespec tick = {0, 10 * 1000 * 1000};
+	for (int waited = 0; waited < ms; waited += 10) {
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return true;
+		nanosleep(&tick, NULL);
+	}
+	return false;
+}
+
+struct orphan_report {
+	pid_t mgrd;
+	char address[108];
+};
+
+/* The parent dies by SIGKILL (no cleanup of its own): the manager sees it
+ * through its pidfd and exits. We are the subreaper, so the orphaned
+ * manager becomes our child and we can reap it. */
+static void test_parent_sigkilled_manager_exits(void **state)
+{
+	(void)state;
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t parent = fork();
+	assert_true(parent >= 0);
+	if (parent == 0) {
+		close(fds[0]);
+		struct orphan_report r = {0};
+		mgr_manager *m;
+		if (mgr_manager_start(NULL, &m))
+			_exit(1);
+		r.mgrd = mgr_manager_pid(m);
+		snprintf(r.address, sizeof(r.address), "%s", mgr_manager_address(m));
+		if (write(fds[1], &r, sizeof(r)) != (ssize_t)sizeof(r))
+			_exit(1);
+		for (;;)
+			pause(); /* until SIGKILL */
+	}
+	close(fds[1]);
+	struct orphan_report r;
+	lifecycle_read_all(fds[0], &r, sizeof(r));
+	close(fds[0]);
+	assert_true(r.mgrd > 0);
+
+	/* the manager works before its parent dies */
+	mgr_client *c;
+	assert_int_equal(mgr_client_connect(r.address, &c), 0);
+	assert_int_equal(mgr_call(mgr_client_manager(c), "ping", NULL, 0, NULL), 0);
+	mgr_client_close(c);
+
+	assert_int_equal(kill(parent, SIGKILL), 0);
+	int st;
+	assert_int_equal(waitpid(parent, &st, 0), parent);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+
+	/* a generous deadline: it must go by itself, not because we stop it */
+	bool gone = lifecycle_reap_within(r.mgrd, 10000, &st);
+	if (!gone) {
+		kill(r.mgrd, SIGKILL);
+		waitpid(r.mgrd, NULL, 0);
+	}
+	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+	assert_true(gone);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	struct stat sb;
+	assert_int_equal(stat(r.address, &sb), -1); /* it removed its socket */
+	/* Its directory was the dead parent's to remove; tidy it here. */
+	char dir[128];
+	lifecycle_dirname(r.address, dir, sizeof(dir));
+	rmdir(dir);
+}
+
+/* ---- a program that already has threads ---- */
+
+struct sleepers {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+	int running;
+};
+
+static void *lifecycle_sleeper(void *arg)
+{
+	struct sleepers *s = arg;
+	pthread_mutex_lock(&s->mu);
+	s->running++;
+	pthread_cond_broadcast(&s->cv);
+	while (!s->done)
+		pthread_cond_wait(&s->cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+static void *lifecycle_start_in_thread(void *arg)
+{
+	mgr_manager **m = arg;
+	if (mgr_manager_start(NULL, m))
+		*m = NULL;
+	return NULL;
+}
+
+static void lifecycle_use(mgr_manager *m)
+{
+	mgr_client *c;
+	mgr_object *o;
+	int64_t v = 0;
+	assert_int_equal(mgr_client_connect(mgr_manager_address(m), &c), 0);
+	assert_int_equal(mgr_counter_open(c, "n", &o), 0);
+	assert_int_equal(mgr_counter_add(o, 7, &v), 0);
+	assert_int_equal(v, 7);
+	mgr_object_release(o);
+	mgr_client_close(c);
+	assert_int_equal(mgr_manager_shutdown(m), 0);
+}
+
+static void test_start_with_threads(void **state)
+{
+	(void)state;
+	enum { N = 4 };
+	struct sleepers s = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0};
+	pthread_t t[N];
+	for (int i = 0; i < N; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, lifecycle_sleeper, &s), 0);
+	pthread_mutex_lock(&s.mu);
+	while (s.running < N)
+		pthread_cond_wait(&s.cv, &s.mu);
+	pthread_mutex_unlock(&s.mu);
+
+	/* from the main thread, while the others wait on a condition */
+	lifecycle_use(lifecycle_start(NULL));
+	/* from another thread, and twice at once */
+	mgr_manager *m1 = NULL, *m2 = NULL;
+	pthread_t s1, s2;
+	assert_int_equal(pthread_create(&s1, NULL, lifecycle_start_in_thread, &m1), 0);
+	assert_int_equal(pthread_create(&s2, NULL, lifecycle_start_in_thread, &m2), 0);
+	pthread_join(s1, NULL);
+	pthread_join(s2, NULL);
+	assert_non_null(m1);
+	assert_non_null(m2);
+	assert_string_not_equal(mgr_manager_address(m1), mgr_manager_address(m2));
+	lifecycle_use(m1);
+	lifecycle_use(m2);
+
+	pthread_mutex_lock(&s.mu);
+	s.done = true;
+	pthread_cond_broadcast(&s.cv);
+	pthread_mutex_unlock(&s.mu);
+	for (int i = 0; i < N; i++)
+		pthread_join(t[i], NULL);
+}
+
+/* No child of ours is left, reaped or not. */
+static void lifecycle_assert_no_children(void)
+{
+	errno = 0;
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+}
+
+static void lifecycle_bad_binary(const char *bin)
+{
+	mgr_manager_opts o = {.mgrd = bin};
+	mgr_manager *m = (mgr_manager *)&o; /* must stay untouched */
+	int err = mgr_manager_start(&o, &m);
+	assert_int_equal(err, MGR_ECONNECT);
+	assert_ptr_equal(m, (mgr_manager *)&o);
+	assert_non_null(strstr(mgr_client_errmsg(NULL), "mgrd exited before it was ready"));
+	lifecycle_assert_no_children();
+}
+
+static void test_bad_mgrd_path(void **state)
+{
+	(void)state;
+	lifecycle_assert_no_children();
+	lifecycle_bad_binary("/nonexistent/mgrd");
+	lifecycle_bad_binary("/bin/false"); /* runs, exits without becoming ready */
+	lifecycle_bad_binary("/dev/null");  /* not executable */
+	/* and a good start still works after those */
+	lifecycle_use(lifecycle_start(NULL));
+	lifecycle_assert_no_children();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_start_connect_by_address),
+		cmocka_unit_test(test_shutdown_reaps_and_cleans),
+		cmocka_unit_test(test_restart_same_address),
+		cmocka_unit_test(test_sigint_does_not_stop_it),
+		cmocka_unit_test(test_sigint_serve_variant),
+		cmocka_unit_test(test_parent_sigkilled_manager_exits),
+		cmocka_unit_test(test_start_with_threads),
+		cmocka_unit_test(test_bad_mgrd_path),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

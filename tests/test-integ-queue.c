@@ -1,0 +1,243 @@
+/* queue and joinable_queue across real processes, mirroring Python's
+ * test_queue.py: FIFO order, maxsize, blocking and non-blocking put/get
+ * with timeouts, a blocked put admitted when room is made, producers and
+ * consumers, task_done/join, delete answering waiters, and 1,000 processes
+ * parked in get served in arrival order. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "sync-helpers.h"
+
+static int64_t queue_get_int(mgr_object *q, bool block, uint32_t timeout_ms, int *err)
+{
+	mgr_value *v = NULL;
+	*err = mgr_queue_get(q, block, timeout_ms, &v);
+	int64_t n = *err ? -1 : mgr_value_kind(v) == MGR_INT ? mgr_value_int(v) : -2;
+	mgr_value_free(v);
+	return n;
+}
+
+static void test_queue_fifo(void **state)
+{
+	struct harness *h = *state;
+	mgr_object *q;
+	bool empty = false, full = true;
+	size_t n = 0;
+	int err;
+	assert_int_equal(mgr_queue_open(h->c, NULL, 0, &q), 0);
+	assert_int_equal(mgr_queue_empty(q, &empty), 0);
+	assert_true(empty);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(mgr_queue_put(q, mgr_value_new_int(i), true, 0), 0);
+	assert_int_equal(mgr_queue_qsize(q, &n), 0);
+	assert_int_equal(n, 100);
+	assert_int_equal(mgr_queue_full(q, &full), 0);
+	assert_false(full); /* unbounded */
+	for (int i = 0; i < 100; i++) {
+		assert_int_equal(queue_get_int(q, i % 2, 0, &err), i);
+		assert_int_equal(err, 0);
+	}
+	assert_int_equal(mgr_queue_get_nowait(q, NULL), MGR_EEMPTY);
+	mgr_object_release(q);
+}
+
+static void test_queue_maxsize_and_timeouts(void **state)
+{
+	struct harness *h = *state;
+	mgr_object *q;
+	bool full = false;
+	int err;
+	assert_int_equal(mgr_queue_open(h->c, NULL, 2, &q), 0);
+	assert_int_equal(mgr_queue_put_nowait(q, mgr_value_new_int(1)), 0);
+	assert_int_equal(mgr_queue_put(q, mgr_value_new_int(2), false, 0), 0);
+	assert_int_equal(mgr_queue_full(q, &full), 0);
+	assert_true(full);
+	assert_int_equal(mgr_queue_put_nowait(q, mgr_value_new_int(3)), MGR_EFULL);
+	int64_t t0 = sync_now_ms();
+	assert_int_equal(mgr_queue_put(q, mgr_value_new_int(3), true, 50), MGR_EFULL);
+	assert_true(sync_now_ms() - t0 >= 40);
+	assert_int_equal(queue_get_int(q, false, 0, &err), 1);
+	assert_int_equal(queue_get_int(q, true, 0, &err), 2);
+	t0 = sync_now_ms();
+	assert_int_equal(queue_get_int(q, true, 50, &err), -1);
+	assert_int_equal(err, MGR_EEMPTY);
+	assert_true(sync_now_ms() - t0 >= 40);
+	assert_int_equal(sync_call_int(q, "waiting"), 0);
+	mgr_object_release(q);
+}
+
+static int blocked_put_child(void *arg, int i)
+{
+	CHK(mgr_queue_put(arg, mgr_value_new_int(100 + i), true, 0) == 0);
+	return 0;
+}
+
+/* Python test_blocking_put: a put on a full queue waits for room; the
+ * parked items enter in FIFO order. */
+static void test_queue_blocked_put(void **state)
+{
+	struct harness *h = *state;
+	mgr_object *q;
+	int err;
+	assert_int_equal(mgr_queue_open(h->c, NULL, 1, &q), 0);
+	assert_int_equal(mgr_queue_put(q, mgr_value_new_int(7), true, 0), 0);
+	pid_t *pids = sync_spawn_parked(3, blocked_put_child, q, q, "waiting", 0);
+	assert_int_equal(queue_get_int(q, true, 0, &err), 7);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(queue_get_int(q, true, 20000, &err), 100 + i);
+	assert_int_equal(sync_reap_all(pids, 3), 3);
+	mgr_object_release(q);
+}
+
+struct pc_ctx {
+	mgr_object *q, *sum;
+};
+
+#define PC_ITEMS 200
+
+static int producer(void *arg, int i)
+{
+	struct pc_ctx *x = arg;
+	for (int n = 1; n <= PC_ITEMS; n++)
+		CHK(mgr_queue_put(x->q, mgr_value_new_int(n), true, 0) == 0);
+	(void)i;
+	return 0;
+}
+
+static int consumer(void *arg, int i)
+{
+	(void)i;
+	struct pc_ctx *x = arg;
+	for (;;) {
+		mgr_value *v = NULL;
+		CHK(mgr_queue_get(x->q, true, 0, &v) == 0);
+		int64_t n = mgr_value_int(v);
+		bool stop = mgr_value_kind(v) == MGR_NIL;
+		mgr_value_free(v);
+		if (!stop)
+			CHK(mgr_counter_add(x->sum, n, NULL) == 0);
+		CHK(mgr_queue_task_done(x->q) == 0);
+		if (stop)
+			return 0;
+	}
+}
+
+static int pc_role(void *arg, int i) { return i < 3 ? producer(arg, i) : consumer(arg, i); }
+
+/* 3 producers and 3 consumers over a small bounded joinable_queue. */
+static void test_queue_producers_consumers(void **state)
+{
+	struct harness *h = *state;
+	struct pc_ctx x;
+	int64_t sum = 0;
+	assert_int_equal(mgr_joinable_queue_open(h->c, NULL, 4, &x.q), 0);
+	assert_int_equal(mgr_object_create(h->c, "counter", NULL, NULL, 0, &x.sum), 0);
+	pid_t pids[6];
+	for (int i = 0; i < 6; i++)
+		if ((pids[i] = fork()) == 0)
+			_exit(pc_role(&x, i));
+	int st;
+	for (int i = 0; i < 3; i++) { /* producers first, then one stop item each */
+		assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(mgr_queue_put(x.q, mgr_value_new_nil(), true, 0), 0);
+	assert_int_equal(mgr_queue_join(x.q, 20000), 0);
+	for (int i = 3; i < 6; i++) {
+		assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	assert_int_equal(mgr_counter_get(x.sum, &sum), 0);
+	assert_int_equal(sum, 3 * PC_ITEMS * (PC_ITEMS + 1) / 2);
+	mgr_object_release(x.q);
+	mgr_object_release(x.sum);
+}
+
+static int task_child(void *arg, int ready)
+{
+	(void)ready;
+	for (int i = 0; i < 3; i++) {
+		CHK(mgr_queue_get(arg, true, 0, NULL) == 0);
+		CHK(mgr_queue_task_done(arg) == 0);
+	}
+	return 0;
+}
+
+/* Python test_queue_task_done / test_queue_join. */
+static void test_joinable_join(void **state)
+{
+	struct harness *h = *state;
+	mgr_object *q, *plain;
+	assert_int_equal(mgr_joinable_queue_open(h->c, NULL, 0, &q), 0);
+	assert_int_equal(mgr_queue_task_done(q), MGR_ESTATE);
+	assert_int_equal(mgr_queue_join(q, 0), 0); /* nothing unfinished */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(mgr_queue_put(q, mgr_value_new_int(i), true, 0), 0);
+	assert_int_equal(mgr_queue_join(q, 30), MGR_ETIMEDOUT);
+	struct kid k = kid_spawn(task_child, q);
+	assert_int_equal(mgr_queue_join(q, 20000), 0);
+	assert_int_equal(kid_reap(&k), 0);
+	assert_int_equal(mgr_queue_task_done(q), MGR_ESTATE);
+	assert_int_equal(mgr_queue_open(h->c, NULL, 0, &plain), 0);
+	assert_int_equal(mgr_queue_task_done(plain), MGR_ENOMETHOD);
+	mgr_object_release(q);
+	mgr_object_release(plain);
+}
+
+static int deleted_getter(void *arg, int i)
+{
+	(void)i;
+	CHK(mgr_queue_get(arg, true, 0, NULL) == MGR_ENOOBJ);
+	return 0;
+}
+
+static void test_queue_delete_answers_waiters(void **state)
+{
+	struct harness *h = *state;
+	mgr_object *q;
+	assert_int_equal(mgr_queue_open(h->c, NULL, 0, &q), 0);
+	pid_t *pids = sync_spawn_parked(2, deleted_getter, q, q, "waiting", 0);
+	assert_int_equal(mgr_object_delete(q), 0);
+	assert_int_equal(sync_reap_all(pids, 2), 2);
+	mgr_object_release(q);
+}
+
+static int fifo_getter(void *arg, int i)
+{
+	int err;
+	CHK(queue_get_int(arg, true, 0, &err) == i);
+	return 0;
+}
+
+/* 1,000 processes parked in get: item i goes to the i-th to arrive. */
+static void test_queue_thousand_getters(void **state)
+{
+	struct harness *h = *state;
+	mgr_object *q;
+	enum { N = 1000 };
+	assert_int_equal(mgr_queue_open(h->c, NULL, 0, &q), 0);
+	pid_t *pids = sync_spawn_parked(N, fifo_getter, q, q, "waiting", 0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(mgr_queue_put(q, mgr_value_new_int(i), true, 0), 0);
+	assert_int_equal(sync_reap_all(pids, N), N);
+	mgr_object_release(q);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_queue_fifo),
+		cmocka_unit_test(test_queue_maxsize_and_timeouts),
+		cmocka_unit_test(test_queue_blocked_put),
+		cmocka_unit_test(test_queue_producers_consumers),
+		cmocka_unit_test(test_joinable_join),
+		cmocka_unit_test(test_queue_delete_answers_waiters),
+		cmocka_unit_test(test_queue_thousand_getters),
+	};
+	return cmocka_run_group_tests(tests, sync_setup, sync_teardown);
+}
