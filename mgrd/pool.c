@@ -14,6 +14,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "server.h"
+#include "stats.h"
 
 #define POOL_THREADS 4
 
@@ -22,6 +23,7 @@ struct job {
 	enum { JOB_CALL, JOB_TASK, JOB_REF } kind;
 	struct call call;        /* JOB_CALL: args owned by the job */
 	int code;
+	uint64_t t0;             /* JOB_CALL: when it was dispatched (stats) */
 	void (*fn)(void *);      /* JOB_TASK: run on the loop */
 	void *arg;
 	bool done;
@@ -134,6 +136,7 @@ static void pool_finish_call(struct job *j)
 	struct server *srv = j->call.srv;
 	struct object *o = j->call.obj;
 	uint64_t id = o->id;
+	stats_record(types_stats(o->type, j->call.method), j->code, stats_now() - j->t0);
 	pool_answer(j, j->code);
 	pool_free_job(j);
 	for (struct job *next; (next = o->waiting);) {
@@ -216,6 +219,7 @@ int pool_dispatch(struct call *c, struct msg_call *mc)
 	memcpy(args, mc->args, mc->nargs * sizeof(*args));
 	memset(mc->args, 0, mc->nargs * sizeof(*args)); /* moved into the job */
 	j->kind = JOB_CALL;
+	j->t0 = stats_now();
 	j->call = *c;
 	j->call.args = args;
 	conn_pin(c->conn);

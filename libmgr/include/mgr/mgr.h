@@ -9,6 +9,12 @@
  * (lock acquire, queue get...) does not stop other threads' calls. Each call
  * carries the calling thread's id, for owner-aware types (rlock).
  *
+ * Connection loss: if the manager drops the connection, calls in flight
+ * fail with MGR_EIO and the next call opens a new connection — a new
+ * session, which holds none of the old one's references, locks or parked
+ * calls. Handles stay usable while the manager instance is the same; after a
+ * manager restart, calls on old handles fail with MGR_ENOOBJ.
+ *
  * Errors: functions that can fail return 0 or an mgr_err and leave their
  * out-parameters untouched on failure; mgr_client_errmsg() gives the
  * message (the server's, for remote errors) of this thread's last failure.
