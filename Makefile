@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN ?= build-asan
 MESON_TEST ?= meson test --print-errorlogs --num-processes 2
 
-.PHONY: all setup build test test-plain test-asan demo bench bench-quick clean
+.PHONY: all setup build test test-plain test-asan test-tsan demo bench bench-quick clean fuzz
 
 all: build
 
@@ -31,8 +31,40 @@ test-asan: $(ASAN)/build.ninja
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		$(MESON_TEST) -C $(ASAN)
 
+# ThreadSanitizer: the whole suite (the threads, pool and chaos tests are
+# the multi-threaded ones), about a minute. Not yet part of `make test`:
+# see docs/reliability.md.
+TSAN ?= build-tsan
+$(TSAN)/build.ninja:
+	meson setup $(TSAN) -Db_sanitize=thread -Db_lundef=false -Dtests=enabled
+
+test-tsan: $(TSAN)/build.ninja
+	ninja -C $(TSAN)
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(MESON_TEST) -C $(TSAN)
+
+# libFuzzer targets (fuzz/): each runs FUZZ_SECONDS; see fuzz/run.sh.
+FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 60
+$(FUZZ)/build.ninja:
+	CC=clang meson setup $(FUZZ) -Dfuzz=enabled -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dtests=disabled
+
+fuzz: $(FUZZ)/build.ninja
+	ninja -C $(FUZZ)
+	sh fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 demo: build
 	MGR_MGRD=$(CURDIR)/$(BUILD)/mgrd/mgrd $(BUILD)/examples/demo
+
+# Benchmarks against the peers (bench/README.md), in the $(BUILD) tree
+# (debugoptimized: -O2): figures on stdout and in $(BUILD)/bench.json.
+# bench-quick is CI's smoke check; neither has thresholds.
+bench: build
+	MGR_MGRD=$(CURDIR)/$(BUILD)/mgrd/mgrd python3 bench/run.py --build $(BUILD)
+
+bench-quick: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	MGR_MGRD=$(CURDIR)/$(BUILD)/mgrd/mgrd python3 bench/run.py --build $(BUILD) --quick
 
 clean:
 	rm -rf $(BUILD) $(ASAN)

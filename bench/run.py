@@ -66,6 +66,8 @@ def run_peer(name, argv, env=None, timeout=900):
     for l in errs[:10]:
         log(f"  {name}: {l}")
     if p.returncode != 0:
+        for l in p.stderr.strip().splitlines()[-3:]:
+            log(f"  {name}: {l}")
         log(f"  {name}: exit status {p.returncode}")
     log(f"  {name}: {len(rows)} lines in {time.monotonic() - t0:.1f} s")
     return rows

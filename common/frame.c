@@ -58,8 +58,9 @@ static int frame_dec_welcome(const Mgr__Frame *f, struct msg *m)
 	m->u.welcome.version = w->version;
 	m->u.welcome.session = w->session;
 	m->u.welcome.pid = w->pid;
-	memcpy(m->u.welcome.instance, w->instance.data,
-	       w->instance.len < 16 ? w->instance.len : 16);
+	if (w->instance.len) /* empty: data is NULL, and memcpy wants non-NULL */
+		memcpy(m->u.welcome.instance, w->instance.data,
+		       w->instance.len < 16 ? w->instance.len : 16);
 	if (w->limits)
 		m->u.welcome.limits = (struct frame_limits){w->limits->max_frame,
 			w->limits->max_depth, w->limits->max_items, w->limits->max_pending};

@@ -34,7 +34,7 @@ bool htab_del(struct htab *h, const mgr_value *key, mgr_value **k, mgr_value **v
 const struct hent *htab_nth(const struct htab *h, size_t i);
 
 #define HTAB_FOREACH(h, e)                                                     \
-	for (struct hent *e = (h)->ents; e < (h)->ents + (h)->nents; e++)      \
+	for (struct hent *e = (h)->ents; e && e < (h)->ents + (h)->nents; e++) \
 		if (e->key)
 
 #endif

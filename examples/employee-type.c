@@ -42,12 +42,8 @@ static void employee_destroy(void *state)
 	free(e);
 }
 
-static int employee_increase(void *state, mgr_request *call)
+static int employee_push(struct employee *e, int64_t salary)
 {
-	struct employee *e = state;
-	int64_t amount = 100;
-	if (mgr_request_nargs(call) && mgr_request_arg_int(call, 0, &amount))
-		return MGR_EARGS;
 	if (e->nhistory == e->cap) {
 		size_t cap = e->cap ? e->cap * 2 : 8;
 		int64_t *h = realloc(e->history, cap * sizeof(*h));
@@ -56,8 +52,19 @@ static int employee_increase(void *state, mgr_request *call)
 		e->history = h;
 		e->cap = cap;
 	}
+	e->history[e->nhistory++] = salary;
+	return 0;
+}
+
+static int employee_increase(void *state, mgr_request *call)
+{
+	struct employee *e = state;
+	int64_t amount = 100;
+	if (mgr_request_nargs(call) && mgr_request_arg_int(call, 0, &amount))
+		return MGR_EARGS;
+	if (employee_push(e, e->salary + amount))
+		return MGR_ENOMEM;
 	e->salary += amount;
-	e->history[e->nhistory++] = e->salary;
 	return mgr_request_return(call, mgr_value_new_int(e->salary));
 }
 
@@ -104,6 +111,49 @@ static const mgr_method_def employee_methods[] = {
 	 "the history as a new shared list (a ref)"},
 };
 
+/* For `mgrd --snapshot`: {name, salary, history}. */
+static mgr_value *employee_save(const void *state)
+{
+	const struct employee *e = state;
+	mgr_value *m = mgr_value_new_map();
+	if (!m || mgr_value_map_set(m, mgr_value_new_string("name"), mgr_value_new_string(e->name)) ||
+	    mgr_value_map_set(m, mgr_value_new_string("salary"), mgr_value_new_int(e->salary)) ||
+	    mgr_value_map_set(m, mgr_value_new_string("history"), employee_history_value(e))) {
+		mgr_value_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+static const mgr_value *employee_field(const mgr_value *m, const char *key, mgr_kind kind)
+{
+	mgr_value *k = mgr_value_new_string(key);
+	const mgr_value *v = mgr_value_map_get(m, k);
+	mgr_value_free(k);
+	return v && mgr_value_kind(v) == kind ? v : NULL;
+}
+
+static int employee_load(const mgr_value *saved, void **state)
+{
+	const mgr_value *name = employee_field(saved, "name", MGR_STRING),
+			*salary = employee_field(saved, "salary", MGR_INT),
+			*hist = employee_field(saved, "history", MGR_LIST);
+	if (!name || !salary || !hist)
+		return MGR_ETYPE;
+	struct employee *e = calloc(1, sizeof(*e));
+	if (!e)
+		return MGR_ENOMEM;
+	snprintf(e->name, sizeof(e->name), "%s", mgr_value_string(name, NULL));
+	e->salary = mgr_value_int(salary);
+	for (size_t i = 0; i < mgr_value_len(hist); i++)
+		if (employee_push(e, mgr_value_int(mgr_value_list_get(hist, i)))) {
+			employee_destroy(e);
+			return MGR_ENOMEM;
+		}
+	*state = e;
+	return 0;
+}
+
 const mgr_type_def employee_type = {
 	.name = "employee",
 	.doc = "an employee: name, salary, history of raises",
@@ -111,4 +161,6 @@ const mgr_type_def employee_type = {
 	.destroy = employee_destroy,
 	.methods = employee_methods,
 	.nmethods = sizeof(employee_methods) / sizeof(employee_methods[0]),
+	.save = employee_save,
+	.load = employee_load,
 };

@@ -67,32 +67,48 @@ static int manager_argv(const mgr_manager_opts *o, const char *bin, const char *
 	return 0;
 }
 
-static void manager_child(int ready_fd, const char *const argv[])
+/* Moves the readiness pipe to fd 3 and closes every other inherited fd
+ * above stderr: the manager must not hold the program's sockets and pipes
+ * open (a client's connection would outlive its close(), a pipe would
+ * never see EOF). open_max was read before fork. */
+static void manager_child_fds(int ready_fd, long open_max)
 {
-	sigset_t all;
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-	setpgid(0, 0); /* out of the terminal's foreground group: no Ctrl-C */
 	if (ready_fd != MANAGER_READY_FD) {
 		dup2(ready_fd, MANAGER_READY_FD);
 		close(ready_fd);
 	} else {
 		fcntl(ready_fd, F_SETFD, 0);
 	}
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, MANAGER_READY_FD + 1, ~0U, 0) == 0)
+		return;
+#endif
+	for (long fd = MANAGER_READY_FD + 1; fd < open_max; fd++)
+		close((int)fd);
+}
+
+static void manager_child(int ready_fd, long open_max, const char *const argv[])
+{
+	sigset_t all;
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	setpgid(0, 0); /* out of the terminal's foreground group: no Ctrl-C */
+	manager_child_fds(ready_fd, open_max);
 	execv(argv[0], (char *const *)argv);
 	_exit(127);
 }
 
 /* The in-process variant: the forked child runs the server itself (with
  * the program's registered types) instead of executing mgrd. */
-static void manager_child_serve(const mgr_manager_opts *o, int ready_fd, const char *path,
-				int parent)
+static void manager_child_serve(const mgr_manager_opts *o, int ready_fd, long open_max,
+				const char *path, int parent)
 {
 	sigset_t all;
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	setpgid(0, 0);
-	_exit(o->serve(path, ready_fd, parent) ? 1 : 0);
+	manager_child_fds(ready_fd, open_max);
+	_exit(o->serve(path, MANAGER_READY_FD, parent) ? 1 : 0);
 }
 
 /* Waits for the readiness line; EOF means mgrd failed to start. */
@@ -148,11 +164,12 @@ int mgr_manager_start(const mgr_manager_opts *opts, mgr_manager **out)
 		manager_cleanup(m);
 		return err;
 	}
+	long open_max = sysconf(_SC_OPEN_MAX);
 	m->pid = fork();
 	if (m->pid == 0 && opts && opts->serve)
-		manager_child_serve(opts, fds[1], m->path, atoi(ppid));
+		manager_child_serve(opts, fds[1], open_max, m->path, atoi(ppid));
 	if (m->pid == 0)
-		manager_child(fds[1], argv);
+		manager_child(fds[1], open_max, argv);
 	close(fds[1]);
 	err = m->pid < 0 ? client_fail(MGR_EIO, "fork: %s", strerror(errno))
 		: manager_wait_ready(m, fds[0], opts && opts->start_timeout_ms ? opts->start_timeout_ms : 10000);

@@ -66,7 +66,8 @@ static struct custom_type *custom_build(const mgr_type_def *def)
 	ct->type = (struct type){.name = def->name, .doc = def->doc, .create = custom_create,
 				 .destroy = def->destroy, .methods = ms,
 				 .nmethods = def->nmethods, .flags = TYPE_THREADED,
-				 .unregister = custom_unregister};
+				 .unregister = custom_unregister, .save = def->save,
+				 .load = def->load};
 	ct->methods = ms;
 	ct->def = def;
 	return ct;

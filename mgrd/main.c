@@ -122,6 +122,9 @@ static const struct option_row option_table[] = {
 	{"ignore-sigint", NULL, opt_flag, OFF(ignore_sigint), "do not stop on SIGINT"},
 	{"log-level", "LEVEL", opt_log_level, 0, "error, warn, info (default) or debug"},
 	{"module", "PATH", opt_module, 0, "serve the custom types of this .so (repeatable)"},
+	{"snapshot", "FILE", opt_path, OFF(snapshot_path), "keep named objects in FILE across restarts"},
+	{"snapshot-interval", "SECONDS", opt_u32, OFF(snapshot_interval), "also save every SECONDS (if anything was called)"},
+	{"ignore-bad-snapshot", NULL, opt_flag, OFF(ignore_bad_snapshot), "set a corrupt snapshot aside and start empty"},
 };
 
 #define N_OPTIONS (sizeof(option_table) / sizeof(option_table[0]))

@@ -108,19 +108,12 @@ static struct object *registry_alloc(struct registry *r, const struct type *t,
 	return o;
 }
 
-int registry_create(struct registry *r, const struct type *t, const char *name,
-		    struct call *c, struct object **out)
+/* Indexes o (its state made, or err): 0, or err and o is freed. */
+static int registry_add(struct registry *r, struct object *o, int err, struct object **out)
 {
-	if (name && registry_find(r, name))
-		return call_fail(c, MGR_EEXIST, "an object named '%s' exists", name);
-	struct object *o = registry_alloc(r, t, name, c);
-	if (!o)
-		return MGR_ENOMEM;
-	c->creating = t;
-	int err = t->create ? t->create(c, &o->state) : 0;
 	if (!err && idmap_put(&r->by_id, o->id, o))
 		err = MGR_ENOMEM;
-	if (!err && name && registry_name_add(r, o)) {
+	if (!err && o->name && registry_name_add(r, o)) {
 		idmap_del(&r->by_id, o->id);
 		err = MGR_ENOMEM;
 	}
@@ -132,6 +125,28 @@ int registry_create(struct registry *r, const struct type *t, const char *name,
 	r->live++;
 	*out = o;
 	return 0;
+}
+
+int registry_create(struct registry *r, const struct type *t, const char *name,
+		    struct call *c, struct object **out)
+{
+	if (name && registry_find(r, name))
+		return call_fail(c, MGR_EEXIST, "an object named '%s' exists", name);
+	struct object *o = registry_alloc(r, t, name, c);
+	if (!o)
+		return MGR_ENOMEM;
+	c->creating = t;
+	return registry_add(r, o, t->create ? t->create(c, &o->state) : 0, out);
+}
+
+int registry_restore(struct registry *r, const struct type *t, const char *name,
+		     struct object **out)
+{
+	struct call c = {0};
+	if (registry_find(r, name))
+		return MGR_EEXIST;
+	struct object *o = registry_alloc(r, t, name, &c);
+	return o ? registry_add(r, o, 0, out) : MGR_ENOMEM;
 }
 
 struct object *registry_get(const struct registry *r, uint64_t id)
@@ -149,11 +164,17 @@ struct object *registry_find(const struct registry *r, const char *name)
 
 void registry_ref(struct object *o) { o->refs++; }
 
+/* A ref value naming an id not given out yet (a client can forge one) is
+ * counted nowhere, so that id must never be given out: else dropping the
+ * value would take a reference the object never had. Ids past 2^62 are out
+ * of reach of next_id anyway. */
 void registry_ref_id(struct registry *r, uint64_t id)
 {
 	struct object *o = idmap_get(&r->by_id, id);
 	if (o)
 		o->refs++;
+	else if (id >= r->next_id && id < (UINT64_C(1) << 62))
+		r->next_id = id + 1;
 }
 
 void registry_idle(struct registry *r, struct object *o)

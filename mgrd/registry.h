@@ -46,11 +46,17 @@ void registry_fini(struct registry *r);
  * EEXIST if the name is taken. The type's create() reads c->args. */
 int registry_create(struct registry *r, const struct type *t, const char *name,
 		    struct call *c, struct object **out);
+/* For snapshot.c at start: a named object of type t without a state yet
+ * (the caller sets o->state before anything can call it), holding the
+ * creator's reference and the name's. EEXIST, ENOMEM. */
+int registry_restore(struct registry *r, const struct type *t, const char *name,
+		     struct object **out);
 /* A live object, or NULL. */
 struct object *registry_get(const struct registry *r, uint64_t id);
 struct object *registry_find(const struct registry *r, const char *name);
 void registry_ref(struct object *o);
-/* One more reference to id, if it exists (live or dead). */
+/* One more reference to id, if it exists (live or dead); an id not given
+ * out yet never will be (a forged ref must not count against it). */
 void registry_ref_id(struct registry *r, uint64_t id);
 /* The object's worker call ended: a deleted object's state goes now. */
 void registry_idle(struct registry *r, struct object *o);

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "park.h"
 #include "pool.h"
+#include "snapshot.h"
 #include "types-builtin.h"
 
 #define SERVER_STOP_GRACE_MS 3000
@@ -343,6 +344,8 @@ int server_init(struct server *srv, const struct config *cfg)
 		return log_msg(LOG_ERROR, "cannot create the event loop"), -1;
 	if (server_listen(srv) || server_events(srv))
 		return -1;
+	if (snapshot_load(srv) || snapshot_start(srv)) /* before the first accept */
+		return -1;
 	if (cfg->ready_fd >= 0) {
 		dprintf(cfg->ready_fd, "READY %s\n", srv->socket_path ? srv->socket_path : "-");
 		close(cfg->ready_fd);
@@ -367,6 +370,7 @@ void server_fini(struct server *srv)
 		conn_close(srv->conns, "server exit");
 	pool_fini(srv); /* workers joined; their calls' holds given back */
 	event_base_loop(srv->base, EVLOOP_NONBLOCK); /* run the deferred frees */
+	snapshot_fini(srv); /* the final save: no call is running now */
 	struct event *evs[] = {srv->accept_ev, srv->accept_retry_ev, srv->sig_ev[0],
 			       srv->sig_ev[1], srv->sig_ev[2], srv->parent_ev};
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)

@@ -15,6 +15,7 @@ struct event_base;
 struct event;
 struct conn;
 struct monitor;
+struct snapshot;
 
 #define CONFIG_MAX_ALLOW 16
 
@@ -31,6 +32,9 @@ struct config {
 	gid_t allow_gid[CONFIG_MAX_ALLOW];
 	size_t n_allow_uid, n_allow_gid;
 	pid_t parent_pid;     /* > 0: exit when this process is gone */
+	char *snapshot_path;  /* NULL: no snapshots (snapshot.h) */
+	uint32_t snapshot_interval; /* seconds between saves; 0: at stop and on demand */
+	bool ignore_bad_snapshot;   /* a bad snapshot is set aside, not fatal */
 	bool ignore_sigint;
 };
 
@@ -56,6 +60,7 @@ struct server {
 	bool stopping;
 	struct server_stats stats;
 	struct monitor *monitors; /* sessions watching calls (monitor.h); NULL: none */
+	struct snapshot *snapshot; /* saves armed (snapshot.c); NULL: none */
 };
 
 /* Creates the socket (or adopts cfg->listen_fd) and the loop. The config is

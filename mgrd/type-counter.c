@@ -86,11 +86,29 @@ static const struct method counter_methods[] = {
 	 "subtract n if at least n is there; returns whether it did"},
 };
 
+/* Snapshots (snapshot.c): the value as an int. */
+static mgr_value *counter_save(const void *state)
+{
+	return mgr_value_new_int(((const struct counter *)state)->value);
+}
+
+static int counter_load(const mgr_value *saved, void **state)
+{
+	struct counter *k = saved->kind == MGR_INT ? malloc(sizeof(*k)) : NULL;
+	if (!k)
+		return saved->kind == MGR_INT ? MGR_ENOMEM : MGR_ETYPE;
+	k->value = saved->u.i;
+	*state = k;
+	return 0;
+}
+
 const struct type type_counter = {
 	.name = "counter",
 	.doc = "a shared 64-bit integer",
 	.create = counter_create,
 	.destroy = free,
+	.save = counter_save,
+	.load = counter_load,
 	.methods = counter_methods,
 	.nmethods = sizeof(counter_methods) / sizeof(counter_methods[0]),
 };

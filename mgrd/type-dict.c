@@ -210,12 +210,32 @@ static const struct method dict_methods[] = {
 	{"incr", dict_incr, 1, 2, 0, "key, delta=1", "add delta to an int value (0 if absent); new value"},
 };
 
+/* Snapshots (snapshot.c): the entries as a map value. */
+static mgr_value *dict_save(const void *state)
+{
+	mgr_value m = {.kind = MGR_MAP, .u.map = (struct htab *)state};
+	return mgr_value_copy(&m);
+}
+
+static int dict_load(const mgr_value *saved, void **state)
+{
+	mgr_value *m = saved->kind == MGR_MAP ? mgr_value_copy(saved) : NULL;
+	if (!m)
+		return saved->kind == MGR_MAP ? MGR_ENOMEM : MGR_ETYPE;
+	*state = m->u.map; /* stolen: m goes as an empty shell */
+	m->kind = MGR_NIL;
+	mgr_value_free(m);
+	return 0;
+}
+
 const struct type type_dict = {
 	.name = "dict",
 	.doc = "a shared dictionary (keys: string, bytes, int, bool)",
 	.create = dict_create,
 	.destroy = dict_destroy,
 	.length = dict_length,
+	.save = dict_save,
+	.load = dict_load,
 	.methods = dict_methods,
 	.nmethods = sizeof(dict_methods) / sizeof(dict_methods[0]),
 };

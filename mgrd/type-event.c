@@ -62,11 +62,29 @@ static const struct method event_methods[] = {
 	{"waiting", event_waiting, 0, 0, METHOD_READONLY, "", "number of parked waiters"},
 };
 
+/* Snapshots (snapshot.c): the flag as a bool; waiters are not saved. */
+static mgr_value *event_save(const void *state)
+{
+	return mgr_value_new_bool(((const struct event_state *)state)->flag);
+}
+
+static int event_load(const mgr_value *saved, void **state)
+{
+	struct event_state *e = saved->kind == MGR_BOOL ? calloc(1, sizeof(*e)) : NULL;
+	if (!e)
+		return saved->kind == MGR_BOOL ? MGR_ENOMEM : MGR_ETYPE;
+	e->flag = saved->u.b;
+	*state = e;
+	return 0;
+}
+
 const struct type type_event = {
 	.name = "event",
 	.doc = "Python's Event",
 	.create = event_create,
 	.destroy = event_destroy,
+	.save = event_save,
+	.load = event_load,
 	.methods = event_methods,
 	.nmethods = sizeof(event_methods) / sizeof(event_methods[0]),
 };

@@ -261,12 +261,36 @@ static const struct method list_methods[] = {
 	{"copy", list_copy, 0, 0, METHOD_READONLY, "", "the items as a plain list"},
 };
 
+/* Snapshots (snapshot.c): the items as a list value. */
+static mgr_value *list_save(const void *state)
+{
+	mgr_value l = {.kind = MGR_LIST, .u.list = *(const struct vlist *)state};
+	return mgr_value_copy(&l);
+}
+
+static int list_load(const mgr_value *saved, void **state)
+{
+	struct vlist *l = saved->kind == MGR_LIST ? malloc(sizeof(*l)) : NULL;
+	mgr_value *v = l ? mgr_value_copy(saved) : NULL;
+	if (!v) {
+		free(l);
+		return saved->kind == MGR_LIST ? MGR_ENOMEM : MGR_ETYPE;
+	}
+	*l = v->u.list; /* stolen: v goes as an empty shell */
+	v->u.list = (struct vlist){0};
+	mgr_value_free(v);
+	*state = l;
+	return 0;
+}
+
 const struct type type_list = {
 	.name = "list",
 	.doc = "a shared list",
 	.create = list_create,
 	.destroy = list_destroy,
 	.length = list_length,
+	.save = list_save,
+	.load = list_load,
 	.methods = list_methods,
 	.nmethods = sizeof(list_methods) / sizeof(list_methods[0]),
 };

@@ -8,6 +8,7 @@
 #include "manager.h"
 #include "monitor.h"
 #include "server.h"
+#include "snapshot.h"
 #include "types-builtin.h"
 
 #define SRV(c) ((struct server *)(c)->obj->state)
@@ -253,6 +254,20 @@ static int manager_ping(struct call *c)
 	return c->nargs ? call_return(c, arg_take(c, 0)) : 0;
 }
 
+/* Writes the --snapshot file now (mgrctl save). */
+static int manager_save(struct call *c)
+{
+	static const char *const keys[] = {"path", "objects", "skipped", "bytes"};
+	struct snapshot_stats st;
+	int err = snapshot_save(SRV(c), &st, c->err, sizeof(c->err));
+	if (err)
+		return err;
+	mgr_value *vals[] = {mgr_value_new_string(SRV(c)->cfg.snapshot_path),
+			     mgr_value_new_int(st.objects), mgr_value_new_int(st.skipped),
+			     mgr_value_new_int((int64_t)st.bytes)};
+	return call_return(c, manager_row(4, keys, vals));
+}
+
 static const struct method manager_methods_table[] = {
 	{"create", manager_create, 1, -1, 0, "type, name=None, args...",
 	 "a new object; EEXIST if the name is taken"},
@@ -274,6 +289,8 @@ static const struct method manager_methods_table[] = {
 	{"describe", manager_describe, 1, 2, METHOD_READONLY, "ref|id|name, limit=100",
 	 "an object's listing row and its contents"},
 	{"shutdown", manager_shutdown, 0, 0, 0, "", "stop the manager (as SIGTERM does)"},
+	{"save", manager_save, 0, 0, 0, "",
+	 "write the --snapshot file now: {path, objects, skipped, bytes}"},
 	{"monitor", monitor_subscribe, 0, 1, 0, "filter={object, type}",
 	 "watch calls from now on; read them with monitor_next"},
 	{"monitor_next", monitor_next, 0, 1, METHOD_READONLY | METHOD_BLOCKING, "max=256",

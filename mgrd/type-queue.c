@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "dispatch.h"
+#include "snapshot.h"
 #include "sync.h"
 #include "types-builtin.h"
 
@@ -192,10 +193,52 @@ static const struct method queue_methods[] = {
 
 #define QUEUE_NMETHODS (sizeof(queue_methods) / sizeof(queue_methods[0]))
 
+/* Snapshots (snapshot.c): {items, maxsize, unfinished}. A parked putter's
+ * item is not in the queue yet (its put is answered ESHUTDOWN at a stop). */
+static mgr_value *queue_save(const void *state)
+{
+	const struct queue *q = state;
+	mgr_value *items = mgr_value_new_list(), *m = mgr_value_new_map();
+	for (size_t i = 0; items && i < q->len; i++)
+		if (mgr_value_list_append(items, mgr_value_copy(q->ring[(q->head + i) % q->cap])))
+			break;
+	if (!m || mgr_value_map_set(m, mgr_value_new_string("items"), items) ||
+	    mgr_value_map_set(m, mgr_value_new_string("maxsize"), mgr_value_new_int(q->maxsize)) ||
+	    mgr_value_map_set(m, mgr_value_new_string("unfinished"),
+			      mgr_value_new_int(q->unfinished)) ||
+	    mgr_value_len(items) != q->len) {
+		mgr_value_free(m ? NULL : items);
+		mgr_value_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+static int queue_load(const mgr_value *saved, void **state)
+{
+	const mgr_value *items = snapshot_field(saved, "items", MGR_LIST),
+			*max = snapshot_field(saved, "maxsize", MGR_INT),
+			*unf = snapshot_field(saved, "unfinished", MGR_INT);
+	if (!items || !max || !unf)
+		return MGR_ETYPE;
+	struct queue *q = calloc(1, sizeof(*q));
+	if (!q)
+		return MGR_ENOMEM;
+	q->maxsize = max->u.i;
+	for (size_t i = 0; i < items->u.list.len; i++)
+		if (queue_push(q, mgr_value_copy(items->u.list.items[i]))) {
+			queue_destroy(q);
+			return MGR_ENOMEM;
+		}
+	q->unfinished = unf->u.i > (int64_t)q->len ? unf->u.i : (int64_t)q->len;
+	*state = q;
+	return 0;
+}
+
 #define QUEUE_TYPE(type_name, doc_text, nmeth)                                    \
 	{.name = type_name, .doc = doc_text, .create = queue_create,              \
 	 .destroy = queue_destroy, .length = queue_length, .methods = queue_methods, \
-	 .nmethods = nmeth}
+	 .nmethods = nmeth, .save = queue_save, .load = queue_load}
 
 const struct type type_queue =
 	QUEUE_TYPE("queue", "Python's Queue; args: maxsize=0 (unbounded)", QUEUE_NMETHODS - 2);

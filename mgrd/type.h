@@ -57,6 +57,12 @@ struct type {
 	unsigned flags;
 	/* Optional: frees a table made at run time, when types are reset. */
 	void (*unregister)(const struct type *t);
+	/* Optional, for --snapshot (snapshot.c): the state as a value (caller
+	 * owns; NULL on ENOMEM), and a new state from such a value (saved
+	 * borrowed; 0 or an mgr_err, *state untouched on failure). A type
+	 * without both is not saved. */
+	mgr_value *(*save)(const void *state);
+	int (*load)(const mgr_value *saved, void **state);
 };
 
 /* The type registry: built-ins first, then custom types. */

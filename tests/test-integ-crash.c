@@ -168,6 +168,13 @@ static int barrier_expect_broken(void *arg, int i)
 	return 0;
 }
 
+static int barrier_expect_index(void *arg, int i)
+{
+	int64_t index = -1;
+	CHK(mgr_barrier_wait(arg, 0, &index) == 0 && index == i);
+	return 0;
+}
+
 /* (d) a party dying inside wait breaks the barrier for the others. */
 static void test_crash_barrier_waiter(void **state)
 {
@@ -184,9 +191,11 @@ static void test_crash_barrier_waiter(void **state)
 	assert_int_equal(mgr_barrier_broken(b, &broken), 0);
 	assert_true(broken);
 	assert_int_equal(mgr_barrier_wait(b, 0, NULL), MGR_EBROKEN);
-	assert_int_equal(mgr_barrier_reset(b), 0);
-	assert_int_equal(mgr_barrier_open(h->c, NULL, 1, &b), 0);
+	assert_int_equal(mgr_barrier_reset(b), 0); /* usable again: three parties */
+	dead = sync_spawn_parked(2, barrier_expect_index, b, b, "n_waiting", 0);
 	assert_int_equal(mgr_barrier_wait(b, 0, &index), 0);
+	assert_int_equal(index, 2);
+	assert_int_equal(sync_reap_all(dead, 2), 2);
 	mgr_object_release(b);
 }
 

@@ -4,7 +4,9 @@
  * only its own object, FIFO order of queued calls, name clashes with the
  * built-ins, and a constructor's error reaching the client. The manager is
  * a forked child of this program (opts.serve = mgr_server_main). */
+#include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -12,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -480,6 +485,72 @@ static void test_constructor_errors(void **state)
 	mgr_object_release(o);
 }
 
+
+/* ---- the served manager is a forked copy of this program ---- */
+
+/* The forked manager must not keep this program's connections open: when
+ * the program closes a client, that manager's server sees the session end
+ * (else a serve child holding a copy of the socket hides it). */
+static void test_serve_child_holds_no_client_fds(void **state)
+{
+	(void)state;
+	mgr_manager *m1, *m2;
+	mgr_client *watcher, *c;
+	assert_int_equal(mgr_manager_start(NULL, &m1), 0); /* an exec'd mgrd */
+	assert_int_equal(mgr_client_connect(mgr_manager_address(m1), &watcher), 0);
+	assert_int_equal(mgr_client_connect(mgr_manager_address(m1), &c), 0);
+	assert_int_equal(harness_info(watcher, "sessions"), 2);
+	mgr_manager_opts o = {.serve = mgr_server_main};
+	assert_int_equal(mgr_manager_start(&o, &m2), 0); /* forked while c is open */
+	mgr_client_close(c);
+	for (int i = 0; i < 10000 && harness_info(watcher, "sessions") != 1; i++)
+		;
+	assert_int_equal(harness_info(watcher, "sessions"), 1);
+	mgr_client_close(watcher);
+	assert_int_equal(mgr_manager_shutdown(m2), 0);
+	assert_int_equal(mgr_manager_shutdown(m1), 0);
+}
+
+/* The served manager exits by itself when the program is SIGKILLed: a
+ * child of ours starts one and dies; as subreaper we reap the orphan. */
+static void test_serve_parent_sigkilled(void **state)
+{
+	(void)state;
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t parent = fork();
+	assert_true(parent >= 0);
+	if (parent == 0) {
+		mgr_manager_opts o = {.serve = mgr_server_main};
+		mgr_manager *m;
+		pid_t pid = mgr_manager_start(&o, &m) ? -1 : mgr_manager_pid(m);
+		if (write(fds[1], &pid, sizeof(pid)) != (ssize_t)sizeof(pid))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(fds[1]);
+	pid_t mgr = 0;
+	assert_int_equal(read(fds[0], &mgr, sizeof(mgr)), sizeof(mgr));
+	close(fds[0]);
+	assert_true(mgr > 0);
+	assert_int_equal(kill(parent, SIGKILL), 0);
+	assert_int_equal(waitpid(parent, NULL, 0), parent);
+
+	int pfd = (int)syscall(SYS_pidfd_open, mgr, 0), st = 0;
+	assert_true(pfd >= 0);
+	struct pollfd p = {pfd, POLLIN, 0};
+	bool gone = poll(&p, 1, 10000) == 1; /* a generous deadline */
+	close(pfd);
+	if (!gone)
+		kill(mgr, SIGKILL);
+	assert_int_equal(waitpid(mgr, &st, 0), mgr);
+	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+	assert_true(gone);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -491,6 +562,8 @@ int main(void)
 		cmocka_unit_test(test_queued_calls_in_order),
 		cmocka_unit_test(test_register_clash),
 		cmocka_unit_test(test_constructor_errors),
+		cmocka_unit_test(test_serve_child_holds_no_client_fds),
+		cmocka_unit_test(test_serve_parent_sigkilled),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -68,6 +68,7 @@ static void test_start_connect_by_address(void **state)
 	assert_int_equal(st.st_uid, getuid());
 	assert_int_equal(stat(addr, &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
 
 	/* a first client makes an object, a second finds it by address */
 	mgr_client *c1, *c2;
@@ -231,6 +232,32 @@ static void test_sigint_serve_variant(void **state)
 	(void)state;
 	mgr_manager_opts o = {.serve = lifecycle_serve_exec};
 	lifecycle_sigint(&o);
+}
+
+/* The manager keeps none of the program's fds: a pipe whose write end the
+ * program closes after starting a manager reads EOF (a worker pool that
+ * waits for EOF would hang forever otherwise). */
+static void lifecycle_pipe_eof(const mgr_manager_opts *o)
+{
+	int p[2];
+	assert_int_equal(pipe(p), 0); /* not CLOEXEC, as programs often do */
+	mgr_manager *m;
+	assert_int_equal(mgr_manager_start(o, &m), 0);
+	close(p[1]);
+	struct pollfd pfd = {p[0], POLLIN, 0};
+	assert_int_equal(poll(&pfd, 1, 10000), 1);
+	char c;
+	assert_int_equal(read(p[0], &c, 1), 0);
+	close(p[0]);
+	assert_int_equal(mgr_manager_shutdown(m), 0);
+}
+
+static void test_no_inherited_fds(void **state)
+{
+	(void)state;
+	lifecycle_pipe_eof(NULL);
+	mgr_manager_opts o = {.serve = lifecycle_serve_exec};
+	lifecycle_pipe_eof(&o);
 }
 
 /* Reads exactly len bytes, or fails the test. */
@@ -450,6 +477,7 @@ int main(void)
 		cmocka_unit_test(test_restart_same_address),
 		cmocka_unit_test(test_sigint_does_not_stop_it),
 		cmocka_unit_test(test_sigint_serve_variant),
+		cmocka_unit_test(test_no_inherited_fds),
 		cmocka_unit_test(test_parent_sigkilled_manager_exits),
 		cmocka_unit_test(test_start_with_threads),
 		cmocka_unit_test(test_bad_mgrd_path),

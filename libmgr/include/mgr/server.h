@@ -47,6 +47,14 @@ typedef struct mgr_type_def {
 	void (*destroy)(void *state);
 	const mgr_method_def *methods;
 	size_t nmethods;
+	/* Optional, for `mgrd --snapshot` (named objects survive a restart):
+	 * save returns the state as a value (caller owns; NULL on failure);
+	 * load builds *state from such a value (saved borrowed; 0 or an error
+	 * code). Both run on mgrd's loop thread, never during a method of the
+	 * same object. A type without both is not saved. Refs inside a saved
+	 * value survive only if they name another saved named object. */
+	mgr_value *(*save)(const void *state);
+	int (*load)(const mgr_value *saved, void **state);
 } mgr_type_def;
 
 /* Registers a type for managers started from this program (or, in a
