@@ -58,6 +58,8 @@ static int manager_argv(const mgr_manager_opts *o, const char *bin, const char *
 			       "--ignore-sigint"};
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		argv[n++] = fixed[i];
+	if (!(o && o->address))
+		argv[n++] = "--remove-dir"; /* the directory is the one we made */
 	for (size_t i = 0; o && o->args && o->args[i]; i++) {
 		if (n + 1 >= MANAGER_MAX_ARGS)
 			return client_fail(MGR_EINVAL, "too many mgrd arguments");

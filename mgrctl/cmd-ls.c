@@ -16,6 +16,8 @@ static const struct table_col cmd_ls_cols[] = {
 	{"REFS", "refs", NULL, true},
 	{"CALLS", "calls", NULL, true},
 	{"CREATOR", "creator_pid", NULL, true},
+	{"HOLDER", "holder_pid", NULL, true}, /* sync types; "-": none */
+	{"WAITERS", "waiters", NULL, true},
 };
 
 static int cmd_ls_cmp(const void *a, const void *b)
@@ -112,8 +114,12 @@ static void cmd_show_print(const mgr_value *d)
 	else
 		table_print(COLS(list_cols), rows);
 	mgr_value_free(rows);
+	/* a sync type's state map cuts its "items" (a queue's) */
+	const mgr_value *items = ctl_get(v, "items");
+	if (mgr_value_kind(items) != MGR_LIST)
+		items = v;
 	if (mgr_value_bool(ctl_get(d, "truncated")))
-		printf("... %zu of %" PRId64 " shown (--limit N)\n", mgr_value_len(v),
+		printf("... %zu of %" PRId64 " shown (--limit N)\n", mgr_value_len(items),
 		       ctl_get_int(d, "size"));
 }
 

@@ -248,6 +248,21 @@ static void server_stop_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(srv->base, NULL);
 }
 
+/* The socket goes; with --remove-dir, its (then empty) directory too, so a
+ * private manager leaves nothing behind even when its parent was killed. */
+static void server_unlink_socket(struct server *srv)
+{
+	if (!srv->socket_path)
+		return;
+	unlink(srv->socket_path);
+	char *slash = strrchr(srv->socket_path, '/');
+	if (!srv->cfg.remove_dir || !slash || slash == srv->socket_path)
+		return;
+	*slash = '\0';
+	rmdir(srv->socket_path); /* fails harmlessly if anything else is in it */
+	*slash = '/';
+}
+
 void server_stop(struct server *srv)
 {
 	if (srv->stopping)
@@ -256,8 +271,7 @@ void server_stop(struct server *srv)
 	if (srv->accept_ev)
 		event_del(srv->accept_ev);
 	event_del(srv->accept_retry_ev);
-	if (srv->socket_path)
-		unlink(srv->socket_path);
+	server_unlink_socket(srv);
 	for (struct conn *c = srv->conns, *next; c; c = next) {
 		next = c->next;
 		while (c->parked)
@@ -378,8 +392,8 @@ void server_fini(struct server *srv)
 			event_free(evs[i]);
 	if (srv->listen_fd >= 0)
 		close(srv->listen_fd);
-	if (srv->socket_path && !srv->stopping)
-		unlink(srv->socket_path);
+	if (!srv->stopping)
+		server_unlink_socket(srv);
 	free(srv->socket_path);
 	registry_fini(&srv->reg);
 	types_reset();

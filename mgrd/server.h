@@ -36,6 +36,7 @@ struct config {
 	uint32_t snapshot_interval; /* seconds between saves; 0: at stop and on demand */
 	bool ignore_bad_snapshot;   /* a bad snapshot is set aside, not fatal */
 	bool ignore_sigint;
+	bool remove_dir;      /* the socket's directory is ours: rmdir at stop */
 };
 
 void config_defaults(struct config *cfg);

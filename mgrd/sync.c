@@ -26,3 +26,14 @@ struct waiter *sync_head(struct waitq *q)
 void sync_timeout_false(struct waiter *w) { park_answer(w, 0, mgr_value_new_bool(false), NULL); }
 
 void sync_timeout_zero(struct waiter *w) { park_answer(w, 0, mgr_value_new_int(0), NULL); }
+
+mgr_value *sync_pids(const struct waitq *q)
+{
+	mgr_value *l = mgr_value_new_list();
+	for (const struct waiter *w = q->head; l && w; w = w->next)
+		if (mgr_value_list_append(l, mgr_value_new_int(conn_pid(w->conn)))) {
+			mgr_value_free(l);
+			return NULL;
+		}
+	return l;
+}

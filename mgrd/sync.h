@@ -29,6 +29,8 @@ struct waiter *sync_head(struct waitq *q);
 /* Timeout answers for waiter_ops.timeout. */
 void sync_timeout_false(struct waiter *w);
 void sync_timeout_zero(struct waiter *w);
+/* The pids of q's waiters, FIFO, as a list (caller owns; NULL on ENOMEM). */
+mgr_value *sync_pids(const struct waitq *q);
 
 /* A lock or rlock; a condition embeds one when it has no given lock. */
 struct lock {
@@ -36,6 +38,7 @@ struct lock {
 	bool owner_died;          /* a holder's session ended holding it */
 	struct waitq q;           /* acquirers, FIFO; handed over, no barging */
 	uint64_t session, thread; /* the holder, while count > 0 */
+	int32_t pid;              /* the holder's process, while count > 0 */
 	int64_t count;            /* 0: unlocked; above 1 only for an rlock */
 };
 
@@ -55,5 +58,10 @@ int64_t lock_release_all(struct lock *l);
  * is answered SYNC_ACQUIRED-style with bit 0 = notified once it holds l. */
 void lock_regrant(struct lock *l, struct waiter *w, bool notified);
 void lock_session_end(struct lock *l, struct conn *conn);
+/* For `mgrctl show` and `clients`: l's state as a map {locked, owner_pid,
+ * owner_session, depth (rlock), robust, owner_died, waiters: [pids]}
+ * (caller owns; NULL on ENOMEM), and the depth conn holds (0: none). */
+mgr_value *lock_describe(const struct lock *l);
+uint32_t lock_held(const struct lock *l, const struct conn *conn);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "conn.h"
 #include "dispatch.h"
+#include "manager.h"
 #include "sync.h"
 #include "types-builtin.h"
 
@@ -114,6 +115,22 @@ static int barrier_broken(struct call *c) { return call_return_bool(c, BAR(c)->b
 static int barrier_n_waiting(struct call *c) { return call_return_int(c, BAR(c)->q.len); }
 static int barrier_parties(struct call *c) { return call_return_int(c, BAR(c)->parties); }
 
+static mgr_value *barrier_describe(const struct object *o, size_t limit)
+{
+	static const char *const keys[] = {"parties", "n_waiting", "broken", "waiters"};
+	const struct barrier *b = o->state;
+	(void)limit;
+	mgr_value *vals[] = {mgr_value_new_int(b->parties), mgr_value_new_int(b->q.len),
+			     mgr_value_new_bool(b->broken), sync_pids(&b->q)};
+	return manager_row(4, keys, vals);
+}
+
+static void barrier_contention(const struct object *o, int32_t *holder_pid, uint32_t *waiters)
+{
+	*holder_pid = 0;
+	*waiters = ((const struct barrier *)o->state)->q.len;
+}
+
 static const struct method barrier_methods[] = {
 	{"wait", barrier_wait, 0, 0, METHOD_BLOCKING, "",
 	 "until all parties wait: the arrival index (0 first); EBROKEN if broken"},
@@ -130,6 +147,9 @@ const struct type type_barrier = {
 	.create = barrier_create,
 	.destroy = barrier_destroy,
 	.length = barrier_length,
+	.describe = barrier_describe,
+	.contention = barrier_contention,
+	.flags = TYPE_STATE_MAP,
 	.methods = barrier_methods,
 	.nmethods = sizeof(barrier_methods) / sizeof(barrier_methods[0]),
 };

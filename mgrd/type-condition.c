@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "dispatch.h"
+#include "manager.h"
 #include "server.h"
 #include "sync.h"
 #include "types-builtin.h"
@@ -148,6 +149,35 @@ static int cond_notify_all(struct call *c) { return cond_notify_n(c, INT64_MAX);
 
 static int cond_waiting(struct call *c) { return call_return_int(c, COND(c)->q.len); }
 
+/* {lock: the given lock's id (nil: its own), lock_state: that lock's
+ * (lock_describe; nil once deleted), waiters: [pids not yet notified]}. */
+static mgr_value *cond_describe(const struct object *o, size_t limit)
+{
+	static const char *const keys[] = {"lock", "lock_state", "waiters"};
+	struct cond *k = o->state;
+	const struct lock *l = cond_lock(k);
+	(void)limit;
+	mgr_value *vals[] = {k->lock_id ? mgr_value_new_int((int64_t)k->lock_id) : mgr_value_new_nil(),
+			     l ? lock_describe(l) : mgr_value_new_nil(), sync_pids(&k->q)};
+	return manager_row(3, keys, vals);
+}
+
+/* Only its own lock: a given lock object counts its holds itself. */
+static uint32_t cond_held(const struct object *o, const struct conn *conn)
+{
+	const struct cond *k = o->state;
+	return k->lock_id ? 0 : lock_held(&k->own, conn);
+}
+
+/* The lock's holder; waiters for a notify, and for its own lock. */
+static void cond_contention(const struct object *o, int32_t *holder_pid, uint32_t *waiters)
+{
+	struct cond *k = o->state;
+	const struct lock *l = cond_lock(k);
+	*holder_pid = l && l->count ? l->pid : 0;
+	*waiters = k->q.len + (k->lock_id ? 0 : k->own.q.len);
+}
+
 static const struct method cond_methods[] = {
 	{"acquire", cond_acquire, 0, 1, METHOD_BLOCKING, "blocking=true", "acquire the lock (as lock.acquire)"},
 	{"release", cond_release, 0, 0, 0, "", "release the lock"},
@@ -165,6 +195,10 @@ const struct type type_condition = {
 	.create = cond_create,
 	.destroy = cond_destroy,
 	.session_end = cond_session_end,
+	.describe = cond_describe,
+	.held = cond_held,
+	.contention = cond_contention,
+	.flags = TYPE_STATE_MAP,
 	.methods = cond_methods,
 	.nmethods = sizeof(cond_methods) / sizeof(cond_methods[0]),
 };

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "dispatch.h"
+#include "manager.h"
 #include "sync.h"
 #include "types-builtin.h"
 
@@ -62,6 +63,21 @@ static const struct method event_methods[] = {
 	{"waiting", event_waiting, 0, 0, METHOD_READONLY, "", "number of parked waiters"},
 };
 
+static mgr_value *event_describe(const struct object *o, size_t limit)
+{
+	static const char *const keys[] = {"set", "waiters"};
+	const struct event_state *e = o->state;
+	(void)limit;
+	mgr_value *vals[] = {mgr_value_new_bool(e->flag), sync_pids(&e->q)};
+	return manager_row(2, keys, vals);
+}
+
+static void event_contention(const struct object *o, int32_t *holder_pid, uint32_t *waiters)
+{
+	*holder_pid = 0;
+	*waiters = ((const struct event_state *)o->state)->q.len;
+}
+
 /* Snapshots (snapshot.c): the flag as a bool; waiters are not saved. */
 static mgr_value *event_save(const void *state)
 {
@@ -85,6 +101,9 @@ const struct type type_event = {
 	.destroy = event_destroy,
 	.save = event_save,
 	.load = event_load,
+	.describe = event_describe,
+	.contention = event_contention,
+	.flags = TYPE_STATE_MAP,
 	.methods = event_methods,
 	.nmethods = sizeof(event_methods) / sizeof(event_methods[0]),
 };

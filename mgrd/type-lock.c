@@ -7,6 +7,7 @@
 
 #include "conn.h"
 #include "dispatch.h"
+#include "manager.h"
 #include "sync.h"
 #include "types-builtin.h"
 
@@ -29,12 +30,14 @@ void lock_fini(struct lock *l)
 	park_cancel_all(&l->q, MGR_ENOOBJ, "the lock was deleted");
 }
 
-/* Makes the holder (session, thread) with depth; returns the reply bits. */
-static int64_t lock_take(struct lock *l, uint64_t session, uint64_t thread, int64_t depth)
+/* Makes the holder (conn's session, thread) with depth; returns the reply
+ * bits. */
+static int64_t lock_take(struct lock *l, const struct conn *conn, uint64_t thread, int64_t depth)
 {
 	int64_t bits = SYNC_ACQUIRED | (l->owner_died ? SYNC_OWNER_DIED : 0);
 	*l = (struct lock){.reentrant = l->reentrant, .robust = l->robust, .q = l->q,
-			   .session = session, .thread = thread, .count = depth};
+			   .session = conn_session(conn), .thread = thread,
+			   .pid = conn_pid(conn), .count = depth};
 	return bits;
 }
 
@@ -44,7 +47,7 @@ static void lock_pass(struct lock *l)
 	struct waiter *w = sync_head(&l->q);
 	if (!w || l->count)
 		return;
-	int64_t bits = lock_take(l, conn_session(w->conn), w->thread, w->n >> 1);
+	int64_t bits = lock_take(l, w->conn, w->thread, w->n >> 1);
 	park_answer(w, 0, mgr_value_new_int((w->n & 1) | (bits & SYNC_OWNER_DIED)), NULL);
 }
 
@@ -70,7 +73,7 @@ int lock_acquire(struct call *c, struct lock *l)
 		return call_return_int(c, SYNC_ACQUIRED);
 	}
 	if (l->count == 0 && !l->q.head)
-		return call_return_int(c, lock_take(l, conn_session(c->conn), c->thread, 1));
+		return call_return_int(c, lock_take(l, c->conn, c->thread, 1));
 	if (!blocking)
 		return call_return_int(c, 0);
 	struct waiter *w;
@@ -117,6 +120,32 @@ void lock_session_end(struct lock *l, struct conn *conn)
 	lock_pass(l);
 }
 
+mgr_value *lock_describe(const struct lock *l)
+{
+	static const char *const keys[] = {"locked", "owner_pid", "owner_session", "robust",
+					   "owner_died", "waiters"};
+	bool held = l->count > 0;
+	mgr_value *vals[] = {
+		mgr_value_new_bool(held),
+		held ? mgr_value_new_int(l->pid) : mgr_value_new_nil(),
+		held ? mgr_value_new_int((int64_t)l->session) : mgr_value_new_nil(),
+		mgr_value_new_bool(l->robust), mgr_value_new_bool(l->owner_died), sync_pids(&l->q)};
+	mgr_value *m = manager_row(sizeof(keys) / sizeof(keys[0]), keys, vals);
+	if (m && l->reentrant &&
+	    mgr_value_map_set(m, mgr_value_new_string("depth"), mgr_value_new_int(l->count))) {
+		mgr_value_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+uint32_t lock_held(const struct lock *l, const struct conn *conn)
+{
+	if (l->count == 0 || l->session != conn_session(conn))
+		return 0;
+	return l->count > UINT32_MAX ? UINT32_MAX : (uint32_t)l->count;
+}
+
 struct lock *lock_of(struct object *o)
 {
 	bool is_lock = o && (o->type == &type_lock || o->type == &type_rlock);
@@ -152,6 +181,24 @@ static void lock_type_session_end(struct object *o, struct conn *conn)
 	lock_session_end(o->state, conn);
 }
 
+static mgr_value *lock_type_describe(const struct object *o, size_t limit)
+{
+	(void)limit;
+	return lock_describe(o->state);
+}
+
+static uint32_t lock_type_held(const struct object *o, const struct conn *conn)
+{
+	return lock_held(o->state, conn);
+}
+
+static void lock_contention(const struct object *o, int32_t *holder_pid, uint32_t *waiters)
+{
+	const struct lock *l = o->state;
+	*holder_pid = l->count ? l->pid : 0;
+	*waiters = l->q.len;
+}
+
 static int lock_m_acquire(struct call *c) { return lock_acquire(c, LOCK(c)); }
 static int lock_m_release(struct call *c) { return lock_release(c, LOCK(c)); }
 static int lock_m_locked(struct call *c) { return call_return_bool(c, LOCK(c)->count > 0); }
@@ -170,7 +217,9 @@ static const struct method lock_methods[] = {
 #define LOCK_TYPE(type_name, doc_text, create_fn)                                   \
 	{.name = type_name, .doc = doc_text, .create = create_fn,                   \
 	 .destroy = lock_destroy, .length = lock_length,                            \
-	 .session_end = lock_type_session_end, .methods = lock_methods,             \
+	 .session_end = lock_type_session_end, .describe = lock_type_describe,      \
+	 .held = lock_type_held, .contention = lock_contention,                     \
+	 .methods = lock_methods, .flags = TYPE_STATE_MAP,                          \
 	 .nmethods = sizeof(lock_methods) / sizeof(lock_methods[0])}
 
 const struct type type_lock = LOCK_TYPE("lock", "Python's Lock; args: robust=true", lock_create);

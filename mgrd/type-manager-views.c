@@ -163,6 +163,19 @@ static int views_set(mgr_value *map, const char *key, mgr_value *v)
 	return mgr_value_map_set(map, mgr_value_new_string(key), v);
 }
 
+/* Whether v shows less than o holds: a container shorter than o, or the
+ * "items" of a state map (TYPE_STATE_MAP) shorter than o. */
+static bool views_truncated(const struct object *o, const mgr_value *v)
+{
+	size_t len = o->type->length ? o->type->length(o->state) : 0;
+	if (o->type->describe && o->type->flags & TYPE_STATE_MAP) {
+		mgr_value *key = mgr_value_new_string("items");
+		v = key ? mgr_value_map_get(v, key) : NULL;
+		mgr_value_free(key);
+	}
+	return v && mgr_value_len(v) < len;
+}
+
 int manager_describe(struct call *c)
 {
 	struct object *o;
@@ -177,8 +190,7 @@ int manager_describe(struct call *c)
 	mgr_value *row = manager_object_row(o);
 	mgr_value *v = o->type->describe ? o->type->describe(o, (size_t)limit)
 					 : views_read(c, o, (size_t)limit);
-	size_t len = o->type->length ? o->type->length(o->state) : 0;
-	bool cut = v && mgr_value_len(v) < len;
+	bool cut = views_truncated(o, v);
 	/* map_set consumes v even when row is NULL */
 	if (views_set(row, "value", v) || views_set(row, "truncated", mgr_value_new_bool(cut))) {
 		mgr_value_free(row);

@@ -209,15 +209,21 @@ static int manager_methods(struct call *c)
 
 mgr_value *manager_object_row(const struct object *o)
 {
-	static const char *const keys[] = {"id", "name", "type", "refs", "size",
-					   "creator_pid", "calls"};
+	static const char *const keys[] = {"id",	  "name",  "type",	 "refs",   "size",
+					   "creator_pid", "calls", "holder_pid", "waiters"};
+	int32_t holder = 0;
+	uint32_t waiters = 0;
+	if (o->type->contention)
+		o->type->contention(o, &holder, &waiters);
 	mgr_value *vals[] = {
 		mgr_value_new_int((int64_t)o->id),
 		o->name ? mgr_value_new_string(o->name) : mgr_value_new_nil(),
 		mgr_value_new_string(o->type->name), mgr_value_new_int(o->refs),
 		mgr_value_new_int(o->type->length ? (int64_t)o->type->length(o->state) : -1),
-		mgr_value_new_int(o->creator_pid), mgr_value_new_int((int64_t)o->calls)};
-	return manager_row(7, keys, vals);
+		mgr_value_new_int(o->creator_pid), mgr_value_new_int((int64_t)o->calls),
+		holder ? mgr_value_new_int(holder) : mgr_value_new_nil(),
+		o->type->contention ? mgr_value_new_int(waiters) : mgr_value_new_nil()};
+	return manager_row(sizeof(keys) / sizeof(keys[0]), keys, vals);
 }
 
 static int manager_objects(struct call *c)

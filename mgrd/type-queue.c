@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "dispatch.h"
+#include "manager.h"
 #include "snapshot.h"
 #include "sync.h"
 #include "types-builtin.h"
@@ -193,6 +194,43 @@ static const struct method queue_methods[] = {
 
 #define QUEUE_NMETHODS (sizeof(queue_methods) / sizeof(queue_methods[0]))
 
+/* The first limit items, copied (NULL on ENOMEM). */
+static mgr_value *queue_items(const struct queue *q, size_t limit)
+{
+	mgr_value *l = mgr_value_new_list();
+	for (size_t i = 0; l && i < q->len && i < limit; i++)
+		if (mgr_value_list_append(l, mgr_value_copy(q->ring[(q->head + i) % q->cap]))) {
+			mgr_value_free(l);
+			return NULL;
+		}
+	return l;
+}
+
+/* {maxsize, length, items, getters: [pids], putters: [pids]}, and for a
+ * joinable_queue {unfinished, joiners: [pids]}. */
+static mgr_value *queue_describe(const struct object *o, size_t limit)
+{
+	static const char *const keys[] = {"maxsize", "length",	    "items",  "getters",
+					   "putters", "unfinished", "joiners"};
+	const struct queue *q = o->state;
+	bool joinable = o->type == &type_joinable_queue;
+	mgr_value *vals[] = {mgr_value_new_int(q->maxsize), mgr_value_new_int((int64_t)q->len),
+			     queue_items(q, limit),	    sync_pids(&q->getters),
+			     sync_pids(&q->putters),	    mgr_value_new_int(q->unfinished),
+			     sync_pids(&q->joiners)};
+	size_t n = joinable ? 7 : 5;
+	for (size_t i = n; i < 7; i++)
+		mgr_value_free(vals[i]);
+	return manager_row(n, keys, vals);
+}
+
+static void queue_contention(const struct object *o, int32_t *holder_pid, uint32_t *waiters)
+{
+	const struct queue *q = o->state;
+	*holder_pid = 0;
+	*waiters = q->getters.len + q->putters.len + q->joiners.len;
+}
+
 /* Snapshots (snapshot.c): {items, maxsize, unfinished}. A parked putter's
  * item is not in the queue yet (its put is answered ESHUTDOWN at a stop). */
 static mgr_value *queue_save(const void *state)
@@ -238,7 +276,9 @@ static int queue_load(const mgr_value *saved, void **state)
 #define QUEUE_TYPE(type_name, doc_text, nmeth)                                    \
 	{.name = type_name, .doc = doc_text, .create = queue_create,              \
 	 .destroy = queue_destroy, .length = queue_length, .methods = queue_methods, \
-	 .nmethods = nmeth, .save = queue_save, .load = queue_load}
+	 .nmethods = nmeth, .save = queue_save, .load = queue_load,                \
+	 .describe = queue_describe, .contention = queue_contention,               \
+	 .flags = TYPE_STATE_MAP}
 
 const struct type type_queue =
 	QUEUE_TYPE("queue", "Python's Queue; args: maxsize=0 (unbounded)", QUEUE_NMETHODS - 2);

@@ -6,6 +6,7 @@
 
 #include "conn.h"
 #include "dispatch.h"
+#include "manager.h"
 #include "sync.h"
 #include "types-builtin.h"
 
@@ -128,6 +129,49 @@ static void sem_session_end(struct object *o, struct conn *conn)
 static int sem_get_value(struct call *c) { return call_return_int(c, SEM(c)->value); }
 static int sem_waiting(struct call *c) { return call_return_int(c, SEM(c)->q.len); }
 
+/* A robust semaphore's holders: [{session, permits}], in no order. */
+static mgr_value *sem_holders(const struct sem *s)
+{
+	static const char *const keys[] = {"session", "permits"};
+	mgr_value *l = mgr_value_new_list();
+	IDMAP_FOREACH(&s->held, slot)
+	{
+		mgr_value *vals[] = {mgr_value_new_int((int64_t)slot->id),
+				     mgr_value_new_int((int64_t)(intptr_t)slot->ptr)};
+		if (mgr_value_list_append(l, manager_row(2, keys, vals))) {
+			mgr_value_free(l);
+			return NULL;
+		}
+	}
+	return l;
+}
+
+static mgr_value *sem_describe(const struct object *o, size_t limit)
+{
+	static const char *const keys[] = {"value", "initial", "bounded", "robust", "holders",
+					   "waiters"};
+	const struct sem *s = o->state;
+	(void)limit;
+	mgr_value *vals[] = {mgr_value_new_int(s->value), mgr_value_new_int(s->initial),
+			     mgr_value_new_bool(s->bounded), mgr_value_new_bool(s->robust),
+			     s->robust ? sem_holders(s) : mgr_value_new_nil(), sync_pids(&s->q)};
+	return manager_row(sizeof(keys) / sizeof(keys[0]), keys, vals);
+}
+
+/* Permits conn's session holds (robust only: others are unowned). */
+static uint32_t sem_held(const struct object *o, const struct conn *conn)
+{
+	const struct sem *s = o->state;
+	int64_t n = (int64_t)(intptr_t)idmap_get(&s->held, conn_session(conn));
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+static void sem_contention(const struct object *o, int32_t *holder_pid, uint32_t *waiters)
+{
+	*holder_pid = 0; /* permits have many holders, or none */
+	*waiters = ((const struct sem *)o->state)->q.len;
+}
+
 static const struct method sem_methods[] = {
 	{"acquire", sem_acquire, 0, 1, METHOD_BLOCKING, "blocking=true",
 	 "take a permit; false if not blocking (or the timeout passed) and none is free"},
@@ -140,7 +184,9 @@ static const struct method sem_methods[] = {
 #define SEM_TYPE(type_name, doc_text, create_fn)                                   \
 	{.name = type_name, .doc = doc_text, .create = create_fn,                  \
 	 .destroy = sem_destroy, .length = sem_length, .session_end = sem_session_end, \
-	 .methods = sem_methods, .nmethods = sizeof(sem_methods) / sizeof(sem_methods[0])}
+	 .describe = sem_describe, .held = sem_held, .contention = sem_contention,  \
+	 .flags = TYPE_STATE_MAP, .methods = sem_methods,                           \
+	 .nmethods = sizeof(sem_methods) / sizeof(sem_methods[0])}
 
 const struct type type_semaphore =
 	SEM_TYPE("semaphore", "Python's Semaphore; args: value=1, robust=false", sem_create);

@@ -33,6 +33,9 @@ struct method {
 enum type_flags {
 	TYPE_THREADED = 1 << 0, /* methods run on worker threads (custom types) */
 	TYPE_INTERNAL = 1 << 1, /* not creatable by clients (the manager) */
+	/* describe gives a map of the object's state (sync types), not its
+	 * contents; its "items" entry, if any, is the contents cut at limit. */
+	TYPE_STATE_MAP = 1 << 2,
 };
 
 struct type {
@@ -52,6 +55,9 @@ struct type {
 	/* Optional, for `mgrctl clients`: how many holds (lock ownerships...)
 	 * conn has on the object. */
 	uint32_t (*held)(const struct object *o, const struct conn *conn);
+	/* Optional, for listings (`mgrctl ls`): the pid of the process holding
+	 * the object (a lock's owner; 0: none) and how many calls wait on it. */
+	void (*contention)(const struct object *o, int32_t *holder_pid, uint32_t *waiters);
 	const struct method *methods;
 	size_t nmethods;
 	unsigned flags;

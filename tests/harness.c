@@ -40,14 +40,20 @@ void harness_stop(struct harness *h)
 	memset(h, 0, sizeof(*h));
 }
 
+int64_t harness_map_int(const mgr_value *m, const char *key)
+{
+	mgr_value *k = mgr_value_new_string(key);
+	const mgr_value *v = mgr_value_map_get(m, k);
+	mgr_value_free(k);
+	assert_non_null(v);
+	return mgr_value_int(v);
+}
+
 int64_t harness_info(mgr_client *c, const char *field)
 {
-	mgr_value *info = NULL, *key = mgr_value_new_string(field);
+	mgr_value *info = NULL;
 	assert_int_equal(mgr_call(mgr_client_manager(c), "info", NULL, 0, &info), 0);
-	const mgr_value *v = mgr_value_map_get(info, key);
-	assert_non_null(v);
-	int64_t n = mgr_value_int(v);
-	mgr_value_free(key);
+	int64_t n = harness_map_int(info, field);
 	mgr_value_free(info);
 	return n;
 }

@@ -23,6 +23,8 @@ void harness_start(struct harness *h, const char *const *args);
 /* Closes the client, stops mgrd and asserts that it exited cleanly. */
 void harness_stop(struct harness *h);
 
+/* The int at key in map m (asserts it is there). */
+int64_t harness_map_int(const mgr_value *m, const char *key);
 /* An int from the manager's info() (e.g. "objects", "sessions"). */
 int64_t harness_info(mgr_client *c, const char *field);
 

@@ -253,15 +253,6 @@ static mgr_value *save(struct harness *h, int want)
 	return r;
 }
 
-static int64_t field(const mgr_value *m, const char *key)
-{
-	mgr_value *k = str(key);
-	const mgr_value *v = mgr_value_map_get(m, k);
-	mgr_value_free(k);
-	assert_non_null(v);
-	return mgr_value_int(v);
-}
-
 static void test_save_on_demand(void **state)
 {
 	struct env *e = *state;
@@ -272,8 +263,8 @@ static void test_save_on_demand(void **state)
 	start(&h, e, NULL, NULL);
 	fill(&h);
 	mgr_value *r = save(&h, 0);
-	assert_int_equal(field(r, "objects"), 7);
-	assert_true(field(r, "bytes") > 100);
+	assert_int_equal(harness_map_int(r, "objects"), 7);
+	assert_true(harness_map_int(r, "bytes") > 100);
 	mgr_value_free(r);
 	mgr_object *k = lookup(&h, "k");
 	assert_int_equal(mgr_callv(k, "set", NULL, mgr_value_new_int(99), NULL), 0);
