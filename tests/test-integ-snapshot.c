@@ -32,7 +32,6 @@ struct env {
 	char snap[100]; /* dir/snap */
 	char tmp[110];  /* dir/snap.tmp: a save in progress */
 	char err[100];  /* dir/stderr of a directly spawned mgrd */
-	const char *args[8];
 };
 
 static int setup(void **state)
