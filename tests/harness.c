@@ -49,6 +49,20 @@ int64_t harness_map_int(const mgr_value *m, const char *key)
 	return mgr_value_int(v);
 }
 
+int harness_setup(void **state)
+{
+	static struct harness h;
+	harness_start(&h, NULL);
+	*state = &h;
+	return 0;
+}
+
+int harness_teardown(void **state)
+{
+	harness_stop(*state);
+	return 0;
+}
+
 int64_t harness_info(mgr_client *c, const char *field)
 {
 	mgr_value *info = NULL;

@@ -25,6 +25,11 @@ void harness_stop(struct harness *h);
 
 /* The int at key in map m (asserts it is there). */
 int64_t harness_map_int(const mgr_value *m, const char *key);
+/* cmocka group setup/teardown: a manager started with no extra arguments,
+ * *state is its struct harness. */
+int harness_setup(void **state);
+int harness_teardown(void **state);
+
 /* An int from the manager's info() (e.g. "objects", "sessions"). */
 int64_t harness_info(mgr_client *c, const char *field);
 

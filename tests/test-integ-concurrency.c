@@ -26,19 +26,6 @@ struct job {
 	const char *name;
 };
 
-static int setup(void **state)
-{
-	static struct harness h;
-	harness_start(&h, NULL);
-	*state = &h;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	harness_stop(*state);
-	return 0;
-}
 
 /* The child's client and handle: its own, or the parent's. */
 static int child_object(struct job *j, mgr_client **c, mgr_object **o)
@@ -244,5 +231,5 @@ int main(void)
 		cmocka_unit_test(test_counter_cas),
 		cmocka_unit_test(test_parent_unaffected),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, harness_setup, harness_teardown);
 }

@@ -17,19 +17,6 @@
 
 #include "harness.h"
 
-static int setup(void **state)
-{
-	static struct harness h;
-	harness_start(&h, NULL);
-	*state = &h;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	harness_stop(*state);
-	return 0;
-}
 
 /* Polls info until field is want: the server handles a closed session on
  * its own time, and there is nothing to wait on but asking. */
@@ -352,5 +339,5 @@ int main(void)
 		cmocka_unit_test(test_child_exits_without_closing),
 		cmocka_unit_test(test_child_own_client),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, harness_setup, harness_teardown);
 }

@@ -14,19 +14,6 @@
 
 #include "harness.h"
 
-static int setup(void **state)
-{
-	static struct harness h;
-	harness_start(&h, NULL);
-	*state = &h;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	harness_stop(*state);
-	return 0;
-}
 
 static mgr_object *nested_new(mgr_client *c, const char *type)
 {
@@ -482,5 +469,5 @@ int main(void)
 		cmocka_unit_test(test_other_sessions),
 		cmocka_unit_test(test_refs_from_children),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, harness_setup, harness_teardown);
 }

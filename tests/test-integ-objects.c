@@ -9,19 +9,6 @@
 
 #include "harness.h"
 
-static int setup(void **state)
-{
-	static struct harness h;
-	harness_start(&h, NULL);
-	*state = &h;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	harness_stop(*state);
-	return 0;
-}
 
 static void test_create_open_lookup(void **state)
 {
@@ -83,5 +70,5 @@ int main(void)
 		cmocka_unit_test(test_anonymous_released),
 		cmocka_unit_test(test_session_end_drops_refs),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, harness_setup, harness_teardown);
 }

@@ -110,9 +110,11 @@ static mgr_value *list_of(int n, ...)
 static mgr_value *sample(void)
 {
 	mgr_value *inner = mgr_value_new_map();
-	assert_int_equal(mgr_value_map_set(inner, mgr_value_new_int(7), mgr_value_new_bytes("\0\1\2", 3)), 0);
+	assert_int_equal(mgr_value_map_set(inner, mgr_value_new_int(7),
+					   mgr_value_new_bytes("\0\1\2", 3)), 0);
 	assert_int_equal(mgr_value_map_set(inner, mgr_value_new_bool(true), str("t")), 0);
-	assert_int_equal(mgr_value_map_set(inner, mgr_value_new_bytes("k\0", 2), mgr_value_new_double(1e300)), 0);
+	assert_int_equal(mgr_value_map_set(inner, mgr_value_new_bytes("k\0", 2),
+					   mgr_value_new_double(1e300)), 0);
 	mgr_value *m = mgr_value_new_map();
 	assert_int_equal(mgr_value_map_set(m, str("nil"), mgr_value_new_nil()), 0);
 	assert_int_equal(mgr_value_map_set(m, str("bool"), mgr_value_new_bool(false)), 0);

@@ -34,19 +34,6 @@ struct worker {
 	int index;
 };
 
-static int setup(void **state)
-{
-	static struct harness h;
-	harness_start(&h, NULL);
-	*state = &h;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	harness_stop(*state);
-	return 0;
-}
 
 #define CHECK(s, cond) do { if (!(cond)) { __atomic_store_n(&(s)->failed, __LINE__, \
 	__ATOMIC_RELAXED); return NULL; } } while (0)
@@ -204,5 +191,5 @@ int main(void)
 		cmocka_unit_test(test_threads_share_client),
 		cmocka_unit_test(test_threads_timeouts),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, harness_setup, harness_teardown);
 }

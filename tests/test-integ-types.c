@@ -35,19 +35,6 @@
 				 mgr_client_errmsg(NULL));                               \
 	} while (0)
 
-static int setup(void **state)
-{
-	static struct harness h;
-	harness_start(&h, NULL);
-	*state = &h;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	harness_stop(*state);
-	return 0;
-}
 
 /* The human form of v, for comparing whole containers in one line. */
 static void assert_value_is(const mgr_value *v, const char *want)
@@ -728,5 +715,5 @@ int main(void)
 		cmocka_unit_test(test_refs_in_containers),
 		cmocka_unit_test(test_errmsg),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, harness_setup, harness_teardown);
 }

@@ -3,39 +3,16 @@
  * borrowed), its exact error codes, and the handlers' argument checks. */
 #include "type-helpers.h"
 
-struct fx {
-	struct registry reg;
-	struct object *d;
-	struct tcall t;
-};
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-	assert_int_equal(types_builtin_register(), 0);
-	assert_int_equal(registry_init(&f->reg), 0);
-	assert_int_equal(th_create(&f->reg, &type_dict, &f->d, 0), 0);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	th_done(&f->t);
-	registry_fini(&f->reg);
-	free(f);
-	return 0;
-}
+static int setup(void **state) { return th_fx_setup(state, &type_dict); }
 
 static void set(struct fx *f, mgr_value *k, mgr_value *v)
 {
-	assert_int_equal(th_run(&f->t, f->d, "set", 2, k, v), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "set", 2, k, v), 0);
 }
 
 static int64_t len(struct fx *f)
 {
-	assert_int_equal(th_run(&f->t, f->d, "len", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "len", 0), 0);
 	return mgr_value_int(th_result(&f->t));
 }
 
@@ -44,7 +21,7 @@ static const mgr_value *res(struct fx *f) { return th_result(&f->t); }
 /* keys() as a list of strings, checked against want. */
 static void check_keys(struct fx *f, size_t n, const char *const *want)
 {
-	assert_int_equal(th_run(&f->t, f->d, "keys", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "keys", 0), 0);
 	const mgr_value *l = res(f);
 	assert_int_equal(mgr_value_kind(l), MGR_LIST);
 	assert_int_equal(mgr_value_len(l), n);
@@ -79,29 +56,29 @@ static void test_get_set(void **state)
 	struct fx *f = *state;
 	set(f, S("a"), I(1));
 	assert_null(res(f));
-	assert_int_equal(th_run(&f->t, f->d, "get", 1, S("a")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, S("a")), 0);
 	/* a stored value comes back borrowed, not copied */
 	assert_non_null(f->t.c.borrowed);
 	assert_null(f->t.c.result);
 	assert_int_equal(mgr_value_int(res(f)), 1);
 
 	/* absent without default: ENOKEY naming the key */
-	assert_int_equal(th_run(&f->t, f->d, "get", 1, S("zz")), MGR_ENOKEY);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, S("zz")), MGR_ENOKEY);
 	assert_non_null(strstr(f->t.c.err, "\"zz\""));
 	/* absent with default: the default, owned */
-	assert_int_equal(th_run(&f->t, f->d, "get", 2, S("zz"), I(9)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 2, S("zz"), I(9)), 0);
 	assert_non_null(f->t.c.result);
 	assert_int_equal(mgr_value_int(res(f)), 9);
-	assert_int_equal(th_run(&f->t, f->d, "get", 2, S("zz"), NIL()), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 2, S("zz"), NIL()), 0);
 	assert_int_equal(mgr_value_kind(res(f)), MGR_NIL);
 	/* present with default: the stored value */
-	assert_int_equal(th_run(&f->t, f->d, "get", 2, S("a"), I(9)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 2, S("a"), I(9)), 0);
 	assert_int_equal(mgr_value_int(res(f)), 1);
 	assert_int_equal(len(f), 1); /* get with a default does not store it */
 
 	/* replace */
 	set(f, S("a"), S("one"));
-	assert_int_equal(th_run(&f->t, f->d, "get", 1, S("a")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, S("a")), 0);
 	assert_string_equal(mgr_value_string(res(f), NULL), "one");
 	assert_int_equal(len(f), 1);
 
@@ -110,17 +87,17 @@ static void test_get_set(void **state)
 	set(f, B(true), S("bool"));
 	set(f, mgr_value_new_bytes("a", 1), S("bytes"));
 	assert_int_equal(len(f), 4);
-	assert_int_equal(th_run(&f->t, f->d, "get", 1, B(true)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, B(true)), 0);
 	assert_string_equal(mgr_value_string(res(f), NULL), "bool");
-	assert_int_equal(th_run(&f->t, f->d, "get", 1, I(1)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, I(1)), 0);
 	assert_string_equal(mgr_value_string(res(f), NULL), "int");
-	assert_int_equal(th_run(&f->t, f->d, "get", 1, mgr_value_new_bytes("a", 1)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, mgr_value_new_bytes("a", 1)), 0);
 	assert_string_equal(mgr_value_string(res(f), NULL), "bytes");
 
 	/* values of any kind, nested, stored as given */
 	mgr_value *l = th_ints(3, 1, 2, 3);
 	set(f, S("list"), mgr_value_copy(l));
-	assert_int_equal(th_run(&f->t, f->d, "get", 1, S("list")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, S("list")), 0);
 	assert_true(mgr_value_equal(res(f), l));
 	mgr_value_free(l);
 }
@@ -130,23 +107,23 @@ static void test_bad_keys(void **state)
 	struct fx *f = *state;
 	static const char *const methods[] = {"get", "del", "contains", "pop", "setdefault", "incr"};
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-		assert_int_equal(th_run(&f->t, f->d, methods[i], 1, D(1.0)), MGR_EARGS);
-		assert_int_equal(th_run(&f->t, f->d, methods[i], 1, NIL()), MGR_EARGS);
-		assert_int_equal(th_run(&f->t, f->d, methods[i], 1, mgr_value_new_list()), MGR_EARGS);
-		assert_int_equal(th_run(&f->t, f->d, methods[i], 1, mgr_value_new_map()), MGR_EARGS);
-		assert_int_equal(th_run(&f->t, f->d, methods[i], 1, mgr_value_new_ref(1, "x")),
+		assert_int_equal(th_run(&f->t, f->obj, methods[i], 1, D(1.0)), MGR_EARGS);
+		assert_int_equal(th_run(&f->t, f->obj, methods[i], 1, NIL()), MGR_EARGS);
+		assert_int_equal(th_run(&f->t, f->obj, methods[i], 1, mgr_value_new_list()), MGR_EARGS);
+		assert_int_equal(th_run(&f->t, f->obj, methods[i], 1, mgr_value_new_map()), MGR_EARGS);
+		assert_int_equal(th_run(&f->t, f->obj, methods[i], 1, mgr_value_new_ref(1, "x")),
 				 MGR_EARGS);
 	}
-	assert_int_equal(th_run(&f->t, f->d, "set", 2, D(1.0), I(1)), MGR_EARGS);
-	assert_int_equal(th_run(&f->t, f->d, "set", 2, mgr_value_new_list(), I(1)), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "set", 2, D(1.0), I(1)), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "set", 2, mgr_value_new_list(), I(1)), MGR_EARGS);
 	assert_true(strstr(f->t.c.err, "key") != NULL);
 	assert_int_equal(len(f), 0);
 	/* counts through the table */
-	assert_int_equal(th_run(&f->t, f->d, "get", 0), MGR_EARGS);
-	assert_int_equal(th_run(&f->t, f->d, "get", 3, S("a"), I(1), I(2)), MGR_EARGS);
-	assert_int_equal(th_run(&f->t, f->d, "set", 1, S("a")), MGR_EARGS);
-	assert_int_equal(th_run(&f->t, f->d, "len", 1, S("a")), MGR_EARGS);
-	assert_int_equal(th_run(&f->t, f->d, "update", 0), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 0), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 3, S("a"), I(1), I(2)), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "set", 1, S("a")), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "len", 1, S("a")), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "update", 0), MGR_EARGS);
 	assert_int_equal(len(f), 0);
 }
 
@@ -158,16 +135,16 @@ static void test_del_contains_len(void **state)
 	set(f, S("b"), I(2));
 	set(f, S("c"), I(3));
 	assert_int_equal(len(f), 3);
-	assert_int_equal(th_run(&f->t, f->d, "contains", 1, S("b")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "contains", 1, S("b")), 0);
 	assert_int_equal(mgr_value_kind(res(f)), MGR_BOOL);
 	assert_true(mgr_value_bool(res(f)));
-	assert_int_equal(th_run(&f->t, f->d, "del", 1, S("b")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "del", 1, S("b")), 0);
 	assert_null(res(f));
-	assert_int_equal(th_run(&f->t, f->d, "contains", 1, S("b")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "contains", 1, S("b")), 0);
 	assert_false(mgr_value_bool(res(f)));
-	assert_int_equal(th_run(&f->t, f->d, "del", 1, S("b")), MGR_ENOKEY);
+	assert_int_equal(th_run(&f->t, f->obj, "del", 1, S("b")), MGR_ENOKEY);
 	assert_non_null(strstr(f->t.c.err, "\"b\""));
-	assert_int_equal(th_run(&f->t, f->d, "del", 1, I(7)), MGR_ENOKEY);
+	assert_int_equal(th_run(&f->t, f->obj, "del", 1, I(7)), MGR_ENOKEY);
 	assert_int_equal(len(f), 2);
 	/* re-insert goes to the end */
 	set(f, S("b"), I(22));
@@ -177,10 +154,10 @@ static void test_del_contains_len(void **state)
 static void test_views(void **state)
 {
 	struct fx *f = *state;
-	assert_int_equal(th_run(&f->t, f->d, "keys", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "keys", 0), 0);
 	assert_int_equal(mgr_value_kind(res(f)), MGR_LIST);
 	assert_int_equal(mgr_value_len(res(f)), 0);
-	assert_int_equal(th_run(&f->t, f->d, "items", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "items", 0), 0);
 	assert_int_equal(mgr_value_len(res(f)), 0);
 
 	set(f, S("x"), I(1));
@@ -189,14 +166,14 @@ static void test_views(void **state)
 	set(f, S("x"), I(10)); /* replace keeps x first */
 	check_keys(f, 3, (const char *const[]){"x", "y", "z"});
 
-	assert_int_equal(th_run(&f->t, f->d, "values", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "values", 0), 0);
 	const mgr_value *v = res(f);
 	assert_int_equal(mgr_value_len(v), 3);
 	assert_int_equal(mgr_value_int(mgr_value_list_get(v, 0)), 10);
 	th_assert_ints(mgr_value_list_get(v, 1), 2, 7, 8);
 	assert_int_equal(mgr_value_kind(mgr_value_list_get(v, 2)), MGR_NIL);
 
-	assert_int_equal(th_run(&f->t, f->d, "items", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "items", 0), 0);
 	const mgr_value *it = res(f);
 	assert_int_equal(mgr_value_len(it), 3);
 	for (size_t i = 0; i < 3; i++) {
@@ -216,10 +193,10 @@ static void test_views(void **state)
 	assert_int_equal(len(f), 3);
 
 	/* after deletes the views skip the holes */
-	assert_int_equal(th_run(&f->t, f->d, "del", 1, S("x")), 0);
-	assert_int_equal(th_run(&f->t, f->d, "del", 1, S("z")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "del", 1, S("x")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "del", 1, S("z")), 0);
 	check_keys(f, 1, (const char *const[]){"y"});
-	assert_int_equal(th_run(&f->t, f->d, "values", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "values", 0), 0);
 	assert_int_equal(mgr_value_len(res(f)), 1);
 }
 
@@ -232,14 +209,14 @@ static void test_update(void **state)
 	mgr_value_map_set(m, S("b"), I(20));
 	mgr_value_map_set(m, S("c"), I(30));
 	mgr_value_map_set(m, I(4), th_ints(1, 4));
-	assert_int_equal(th_run(&f->t, f->d, "update", 1, m), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "update", 1, m), 0);
 	assert_null(res(f));
 	assert_int_equal(len(f), 4);
-	assert_int_equal(th_run(&f->t, f->d, "get", 1, S("b")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, S("b")), 0);
 	assert_int_equal(mgr_value_int(res(f)), 20);
-	assert_int_equal(th_run(&f->t, f->d, "get", 1, I(4)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, I(4)), 0);
 	th_assert_ints(res(f), 1, 4);
-	assert_int_equal(th_run(&f->t, f->d, "copy", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "copy", 0), 0);
 	const mgr_value *c = res(f);
 	assert_string_equal(mgr_value_string(mgr_value_map_key(c, 0), NULL), "a");
 	assert_string_equal(mgr_value_string(mgr_value_map_key(c, 1), NULL), "b");
@@ -247,12 +224,12 @@ static void test_update(void **state)
 	assert_int_equal(mgr_value_int(mgr_value_map_key(c, 3)), 4);
 
 	/* an empty map changes nothing */
-	assert_int_equal(th_run(&f->t, f->d, "update", 1, mgr_value_new_map()), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "update", 1, mgr_value_new_map()), 0);
 	assert_int_equal(len(f), 4);
 	/* anything but a map: EARGS, nothing changed */
-	assert_int_equal(th_run(&f->t, f->d, "update", 1, th_ints(2, 1, 2)), MGR_EARGS);
-	assert_int_equal(th_run(&f->t, f->d, "update", 1, S("ab")), MGR_EARGS);
-	assert_int_equal(th_run(&f->t, f->d, "update", 1, NIL()), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "update", 1, th_ints(2, 1, 2)), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "update", 1, S("ab")), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "update", 1, NIL()), MGR_EARGS);
 	assert_int_equal(len(f), 4);
 }
 
@@ -261,49 +238,49 @@ static void test_pop(void **state)
 	struct fx *f = *state;
 	set(f, S("a"), th_ints(2, 1, 2));
 	set(f, S("b"), I(2));
-	assert_int_equal(th_run(&f->t, f->d, "pop", 1, S("a")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "pop", 1, S("a")), 0);
 	assert_non_null(f->t.c.result); /* owned: it left the dict */
 	th_assert_ints(res(f), 2, 1, 2);
 	assert_int_equal(len(f), 1);
-	assert_int_equal(th_run(&f->t, f->d, "pop", 1, S("a")), MGR_ENOKEY);
+	assert_int_equal(th_run(&f->t, f->obj, "pop", 1, S("a")), MGR_ENOKEY);
 	assert_non_null(strstr(f->t.c.err, "\"a\""));
-	assert_int_equal(th_run(&f->t, f->d, "pop", 2, S("a"), S("dflt")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "pop", 2, S("a"), S("dflt")), 0);
 	assert_string_equal(mgr_value_string(res(f), NULL), "dflt");
-	assert_int_equal(th_run(&f->t, f->d, "pop", 2, S("a"), NIL()), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "pop", 2, S("a"), NIL()), 0);
 	assert_int_equal(mgr_value_kind(res(f)), MGR_NIL);
 	assert_int_equal(len(f), 1);
 	/* present with a default: the stored value */
-	assert_int_equal(th_run(&f->t, f->d, "pop", 2, S("b"), I(99)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "pop", 2, S("b"), I(99)), 0);
 	assert_int_equal(mgr_value_int(res(f)), 2);
 	assert_int_equal(len(f), 0);
 	/* pop on an empty dict */
-	assert_int_equal(th_run(&f->t, f->d, "pop", 1, S("b")), MGR_ENOKEY);
+	assert_int_equal(th_run(&f->t, f->obj, "pop", 1, S("b")), MGR_ENOKEY);
 }
 
 static void test_setdefault(void **state)
 {
 	struct fx *f = *state;
-	assert_int_equal(th_run(&f->t, f->d, "setdefault", 2, S("a"), I(5)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "setdefault", 2, S("a"), I(5)), 0);
 	assert_non_null(f->t.c.borrowed);
 	assert_int_equal(mgr_value_int(res(f)), 5);
 	assert_int_equal(len(f), 1);
 	/* present: the stored value, the default is dropped */
-	assert_int_equal(th_run(&f->t, f->d, "setdefault", 2, S("a"), I(6)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "setdefault", 2, S("a"), I(6)), 0);
 	assert_int_equal(mgr_value_int(res(f)), 5);
-	assert_int_equal(th_run(&f->t, f->d, "get", 1, S("a")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, S("a")), 0);
 	assert_int_equal(mgr_value_int(res(f)), 5);
 	/* without a default: nil is stored */
-	assert_int_equal(th_run(&f->t, f->d, "setdefault", 1, S("n")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "setdefault", 1, S("n")), 0);
 	assert_int_equal(mgr_value_kind(res(f)), MGR_NIL);
-	assert_int_equal(th_run(&f->t, f->d, "contains", 1, S("n")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "contains", 1, S("n")), 0);
 	assert_true(mgr_value_bool(res(f)));
-	assert_int_equal(th_run(&f->t, f->d, "get", 1, S("n")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, S("n")), 0);
 	assert_int_equal(mgr_value_kind(res(f)), MGR_NIL);
 	assert_int_equal(len(f), 2);
 	/* the borrowed default is the stored one */
-	assert_int_equal(th_run(&f->t, f->d, "setdefault", 2, S("l"), mgr_value_new_list()), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "setdefault", 2, S("l"), mgr_value_new_list()), 0);
 	const mgr_value *stored = f->t.c.borrowed;
-	assert_int_equal(th_run(&f->t, f->d, "get", 1, S("l")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, S("l")), 0);
 	assert_ptr_equal(f->t.c.borrowed, stored);
 }
 
@@ -312,10 +289,10 @@ static void test_clear(void **state)
 	struct fx *f = *state;
 	for (int i = 0; i < 100; i++)
 		set(f, I(i), I(i));
-	assert_int_equal(th_run(&f->t, f->d, "clear", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "clear", 0), 0);
 	assert_int_equal(len(f), 0);
-	assert_int_equal(th_run(&f->t, f->d, "get", 1, I(5)), MGR_ENOKEY);
-	assert_int_equal(th_run(&f->t, f->d, "clear", 0), 0); /* twice */
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, I(5)), MGR_ENOKEY);
+	assert_int_equal(th_run(&f->t, f->obj, "clear", 0), 0); /* twice */
 	set(f, S("again"), I(1));
 	assert_int_equal(len(f), 1);
 	check_keys(f, 1, (const char *const[]){"again"});
@@ -324,12 +301,12 @@ static void test_clear(void **state)
 static void test_copy(void **state)
 {
 	struct fx *f = *state;
-	assert_int_equal(th_run(&f->t, f->d, "copy", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "copy", 0), 0);
 	assert_int_equal(mgr_value_kind(res(f)), MGR_MAP);
 	assert_int_equal(mgr_value_len(res(f)), 0);
 	set(f, S("a"), th_ints(1, 1));
 	set(f, I(2), S("two"));
-	assert_int_equal(th_run(&f->t, f->d, "copy", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "copy", 0), 0);
 	mgr_value *c = f->t.c.result;
 	f->t.c.result = NULL;
 	assert_non_null(c);
@@ -346,46 +323,46 @@ static void test_incr(void **state)
 {
 	struct fx *f = *state;
 	/* absent: starts from 0 */
-	assert_int_equal(th_run(&f->t, f->d, "incr", 1, S("n")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "incr", 1, S("n")), 0);
 	assert_int_equal(mgr_value_int(res(f)), 1);
-	assert_int_equal(th_run(&f->t, f->d, "incr", 1, S("n")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "incr", 1, S("n")), 0);
 	assert_int_equal(mgr_value_int(res(f)), 2);
-	assert_int_equal(th_run(&f->t, f->d, "incr", 2, S("n"), I(-12)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "incr", 2, S("n"), I(-12)), 0);
 	assert_int_equal(mgr_value_int(res(f)), -10);
-	assert_int_equal(th_run(&f->t, f->d, "incr", 2, S("n"), NIL()), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "incr", 2, S("n"), NIL()), 0);
 	assert_int_equal(mgr_value_int(res(f)), -9);
-	assert_int_equal(th_run(&f->t, f->d, "incr", 2, S("m"), I(5)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "incr", 2, S("m"), I(5)), 0);
 	assert_int_equal(mgr_value_int(res(f)), 5);
-	assert_int_equal(th_run(&f->t, f->d, "get", 1, S("n")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, S("n")), 0);
 	assert_int_equal(mgr_value_int(res(f)), -9);
-	assert_int_equal(th_run(&f->t, f->d, "get", 1, S("m")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, S("m")), 0);
 	assert_int_equal(mgr_value_int(res(f)), 5);
 
 	/* the stored value must be an int */
 	set(f, S("s"), S("text"));
-	assert_int_equal(th_run(&f->t, f->d, "incr", 1, S("s")), MGR_ETYPE);
+	assert_int_equal(th_run(&f->t, f->obj, "incr", 1, S("s")), MGR_ETYPE);
 	assert_non_null(strstr(f->t.c.err, "string"));
 	set(f, S("d"), D(1.0));
-	assert_int_equal(th_run(&f->t, f->d, "incr", 1, S("d")), MGR_ETYPE);
-	assert_int_equal(th_run(&f->t, f->d, "get", 1, S("s")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "incr", 1, S("d")), MGR_ETYPE);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, S("s")), 0);
 	assert_string_equal(mgr_value_string(res(f), NULL), "text");
 
 	/* the delta must be an int */
-	assert_int_equal(th_run(&f->t, f->d, "incr", 2, S("n"), D(1.0)), MGR_EARGS);
-	assert_int_equal(th_run(&f->t, f->d, "incr", 2, S("new"), S("1")), MGR_EARGS);
-	assert_int_equal(th_run(&f->t, f->d, "contains", 1, S("new")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "incr", 2, S("n"), D(1.0)), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "incr", 2, S("new"), S("1")), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "contains", 1, S("new")), 0);
 	assert_false(mgr_value_bool(res(f)));
 
 	/* overflow either way: ERANGE, value unchanged */
 	set(f, S("big"), I(INT64_MAX));
-	assert_int_equal(th_run(&f->t, f->d, "incr", 1, S("big")), MGR_ERANGE);
-	assert_int_equal(th_run(&f->t, f->d, "get", 1, S("big")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "incr", 1, S("big")), MGR_ERANGE);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, S("big")), 0);
 	assert_true(mgr_value_int(res(f)) == INT64_MAX);
 	set(f, S("small"), I(INT64_MIN + 1));
-	assert_int_equal(th_run(&f->t, f->d, "incr", 2, S("small"), I(-1)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "incr", 2, S("small"), I(-1)), 0);
 	assert_true(mgr_value_int(res(f)) == INT64_MIN);
-	assert_int_equal(th_run(&f->t, f->d, "incr", 2, S("small"), I(-1)), MGR_ERANGE);
-	assert_int_equal(th_run(&f->t, f->d, "get", 1, S("small")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "incr", 2, S("small"), I(-1)), MGR_ERANGE);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, S("small")), 0);
 	assert_true(mgr_value_int(res(f)) == INT64_MIN);
 }
 
@@ -400,30 +377,30 @@ static void test_many(void **state)
 	}
 	for (int i = 0; i < 5000; i += 2) {
 		snprintf(buf, sizeof(buf), "k%d", i);
-		assert_int_equal(th_run(&f->t, f->d, "del", 1, S(buf)), 0);
+		assert_int_equal(th_run(&f->t, f->obj, "del", 1, S(buf)), 0);
 	}
 	assert_int_equal(len(f), 2500);
-	assert_int_equal(th_run(&f->t, f->d, "keys", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "keys", 0), 0);
 	assert_string_equal(mgr_value_string(mgr_value_list_get(res(f), 0), NULL), "k1");
 	assert_string_equal(mgr_value_string(mgr_value_list_get(res(f), 2499), NULL), "k4999");
-	assert_int_equal(type_dict.length(f->d->state), 2500);
+	assert_int_equal(type_dict.length(f->obj->state), 2500);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_table, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_get_set, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_keys, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_del_contains_len, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_views, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_update, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pop, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_setdefault, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_clear, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_incr, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_many, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_table, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_get_set, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_keys, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_del_contains_len, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_views, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_update, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_pop, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_setdefault, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_clear, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_copy, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_incr, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_many, setup, th_fx_teardown),
 	};
 	/* MGR_TEST_SKIP=pattern skips tests (e.g. a known crash under ASan) */
 	if (getenv("MGR_TEST_SKIP"))

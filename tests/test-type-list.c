@@ -4,51 +4,28 @@
  * and the handlers' argument checks. */
 #include "type-helpers.h"
 
-struct fx {
-	struct registry reg;
-	struct object *l;
-	struct tcall t;
-};
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-	assert_int_equal(types_builtin_register(), 0);
-	assert_int_equal(registry_init(&f->reg), 0);
-	assert_int_equal(th_create(&f->reg, &type_list, &f->l, 0), 0);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	th_done(&f->t);
-	registry_fini(&f->reg);
-	free(f);
-	return 0;
-}
+static int setup(void **state) { return th_fx_setup(state, &type_list); }
 
 static const mgr_value *res(struct fx *f) { return th_result(&f->t); }
 
 static int64_t len(struct fx *f)
 {
-	assert_int_equal(th_run(&f->t, f->l, "len", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "len", 0), 0);
 	return mgr_value_int(res(f));
 }
 
 /* Fills the list with 0, 1, ..., n-1. */
 static void fill(struct fx *f, int n)
 {
-	assert_int_equal(th_run(&f->t, f->l, "clear", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "clear", 0), 0);
 	for (int i = 0; i < n; i++)
-		assert_int_equal(th_run(&f->t, f->l, "append", 1, I(i)), 0);
+		assert_int_equal(th_run(&f->t, f->obj, "append", 1, I(i)), 0);
 }
 
 /* The list's contents, as copy() returns them (valid until the next run). */
 static const mgr_value *items(struct fx *f)
 {
-	assert_int_equal(th_run(&f->t, f->l, "copy", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "copy", 0), 0);
 	return res(f);
 }
 
@@ -91,33 +68,33 @@ static void test_create(void **state)
 static void test_append_extend(void **state)
 {
 	struct fx *f = *state;
-	assert_int_equal(th_run(&f->t, f->l, "append", 1, I(1)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "append", 1, I(1)), 0);
 	assert_null(res(f));
-	assert_int_equal(th_run(&f->t, f->l, "append", 1, th_ints(2, 2, 3)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "append", 1, NIL()), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "append", 1, th_ints(2, 2, 3)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "append", 1, NIL()), 0);
 	assert_int_equal(len(f), 3);
 	const mgr_value *v = items(f);
 	th_assert_ints(mgr_value_list_get(v, 1), 2, 2, 3); /* appended as one item */
 	assert_int_equal(mgr_value_kind(mgr_value_list_get(v, 2)), MGR_NIL);
 
 	fill(f, 2);
-	assert_int_equal(th_run(&f->t, f->l, "extend", 1, th_ints(3, 2, 3, 4)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "extend", 1, th_ints(3, 2, 3, 4)), 0);
 	th_assert_ints(items(f), 5, 0, 1, 2, 3, 4);
 	/* many at once, past the current capacity */
 	mgr_value *big = mgr_value_new_list();
 	for (int i = 0; i < 1000; i++)
 		mgr_value_list_append(big, I(i));
-	assert_int_equal(th_run(&f->t, f->l, "extend", 1, big), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "extend", 1, big), 0);
 	assert_int_equal(len(f), 1005);
-	assert_int_equal(th_run(&f->t, f->l, "get", 1, I(-1)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, I(-1)), 0);
 	assert_int_equal(mgr_value_int(res(f)), 999);
 	/* only lists */
-	assert_int_equal(th_run(&f->t, f->l, "extend", 1, S("abc")), MGR_EARGS);
-	assert_int_equal(th_run(&f->t, f->l, "extend", 1, mgr_value_new_map()), MGR_EARGS);
-	assert_int_equal(th_run(&f->t, f->l, "extend", 1, NIL()), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "extend", 1, S("abc")), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "extend", 1, mgr_value_new_map()), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "extend", 1, NIL()), MGR_EARGS);
 	assert_int_equal(len(f), 1005);
-	assert_int_equal(th_run(&f->t, f->l, "append", 0), MGR_EARGS);
-	assert_int_equal(th_run(&f->t, f->l, "append", 2, I(1), I(2)), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "append", 0), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "append", 2, I(1), I(2)), MGR_EARGS);
 }
 
 /* BUG (reported; seen only under UBSan): extending with an empty list calls
@@ -127,10 +104,10 @@ static void test_append_extend(void **state)
 static void test_extend_empty(void **state)
 {
 	struct fx *f = *state;
-	assert_int_equal(th_run(&f->t, f->l, "extend", 1, mgr_value_new_list()), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "extend", 1, mgr_value_new_list()), 0);
 	assert_int_equal(len(f), 0);
 	fill(f, 2);
-	assert_int_equal(th_run(&f->t, f->l, "extend", 1, mgr_value_new_list()), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "extend", 1, mgr_value_new_list()), 0);
 	th_assert_ints(items(f), 2, 0, 1);
 }
 
@@ -138,29 +115,29 @@ static void test_insert(void **state)
 {
 	struct fx *f = *state;
 	fill(f, 3); /* 0 1 2 */
-	assert_int_equal(th_run(&f->t, f->l, "insert", 2, I(0), I(10)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "insert", 2, I(0), I(10)), 0);
 	th_assert_ints(items(f), 4, 10, 0, 1, 2);
-	assert_int_equal(th_run(&f->t, f->l, "insert", 2, I(2), I(11)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "insert", 2, I(2), I(11)), 0);
 	th_assert_ints(items(f), 5, 10, 0, 11, 1, 2);
-	assert_int_equal(th_run(&f->t, f->l, "insert", 2, I(5), I(12)), 0); /* at len: end */
+	assert_int_equal(th_run(&f->t, f->obj, "insert", 2, I(5), I(12)), 0); /* at len: end */
 	th_assert_ints(items(f), 6, 10, 0, 11, 1, 2, 12);
-	assert_int_equal(th_run(&f->t, f->l, "insert", 2, I(-1), I(13)), 0); /* before last */
+	assert_int_equal(th_run(&f->t, f->obj, "insert", 2, I(-1), I(13)), 0); /* before last */
 	th_assert_ints(items(f), 7, 10, 0, 11, 1, 2, 13, 12);
 	/* clamping, like Python */
-	assert_int_equal(th_run(&f->t, f->l, "insert", 2, I(100), I(14)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "insert", 2, I(-100), I(15)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "insert", 2, I(INT64_MAX), I(16)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "insert", 2, I(INT64_MIN), I(17)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "insert", 2, I(100), I(14)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "insert", 2, I(-100), I(15)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "insert", 2, I(INT64_MAX), I(16)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "insert", 2, I(INT64_MIN), I(17)), 0);
 	th_assert_ints(items(f), 11, 17, 15, 10, 0, 11, 1, 2, 13, 12, 14, 16);
 	/* into an empty list, at any index */
 	fill(f, 0);
-	assert_int_equal(th_run(&f->t, f->l, "insert", 2, I(-5), I(1)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "insert", 2, I(5), I(2)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "insert", 2, I(-5), I(1)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "insert", 2, I(5), I(2)), 0);
 	th_assert_ints(items(f), 2, 1, 2);
 	/* the index must be an int */
-	assert_int_equal(th_run(&f->t, f->l, "insert", 2, S("0"), I(1)), MGR_EARGS);
-	assert_int_equal(th_run(&f->t, f->l, "insert", 2, D(0.0), I(1)), MGR_EARGS);
-	assert_int_equal(th_run(&f->t, f->l, "insert", 1, I(0)), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "insert", 2, S("0"), I(1)), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "insert", 2, D(0.0), I(1)), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "insert", 1, I(0)), MGR_EARGS);
 	assert_int_equal(len(f), 2);
 }
 
@@ -168,124 +145,124 @@ static void test_get_set_del(void **state)
 {
 	struct fx *f = *state;
 	fill(f, 5); /* 0 1 2 3 4 */
-	assert_int_equal(th_run(&f->t, f->l, "get", 1, I(0)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, I(0)), 0);
 	assert_non_null(f->t.c.borrowed); /* the stored item, not a copy */
 	assert_int_equal(mgr_value_int(res(f)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "get", 1, I(4)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, I(4)), 0);
 	assert_int_equal(mgr_value_int(res(f)), 4);
-	assert_int_equal(th_run(&f->t, f->l, "get", 1, I(-1)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, I(-1)), 0);
 	assert_int_equal(mgr_value_int(res(f)), 4);
-	assert_int_equal(th_run(&f->t, f->l, "get", 1, I(-5)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, I(-5)), 0);
 	assert_int_equal(mgr_value_int(res(f)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "get", 1, I(5)), MGR_EINDEX);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, I(5)), MGR_EINDEX);
 	assert_non_null(strstr(f->t.c.err, "5"));
-	assert_int_equal(th_run(&f->t, f->l, "get", 1, I(-6)), MGR_EINDEX);
-	assert_int_equal(th_run(&f->t, f->l, "get", 1, I(INT64_MAX)), MGR_EINDEX);
-	assert_int_equal(th_run(&f->t, f->l, "get", 1, I(INT64_MIN)), MGR_EINDEX);
-	assert_int_equal(th_run(&f->t, f->l, "get", 1, S("0")), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, I(-6)), MGR_EINDEX);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, I(INT64_MAX)), MGR_EINDEX);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, I(INT64_MIN)), MGR_EINDEX);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, S("0")), MGR_EARGS);
 
-	assert_int_equal(th_run(&f->t, f->l, "set", 2, I(1), S("one")), 0);
-	assert_int_equal(th_run(&f->t, f->l, "set", 2, I(-1), S("four")), 0);
-	assert_int_equal(th_run(&f->t, f->l, "get", 1, I(1)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "set", 2, I(1), S("one")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "set", 2, I(-1), S("four")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, I(1)), 0);
 	assert_string_equal(mgr_value_string(res(f), NULL), "one");
-	assert_int_equal(th_run(&f->t, f->l, "get", 1, I(4)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, I(4)), 0);
 	assert_string_equal(mgr_value_string(res(f), NULL), "four");
-	assert_int_equal(th_run(&f->t, f->l, "set", 2, I(5), I(0)), MGR_EINDEX);
-	assert_int_equal(th_run(&f->t, f->l, "set", 2, I(-6), I(0)), MGR_EINDEX);
-	assert_int_equal(th_run(&f->t, f->l, "set", 2, B(false), I(0)), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "set", 2, I(5), I(0)), MGR_EINDEX);
+	assert_int_equal(th_run(&f->t, f->obj, "set", 2, I(-6), I(0)), MGR_EINDEX);
+	assert_int_equal(th_run(&f->t, f->obj, "set", 2, B(false), I(0)), MGR_EARGS);
 	assert_int_equal(len(f), 5);
 
-	assert_int_equal(th_run(&f->t, f->l, "del", 1, I(-1)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "del", 1, I(0)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "del", 1, I(-1)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "del", 1, I(0)), 0);
 	assert_int_equal(len(f), 3);
-	assert_int_equal(th_run(&f->t, f->l, "get", 1, I(0)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, I(0)), 0);
 	assert_string_equal(mgr_value_string(res(f), NULL), "one");
-	assert_int_equal(th_run(&f->t, f->l, "del", 1, I(3)), MGR_EINDEX);
-	assert_int_equal(th_run(&f->t, f->l, "del", 1, I(-4)), MGR_EINDEX);
+	assert_int_equal(th_run(&f->t, f->obj, "del", 1, I(3)), MGR_EINDEX);
+	assert_int_equal(th_run(&f->t, f->obj, "del", 1, I(-4)), MGR_EINDEX);
 	assert_int_equal(len(f), 3);
 	fill(f, 0);
-	assert_int_equal(th_run(&f->t, f->l, "get", 1, I(0)), MGR_EINDEX);
-	assert_int_equal(th_run(&f->t, f->l, "get", 1, I(-1)), MGR_EINDEX);
-	assert_int_equal(th_run(&f->t, f->l, "del", 1, I(0)), MGR_EINDEX);
-	assert_int_equal(th_run(&f->t, f->l, "set", 2, I(0), I(1)), MGR_EINDEX);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, I(0)), MGR_EINDEX);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, I(-1)), MGR_EINDEX);
+	assert_int_equal(th_run(&f->t, f->obj, "del", 1, I(0)), MGR_EINDEX);
+	assert_int_equal(th_run(&f->t, f->obj, "set", 2, I(0), I(1)), MGR_EINDEX);
 }
 
 static void test_pop(void **state)
 {
 	struct fx *f = *state;
-	assert_int_equal(th_run(&f->t, f->l, "pop", 0), MGR_EINDEX);
+	assert_int_equal(th_run(&f->t, f->obj, "pop", 0), MGR_EINDEX);
 	assert_non_null(strstr(f->t.c.err, "empty"));
-	assert_int_equal(th_run(&f->t, f->l, "pop", 1, I(0)), MGR_EINDEX);
+	assert_int_equal(th_run(&f->t, f->obj, "pop", 1, I(0)), MGR_EINDEX);
 	fill(f, 5);
-	assert_int_equal(th_run(&f->t, f->l, "pop", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "pop", 0), 0);
 	assert_non_null(f->t.c.result); /* owned: it left the list */
 	assert_int_equal(mgr_value_int(res(f)), 4);
-	assert_int_equal(th_run(&f->t, f->l, "pop", 1, I(0)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "pop", 1, I(0)), 0);
 	assert_int_equal(mgr_value_int(res(f)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "pop", 1, I(-2)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "pop", 1, I(-2)), 0);
 	assert_int_equal(mgr_value_int(res(f)), 2);
 	th_assert_ints(items(f), 2, 1, 3);
-	assert_int_equal(th_run(&f->t, f->l, "pop", 1, I(2)), MGR_EINDEX);
-	assert_int_equal(th_run(&f->t, f->l, "pop", 1, I(-3)), MGR_EINDEX);
-	assert_int_equal(th_run(&f->t, f->l, "pop", 1, S("x")), MGR_EARGS);
-	assert_int_equal(th_run(&f->t, f->l, "pop", 2, I(0), I(0)), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "pop", 1, I(2)), MGR_EINDEX);
+	assert_int_equal(th_run(&f->t, f->obj, "pop", 1, I(-3)), MGR_EINDEX);
+	assert_int_equal(th_run(&f->t, f->obj, "pop", 1, S("x")), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "pop", 2, I(0), I(0)), MGR_EARGS);
 	assert_int_equal(len(f), 2);
-	assert_int_equal(th_run(&f->t, f->l, "pop", 0), 0);
-	assert_int_equal(th_run(&f->t, f->l, "pop", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "pop", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "pop", 0), 0);
 	assert_int_equal(mgr_value_int(res(f)), 1);
-	assert_int_equal(th_run(&f->t, f->l, "pop", 0), MGR_EINDEX);
+	assert_int_equal(th_run(&f->t, f->obj, "pop", 0), MGR_EINDEX);
 }
 
 static void test_remove_index_count(void **state)
 {
 	struct fx *f = *state;
-	assert_int_equal(th_run(&f->t, f->l, "extend", 1, th_ints(6, 1, 2, 1, 3, 1, 2)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "append", 1, D(1.0)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "append", 1, S("s")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "extend", 1, th_ints(6, 1, 2, 1, 3, 1, 2)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "append", 1, D(1.0)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "append", 1, S("s")), 0);
 
-	assert_int_equal(th_run(&f->t, f->l, "count", 1, I(1)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "count", 1, I(1)), 0);
 	assert_int_equal(mgr_value_int(res(f)), 3); /* 1.0 is not 1 */
-	assert_int_equal(th_run(&f->t, f->l, "count", 1, D(1.0)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "count", 1, D(1.0)), 0);
 	assert_int_equal(mgr_value_int(res(f)), 1);
-	assert_int_equal(th_run(&f->t, f->l, "count", 1, I(9)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "count", 1, I(9)), 0);
 	assert_int_equal(mgr_value_int(res(f)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "count", 1, S("s")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "count", 1, S("s")), 0);
 	assert_int_equal(mgr_value_int(res(f)), 1);
 
-	assert_int_equal(th_run(&f->t, f->l, "index", 1, I(3)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "index", 1, I(3)), 0);
 	assert_int_equal(mgr_value_int(res(f)), 3);
-	assert_int_equal(th_run(&f->t, f->l, "index", 1, I(2)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "index", 1, I(2)), 0);
 	assert_int_equal(mgr_value_int(res(f)), 1); /* the first one */
-	assert_int_equal(th_run(&f->t, f->l, "index", 1, D(1.0)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "index", 1, D(1.0)), 0);
 	assert_int_equal(mgr_value_int(res(f)), 6);
-	assert_int_equal(th_run(&f->t, f->l, "index", 1, I(9)), MGR_EVALUE);
+	assert_int_equal(th_run(&f->t, f->obj, "index", 1, I(9)), MGR_EVALUE);
 	assert_non_null(strstr(f->t.c.err, "9"));
-	assert_int_equal(th_run(&f->t, f->l, "index", 1, S("1")), MGR_EVALUE);
+	assert_int_equal(th_run(&f->t, f->obj, "index", 1, S("1")), MGR_EVALUE);
 
-	assert_int_equal(th_run(&f->t, f->l, "remove", 1, I(1)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "remove", 1, I(1)), 0);
 	assert_null(res(f));
-	assert_int_equal(th_run(&f->t, f->l, "remove", 1, I(1)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "index", 1, I(1)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "remove", 1, I(1)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "index", 1, I(1)), 0);
 	assert_int_equal(mgr_value_int(res(f)), 2);
-	assert_int_equal(th_run(&f->t, f->l, "remove", 1, I(9)), MGR_EVALUE);
-	assert_int_equal(th_run(&f->t, f->l, "remove", 1, NIL()), MGR_EVALUE);
+	assert_int_equal(th_run(&f->t, f->obj, "remove", 1, I(9)), MGR_EVALUE);
+	assert_int_equal(th_run(&f->t, f->obj, "remove", 1, NIL()), MGR_EVALUE);
 	assert_int_equal(len(f), 6);
 	/* remove by structural equality */
-	assert_int_equal(th_run(&f->t, f->l, "append", 1, th_ints(2, 5, 6)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "remove", 1, th_ints(2, 5, 6)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "append", 1, th_ints(2, 5, 6)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "remove", 1, th_ints(2, 5, 6)), 0);
 	assert_int_equal(len(f), 6);
 	fill(f, 0);
-	assert_int_equal(th_run(&f->t, f->l, "remove", 1, I(0)), MGR_EVALUE);
-	assert_int_equal(th_run(&f->t, f->l, "index", 1, I(0)), MGR_EVALUE);
-	assert_int_equal(th_run(&f->t, f->l, "count", 1, I(0)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "remove", 1, I(0)), MGR_EVALUE);
+	assert_int_equal(th_run(&f->t, f->obj, "index", 1, I(0)), MGR_EVALUE);
+	assert_int_equal(th_run(&f->t, f->obj, "count", 1, I(0)), 0);
 	assert_int_equal(mgr_value_int(res(f)), 0);
 }
 
 static void check_slice(struct fx *f, mgr_value *start, mgr_value *stop, size_t n, ...)
 {
-	int rc = start && stop ? th_run(&f->t, f->l, "slice", 2, start, stop)
-		 : start       ? th_run(&f->t, f->l, "slice", 1, start)
-			       : th_run(&f->t, f->l, "slice", 0);
+	int rc = start && stop ? th_run(&f->t, f->obj, "slice", 2, start, stop)
+		 : start       ? th_run(&f->t, f->obj, "slice", 1, start)
+			       : th_run(&f->t, f->obj, "slice", 0);
 	assert_int_equal(rc, 0);
 	const mgr_value *v = res(f);
 	assert_int_equal(mgr_value_kind(v), MGR_LIST);
@@ -326,9 +303,9 @@ static void test_slice(void **state)
 	mgr_value_list_append(f->t.c.result, I(9));
 	assert_int_equal(len(f), 5);
 	/* bounds must be ints or nil */
-	assert_int_equal(th_run(&f->t, f->l, "slice", 1, S("1")), MGR_EARGS);
-	assert_int_equal(th_run(&f->t, f->l, "slice", 2, I(0), D(2.0)), MGR_EARGS);
-	assert_int_equal(th_run(&f->t, f->l, "slice", 3, I(0), I(1), I(1)), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "slice", 1, S("1")), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "slice", 2, I(0), D(2.0)), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "slice", 3, I(0), I(1), I(1)), MGR_EARGS);
 	fill(f, 0);
 	check_slice(f, NULL, NULL, 0);
 	check_slice(f, I(-1), I(1), 0);
@@ -337,55 +314,55 @@ static void test_slice(void **state)
 static void test_reverse_clear_copy(void **state)
 {
 	struct fx *f = *state;
-	assert_int_equal(th_run(&f->t, f->l, "reverse", 0), 0); /* empty */
+	assert_int_equal(th_run(&f->t, f->obj, "reverse", 0), 0); /* empty */
 	fill(f, 1);
-	assert_int_equal(th_run(&f->t, f->l, "reverse", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "reverse", 0), 0);
 	th_assert_ints(items(f), 1, 0);
 	fill(f, 4);
-	assert_int_equal(th_run(&f->t, f->l, "reverse", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "reverse", 0), 0);
 	th_assert_ints(items(f), 4, 3, 2, 1, 0);
 	fill(f, 5);
-	assert_int_equal(th_run(&f->t, f->l, "reverse", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "reverse", 0), 0);
 	th_assert_ints(items(f), 5, 4, 3, 2, 1, 0);
 
 	/* copy is deep and owned */
-	assert_int_equal(th_run(&f->t, f->l, "append", 1, th_ints(1, 7)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "copy", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "append", 1, th_ints(1, 7)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "copy", 0), 0);
 	mgr_value *c = f->t.c.result;
 	f->t.c.result = NULL;
-	assert_int_equal(th_run(&f->t, f->l, "get", 1, I(-1)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, I(-1)), 0);
 	assert_ptr_not_equal(mgr_value_list_get(c, 5), res(f));
 	assert_true(mgr_value_equal(mgr_value_list_get(c, 5), res(f)));
 	mgr_value_free(c);
 
-	assert_int_equal(th_run(&f->t, f->l, "clear", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "clear", 0), 0);
 	assert_int_equal(len(f), 0);
-	assert_int_equal(th_run(&f->t, f->l, "clear", 0), 0);
-	assert_int_equal(th_run(&f->t, f->l, "append", 1, I(1)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "clear", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "append", 1, I(1)), 0);
 	th_assert_ints(items(f), 1, 1);
 }
 
 static void test_sort_numbers(void **state)
 {
 	struct fx *f = *state;
-	assert_int_equal(th_run(&f->t, f->l, "sort", 0), 0); /* empty */
-	assert_int_equal(th_run(&f->t, f->l, "extend", 1, th_ints(7, 5, -1, 3, 3, 0, 9, -7)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "sort", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "sort", 0), 0); /* empty */
+	assert_int_equal(th_run(&f->t, f->obj, "extend", 1, th_ints(7, 5, -1, 3, 3, 0, 9, -7)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "sort", 0), 0);
 	th_assert_ints(items(f), 7, -7, -1, 0, 3, 3, 5, 9);
-	assert_int_equal(th_run(&f->t, f->l, "sort", 1, B(true)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "sort", 1, B(true)), 0);
 	th_assert_ints(items(f), 7, 9, 5, 3, 3, 0, -1, -7);
-	assert_int_equal(th_run(&f->t, f->l, "sort", 1, B(false)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "sort", 1, B(false)), 0);
 	th_assert_ints(items(f), 7, -7, -1, 0, 3, 3, 5, 9);
-	assert_int_equal(th_run(&f->t, f->l, "sort", 1, NIL()), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "sort", 1, NIL()), 0);
 	th_assert_ints(items(f), 7, -7, -1, 0, 3, 3, 5, 9);
 	/* ints and doubles order together */
 	fill(f, 0);
-	assert_int_equal(th_run(&f->t, f->l, "append", 1, D(2.5)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "append", 1, I(2)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "append", 1, I(1)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "append", 1, D(-0.5)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "append", 1, I(INT64_MIN)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "sort", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "append", 1, D(2.5)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "append", 1, I(2)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "append", 1, I(1)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "append", 1, D(-0.5)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "append", 1, I(INT64_MIN)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "sort", 0), 0);
 	const mgr_value *v = items(f);
 	assert_true(mgr_value_int(mgr_value_list_get(v, 0)) == INT64_MIN);
 	assert_true(mgr_value_double(mgr_value_list_get(v, 1)) == -0.5);
@@ -395,14 +372,14 @@ static void test_sort_numbers(void **state)
 	/* a big one, against a known order */
 	fill(f, 0);
 	for (int i = 0; i < 1000; i++)
-		assert_int_equal(th_run(&f->t, f->l, "append", 1, I((i * 7919) % 1000)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "sort", 0), 0);
+		assert_int_equal(th_run(&f->t, f->obj, "append", 1, I((i * 7919) % 1000)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "sort", 0), 0);
 	v = items(f);
 	for (size_t i = 0; i < 1000; i++)
 		assert_int_equal(mgr_value_int(mgr_value_list_get(v, i)), i);
 	/* the argument must be a bool */
-	assert_int_equal(th_run(&f->t, f->l, "sort", 1, I(1)), MGR_EARGS);
-	assert_int_equal(th_run(&f->t, f->l, "sort", 1, S("true")), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "sort", 1, I(1)), MGR_EARGS);
+	assert_int_equal(th_run(&f->t, f->obj, "sort", 1, S("true")), MGR_EARGS);
 }
 
 static void test_sort_strings(void **state)
@@ -411,20 +388,20 @@ static void test_sort_strings(void **state)
 	static const char *const in[] = {"pear", "apple", "", "Zebra", "apples", "\xc3\xa9t\xc3\xa9", "app"};
 	static const char *const want[] = {"", "Zebra", "app", "apple", "apples", "pear", "\xc3\xa9t\xc3\xa9"};
 	for (size_t i = 0; i < 7; i++)
-		assert_int_equal(th_run(&f->t, f->l, "append", 1, S(in[i])), 0);
-	assert_int_equal(th_run(&f->t, f->l, "sort", 0), 0);
+		assert_int_equal(th_run(&f->t, f->obj, "append", 1, S(in[i])), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "sort", 0), 0);
 	const mgr_value *v = items(f);
 	for (size_t i = 0; i < 7; i++)
 		assert_string_equal(mgr_value_string(mgr_value_list_get(v, i), NULL), want[i]);
-	assert_int_equal(th_run(&f->t, f->l, "sort", 1, B(true)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "sort", 1, B(true)), 0);
 	v = items(f);
 	for (size_t i = 0; i < 7; i++)
 		assert_string_equal(mgr_value_string(mgr_value_list_get(v, i), NULL), want[6 - i]);
 	/* bytes sort among bytes */
 	fill(f, 0);
-	assert_int_equal(th_run(&f->t, f->l, "append", 1, mgr_value_new_bytes("\xff", 1)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "append", 1, mgr_value_new_bytes("\0", 1)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "sort", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "append", 1, mgr_value_new_bytes("\xff", 1)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "append", 1, mgr_value_new_bytes("\0", 1)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "sort", 0), 0);
 	v = items(f);
 	assert_int_equal(((const uint8_t *)mgr_value_bytes(mgr_value_list_get(v, 0), NULL))[0], 0);
 }
@@ -444,24 +421,24 @@ static void test_sort_mixed(void **state)
 	};
 	for (size_t i = 0; i < sizeof(mixes) / sizeof(mixes[0]); i++) {
 		fill(f, 0);
-		assert_int_equal(th_run(&f->t, f->l, "append", 1, mixes[i][0]), 0);
-		assert_int_equal(th_run(&f->t, f->l, "append", 1, mixes[i][1]), 0);
-		assert_int_equal(th_run(&f->t, f->l, "append", 1, I(0)), 0);
+		assert_int_equal(th_run(&f->t, f->obj, "append", 1, mixes[i][0]), 0);
+		assert_int_equal(th_run(&f->t, f->obj, "append", 1, mixes[i][1]), 0);
+		assert_int_equal(th_run(&f->t, f->obj, "append", 1, I(0)), 0);
 		const mgr_value *before = items(f);
 		mgr_value *copy = mgr_value_copy(before);
-		assert_int_equal(th_run(&f->t, f->l, "sort", 0), MGR_ETYPE);
+		assert_int_equal(th_run(&f->t, f->obj, "sort", 0), MGR_ETYPE);
 		assert_non_null(strstr(f->t.c.err, "cannot order"));
 		assert_true(mgr_value_equal(items(f), copy)); /* untouched */
 		mgr_value_free(copy);
 	}
 	/* the bad item may be anywhere, not only next to the first */
 	fill(f, 10);
-	assert_int_equal(th_run(&f->t, f->l, "append", 1, S("x")), 0);
-	assert_int_equal(th_run(&f->t, f->l, "sort", 1, B(true)), MGR_ETYPE);
+	assert_int_equal(th_run(&f->t, f->obj, "append", 1, S("x")), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "sort", 1, B(true)), MGR_ETYPE);
 	/* one item of any kind is sorted already */
 	fill(f, 0);
-	assert_int_equal(th_run(&f->t, f->l, "append", 1, NIL()), 0);
-	assert_int_equal(th_run(&f->t, f->l, "sort", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "append", 1, NIL()), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "sort", 0), 0);
 }
 
 /* Equal keys keep their order, forwards and reversed (as in Python). An
@@ -471,8 +448,8 @@ static void test_sort_stable(void **state)
 	struct fx *f = *state;
 	mgr_value *mk[] = {I(1), D(0.5), D(1.0), I(0), I(1), D(1.0), D(2.0), I(1)};
 	for (size_t i = 0; i < 8; i++)
-		assert_int_equal(th_run(&f->t, f->l, "append", 1, mk[i]), 0);
-	assert_int_equal(th_run(&f->t, f->l, "sort", 0), 0);
+		assert_int_equal(th_run(&f->t, f->obj, "append", 1, mk[i]), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "sort", 0), 0);
 	const mgr_value *v = items(f);
 	/* 0, 0.5, then the ones in their original order, then 2.0 */
 	static const mgr_kind fwd[] = {MGR_INT, MGR_DOUBLE, MGR_INT, MGR_DOUBLE,
@@ -486,8 +463,8 @@ static void test_sort_stable(void **state)
 	fill(f, 0);
 	mgr_value *mk2[] = {I(1), D(0.5), D(1.0), I(0), I(1), D(1.0), D(2.0), I(1)};
 	for (size_t i = 0; i < 8; i++)
-		assert_int_equal(th_run(&f->t, f->l, "append", 1, mk2[i]), 0);
-	assert_int_equal(th_run(&f->t, f->l, "sort", 1, B(true)), 0);
+		assert_int_equal(th_run(&f->t, f->obj, "append", 1, mk2[i]), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "sort", 1, B(true)), 0);
 	v = items(f);
 	/* 2.0, then the ones in their original order, then 0.5, 0 */
 	static const mgr_kind rev[] = {MGR_DOUBLE, MGR_INT, MGR_DOUBLE, MGR_INT,
@@ -500,9 +477,9 @@ static void test_sort_stable(void **state)
 	/* a larger run: sort by value keeps insertion order among equals */
 	fill(f, 0);
 	for (int i = 0; i < 300; i++)
-		assert_int_equal(th_run(&f->t, f->l, "append", 1,
+		assert_int_equal(th_run(&f->t, f->obj, "append", 1,
 					i % 2 ? I(i % 5) : D((double)(i % 5))), 0);
-	assert_int_equal(th_run(&f->t, f->l, "sort", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "sort", 0), 0);
 	v = items(f);
 	/* value k's items were appended at k, k+5, k+10...: odd ones as ints */
 	for (size_t i = 0; i < 300; i++) {
@@ -519,10 +496,10 @@ static void test_sort_stable(void **state)
 static void test_sort_bool_with_doubles(void **state)
 {
 	struct fx *f = *state;
-	assert_int_equal(th_run(&f->t, f->l, "append", 1, D(2.5)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "append", 1, B(true)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "append", 1, D(0.5)), 0);
-	assert_int_equal(th_run(&f->t, f->l, "sort", 0), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "append", 1, D(2.5)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "append", 1, B(true)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "append", 1, D(0.5)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "sort", 0), 0);
 	const mgr_value *v = items(f);
 	assert_true(mgr_value_double(mgr_value_list_get(v, 0)) == 0.5);
 	assert_int_equal(mgr_value_kind(mgr_value_list_get(v, 1)), MGR_BOOL);
@@ -532,23 +509,23 @@ static void test_sort_bool_with_doubles(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_table, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_create, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_append_extend, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_insert, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_get_set_del, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pop, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_remove_index_count, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_slice, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reverse_clear_copy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sort_numbers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sort_strings, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sort_mixed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sort_stable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_table, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_create, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_append_extend, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_insert, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_get_set_del, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_pop, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_remove_index_count, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_slice, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_reverse_clear_copy, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_sort_numbers, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_sort_strings, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_sort_mixed, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_sort_stable, setup, th_fx_teardown),
 		/* BUG: fails until value_compare_numbers is fixed */
-		cmocka_unit_test_setup_teardown(test_sort_bool_with_doubles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sort_bool_with_doubles, setup, th_fx_teardown),
 		/* BUG: fails under UBSan until fixed; kept last (UBSan may abort) */
-		cmocka_unit_test_setup_teardown(test_extend_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_extend_empty, setup, th_fx_teardown),
 	};
 	/* MGR_TEST_SKIP=pattern skips tests (e.g. a known crash under ASan) */
 	if (getenv("MGR_TEST_SKIP"))

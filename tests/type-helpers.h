@@ -95,6 +95,32 @@ static inline int th_create(struct registry *reg, const struct type *t, struct o
 	return rc;
 }
 
+/* The fixture of a type's tests: a registry holding one object of it. */
+struct fx {
+	struct registry reg;
+	struct object *obj;
+	struct tcall t;
+};
+
+static inline int th_fx_setup(void **state, const struct type *t)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	assert_int_equal(types_builtin_register(), 0);
+	assert_int_equal(registry_init(&f->reg), 0);
+	assert_int_equal(th_create(&f->reg, t, &f->obj, 0), 0);
+	*state = f;
+	return 0;
+}
+
+static inline int th_fx_teardown(void **state)
+{
+	struct fx *f = *state;
+	th_done(&f->t);
+	registry_fini(&f->reg);
+	free(f);
+	return 0;
+}
+
 /* Shorthands for arguments. */
 #define I(x) mgr_value_new_int(x)
 #define S(x) mgr_value_new_string(x)
