@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -70,6 +71,19 @@ int64_t harness_info(mgr_client *c, const char *field)
 	int64_t n = harness_map_int(info, field);
 	mgr_value_free(info);
 	return n;
+}
+
+int64_t harness_wait_info(mgr_client *c, const char *field, int64_t want, int timeout_ms)
+{
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		int64_t v = harness_info(c, field);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		long ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		if (v == want || ms > timeout_ms)
+			return v;
+	}
 }
 
 int harness_raw_connect(const char *path)

@@ -33,6 +33,11 @@ int harness_teardown(void **state);
 /* An int from the manager's info() (e.g. "objects", "sessions"). */
 int64_t harness_info(mgr_client *c, const char *field);
 
+/* Polls info(field) until it equals want or timeout_ms passes (for state
+ * the server changes on its own, such as a session ending); returns the
+ * last value seen. */
+int64_t harness_wait_info(mgr_client *c, const char *field, int64_t want, int timeout_ms);
+
 /* Raw protocol: connect (fd, asserts), send bytes, send a msg, receive a
  * msg within timeout_ms (returns false on EOF/timeout). */
 int harness_raw_connect(const char *path);

@@ -532,9 +532,7 @@ static void chaos_same_objects(const mgr_value *before, const mgr_value *after)
  * the last ones may still be in its queue: bounded polling. */
 static void chaos_await_sessions(mgr_client *c, int64_t want)
 {
-	for (int i = 0; i < 500 && harness_info(c, "sessions") != want; i++)
-		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
-	assert_int_equal(harness_info(c, "sessions"), want);
+	assert_int_equal(harness_wait_info(c, "sessions", want, 10000), want);
 }
 
 /* ---- the parent's objects and the final checks ---- */

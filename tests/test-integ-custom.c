@@ -503,9 +503,7 @@ static void test_serve_child_holds_no_client_fds(void **state)
 	mgr_manager_opts o = {.serve = mgr_server_main};
 	assert_int_equal(mgr_manager_start(&o, &m2), 0); /* forked while c is open */
 	mgr_client_close(c);
-	for (int i = 0; i < 10000 && harness_info(watcher, "sessions") != 1; i++)
-		;
-	assert_int_equal(harness_info(watcher, "sessions"), 1);
+	assert_int_equal(harness_wait_info(watcher, "sessions", 1, 10000), 1);
 	mgr_client_close(watcher);
 	assert_int_equal(mgr_manager_shutdown(m2), 0);
 	assert_int_equal(mgr_manager_shutdown(m1), 0);

@@ -22,9 +22,7 @@
  * its own time, and there is nothing to wait on but asking. */
 static void wait_info(mgr_client *c, const char *field, int64_t want)
 {
-	int64_t n = -1;
-	for (int i = 0; i < 100000 && (n = harness_info(c, field)) != want; i++)
-		;
+	int64_t n = harness_wait_info(c, field, want, 10000);
 	if (n != want)
 		fail_msg("info %s is %lld, want %lld", field, (long long)n, (long long)want);
 }

@@ -88,9 +88,7 @@ static size_t nested_len(mgr_object *l)
  * references drop after our next call may already have been answered. */
 static void nested_wait_info(mgr_client *c, const char *field, int64_t want)
 {
-	for (int i = 0; i < 10000 && harness_info(c, field) != want; i++)
-		;
-	assert_int_equal(harness_info(c, field), want);
+	assert_int_equal(harness_wait_info(c, field, want, 10000), want);
 }
 
 /* The brief's sequence: a dict holds a list; our handles go and the dict

@@ -58,9 +58,7 @@ static void test_session_end_drops_refs(void **state)
 	mgr_client_close(other); /* handles leak on purpose: the server must not */
 	/* the close is seen by the server before it answers our next call? Not
 	 * necessarily: poll info until the anonymous object is gone. */
-	for (int i = 0; i < 1000 && harness_info(h->c, "objects") != base + 1; i++)
-		;
-	assert_int_equal(harness_info(h->c, "objects"), base + 1); /* the named one stays */
+	assert_int_equal(harness_wait_info(h->c, "objects", base + 1, 10000), base + 1);
 }
 
 int main(void)

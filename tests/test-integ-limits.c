@@ -1,0 +1,439 @@
+/* Limits that need many sockets: mgrd out of file descriptors (accept backs
+ * off without spinning, an existing client keeps working, new clients are
+ * served again once descriptors free up), and 500 idle or half-sent
+ * connections beside a client making 10,000 calls. mgrd's log (its stderr)
+ * goes to a file so the tests can read what it said; waits are bounded
+ * polls of the server's state, never a sleep. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../common/frame.h"
+#include "harness.h"
+
+#define WAIT_MS 10000
+#define FD_HEADROOM 16 /* descriptors mgrd may still open once limited */
+#define BACKLOGGED 4	/* connections left waiting in the listen backlog */
+#define IDLE_CONNS 500
+#define CALLS 10000
+
+struct lim {
+	mgr_manager *m;
+	mgr_client *c;
+	mgr_object *k; /* a counter the working client bumps */
+	int64_t bumps;
+	pid_t pid;
+	char log[64]; /* mgrd's stderr */
+};
+
+/* ---- mgrd with its stderr in a file ---- */
+
+/* Starts mgrd (extra args, NULL-terminated) with stderr sent to l->log:
+ * the child inherits fd 2, so it is pointed at the file around the start. */
+static void lim_start(struct lim *l, const char *const *args)
+{
+	snprintf(l->log, sizeof(l->log), "/tmp/mgr-limits-log-XXXXXX");
+	int logfd = mkstemp(l->log);
+	assert_true(logfd >= 0);
+	fflush(stderr);
+	int saved = dup(2);
+	assert_true(saved >= 0);
+	assert_true(dup2(logfd, 2) == 2);
+	mgr_manager_opts o = {.args = args};
+	int err = mgr_manager_start(&o, &l->m);
+	dup2(saved, 2);
+	close(saved);
+	close(logfd);
+	if (err)
+		fail_msg("mgr_manager_start: %s: %s", mgr_strerror(err), mgr_client_errmsg(NULL));
+	l->pid = mgr_manager_pid(l->m);
+	err = mgr_client_connect(mgr_manager_address(l->m), &l->c);
+	if (err)
+		fail_msg("connect: %s: %s", mgr_strerror(err), mgr_client_errmsg(NULL));
+	mgr_client_set_timeout(l->c, WAIT_MS); /* a starved call fails instead of hanging */
+	assert_int_equal(mgr_counter_open(l->c, "alive", &l->k), 0);
+}
+
+/* How often needle occurs in mgrd's log so far. */
+static int log_count(const struct lim *l, const char *needle)
+{
+	FILE *f = fopen(l->log, "r");
+	assert_non_null(f);
+	char line[1024];
+	int n = 0;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* Stops mgrd (it must exit cleanly) and checks its log for sanitizer
+ * reports. */
+static void lim_stop(struct lim *l)
+{
+	mgr_object_release(l->k);
+	mgr_client_close(l->c);
+	assert_int_equal(mgr_manager_shutdown(l->m), 0);
+	int bad = log_count(l, "runtime error") + log_count(l, "Sanitizer");
+	if (bad)
+		fail_msg("mgrd reported %d sanitizer findings; see %s", bad, l->log);
+	unlink(l->log);
+}
+
+/* The working client's call succeeds and counts right. */
+static void assert_alive(struct lim *l)
+{
+	int64_t now = 0;
+	int err = mgr_counter_add(l->k, 1, &now);
+	if (err)
+		fail_msg("the working client failed: %s: %s", mgr_errname(err),
+			 mgr_client_errmsg(NULL));
+	assert_int_equal(now, ++l->bumps);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Polls the manager until it counts `want` sessions (closes are handled
+ * on the server's own time), at most WAIT_MS. */
+static void wait_sessions(struct lim *l, int64_t want)
+{
+	int64_t n = -1, end = now_ms() + WAIT_MS;
+	while ((n = harness_info(l->c, "sessions")) != want && now_ms() < end)
+		;
+	assert_int_equal(n, want);
+}
+
+/* ---- /proc ---- */
+
+/* utime + stime of pid (all its threads), in clock ticks. */
+static long proc_cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+	assert_non_null(p);
+	unsigned long ut = 0, st = 0;
+	/* after ")": state and fields 4..13, then utime (14) and stime (15) */
+	int got = sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
+	assert_int_equal(got, 2);
+	return (long)(ut + st);
+}
+
+static int proc_fd_count(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(path);
+	assert_non_null(d);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* ---- raw connections ---- */
+
+static void encode(const struct msg *m, uint8_t **buf, size_t *len)
+{
+	assert_int_equal(frame_encode(m, buf, len), 0);
+}
+
+static void hello_frame(uint8_t **buf, size_t *len)
+{
+	struct msg hello = {.kind = MSG_HELLO};
+	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), "limits"};
+	encode(&hello, buf, len);
+}
+
+static void ping_frame(uint64_t id, uint8_t **buf, size_t *len)
+{
+	mgr_value *v = mgr_value_new_string("ping");
+	struct msg m = {.kind = MSG_REQUEST};
+	m.u.request = (struct msg_request){.id = id, .method = "ping", .args = &v, .nargs = 1};
+	encode(&m, buf, len);
+	mgr_value_free(v);
+}
+
+/* The next message on fd is the successful reply to ping `id`. */
+static void expect_pong(int fd, uint64_t id)
+{
+	struct msg r;
+	assert_true(harness_raw_recv_msg(fd, &r, WAIT_MS));
+	assert_int_equal(r.kind, MSG_REPLY);
+	assert_int_equal(r.u.reply.id, id);
+	assert_int_equal(r.u.reply.code, 0);
+	assert_string_equal(mgr_value_string(r.u.reply.value, NULL), "ping");
+	msg_clear(&r);
+}
+
+static void raw_ping(int fd, uint64_t id)
+{
+	uint8_t *buf;
+	size_t len;
+	ping_frame(id, &buf, &len);
+	harness_raw_send(fd, buf, len);
+	free(buf);
+	expect_pong(fd, id);
+}
+
+static void send_hello(int fd)
+{
+	uint8_t *buf;
+	size_t len;
+	hello_frame(&buf, &len);
+	harness_raw_send(fd, buf, len);
+	free(buf);
+}
+
+/* ---- out of file descriptors ---- */
+
+/* Connects and says Hello; 1 once the Welcome came, 0 if mgrd logged that
+ * it paused accepts (out of descriptors) and no Welcome came: this one
+ * waits in the listen backlog. */
+static int hello_or_paused(struct lim *l, int fd, int paused_before)
+{
+	send_hello(fd);
+	int64_t end = now_ms() + WAIT_MS;
+	while (now_ms() < end) {
+		struct pollfd p = {fd, POLLIN, 0};
+		if (poll(&p, 1, 20) == 1) {
+			struct msg w;
+			assert_true(harness_raw_recv_msg(fd, &w, WAIT_MS));
+			assert_int_equal(w.kind, MSG_WELCOME);
+			msg_clear(&w);
+			return 1;
+		}
+		if (log_count(l, "pausing accepts") > paused_before)
+			return 0;
+	}
+	fail_msg("neither a Welcome nor an accept pause within %d ms", WAIT_MS);
+	return -1;
+}
+
+/* Lowers mgrd's soft RLIMIT_NOFILE to what it has open plus FD_HEADROOM
+ * (the hard limit stays, so it can be raised back); *old gets the limit. */
+static void limit_fds(struct lim *l, struct rlimit *old)
+{
+	assert_int_equal(prlimit(l->pid, RLIMIT_NOFILE, NULL, old), 0);
+	struct rlimit low = {(rlim_t)proc_fd_count(l->pid) + FD_HEADROOM, old->rlim_max};
+	assert_int_equal(prlimit(l->pid, RLIMIT_NOFILE, &low, NULL), 0);
+}
+
+static void test_out_of_fds(void **state)
+{
+	(void)state;
+	struct lim l = {0};
+	lim_start(&l, NULL);
+	const char *path = mgr_manager_address(l.m);
+	assert_alive(&l);
+	struct rlimit old;
+	limit_fds(&l, &old);
+	/* sessions until mgrd runs out; the first one it cannot accept stays
+	 * in the backlog, as do a few more */
+	int served[FD_HEADROOM + 1], nserved = 0, waiting[BACKLOGGED + 1], nwaiting = 0;
+	int paused = log_count(&l, "pausing accepts");
+	for (;;) {
+		assert_true(nserved <= FD_HEADROOM);
+		int fd = harness_raw_connect(path);
+		if (!hello_or_paused(&l, fd, paused)) {
+			waiting[nwaiting++] = fd;
+			break;
+		}
+		served[nserved++] = fd;
+	}
+	assert_true(nserved >= FD_HEADROOM / 2); /* mgrd needs no fds of its own to serve */
+	while (nwaiting <= BACKLOGGED) {
+		waiting[nwaiting] = harness_raw_connect(path);
+		send_hello(waiting[nwaiting++]);
+	}
+	wait_sessions(&l, 1 + nserved);
+	/* saturated: ~1 s with nothing to do but retry accept; a spin would
+	 * use the whole core, the backoff next to nothing. No Welcome comes. */
+	long hz = sysconf(_SC_CLK_TCK);
+	int paused0 = log_count(&l, "pausing accepts");
+	long cpu0 = proc_cpu_ticks(l.pid);
+	int64_t t0 = now_ms();
+	struct pollfd p = {waiting[0], POLLIN, 0};
+	assert_int_equal(poll(&p, 1, 1000), 0);
+	long cpu = proc_cpu_ticks(l.pid) - cpu0;
+	int64_t ms = now_ms() - t0;
+	int retries = log_count(&l, "pausing accepts") - paused0;
+	print_message("out of fds for %lld ms: mgrd used %ld ms of CPU, paused accepts %d times\n",
+		      (long long)ms, cpu * 1000 / hz, retries);
+	assert_true(cpu * 1000 / hz < ms / 5); /* under 20% of a core */
+	assert_true(retries >= 1);	       /* it keeps trying ... */
+	assert_true(retries <= ms / 20 + 2);   /* ... at a bounded rate */
+	/* the existing connections keep working while it is saturated */
+	for (int i = 0; i < 1000; i++)
+		assert_alive(&l);
+	for (int i = 0; i < nserved; i++)
+		raw_ping(served[i], 1);
+	/* free some descriptors (the backlogged ones go too: mgrd accepts
+	 * them first, sees EOF and closes them) */
+	for (int i = 0; i < nwaiting; i++)
+		close(waiting[i]);
+	int keep = nserved / 2;
+	for (int i = keep; i < nserved; i++)
+		close(served[i]);
+	assert_true(nserved - keep > nwaiting);
+	wait_sessions(&l, 1 + keep);
+	/* recovery: a new client is served again */
+	int fd = harness_raw_session(path);
+	raw_ping(fd, 2);
+	close(fd);
+	mgr_client *c2;
+	assert_int_equal(mgr_client_connect(path, &c2), 0);
+	assert_int_equal(harness_info(c2, "sessions"), 2 + keep);
+	mgr_client_close(c2);
+	for (int i = 0; i < keep; i++) {
+		raw_ping(served[i], 3);
+		close(served[i]);
+	}
+	assert_alive(&l);
+	wait_sessions(&l, 1);
+	assert_int_equal(prlimit(l.pid, RLIMIT_NOFILE, &old, NULL), 0);
+	lim_stop(&l);
+}
+
+/* ---- 500 idle or half-sent connections ---- */
+
+/* What each of the raw connections does; IDLE_CONNS of them, in turn. */
+enum idle_kind {
+	IDLE_SILENT,	    /* connects and says nothing: closed at the deadline */
+	IDLE_HELLO,	    /* Hello, then nothing: stays */
+	IDLE_HALF_HEADER,   /* half a frame header: closed at the deadline */
+	IDLE_HALF_BODY,	    /* a header and half a Hello: closed at the deadline */
+	IDLE_HALF_REQUEST,  /* Hello, then half a request: stays, can finish it */
+	IDLE_KINDS
+};
+
+static bool idle_stays(int kind)
+{
+	return kind == IDLE_HELLO || kind == IDLE_HALF_REQUEST;
+}
+
+/* Opens connection i as its kind says; half of a request's frame is kept
+ * in rest/rest_len for later. */
+static int idle_open(const char *path, int i, uint8_t **rest, size_t *rest_len)
+{
+	uint8_t *buf;
+	size_t len;
+	int kind = i % IDLE_KINDS;
+	if (idle_stays(kind)) {
+		int fd = harness_raw_session(path);
+		if (kind == IDLE_HALF_REQUEST) {
+			ping_frame((uint64_t)i, &buf, &len);
+			harness_raw_send(fd, buf, len / 2);
+			*rest_len = len - len / 2;
+			*rest = malloc(*rest_len);
+			assert_non_null(*rest);
+			memcpy(*rest, buf + len / 2, *rest_len);
+			free(buf);
+		}
+		return fd;
+	}
+	int fd = harness_raw_connect(path);
+	if (kind == IDLE_SILENT)
+		return fd;
+	hello_frame(&buf, &len);
+	harness_raw_send(fd, buf, kind == IDLE_HALF_HEADER ? FRAME_HEADER / 2
+						   : FRAME_HEADER + (len - FRAME_HEADER) / 2);
+	free(buf);
+	return fd;
+}
+
+static void test_idle_half_sent(void **state)
+{
+	(void)state;
+	/* 500 sockets here and in mgrd (which inherits the limit) */
+	struct rlimit rl, saved;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	rl = saved;
+	rl.rlim_cur = rl.rlim_max;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	assert_true(rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 2 * IDLE_CONNS + 64);
+	struct lim l = {0};
+	lim_start(&l, (const char *const[]){"--handshake-timeout", "500", NULL});
+	const char *path = mgr_manager_address(l.m);
+	int fds[IDLE_CONNS];
+	uint8_t *rest[IDLE_CONNS] = {0};
+	size_t rest_len[IDLE_CONNS] = {0};
+	int stays = 0;
+	/* the ones that handshake first, so the deadline's clock for the
+	 * others starts as late as possible, right before the calls */
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < IDLE_CONNS; i++)
+			if (idle_stays(i % IDLE_KINDS) == (pass == 0)) {
+				fds[i] = idle_open(path, i, &rest[i], &rest_len[i]);
+				stays += pass == 0;
+			}
+	int64_t t0 = now_ms();
+	for (int i = 0; i < CALLS; i++)
+		assert_alive(&l);
+	print_message("%d calls beside %d idle or half-sent connections: %lld ms\n", CALLS,
+		      IDLE_CONNS, (long long)(now_ms() - t0));
+	/* the deadline closes every connection that never finished a Hello */
+	for (int i = 0; i < IDLE_CONNS; i++)
+		if (!idle_stays(i % IDLE_KINDS)) {
+			if (!harness_raw_closed(fds[i], WAIT_MS))
+				fail_msg("connection %d (kind %d) still open", i, i % IDLE_KINDS);
+			close(fds[i]);
+		}
+	wait_sessions(&l, 1 + stays);
+	assert_true(log_count(&l, "handshake deadline") == 0 ||
+		    log_count(&l, "handshake deadline") == IDLE_CONNS - stays);
+	/* ... and keeps the handshaken ones, past their own deadline: they
+	 * still answer, and a request sent in halves completes */
+	for (int i = 0; i < IDLE_CONNS; i++) {
+		if (!idle_stays(i % IDLE_KINDS))
+			continue;
+		if (rest[i]) {
+			harness_raw_send(fds[i], rest[i], rest_len[i]);
+			free(rest[i]);
+			expect_pong(fds[i], (uint64_t)i);
+		} else {
+			raw_ping(fds[i], (uint64_t)i);
+		}
+		close(fds[i]);
+	}
+	wait_sessions(&l, 1);
+	assert_int_equal(l.bumps, CALLS);
+	lim_stop(&l);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_out_of_fds),
+		cmocka_unit_test(test_idle_half_sent),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
