@@ -60,11 +60,11 @@ demo: build
 # (debugoptimized: -O2): figures on stdout and in $(BUILD)/bench.json.
 # bench-quick is CI's smoke check; neither has thresholds.
 bench: build
-	MGR_MGRD=$(CURDIR)/$(BUILD)/mgrd/mgrd python3 bench/run.py --build $(BUILD)
+	MGR_MGRD=$(CURDIR)/$(BUILD)/mgrd/mgrd MGR_EMPLOYEE_MODULE=$(CURDIR)/$(BUILD)/examples/libemployee.so python3 bench/run.py --build $(BUILD)
 
 bench-quick: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
-	MGR_MGRD=$(CURDIR)/$(BUILD)/mgrd/mgrd python3 bench/run.py --build $(BUILD) --quick
+	MGR_MGRD=$(CURDIR)/$(BUILD)/mgrd/mgrd MGR_EMPLOYEE_MODULE=$(CURDIR)/$(BUILD)/examples/libemployee.so python3 bench/run.py --build $(BUILD) --quick
 
 clean:
 	rm -rf $(BUILD) $(ASAN)

@@ -104,11 +104,13 @@ static int employee_history_list(void *state, mgr_request *call)
 }
 
 static const mgr_method_def employee_methods[] = {
-	{"increase", employee_increase, 0, 1, "amount=100", "raise the salary; the new salary"},
-	{"get_pay", employee_get_pay, 0, 0, "", "\"name:salary\""},
-	{"history", employee_history, 0, 0, "", "every salary after a raise, in order"},
+	{"increase", employee_increase, 0, 1, "amount=100", "raise the salary; the new salary",
+	 MGR_METHOD_INLINE},
+	{"get_pay", employee_get_pay, 0, 0, "", "\"name:salary\"", MGR_METHOD_INLINE},
+	{"history", employee_history, 0, 0, "", "every salary after a raise, in order",
+	 MGR_METHOD_INLINE},
 	{"history_list", employee_history_list, 0, 0, "",
-	 "the history as a new shared list (a ref)"},
+	 "the history as a new shared list (a ref)", 0},
 };
 
 /* For `mgrd --snapshot`: {name, salary, history}. */

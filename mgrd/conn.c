@@ -175,7 +175,7 @@ static void conn_flush(struct conn *c)
 			c->out.off += (size_t)n;
 	}
 	conn_buf_consumed(&c->out);
-	if (c->state == CONN_CLOSING)
+	if (c->state == CONN_CLOSING && !c->pins) /* a worker's reply still to come */
 		conn_close(c, "closed after last reply");
 }
 
@@ -207,7 +207,9 @@ static void conn_put(struct conn *c, const struct msg *m)
 	frame_write(&fo, dst);
 	c->out.len += fo.size;
 	frame_out_done(&fo);
-	if (c->out.len - c->out.off > c->srv->cfg.max_outbuf) {
+	if (c->out.len - c->out.off > c->srv->cfg.max_outbuf && c->state == CONN_READY)
+		conn_flush(c); /* a client that reads is not cut off for our batching */
+	if (c->state != CONN_DEAD && c->out.len - c->out.off > c->srv->cfg.max_outbuf) {
 		log_msg(LOG_WARN, "session %llu (pid %d) cut off: %zu bytes of replies unread",
 			(unsigned long long)c->session, (int)c->pid, c->out.len - c->out.off);
 		conn_close(c, "output buffer limit");

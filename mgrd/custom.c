@@ -61,7 +61,9 @@ static struct custom_type *custom_build(const mgr_type_def *def)
 	for (size_t i = 0; i < def->nmethods; i++) {
 		const mgr_method_def *d = &def->methods[i];
 		ms[i] = (struct method){d->name, custom_method, (int8_t)d->min_args,
-					(int8_t)d->max_args, 0, d->args ? d->args : "", d->doc};
+					(int8_t)d->max_args,
+					d->flags & MGR_METHOD_INLINE ? METHOD_INLINE : 0,
+					d->args ? d->args : "", d->doc};
 	}
 	ct->type = (struct type){.name = def->name, .doc = def->doc, .create = custom_create,
 				 .destroy = def->destroy, .methods = ms,

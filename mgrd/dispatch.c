@@ -70,7 +70,8 @@ static int dispatch_run(struct call *c, struct msg_call *mc)
 	if (code)
 		return code;
 	c->obj->calls++;
-	if (c->obj->type->flags & TYPE_THREADED)
+	if (c->obj->type->flags & TYPE_THREADED &&
+	    (c->obj->busy || !(c->method->flags & METHOD_INLINE)))
 		return pool_dispatch(c, mc); /* answered (and timed) when it comes back */
 	uint64_t t0 = stats_now();
 	code = c->method->fn(c);

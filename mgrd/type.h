@@ -19,6 +19,7 @@ typedef int (*method_fn)(struct call *c);
 enum method_flags {
 	METHOD_READONLY = 1 << 0, /* does not change the object */
 	METHOD_BLOCKING = 1 << 1, /* may park the call (takes a timeout) */
+	METHOD_INLINE = 1 << 2,   /* of a threaded type: quick, may run on the loop */
 };
 
 struct method {

@@ -74,8 +74,8 @@ static int rmw_get(void *state, mgr_request *call)
 }
 
 static const mgr_method_def rmw_methods[] = {
-	{"incr", rmw_incr, 0, 0, "", "value += 1, slowly"},
-	{"get", rmw_get, 0, 0, "", "[value, overlapping calls seen]"},
+	{"incr", rmw_incr, 0, 0, "", "value += 1, slowly", 0},
+	{"get", rmw_get, 0, 0, "", "[value, overlapping calls seen]", 0},
 };
 
 static const mgr_type_def rmw_type = {
@@ -87,9 +87,12 @@ static const mgr_type_def rmw_type = {
 	.nmethods = 2,
 };
 
-/* sleeper: sleep_ms(ms) holds its object; note(x) records x in order. */
+/* sleeper: sleep_ms(ms) holds its object; note(x) records x in order. note
+ * is MGR_METHOD_INLINE (may run on mgrd's loop thread): it must still never
+ * run while sleep_ms holds the object, which it checks. */
 struct sleeper {
 	mgr_value *notes;
+	volatile int sleeping;
 };
 
 static int sleeper_init(void **state, mgr_request *call)
@@ -114,20 +117,24 @@ static void sleeper_destroy(void *state)
 
 static int sleeper_sleep_ms(void *state, mgr_request *call)
 {
-	(void)state;
+	struct sleeper *s = state;
 	int64_t ms;
 	int err = mgr_request_arg_int(call, 0, &ms);
 	if (err)
 		return err;
 	if (ms < 0 || ms > 60000)
 		return mgr_request_error(call, MGR_ERANGE, "sleep_ms: %lld out of range", (long long)ms);
+	s->sleeping = 1;
 	custom_pause_us((long)ms * 1000);
+	s->sleeping = 0;
 	return mgr_request_return(call, mgr_value_new_int(ms));
 }
 
 static int sleeper_note(void *state, mgr_request *call)
 {
 	struct sleeper *s = state;
+	if (s->sleeping)
+		return mgr_request_error(call, MGR_ESTATE, "note ran while sleep_ms held the object");
 	mgr_value *x = mgr_request_take_arg(call, 0);
 	return mgr_value_list_append(s->notes, x) ? MGR_ENOMEM : 0;
 }
@@ -145,10 +152,10 @@ static int sleeper_ping(void *state, mgr_request *call)
 }
 
 static const mgr_method_def sleeper_methods[] = {
-	{"sleep_ms", sleeper_sleep_ms, 1, 1, "ms", "hold the object for ms"},
-	{"note", sleeper_note, 1, 1, "x", "append x to the notes"},
-	{"notes", sleeper_notes, 0, 0, "", "the notes, in order"},
-	{"ping", sleeper_ping, 0, 0, "", "true"},
+	{"sleep_ms", sleeper_sleep_ms, 1, 1, "ms", "hold the object for ms", 0},
+	{"note", sleeper_note, 1, 1, "x", "append x to the notes", MGR_METHOD_INLINE},
+	{"notes", sleeper_notes, 0, 0, "", "the notes, in order", 0},
+	{"ping", sleeper_ping, 0, 0, "", "true", 0},
 };
 
 static const mgr_type_def sleeper_type = {

@@ -4,7 +4,6 @@
  * connections beside a client making 10,000 calls. mgrd's log (its stderr)
  * goes to a file so the tests can read what it said; waits are bounded
  * polls of the server's state, never a sleep. */
-#define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -308,6 +307,7 @@ static void test_out_of_fds(void **state)
 	int fd = harness_raw_session(path);
 	raw_ping(fd, 2);
 	close(fd);
+	wait_sessions(&l, 1 + keep);
 	mgr_client *c2;
 	assert_int_equal(mgr_client_connect(path, &c2), 0);
 	assert_int_equal(harness_info(c2, "sessions"), 2 + keep);
@@ -407,8 +407,6 @@ static void test_idle_half_sent(void **state)
 			close(fds[i]);
 		}
 	wait_sessions(&l, 1 + stays);
-	assert_true(log_count(&l, "handshake deadline") == 0 ||
-		    log_count(&l, "handshake deadline") == IDLE_CONNS - stays);
 	/* ... and keeps the handshaken ones, past their own deadline: they
 	 * still answer, and a request sent in halves completes */
 	for (int i = 0; i < IDLE_CONNS; i++) {

@@ -30,12 +30,21 @@ typedef struct mgr_request mgr_request;
  * code (with mgr_request_error). */
 typedef int (*mgr_method_fn)(void *state, mgr_request *call);
 
+/* mgr_method_def.flags */
+enum {
+	/* The method is quick and never blocks: the manager may run it on its
+	 * I/O thread when the object is idle, which saves a thread hand-off
+	 * per call. Without it the call runs on a worker thread. */
+	MGR_METHOD_INLINE = 1 << 0,
+};
+
 typedef struct mgr_method_def {
 	const char *name;
 	mgr_method_fn fn;
 	int min_args, max_args; /* max -1: any number */
 	const char *args;       /* for introspection, e.g. "amount=100" */
 	const char *doc;
+	unsigned flags;         /* MGR_METHOD_* */
 } mgr_method_def;
 
 typedef struct mgr_type_def {
