@@ -41,8 +41,10 @@ static mgr_value *cmd_ls_rows(const mgr_value *objects, const char *type)
 	qsort(rows, k, sizeof(*rows), cmd_ls_cmp);
 	mgr_value *l = rows ? mgr_value_new_list() : NULL;
 	for (size_t i = 0; l && i < k; i++)
-		if (mgr_value_list_append(l, mgr_value_copy(rows[i])))
-			l = NULL; /* append freed it */
+		if (mgr_value_list_append(l, mgr_value_copy(rows[i]))) {
+			mgr_value_free(l); /* append freed the item, not the list */
+			l = NULL;
+		}
 	free(rows);
 	return l;
 }
@@ -78,8 +80,10 @@ static mgr_value *cmd_show_items(const mgr_value *v)
 				  map ? mgr_value_copy(mgr_value_map_key(v, i)) : mgr_value_new_int((int64_t)i));
 		mgr_value_map_set(row, mgr_value_new_string("v"),
 				  mgr_value_copy(map ? mgr_value_map_value(v, i) : mgr_value_list_get(v, i)));
-		if (mgr_value_list_append(l, row))
+		if (mgr_value_list_append(l, row)) {
+			mgr_value_free(l);
 			l = NULL;
+		}
 	}
 	return l;
 }
