@@ -115,6 +115,7 @@ static int frame_dec_reply(const Mgr__Frame *f, struct msg *m)
 	struct msg_reply *y = &m->u.reply;
 	m->kind = MSG_REPLY;
 	y->id = r->id;
+	y->spin = r->spin;
 	if (r->result_case == MGR__REPLY__RESULT_ERROR) {
 		y->code = r->error->code ? r->error->code : MGR_EPROTO;
 		y->message = strdup(r->error->message);
@@ -276,12 +277,14 @@ static int frame_fast_reply(const uint8_t *p, const uint8_t *end, struct msg *m)
 	unsigned seen = 0;
 	m->kind = MSG_REPLY;
 	while (p < end) {
-		if (!codec_next_field(&p, end, &f) || f.num < 1 || f.num > 3 ||
-		    (seen & (1u << f.num)) || f.wt != (f.num == 1 ? 0u : 2u))
+		if (!codec_next_field(&p, end, &f) || f.num < 1 || f.num > 4 ||
+		    (seen & (1u << f.num)) || f.wt != (f.num == 1 || f.num == 4 ? 0u : 2u))
 			return -1;
 		seen |= 1u << f.num;
 		if (f.num == 1)
 			y->id = f.v;
+		else if (f.num == 4)
+			y->spin = f.v != 0;
 		else if (res.num) /* both value and error: the last one wins */
 			return -1;
 		else
@@ -443,7 +446,8 @@ static size_t frame_size_reply(const struct msg *m)
 {
 	const struct msg_reply *y = &m->u.reply;
 	return frame_uint_size(y->id) + codec_len_field(y->code ? frame_error_size(y)
-								: codec_value_size(y->value));
+								: codec_value_size(y->value)) +
+	       frame_uint_size(y->spin);
 }
 
 static uint8_t *frame_write_reply(const struct msg *m, uint8_t *p)
@@ -452,12 +456,14 @@ static uint8_t *frame_write_reply(const struct msg *m, uint8_t *p)
 	p = frame_put_uint(p, 1, y->id);
 	if (!y->code) {
 		p = frame_put_len(p, 2, codec_value_size(y->value));
-		return codec_value_write(y->value, p);
+		p = codec_value_write(y->value, p);
+		return frame_put_uint(p, 4, y->spin);
 	}
 	p = frame_put_len(p, 3, frame_error_size(y));
 	p = frame_put_uint(p, 1, y->code);
 	p = frame_put_str(p, 2, mgr_errname((int)y->code));
-	return frame_put_str(p, 3, frame_err_message(y));
+	p = frame_put_str(p, 3, frame_err_message(y));
+	return frame_put_uint(p, 4, y->spin);
 }
 
 /* An int32 goes out sign-extended to 64 bits, as protobuf-c writes it. */

@@ -56,6 +56,7 @@ struct msg_reply {
 	uint32_t code;   /* 0: value is the result */
 	mgr_value *value; /* owned; NULL means nil */
 	char *message;   /* error message when code != 0 */
+	bool spin;       /* the manager polls for the next request (a hint) */
 };
 
 struct msg {

@@ -136,19 +136,22 @@ int client_flush(mgr_client *c)
  * A blocking wait for a reply costs a sleep and a cross-CPU wakeup (tens of
  * microseconds on a VM). Before blocking, the reader polls the socket with
  * non-blocking recv() for a while. The budget adapts per thread: a spin that
- * caught the reply keeps it (at least twice what it took, at most 30 us);
- * one that did not drops it to zero, and at zero only every 64th wait probes
- * for 2 us.
+ * caught the reply keeps it (at least twice what it took, at most 100 us);
+ * one that did not drops it to zero, and at zero only every 16th wait
+ * probes, for 60 us: long enough to outlast the manager's wakeup, so that
+ * both sides (mgrd spins the same way) get into step.
  * On one CPU (pinned, or busy cores where the manager cannot run while we
  * spin) it falls to zero within a few calls and costs next to nothing. */
 
-#define CLIENT_SPIN_START_NS 10000
-#define CLIENT_SPIN_MAX_NS 30000
-#define CLIENT_SPIN_PROBE_NS 2000
-#define CLIENT_SPIN_PROBE_EVERY 64
+#define CLIENT_SPIN_START_NS 60000
+#define CLIENT_SPIN_MAX_NS 100000
+#define CLIENT_SPIN_PROBE_NS 60000 /* a probe must outlast one cross-CPU wakeup */
+#define CLIENT_SPIN_PROBE_EVERY 16
+#define CLIENT_SPIN_HOT_NS 20000 /* a catch this quick means both sides are in step */
+#define CLIENT_SPIN_SLOW_MAX 3
 
 static __thread uint32_t client_spin_ns = CLIENT_SPIN_START_NS;
-static __thread uint32_t client_spin_waits;
+static __thread uint32_t client_spin_waits, client_spin_slow;
 static __thread uint64_t client_cpus_gen; /* fork generation client_cpus is for */
 static __thread int client_cpus;
 
@@ -176,6 +179,21 @@ static void client_spin_pause(void)
 #endif
 }
 
+/* The reply came after spent ns of spinning. Quick catches keep the budget
+ * (twice what it took); slow ones (the manager was asleep, or the cores are
+ * busy) are tolerated a few times in a row — that is how both sides get in
+ * step — and then turn spinning off until a probe catches one quickly. */
+static void client_spin_caught(uint64_t spent)
+{
+	if (spent <= CLIENT_SPIN_HOT_NS) {
+		client_spin_slow = 0;
+		uint64_t want = 2 * spent < CLIENT_SPIN_START_NS ? CLIENT_SPIN_START_NS : 2 * spent;
+		client_spin_ns = want > CLIENT_SPIN_MAX_NS ? CLIENT_SPIN_MAX_NS : (uint32_t)want;
+	} else if (++client_spin_slow >= CLIENT_SPIN_SLOW_MAX) {
+		client_spin_ns = 0;
+	}
+}
+
 /* recv() without blocking for up to the spin budget: bytes, 0 at EOF, or
  * -1 with errno (EAGAIN: nothing came, block now). */
 static ssize_t client_spin_recv(int fd, void *buf, size_t len)
@@ -192,11 +210,7 @@ static ssize_t client_spin_recv(int fd, void *buf, size_t len)
 	do {
 		ssize_t n = recv(fd, buf, len, MSG_DONTWAIT);
 		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
-			spent = client_now_ns() - t0;
-			uint64_t want = 2 * spent;
-			if (want > client_spin_ns)
-				client_spin_ns = want > CLIENT_SPIN_MAX_NS ? CLIENT_SPIN_MAX_NS
-									   : (uint32_t)want;
+			client_spin_caught(client_now_ns() - t0);
 			return n;
 		}
 		client_spin_pause();
@@ -218,7 +232,10 @@ static int client_recv(mgr_client *c, int fd, int64_t deadline)
 		c->rbuf = p;
 		c->rcap = cap;
 	}
-	ssize_t n = client_spin_recv(fd, c->rbuf + c->rlen, c->rcap - c->rlen);
+	ssize_t n = -1;
+	errno = EAGAIN;
+	if (c->peer_spins) /* only worth it while the manager polls for us too */
+		n = client_spin_recv(fd, c->rbuf + c->rlen, c->rcap - c->rlen);
 	if (n < 0 && errno == EAGAIN) {
 		struct pollfd pfd = {fd, POLLIN, 0};
 		int rc = 1;
@@ -376,6 +393,7 @@ static void client_deliver(mgr_client *c, struct msg *m)
 		client_disconnect(c, m->u.reply.code ? (int)m->u.reply.code : MGR_EIO);
 		return;
 	}
+	c->peer_spins = m->u.reply.spin;
 	for (struct pending *p = c->pending; p; p = p->next)
 		if (p->id == m->u.reply.id && !p->done) {
 			p->reply = *m;

@@ -37,6 +37,7 @@ struct mgr_client {
 	uint8_t instance[16];
 	struct frame_limits limits;
 	bool reading;  /* a thread is the reader */
+	bool peer_spins; /* the last reply's hint: the manager polls for us */
 	struct pending *pending;
 	uint8_t *rbuf; /* bytes read, not yet a whole frame */
 	size_t rlen, rcap;

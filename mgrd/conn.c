@@ -5,10 +5,12 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/frame.h"
@@ -23,6 +25,7 @@
 #define CONN_READ_MIN 4096   /* room made before every read */
 
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
+static bool conn_spin_hint(const struct conn *c);
 static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
 
@@ -226,7 +229,8 @@ void conn_reply(struct conn *c, uint64_t id, int code, mgr_value *value, const c
 		return;
 	}
 	struct msg m = {.kind = MSG_REPLY};
-	m.u.reply = (struct msg_reply){id, (uint32_t)code, value, (char *)message};
+	m.u.reply = (struct msg_reply){id, (uint32_t)code, value, (char *)message, false};
+	m.u.reply.spin = conn_spin_hint(c);
 	registry_hand_refs(&c->srv->reg, c, value);
 	conn_put(c, &m);
 	m.u.reply.message = NULL;
@@ -238,7 +242,8 @@ void conn_reply_borrowed(struct conn *c, uint64_t id, const mgr_value *v)
 	if (c->state == CONN_DEAD)
 		return;
 	struct msg m = {.kind = MSG_REPLY};
-	m.u.reply = (struct msg_reply){id, 0, (mgr_value *)v, NULL};
+	m.u.reply = (struct msg_reply){id, 0, (mgr_value *)v, NULL, false};
+	m.u.reply.spin = conn_spin_hint(c);
 	registry_hand_refs(&c->srv->reg, c, v);
 	conn_put(c, &m);
 }
@@ -321,6 +326,130 @@ static int conn_next_frame(struct conn *c)
 	return 1;
 }
 
+/* Decodes and answers every whole frame in the input, then sends. */
+static void conn_take_input(struct conn *c)
+{
+	c->users++;
+	while ((c->state == CONN_HELLO || c->state == CONN_READY) && conn_next_frame(c))
+		;
+	c->users--;
+	if (c->state != CONN_DEAD)
+		conn_buf_consumed(&c->in);
+	conn_flush(c);
+}
+
+/* ---- spinning ----
+ * With one busy client, each round trip costs the daemon a sleep in
+ * epoll_wait and a wakeup on another CPU (tens of microseconds on a VM).
+ * After answering, the loop keeps polling the same socket without blocking
+ * for a short, adaptive budget: a spin that caught the next request keeps
+ * its budget (twice what it took, at most 100 us); one that did not drops
+ * it to zero, and at zero only every 16th read probes (for 60 us: long
+ * enough to outlast the client's own wakeup, so both sides can get into
+ * step; then a round trip costs no sleep on either side). It spins only
+ * while few connections are open (so no other client waits behind it), on
+ * more than one CPU, and for at most 64 requests before returning to the
+ * loop. When the cores are busy the budget falls to zero: no cost. */
+
+#define CONN_SPIN_START_NS 60000
+#define CONN_SPIN_MAX_NS 100000
+#define CONN_SPIN_PROBE_NS 60000 /* a probe must outlast one cross-CPU wakeup */
+#define CONN_SPIN_PROBE_EVERY 16
+#define CONN_SPIN_MAX_CONNS 2 /* one busy client (plus, say, its parent) */
+#define CONN_SPIN_HOT_NS 20000 /* a catch this quick means both sides are in step */
+#define CONN_SPIN_SLOW_MAX 3
+#define CONN_SPIN_MAX_FRAMES 64
+
+static uint32_t conn_spin_ns = CONN_SPIN_START_NS;
+static uint32_t conn_spin_waits, conn_spin_slow;
+static int conn_cpus; /* 0: not known yet */
+
+static uint64_t conn_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Whether spinning on c can pay at all (its budget aside). */
+static bool conn_spin_possible(const struct conn *c)
+{
+	if (!conn_cpus) {
+		cpu_set_t set;
+		conn_cpus = sched_getaffinity(0, sizeof(set), &set) ? 1 : CPU_COUNT(&set);
+	}
+	return c->state == CONN_READY && c->srv->n_conns <= CONN_SPIN_MAX_CONNS &&
+	       conn_cpus >= 2 && !c->srv->stopping;
+}
+
+/* The hint in a reply: we will poll for c's next request right after it. */
+static bool conn_spin_hint(const struct conn *c)
+{
+	return conn_spin_ns && conn_spin_possible(c);
+}
+
+static bool conn_spin_wanted(const struct conn *c)
+{
+	if (!conn_spin_possible(c) || c->out.len > c->out.off)
+		return false;
+	return conn_spin_ns || ++conn_spin_waits % CONN_SPIN_PROBE_EVERY == 0;
+}
+
+/* A request came after spent ns of spinning. Quick catches keep the budget
+ * (twice what it took); slow ones (the client was asleep, or the cores are
+ * busy) are tolerated a few times in a row — that is how both sides get in
+ * step — and then turn spinning off until a probe catches one quickly. */
+static void conn_spin_caught(uint64_t spent)
+{
+	if (spent <= CONN_SPIN_HOT_NS) {
+		conn_spin_slow = 0;
+		uint64_t want = 2 * spent < CONN_SPIN_START_NS ? CONN_SPIN_START_NS : 2 * spent;
+		conn_spin_ns = want > CONN_SPIN_MAX_NS ? CONN_SPIN_MAX_NS : (uint32_t)want;
+	} else if (++conn_spin_slow >= CONN_SPIN_SLOW_MAX) {
+		conn_spin_ns = 0;
+	}
+}
+
+/* Polls for the next request: bytes read, 0 on EOF, -1 (errno EAGAIN) if
+ * none came within the budget. */
+static ssize_t conn_spin_read(struct conn *c, uint8_t *room, size_t len)
+{
+	uint32_t budget = conn_spin_ns ? conn_spin_ns : CONN_SPIN_PROBE_NS;
+	uint64_t t0 = conn_now_ns(), spent;
+	do {
+		ssize_t n = recv(c->fd, room, len, MSG_DONTWAIT);
+		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+			conn_spin_caught(conn_now_ns() - t0);
+			return n;
+		}
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+		spent = conn_now_ns() - t0;
+	} while (spent < budget);
+	conn_spin_ns = 0;
+	errno = EAGAIN;
+	return -1;
+}
+
+static void conn_spin(struct conn *c)
+{
+	for (int served = 0; served < CONN_SPIN_MAX_FRAMES && conn_spin_wanted(c); served++) {
+		uint8_t *room = conn_buf_room(&c->in, CONN_READ_MIN);
+		if (!room)
+			return;
+		ssize_t n = conn_spin_read(c, room, c->in.cap - c->in.len);
+		if (n < 0 && errno == EAGAIN)
+			return; /* nothing came: back to the loop */
+		if (n <= 0) {
+			conn_close(c, n == 0 ? "peer closed" : "read failed");
+			return;
+		}
+		c->in.len += (size_t)n;
+		conn_take_input(c);
+	}
+}
+
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)what;
@@ -337,13 +466,8 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (n > 0)
 		c->in.len += (size_t)n;
-	c->users++;
-	while ((c->state == CONN_HELLO || c->state == CONN_READY) && conn_next_frame(c))
-		;
-	c->users--;
-	if (c->state != CONN_DEAD)
-		conn_buf_consumed(&c->in);
-	conn_flush(c);
+	conn_take_input(c);
+	conn_spin(c);
 }
 
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
