@@ -50,16 +50,17 @@ mgr_value *mgr_value_new_double(double d)
 	return v;
 }
 
+/* The data lives right after the struct: one allocation per string. */
 static mgr_value *value_new_blob(mgr_kind kind, const void *p, size_t len)
 {
-	mgr_value *v = value_alloc(kind);
+	if (len > SIZE_MAX - sizeof(mgr_value) - 1)
+		return NULL;
+	mgr_value *v = malloc(sizeof(*v) + len + 1);
 	if (!v)
 		return NULL;
-	v->u.s.p = malloc(len + 1);
-	if (!v->u.s.p) {
-		free(v);
-		return NULL;
-	}
+	memset(v, 0, sizeof(*v));
+	v->kind = (uint8_t)kind;
+	v->u.s.p = (char *)(v + 1);
 	if (len)
 		memcpy(v->u.s.p, p, len);
 	v->u.s.p[len] = '\0';
@@ -119,7 +120,8 @@ void mgr_value_free(mgr_value *v)
 	switch (v->kind) { /* the one switch: layout differs per kind */
 	case MGR_STRING:
 	case MGR_BYTES:
-		free(v->u.s.p);
+		if (v->u.s.p != (char *)(v + 1)) /* data not in the same block */
+			free(v->u.s.p);
 		break;
 	case MGR_LIST:
 		vlist_clear(&v->u.list);
@@ -145,14 +147,18 @@ int vlist_reserve(struct vlist *l, size_t n)
 {
 	if (n <= l->cap)
 		return 0;
+	if (n > UINT32_MAX)
+		return MGR_ENOMEM;
 	size_t cap = l->cap ? l->cap : 4;
 	while (cap < n)
 		cap *= 2;
+	if (cap > UINT32_MAX)
+		cap = UINT32_MAX;
 	mgr_value **p = realloc(l->items, cap * sizeof(*p));
 	if (!p)
 		return MGR_ENOMEM;
 	l->items = p;
-	l->cap = cap;
+	l->cap = (uint32_t)cap;
 	return 0;
 }
 

@@ -7,12 +7,15 @@
 
 struct htab;
 
-/* A growable array of owned values. */
+/* A growable array of owned values (at most UINT32_MAX items: the counts
+ * are 32-bit so that a value is 24 bytes). */
 struct vlist {
 	mgr_value **items;
-	size_t len, cap;
+	uint32_t len, cap;
 };
 
+/* 24 bytes: dicts hold millions of these. A string's or bytes' data
+ * usually follows the struct in the same allocation (see value.c). */
 struct mgr_value {
 	uint8_t kind; /* mgr_kind */
 	union {
