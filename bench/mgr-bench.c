@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <mgr/mgr.h>
 
@@ -529,6 +530,39 @@ static int mb_run_optional(struct mb_server *s, const struct bench_opts *o)
 	return rc;
 }
 
+/* 1,000 connected clients, idle, while 4 busy ones add to a counter: the
+ * row "counter_add_idle1000" against counter_add with 4 clients. */
+#define MB_IDLE 1000
+
+static const struct bench_case mb_case_idle = {
+	"counter_add_idle1000", mb_client, { 4, 0 }, 1, mb_prepare_fresh, mb_verify_total,
+	&mb_work_counter };
+
+static int mb_idle(const struct mb_server *s, const struct bench_opts *o)
+{
+	struct rlimit rl;
+	mgr_client **idle = calloc(MB_IDLE, sizeof(*idle));
+	int n = 0, rc = -1;
+
+	if (!idle || getrlimit(RLIMIT_NOFILE, &rl))
+		goto out;
+	if (rl.rlim_cur < MB_IDLE + 64 && rl.rlim_max >= MB_IDLE + 64) {
+		rl.rlim_cur = MB_IDLE + 64;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	for (; n < MB_IDLE; n++)
+		if (mgr_client_connect(mgr_manager_address(s->m), &idle[n]))
+			goto out;
+	rc = bench_run("mgr", &mb_case_idle, 1, o, (void *)s);
+out:
+	if (rc)
+		fprintf(stderr, "mgr-bench: %d idle clients: %s\n", n, mgr_client_errmsg(NULL));
+	for (int i = 0; i < n; i++)
+		mgr_client_close(idle[i]);
+	free(idle);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct mb_server s = { 0 };
@@ -558,6 +592,8 @@ int main(int argc, char **argv)
 	if (mb_run_optional(&s, &o))
 		rc = -1;
 	if (bench_wanted(&o, "memory_hash") && mb_memory(&s, &o) < 0)
+		rc = -1;
+	if (bench_wanted(&o, "counter_add_idle1000") && mb_idle(&s, &o) < 0)
 		rc = -1;
 	mgr_client_close(s.ctl);
 	if (mgr_manager_shutdown(s.m))

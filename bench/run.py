@@ -310,7 +310,13 @@ def targets(rows, cmp, cg):
     if "mgr" in mem and "redis" in mem:
         v = round(mem["mgr"]["bytes_per_entry"] / mem["redis"]["bytes_per_entry"], 2)
         add("bytes per dict entry vs redis hash field", v, "<= 1", v <= 1)
-    add("1000 idle clients cost busy ones", None, "<= 20%", None)
+    for p in (True, False):
+        busy, idle = get("counter_add", 4, 1, p), get("counter_add_idle1000", 4, 1, p)
+        cost = None
+        if busy and idle:
+            cost = round(100 * (1 - idle["mgr"]["ops_per_s"] / busy["mgr"]["ops_per_s"]), 1)
+        add(f"1000 idle clients cost 4 busy ones ({'pinned' if p else 'unpinned'}), %",
+            cost, "<= 20", None if cost is None else cost <= 20)
     return t
 
 
