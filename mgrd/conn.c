@@ -355,10 +355,11 @@ static void conn_take_input(struct conn *c)
 #define CONN_SPIN_MAX_NS 100000
 #define CONN_SPIN_PROBE_NS 60000 /* a probe must outlast one cross-CPU wakeup */
 #define CONN_SPIN_PROBE_EVERY 16
-#define CONN_SPIN_MAX_CONNS 2 /* one busy client (plus, say, its parent) */
+#define CONN_SPIN_MAX_CONNS 3 /* two busy clients (plus, say, their parent) */
 #define CONN_SPIN_HOT_NS 20000 /* a catch this quick means both sides are in step */
 #define CONN_SPIN_SLOW_MAX 3
-#define CONN_SPIN_MAX_FRAMES 64
+#define CONN_SPIN_MAX_FRAMES 64 /* alone; with another busy client: 8 */
+#define CONN_SPIN_SHARED_FRAMES 8
 
 static uint32_t conn_spin_ns = CONN_SPIN_START_NS;
 static uint32_t conn_spin_waits, conn_spin_slow;
@@ -434,7 +435,8 @@ static ssize_t conn_spin_read(struct conn *c, uint8_t *room, size_t len)
 
 static void conn_spin(struct conn *c)
 {
-	for (int served = 0; served < CONN_SPIN_MAX_FRAMES && conn_spin_wanted(c); served++) {
+	int frames = c->srv->n_conns <= 2 ? CONN_SPIN_MAX_FRAMES : CONN_SPIN_SHARED_FRAMES;
+	for (int served = 0; served < frames && conn_spin_wanted(c); served++) {
 		uint8_t *room = conn_buf_room(&c->in, CONN_READ_MIN);
 		if (!room)
 			return;
