@@ -310,20 +310,33 @@ static int frame_fast_decode(const uint8_t *p, size_t len, struct msg *m)
 	return -1;
 }
 
+static int frame_check_limits(const uint8_t *p, size_t len, const struct frame_limits *lim,
+			      char *err, size_t errlen)
+{
+	int rc = frame_check(p, len, lim);
+	if (rc)
+		snprintf(err, errlen, rc == MGR_ELIMIT
+			 ? "frame exceeds limits (depth %u, values %u)"
+			 : "malformed protobuf data", lim->max_depth, lim->max_items);
+	return rc;
+}
+
 int frame_decode(const uint8_t *p, size_t len, const struct frame_limits *lim,
 		 struct msg *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
-	int rc = frame_check(p, len, lim);
-	if (rc) {
-		snprintf(err, errlen, rc == MGR_ELIMIT
-			 ? "frame exceeds limits (depth %u, values %u)"
-			 : "malformed protobuf data", lim->max_depth, lim->max_items);
+	/* Each nesting level and each item costs at least 2 bytes: a frame this
+	 * short cannot break the limits, and the walk is only needed before
+	 * protobuf-c (which recurses without a bound) sees it. */
+	bool small = len / 2 < lim->max_depth && len / 2 < lim->max_items;
+	int rc = small ? 0 : frame_check_limits(p, len, lim, err, errlen);
+	if (rc)
 		return rc;
-	}
 	if (frame_fast_decode(p, len, out) == 0)
 		return 0;
 	msg_clear(out);
+	if (small && (rc = frame_check_limits(p, len, lim, err, errlen)))
+		return rc;
 	Mgr__Frame *f = mgr__frame__unpack(NULL, len, p);
 	if (!f || f->msg_case == MGR__FRAME__MSG__NOT_SET) {
 		snprintf(err, errlen, "%s", f ? "empty frame" : "protobuf unpack failed");
