@@ -140,3 +140,24 @@ int client_want_bool(int err, mgr_value **resp, bool *out)
 	mgr_value_free(res);
 	return err;
 }
+
+int client_get_int(mgr_object *o, const char *method, int64_t *out)
+{
+	mgr_value *r = NULL;
+	return client_want_int(client_callf(o, method, &r, ""), &r, out);
+}
+
+int client_get_bool(mgr_object *o, const char *method, bool *out)
+{
+	mgr_value *r = NULL;
+	return client_want_bool(client_callf(o, method, &r, ""), &r, out);
+}
+
+int client_get_len(mgr_object *o, size_t *len)
+{
+	int64_t n = 0;
+	int err = client_get_int(o, "len", &n);
+	if (!err && len)
+		*len = (size_t)n;
+	return err;
+}

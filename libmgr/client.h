@@ -78,5 +78,10 @@ int client_callf_timeout(mgr_object *o, const char *method, uint32_t timeout_ms,
 int client_want(int err, mgr_value **res, mgr_kind kind, mgr_value **out);
 int client_want_int(int err, mgr_value **res, int64_t *out);
 int client_want_bool(int err, mgr_value **res, bool *out);
+/* A method without arguments whose result is an int / a bool. */
+int client_get_int(mgr_object *o, const char *method, int64_t *out);
+int client_get_bool(mgr_object *o, const char *method, bool *out);
+/* "len" as a size_t. */
+int client_get_len(mgr_object *o, size_t *len);
 
 #endif

@@ -8,8 +8,7 @@ int mgr_counter_open(mgr_client *c, const char *name, mgr_object **out)
 
 int mgr_counter_get(mgr_object *o, int64_t *value)
 {
-	mgr_value *r = NULL;
-	return client_want_int(client_callf(o, "get", &r, ""), &r, value);
+	return client_get_int(o, "get", value);
 }
 
 int mgr_counter_set(mgr_object *o, int64_t value)

@@ -33,15 +33,7 @@ int mgr_dict_contains(mgr_object *o, const mgr_value *key, bool *found)
 	return client_want_bool(client_callf(o, "contains", &r, "V", key), &r, found);
 }
 
-int mgr_dict_len(mgr_object *o, size_t *len)
-{
-	mgr_value *r = NULL;
-	int64_t n = 0;
-	int err = client_want_int(client_callf(o, "len", &r, ""), &r, &n);
-	if (!err && len)
-		*len = (size_t)n;
-	return err;
-}
+int mgr_dict_len(mgr_object *o, size_t *len) { return client_get_len(o, len); }
 
 int mgr_dict_keys(mgr_object *o, mgr_value **list)
 {

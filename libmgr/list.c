@@ -55,15 +55,7 @@ int mgr_list_count(mgr_object *o, const mgr_value *value, int64_t *count)
 	return client_want_int(client_callf(o, "count", &r, "V", value), &r, count);
 }
 
-int mgr_list_len(mgr_object *o, size_t *len)
-{
-	mgr_value *r = NULL;
-	int64_t n = 0;
-	int err = client_want_int(client_callf(o, "len", &r, ""), &r, &n);
-	if (!err && len)
-		*len = (size_t)n;
-	return err;
-}
+int mgr_list_len(mgr_object *o, size_t *len) { return client_get_len(o, len); }
 
 int mgr_list_slice(mgr_object *o, int64_t start, int64_t stop, mgr_value **items)
 {

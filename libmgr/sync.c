@@ -57,14 +57,12 @@ int mgr_lock_release(mgr_object *o) { return client_callf(o, "release", NULL, ""
 
 int mgr_lock_locked(mgr_object *o, bool *locked)
 {
-	mgr_value *r = NULL;
-	return client_want_bool(client_callf(o, "locked", &r, ""), &r, locked);
+	return client_get_bool(o, "locked", locked);
 }
 
 int mgr_lock_owned(mgr_object *o, bool *owned)
 {
-	mgr_value *r = NULL;
-	return client_want_bool(client_callf(o, "owned", &r, ""), &r, owned);
+	return client_get_bool(o, "owned", owned);
 }
 
 /* ---- semaphore, bounded_semaphore ---- */
@@ -97,8 +95,7 @@ int mgr_semaphore_release(mgr_object *o, int64_t n)
 
 int mgr_semaphore_value(mgr_object *o, int64_t *value)
 {
-	mgr_value *r = NULL;
-	return client_want_int(client_callf(o, "get_value", &r, ""), &r, value);
+	return client_get_int(o, "get_value", value);
 }
 
 /* ---- event ---- */
@@ -113,8 +110,7 @@ int mgr_event_clear(mgr_object *o) { return client_callf(o, "clear", NULL, ""); 
 
 int mgr_event_is_set(mgr_object *o, bool *set)
 {
-	mgr_value *r = NULL;
-	return client_want_bool(client_callf(o, "is_set", &r, ""), &r, set);
+	return client_get_bool(o, "is_set", set);
 }
 
 int mgr_event_wait(mgr_object *o, uint32_t timeout_ms, bool *set)
@@ -179,8 +175,7 @@ int mgr_condition_notify(mgr_object *o, int64_t n, int64_t *woken)
 
 int mgr_condition_notify_all(mgr_object *o, int64_t *woken)
 {
-	mgr_value *r = NULL;
-	return client_want_int(client_callf(o, "notify_all", &r, ""), &r, woken);
+	return client_get_int(o, "notify_all", woken);
 }
 
 /* ---- barrier ---- */
@@ -201,20 +196,17 @@ int mgr_barrier_reset(mgr_object *o) { return client_callf(o, "reset", NULL, "")
 
 int mgr_barrier_broken(mgr_object *o, bool *broken)
 {
-	mgr_value *r = NULL;
-	return client_want_bool(client_callf(o, "broken", &r, ""), &r, broken);
+	return client_get_bool(o, "broken", broken);
 }
 
 int mgr_barrier_n_waiting(mgr_object *o, int64_t *n)
 {
-	mgr_value *r = NULL;
-	return client_want_int(client_callf(o, "n_waiting", &r, ""), &r, n);
+	return client_get_int(o, "n_waiting", n);
 }
 
 int mgr_barrier_parties(mgr_object *o, int64_t *parties)
 {
-	mgr_value *r = NULL;
-	return client_want_int(client_callf(o, "parties", &r, ""), &r, parties);
+	return client_get_int(o, "parties", parties);
 }
 
 /* ---- queue, joinable_queue ---- */
@@ -274,14 +266,12 @@ int mgr_queue_qsize(mgr_object *o, size_t *n)
 
 int mgr_queue_empty(mgr_object *o, bool *empty)
 {
-	mgr_value *r = NULL;
-	return client_want_bool(client_callf(o, "empty", &r, ""), &r, empty);
+	return client_get_bool(o, "empty", empty);
 }
 
 int mgr_queue_full(mgr_object *o, bool *full)
 {
-	mgr_value *r = NULL;
-	return client_want_bool(client_callf(o, "full", &r, ""), &r, full);
+	return client_get_bool(o, "full", full);
 }
 
 int mgr_queue_task_done(mgr_object *o) { return client_callf(o, "task_done", NULL, ""); }
