@@ -12,10 +12,9 @@ static void cmd_info_print(const mgr_value *v)
 		{"uptime", "uptime", table_fmt_secs}, {"sessions", "sessions"},
 		{"objects", "objects"},	 {"calls", "calls"},
 		{"errors", "errors"},	 {"connections", "connections_total"},
+		{"threads", "threads"},	 {"calls/s", "calls_per_s"},
 	};
 	table_print_fields(COLS(cols), v);
-	int64_t up = ctl_get_int(v, "uptime");
-	printf("%-11s  %.1f\n", "calls/s", (double)ctl_get_int(v, "calls") / (double)(up ? up : 1));
 }
 
 int cmd_info(struct ctl *ctl, int argc, char **argv)

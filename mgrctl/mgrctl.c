@@ -63,7 +63,10 @@ int cmd_help(struct ctl *ctl, int argc, char **argv)
 	return CTL_OK;
 }
 
-/* Global options; returns the index of the verb, or -exit code. */
+#define CTL_DONE 1000 /* handled (--help, --version): exit 0 */
+
+/* Global options; returns the index of the verb, or -exit code (-CTL_DONE
+ * for a clean exit). */
 static int ctl_global(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -77,8 +80,8 @@ static int ctl_global(struct ctl *ctl, int argc, char **argv)
 		else if (ch == 'j')
 			ctl->json = true;
 		else if (ch == 'h' || ch == 'V')
-			return ch == 'h' ? (ctl_help(stdout), -CTL_OK)
-					 : (printf("mgrctl %s\n", MGR_VERSION), -CTL_OK);
+			return ch == 'h' ? (ctl_help(stdout), -CTL_DONE)
+					 : (printf("mgrctl %s\n", MGR_VERSION), -CTL_DONE);
 		else
 			return ctl_help(stderr), -CTL_USAGE;
 	}
@@ -122,7 +125,7 @@ int main(int argc, char **argv)
 	struct ctl ctl = {0};
 	int i = ctl_global(&ctl, argc, argv);
 	if (i < 0)
-		return -i;
+		return i == -CTL_DONE ? CTL_OK : -i;
 	ctl.verb = ctl_find(argv[i]);
 	if (!ctl.verb) {
 		fprintf(stderr, "mgrctl: no verb '%s'\n", argv[i]);

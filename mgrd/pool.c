@@ -65,6 +65,8 @@ static struct job *jobq_pop(struct jobq *q)
 	return j;
 }
 
+size_t pool_threads(void) { return pool.nthreads; }
+
 bool pool_on_loop(void)
 {
 	return !pool.loop_known || pthread_equal(pthread_self(), pool.loop);

@@ -9,6 +9,7 @@
 #define MGRD_POOL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct server;
@@ -19,6 +20,8 @@ struct object;
 /* Takes over the call (moving its arguments) and answers it later;
  * returns CALL_PARKED or an error to answer now. */
 int pool_dispatch(struct call *c, struct msg_call *mc);
+/* Worker threads running now (0 until a custom type is first called). */
+size_t pool_threads(void);
 /* True on the loop thread (or before the pool exists). */
 bool pool_on_loop(void);
 /* Runs fn(arg) on the loop thread and waits for it (from a worker). */

@@ -297,6 +297,18 @@ void server_conn_closed(struct server *srv, struct conn *c)
 		event_base_loopexit(srv->base, NULL);
 }
 
+uint64_t server_calls_per_s(struct server *srv) { return srv->stats.last_second; }
+
+/* Once a second: how many calls the last second saw (for info). */
+static void server_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct server *srv = arg;
+	srv->stats.last_second = srv->stats.calls - srv->stats.calls_mark;
+	srv->stats.calls_mark = srv->stats.calls;
+}
+
 struct object *server_object(struct server *srv, uint64_t id)
 {
 	return id == 0 ? &srv->manager : registry_get(&srv->reg, id);
@@ -310,6 +322,9 @@ static int server_events(struct server *srv)
 	srv->accept_ev = event_new(srv->base, srv->listen_fd, EV_READ | EV_PERSIST,
 				   server_accept_cb, srv);
 	srv->accept_retry_ev = evtimer_new(srv->base, server_accept_retry_cb, srv);
+	srv->tick_ev = event_new(srv->base, -1, EV_PERSIST, server_tick_cb, srv);
+	if (!srv->tick_ev || event_add(srv->tick_ev, &(struct timeval){1, 0}))
+		return -1;
 	if (!srv->accept_ev || !srv->accept_retry_ev || event_add(srv->accept_ev, NULL))
 		return -1;
 	for (size_t i = 0; i < 3; i++) {
@@ -386,7 +401,7 @@ void server_fini(struct server *srv)
 	event_base_loop(srv->base, EVLOOP_NONBLOCK); /* run the deferred frees */
 	snapshot_fini(srv); /* the final save: no call is running now */
 	struct event *evs[] = {srv->accept_ev, srv->accept_retry_ev, srv->sig_ev[0],
-			       srv->sig_ev[1], srv->sig_ev[2], srv->parent_ev};
+			       srv->sig_ev[1], srv->sig_ev[2], srv->parent_ev, srv->tick_ev};
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i])
 			event_free(evs[i]);

@@ -43,13 +43,15 @@ void config_defaults(struct config *cfg);
 
 struct server_stats {
 	uint64_t calls, errors, conns_total;
+	uint64_t calls_mark;   /* calls when the current second began */
+	uint64_t last_second;  /* calls made during the last whole second */
 };
 
 struct server {
 	struct config cfg;
 	struct event_base *base;
 	int listen_fd;
-	struct event *accept_ev, *accept_retry_ev, *sig_ev[3], *parent_ev;
+	struct event *accept_ev, *accept_retry_ev, *sig_ev[3], *parent_ev, *tick_ev;
 	char *socket_path; /* ours to unlink, or NULL */
 	struct conn *conns; /* every open connection (doubly linked) */
 	uint32_t n_conns;
@@ -72,6 +74,9 @@ int server_run(struct server *srv);
 /* Stop accepting, answer what is in flight, then leave the loop. */
 void server_stop(struct server *srv);
 void server_fini(struct server *srv);
+
+/* Calls answered in the last whole second. */
+uint64_t server_calls_per_s(struct server *srv);
 
 /* conn.c calls these */
 void server_conn_closed(struct server *srv, struct conn *conn);

@@ -7,6 +7,7 @@
 #include "dispatch.h"
 #include "manager.h"
 #include "monitor.h"
+#include "pool.h"
 #include "server.h"
 #include "snapshot.h"
 #include "types-builtin.h"
@@ -244,15 +245,18 @@ static int manager_info(struct call *c)
 {
 	struct server *srv = SRV(c);
 	static const char *const keys[] = {"version", "pid", "uptime", "sessions", "objects",
-					   "calls", "errors", "connections_total"};
+					   "calls", "errors", "connections_total", "threads",
+					   "calls_per_s"};
 	mgr_value *vals[] = {
 		mgr_value_new_string(MGR_VERSION), mgr_value_new_int(getpid()),
 		mgr_value_new_int((int64_t)(time(NULL) - srv->started)),
 		mgr_value_new_int(srv->n_conns), mgr_value_new_int((int64_t)srv->reg.live),
 		mgr_value_new_int((int64_t)srv->stats.calls),
 		mgr_value_new_int((int64_t)srv->stats.errors),
-		mgr_value_new_int((int64_t)srv->stats.conns_total)};
-	return call_return(c, manager_row(8, keys, vals));
+		mgr_value_new_int((int64_t)srv->stats.conns_total),
+		mgr_value_new_int(1 + (int64_t)pool_threads()),
+		mgr_value_new_int((int64_t)server_calls_per_s(srv))};
+	return call_return(c, manager_row(10, keys, vals));
 }
 
 static int manager_ping(struct call *c)

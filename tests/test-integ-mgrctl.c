@@ -86,10 +86,18 @@ static void test_info(void **state)
 	assert_non_null(strstr(r.out, "version"));
 	assert_non_null(strstr(r.out, "calls/s"));
 	run_free(&r);
+	assert_int_equal(ctl(&r, "--help", NULL), 0); /* help and version exit 0 */
+	assert_non_null(strstr(r.out, "usage: mgrctl"));
+	run_free(&r);
+	assert_int_equal(ctl(&r, "--version", NULL), 0);
+	assert_non_null(strstr(r.out, MGR_VERSION));
+	run_free(&r);
 	json_t *j = CTL_JSON("info");
 	assert_string_equal(json_string_value(json_object_get(j, "version")), MGR_VERSION);
 	assert_int_equal(json_integer_value(json_object_get(j, "pid")), mgr_manager_pid(h.m));
 	assert_true(json_integer_value(json_object_get(j, "sessions")) >= 2);
+	assert_true(json_integer_value(json_object_get(j, "threads")) >= 1);
+	assert_true(json_is_integer(json_object_get(j, "calls_per_s")));
 	json_decref(j);
 }
 
