@@ -20,7 +20,8 @@ $(ASAN)/build.ninja:
 build: setup $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-test: build test-plain test-asan
+# Every test, plain, under ASan + UBSan (leaks too) and under ThreadSanitizer.
+test: build test-plain test-asan test-tsan
 
 test-plain: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -32,8 +33,7 @@ test-asan: $(ASAN)/build.ninja
 		$(MESON_TEST) -C $(ASAN)
 
 # ThreadSanitizer: the whole suite (the threads, pool and chaos tests are
-# the multi-threaded ones), about a minute. Not yet part of `make test`:
-# see docs/reliability.md.
+# the multi-threaded ones), about a minute.
 TSAN ?= build-tsan
 $(TSAN)/build.ninja:
 	meson setup $(TSAN) -Db_sanitize=thread -Db_lundef=false -Dtests=enabled
