@@ -240,7 +240,10 @@ bool codec_next_field(const uint8_t **p, const uint8_t *end, struct codec_field 
 {
 	uint64_t tag;
 	const uint8_t *q = *p;
-	if (!codec_get_varint(&q, end, &tag) || (tag >> 3) == 0)
+	/* protobuf-c reads tags and lengths as 32-bit varints (5 bytes at most):
+	 * refuse longer ones too, so both decoders accept the same bytes */
+	if (!codec_get_varint(&q, end, &tag) || (tag >> 3) == 0 || q - *p > 5 ||
+	    tag > UINT32_MAX)
 		return false;
 	f->num = tag >> 3;
 	f->wt = tag & 7;
@@ -259,7 +262,7 @@ bool codec_next_field(const uint8_t **p, const uint8_t *end, struct codec_field 
 		return false;
 	f->nv = (unsigned)(q - start);
 	if (f->wt == CODEC_LEN) {
-		if (f->v > (uint64_t)(end - q))
+		if (f->nv > 5 || f->v > (uint64_t)(end - q))
 			return false;
 		f->data = q;
 		q += f->v;
