@@ -176,12 +176,12 @@ static bool codec_fill_pb(Mgr__Value *pb, const mgr_value *v, struct arena *a)
 		pb->d = v->u.d;
 		return true;
 	case MGR_STRING:
-		pb->s.data = (uint8_t *)v->u.s.p;
-		pb->s.len = v->u.s.len;
+		pb->s.data = (uint8_t *)value_str(v);
+		pb->s.len = value_slen(v);
 		return true;
 	case MGR_BYTES:
-		pb->bin.data = (uint8_t *)v->u.s.p;
-		pb->bin.len = v->u.s.len;
+		pb->bin.data = (uint8_t *)value_str(v);
+		pb->bin.len = value_slen(v);
 		return true;
 	case MGR_LIST:
 		return codec_list_to_pb(pb, v, a);
@@ -306,7 +306,7 @@ size_t codec_value_size(const mgr_value *v)
 		return 9;
 	case MGR_STRING:
 	case MGR_BYTES:
-		return codec_len_field(v->u.s.len);
+		return codec_len_field(value_slen(v));
 	case MGR_LIST:
 	case MGR_MAP:
 		return codec_len_field(codec_items_size(v));
@@ -384,7 +384,7 @@ uint8_t *codec_value_write(const mgr_value *v, uint8_t *p)
 	case MGR_STRING:
 	case MGR_BYTES:
 		return codec_put_bytes(p, CODEC_TAG(v->kind == MGR_STRING ? 5 : 6, CODEC_LEN),
-				       v->u.s.p, v->u.s.len);
+				       value_str(v), value_slen(v));
 	case MGR_LIST:
 	case MGR_MAP:
 		return codec_items_write(v, p);

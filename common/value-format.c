@@ -27,8 +27,8 @@ static void fmt_value(struct fmt *f, const mgr_value *v);
 static void fmt_blob(struct fmt *f, const mgr_value *v)
 {
 	fmt_put(f, v->kind == MGR_BYTES ? "b\"" : "\"");
-	for (size_t i = 0; i < v->u.s.len; i++) {
-		unsigned char c = (unsigned char)v->u.s.p[i];
+	for (size_t i = 0; i < value_slen(v); i++) {
+		unsigned char c = (unsigned char)value_str(v)[i];
 		fmt_put(f, c == '"' || c == '\\' ? "\\%c" : c < 0x20 || (c >= 0x7f && v->kind == MGR_BYTES)
 						? "\\x%02x" : "%c", c);
 	}

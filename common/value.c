@@ -50,21 +50,26 @@ mgr_value *mgr_value_new_double(double d)
 	return v;
 }
 
-/* The data lives right after the struct: one allocation per string. */
+/* Short data inside the struct, longer data in its own block. */
 static mgr_value *value_new_blob(mgr_kind kind, const void *p, size_t len)
 {
-	if (len > SIZE_MAX - sizeof(mgr_value) - 1)
+	if (len > SIZE_MAX - 1)
 		return NULL;
-	mgr_value *v = malloc(sizeof(*v) + len + 1);
+	mgr_value *v = value_alloc(kind);
 	if (!v)
 		return NULL;
-	memset(v, 0, sizeof(*v));
-	v->kind = (uint8_t)kind;
-	v->u.s.p = (char *)(v + 1);
+	char *dst = v->u.inl;
+	if (len <= VALUE_INLINE) {
+		v->sso = (uint8_t)(len + 1);
+	} else if (!(dst = v->u.s.p = malloc(len + 1))) {
+		free(v);
+		return NULL;
+	} else {
+		v->u.s.len = len;
+	}
 	if (len)
-		memcpy(v->u.s.p, p, len);
-	v->u.s.p[len] = '\0';
-	v->u.s.len = len;
+		memcpy(dst, p, len);
+	dst[len] = '\0';
 	return v;
 }
 
@@ -113,14 +118,12 @@ mgr_value *mgr_value_new_ref(uint64_t id, const char *type)
 	return v;
 }
 
-void mgr_value_free(mgr_value *v)
+void value_clear(mgr_value *v)
 {
-	if (!v)
-		return;
 	switch (v->kind) { /* the one switch: layout differs per kind */
 	case MGR_STRING:
 	case MGR_BYTES:
-		if (v->u.s.p != (char *)(v + 1)) /* data not in the same block */
+		if (!v->sso)
 			free(v->u.s.p);
 		break;
 	case MGR_LIST:
@@ -138,6 +141,15 @@ void mgr_value_free(mgr_value *v)
 	default:
 		break;
 	}
+	v->kind = MGR_NIL;
+	v->sso = 0;
+}
+
+void mgr_value_free(mgr_value *v)
+{
+	if (!v)
+		return;
+	value_clear(v);
 	free(v);
 }
 
@@ -274,8 +286,8 @@ const char *mgr_value_string(const mgr_value *v, size_t *len)
 	if (!v || v->kind != MGR_STRING)
 		return NULL;
 	if (len)
-		*len = v->u.s.len;
-	return v->u.s.p;
+		*len = value_slen(v);
+	return value_str(v);
 }
 
 const void *mgr_value_bytes(const mgr_value *v, size_t *len)
@@ -283,8 +295,8 @@ const void *mgr_value_bytes(const mgr_value *v, size_t *len)
 	if (!v || (v->kind != MGR_BYTES && v->kind != MGR_STRING))
 		return NULL;
 	if (len)
-		*len = v->u.s.len;
-	return v->u.s.p;
+		*len = value_slen(v);
+	return value_str(v);
 }
 
 size_t mgr_value_len(const mgr_value *v)
@@ -348,7 +360,7 @@ mgr_value *mgr_value_copy(const mgr_value *v)
 	switch (v->kind) {
 	case MGR_STRING:
 	case MGR_BYTES:
-		return value_new_blob(v->kind, v->u.s.p, v->u.s.len);
+		return value_new_blob(v->kind, value_str(v), value_slen(v));
 	case MGR_LIST:
 		return value_copy_list(v);
 	case MGR_MAP:
@@ -392,7 +404,7 @@ bool mgr_value_equal(const mgr_value *a, const mgr_value *b)
 		return a->u.d == b->u.d;
 	case MGR_STRING:
 	case MGR_BYTES:
-		return a->u.s.len == b->u.s.len && !memcmp(a->u.s.p, b->u.s.p, a->u.s.len);
+		return value_slen(a) == value_slen(b) && !memcmp(value_str(a), value_str(b), value_slen(a));
 	case MGR_LIST:
 		if (a->u.list.len != b->u.list.len)
 			return false;
@@ -435,16 +447,16 @@ int mgr_value_compare(const mgr_value *a, const mgr_value *b, int *out)
 	}
 	if (a->kind != b->kind || (a->kind != MGR_STRING && a->kind != MGR_BYTES))
 		return MGR_ETYPE;
-	size_t n = a->u.s.len < b->u.s.len ? a->u.s.len : b->u.s.len;
-	int c = memcmp(a->u.s.p, b->u.s.p, n);
-	*out = c ? c : (a->u.s.len > b->u.s.len) - (a->u.s.len < b->u.s.len);
+	size_t n = value_slen(a) < value_slen(b) ? value_slen(a) : value_slen(b);
+	int c = memcmp(value_str(a), value_str(b), n);
+	*out = c ? c : (value_slen(a) > value_slen(b)) - (value_slen(a) < value_slen(b));
 	return 0;
 }
 
 uint64_t value_hash(const mgr_value *v)
 {
 	if (v->kind == MGR_STRING || v->kind == MGR_BYTES)
-		return XXH3_64bits_withSeed(v->u.s.p, v->u.s.len, v->kind);
+		return XXH3_64bits_withSeed(value_str(v), value_slen(v), v->kind);
 	int64_t x = v->kind == MGR_BOOL ? v->u.b : v->u.i;
 	return XXH3_64bits_withSeed(&x, sizeof(x), v->kind);
 }
@@ -453,7 +465,7 @@ size_t value_size(const mgr_value *v)
 {
 	size_t n = sizeof(*v);
 	if (v->kind == MGR_STRING || v->kind == MGR_BYTES)
-		n += v->u.s.len + 1;
+		n += v->sso ? 0 : value_slen(v) + 1;
 	else if (v->kind == MGR_LIST)
 		for (size_t i = 0; i < v->u.list.len; i++)
 			n += sizeof(mgr_value *) + value_size(v->u.list.items[i]);

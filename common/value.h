@@ -14,10 +14,15 @@ struct vlist {
 	uint32_t len, cap;
 };
 
-/* 24 bytes: dicts hold millions of these. A string's or bytes' data
- * usually follows the struct in the same allocation (see value.c). */
+/* 24 bytes: dicts hold millions of these, inside their hash entries. A
+ * string or bytes of up to VALUE_INLINE bytes lives inside the struct (sso
+ * is then 1 + its length); longer ones on the heap. Read them with
+ * value_str() / value_slen(). A value may be moved by copying the struct. */
+#define VALUE_INLINE 15
+
 struct mgr_value {
 	uint8_t kind; /* mgr_kind */
+	uint8_t sso;  /* string/bytes: 1 + length if inline, else 0 */
 	union {
 		bool b;
 		int64_t i;
@@ -26,6 +31,7 @@ struct mgr_value {
 			char *p; /* NUL-terminated, len excludes the NUL */
 			size_t len;
 		} s;
+		char inl[VALUE_INLINE + 1];
 		struct vlist list;
 		struct htab *map;
 		struct {
@@ -34,6 +40,19 @@ struct mgr_value {
 		} ref;
 	} u;
 };
+
+static inline const char *value_str(const mgr_value *v)
+{
+	return v->sso ? v->u.inl : v->u.s.p;
+}
+
+static inline size_t value_slen(const mgr_value *v)
+{
+	return v->sso ? (size_t)v->sso - 1 : v->u.s.len;
+}
+
+/* Frees what v holds, not v itself (a value inside something else). */
+void value_clear(mgr_value *v);
 
 int vlist_reserve(struct vlist *l, size_t n);
 /* item consumed even on failure; idx <= len. */

@@ -54,7 +54,7 @@ int arg_string(struct call *c, size_t i, const char **out)
 	const mgr_value *v = arg_get(c, i);
 	if (!v || v->kind != MGR_STRING)
 		return arg_wrong(c, i, "a string");
-	*out = v->u.s.p;
+	*out = value_str(v);
 	return 0;
 }
 

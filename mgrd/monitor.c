@@ -180,7 +180,7 @@ static int monitor_filter(struct call *c, struct monitor *m)
 	k = mgr_value_new_string("object");
 	const mgr_value *o = mgr_value_map_get(f, k);
 	mgr_value_free(k);
-	if (t && (t->kind != MGR_STRING || !(m->type = types_find(t->u.s.p))))
+	if (t && (t->kind != MGR_STRING || !(m->type = types_find(value_str(t)))))
 		return call_fail(c, MGR_ENOTYPE, "monitor filter: no such type");
 	struct object *obj;
 	int err = o ? manager_resolve(c, o, &obj) : 0;

@@ -477,14 +477,14 @@ static int snapshot_check_record(struct snap_load *L, struct snap_rec *r, uint32
 			*type = snapshot_field(r->rec, "type", MGR_STRING),
 			*id = snapshot_field(r->rec, "id", MGR_INT);
 	mgr_value k = {.kind = MGR_STRING, .u.s = {"state", 5}};
-	if (!name || !type || !id || id->u.i <= 0 || !name->u.s.len ||
+	if (!name || !type || !id || id->u.i <= 0 || !value_slen(name) ||
 	    !mgr_value_map_get(r->rec, &k))
 		return snap_bad(L, "record %u: not a {name, type, id, state} map", i);
-	r->name = name->u.s.p;
+	r->name = value_str(name);
 	r->old_id = (uint64_t)id->u.i;
-	r->type = types_find(type->u.s.p);
+	r->type = types_find(value_str(type));
 	if (!r->type || !r->type->load || (r->type->flags & TYPE_INTERNAL))
-		return snap_bad(L, "record %u ('%s'): type '%s' %s", i, r->name, type->u.s.p,
+		return snap_bad(L, "record %u ('%s'): type '%s' %s", i, r->name, value_str(type),
 				r->type ? "cannot be loaded"
 					: "is not served (is its --module missing?)");
 	if (idmap_get(&L->by_old, r->old_id))

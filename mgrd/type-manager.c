@@ -95,7 +95,7 @@ int manager_resolve(struct call *c, const mgr_value *v, struct object **out)
 	if (v->kind == MGR_REF || v->kind == MGR_INT)
 		*out = registry_get(reg, v->kind == MGR_REF ? v->u.ref.id : (uint64_t)v->u.i);
 	else if (v->kind == MGR_STRING)
-		*out = registry_find(reg, v->u.s.p);
+		*out = registry_find(reg, value_str(v));
 	else
 		return call_fail(c, MGR_EARGS, "an object is named by a ref, an id or a name");
 	if (!*out) {

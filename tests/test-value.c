@@ -637,15 +637,50 @@ static void test_format(void **state)
 	mgr_value_free(l);
 }
 
+/* Up to 15 bytes live inside the value, 16 and more on the heap: both
+ * read, copy, compare and hash the same, whichever form they are in. */
+static void test_inline_boundary(void **state)
+{
+	(void)state;
+	static const char sixteen[] = "0123456789abcdef";
+	for (size_t n = 14; n <= 16; n++) {
+		mgr_value *v = mgr_value_new_stringn(sixteen, n);
+		mgr_value *b = mgr_value_new_bytes("\0\1\2\3\4\5\6\7\0\1\2\3\4\5\6\7", n);
+		size_t len = 0;
+		assert_int_equal(strlen(mgr_value_string(v, &len)), n);
+		assert_int_equal(len, n);
+		assert_memory_equal(mgr_value_string(v, NULL), sixteen, n);
+		assert_int_equal(((const char *)mgr_value_bytes(b, &len))[n], '\0');
+		assert_int_equal(len, n);
+		mgr_value *c = mgr_value_copy(v), *cb = mgr_value_copy(b);
+		assert_true(mgr_value_equal(v, c));
+		assert_true(mgr_value_equal(b, cb));
+		/* a heap-form value (as mgrd builds on the stack) equals the other */
+		mgr_value heap = {.kind = MGR_STRING, .u.s = {(char *)sixteen, n}};
+		assert_true(mgr_value_equal(&heap, v));
+		assert_int_equal(value_hash(&heap), value_hash(v));
+		int cmp = 1;
+		assert_int_equal(mgr_value_compare(&heap, c, &cmp), 0);
+		assert_int_equal(cmp, 0);
+		mgr_value_free(v);
+		mgr_value_free(b);
+		mgr_value_free(c);
+		mgr_value_free(cb);
+	}
+}
+
 static void test_value_size(void **state)
 {
 	(void)state;
 	mgr_value *i = mgr_value_new_int(1), *s = mgr_value_new_string("hello"), *t = make_tree();
+	mgr_value *l = mgr_value_new_string("a string longer than fifteen bytes");
 	assert_true(value_size(i) >= sizeof(mgr_value));
-	assert_true(value_size(s) >= sizeof(mgr_value) + 6);
+	assert_int_equal(value_size(s), sizeof(mgr_value)); /* short: inside the struct */
+	assert_true(value_size(l) >= sizeof(mgr_value) + 35);
 	assert_true(value_size(t) > value_size(s));
 	mgr_value_free(i);
 	mgr_value_free(s);
+	mgr_value_free(l);
 	mgr_value_free(t);
 }
 
@@ -654,6 +689,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scalars),
 		cmocka_unit_test(test_strings_and_bytes),
+		cmocka_unit_test(test_inline_boundary),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_utf8_every_code_point),
 		cmocka_unit_test(test_list_append),
