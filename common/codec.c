@@ -141,8 +141,8 @@ static bool codec_map_to_pb(Mgr__Value *pb, const mgr_value *v, struct arena *a)
 		if (!me)
 			return false;
 		mgr__map_entry__init(me);
-		me->key = codec_to_pb(e->key, a);
-		me->value = codec_to_pb(e->val, a);
+		me->key = codec_to_pb(&e->key, a);
+		me->value = codec_to_pb(&e->val, a);
 		if (!me->key || !me->value)
 			return false;
 		m->entries[m->n_entries++] = me;
@@ -293,7 +293,7 @@ static size_t codec_items_size(const mgr_value *v)
 			n += codec_len_field(codec_value_size(v->u.list.items[i]));
 	else
 		HTAB_FOREACH(v->u.map, e)
-			n += codec_len_field(codec_entry_size(e->key, e->val));
+			n += codec_len_field(codec_entry_size(&e->key, &e->val));
 	return n;
 }
 
@@ -345,9 +345,9 @@ static uint8_t *codec_items_write(const mgr_value *v, uint8_t *p)
 	}
 	HTAB_FOREACH(v->u.map, e) {
 		*p++ = CODEC_TAG(1, CODEC_LEN);
-		p = codec_put_varint(p, codec_entry_size(e->key, e->val));
-		p = codec_put_value(p, CODEC_TAG(1, CODEC_LEN), e->key);
-		p = codec_put_value(p, CODEC_TAG(2, CODEC_LEN), e->val);
+		p = codec_put_varint(p, codec_entry_size(&e->key, &e->val));
+		p = codec_put_value(p, CODEC_TAG(1, CODEC_LEN), &e->key);
+		p = codec_put_value(p, CODEC_TAG(2, CODEC_LEN), &e->val);
 	}
 	return p;
 }

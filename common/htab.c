@@ -1,5 +1,6 @@
 /* Ordered hash table of mgr_value keys (see htab.h). Hashing is xxHash's
- * XXH3 (libxxhash), a well-kept, fast non-cryptographic hash. */
+ * XXH3 (libxxhash), a well-kept, fast non-cryptographic hash; hashes are
+ * not stored (8 bytes an entry), a rebuild computes them again. */
 #include "htab.h"
 
 #include <stdlib.h>
@@ -16,8 +17,8 @@ void htab_clear(struct htab *h)
 {
 	HTAB_FOREACH(h, e)
 	{
-		mgr_value_free(e->key);
-		mgr_value_free(e->val);
+		value_clear(&e->key);
+		value_clear(&e->val);
 	}
 	free(h->ents);
 	free(h->idx);
@@ -33,10 +34,9 @@ void htab_free(struct htab *h)
 }
 
 /* Slot of key, or of the first free slot on its probe path (*found false). */
-static size_t htab_probe(const struct htab *h, const mgr_value *key, uint64_t hash,
-			 bool *found)
+static size_t htab_probe(const struct htab *h, const mgr_value *key, bool *found)
 {
-	size_t mask = h->nidx - 1, i = hash & mask, free_slot = SIZE_MAX;
+	size_t mask = h->nidx - 1, i = value_hash(key) & mask, free_slot = SIZE_MAX;
 	for (;; i = (i + 1) & mask) {
 		uint32_t x = h->idx[i];
 		if (x == 0) {
@@ -48,8 +48,7 @@ static size_t htab_probe(const struct htab *h, const mgr_value *key, uint64_t ha
 				free_slot = i;
 			continue;
 		}
-		const struct hent *e = &h->ents[x - 1];
-		if (e->hash == hash && mgr_value_equal(e->key, key)) {
+		if (mgr_value_equal(&h->ents[x - 1].key, key)) {
 			*found = true;
 			return i;
 		}
@@ -61,7 +60,7 @@ struct hent *htab_find(const struct htab *h, const mgr_value *key)
 	if (h->live == 0)
 		return NULL;
 	bool found;
-	size_t i = htab_probe(h, key, value_hash(key), &found);
+	size_t i = htab_probe(h, key, &found);
 	return found ? &h->ents[h->idx[i] - 1] : NULL;
 }
 
@@ -73,10 +72,10 @@ static int htab_rebuild(struct htab *h, size_t nidx)
 		return MGR_ENOMEM;
 	size_t n = 0;
 	for (size_t i = 0; i < h->nents; i++)
-		if (h->ents[i].key)
+		if (h->ents[i].key.kind != HTAB_HOLE)
 			h->ents[n++] = h->ents[i];
 	for (size_t i = 0; i < n; i++) {
-		size_t s = h->ents[i].hash & (nidx - 1);
+		size_t s = value_hash(&h->ents[i].key) & (nidx - 1);
 		while (idx[s])
 			s = (s + 1) & (nidx - 1);
 		idx[s] = (uint32_t)(i + 1);
@@ -112,48 +111,70 @@ static int htab_grow(struct htab *h)
 	return htab_rebuild(h, nidx);
 }
 
-int htab_set(struct htab *h, mgr_value *key, mgr_value *val, mgr_value **old)
+struct hent *htab_put(struct htab *h, mgr_value *key, mgr_value *val)
 {
-	*old = NULL;
-	int err = key && val ? htab_grow(h) : MGR_ENOMEM;
-	if (err) {
-		mgr_value_free(key);
-		mgr_value_free(val);
-		return err;
-	}
-	uint64_t hash = value_hash(key);
-	bool found;
-	size_t s = htab_probe(h, key, hash, &found);
+	bool found = false;
+	size_t s = 0;
+	if (h->nidx)
+		s = htab_probe(h, key, &found);
 	if (found) {
 		struct hent *e = &h->ents[h->idx[s] - 1];
-		*old = e->val;
-		e->val = val;
-		mgr_value_free(key);
-		return 0;
+		value_clear(&e->val);
+		e->val = *val;
+		value_clear(key);
+		*val = (mgr_value){.kind = MGR_NIL};
+		return e;
 	}
+	if (htab_grow(h)) {
+		value_clear(key);
+		value_clear(val);
+		return NULL;
+	}
+	s = htab_probe(h, key, &found); /* the index may be new */
 	if (h->idx[s] == 0)
 		h->used++;
-	h->ents[h->nents] = (struct hent){key, val, hash};
+	struct hent *e = &h->ents[h->nents];
+	*e = (struct hent){*key, *val};
+	*key = *val = (mgr_value){.kind = MGR_NIL};
 	h->idx[s] = (uint32_t)++h->nents;
 	h->live++;
-	return 0;
+	return e;
 }
 
-bool htab_del(struct htab *h, const mgr_value *key, mgr_value **k, mgr_value **v)
+int htab_set(struct htab *h, mgr_value *key, mgr_value *val)
+{
+	if (!key || !val) {
+		mgr_value_free(key);
+		mgr_value_free(val);
+		return MGR_ENOMEM;
+	}
+	struct hent *e = htab_put(h, key, val);
+	free(key); /* the shells: what they held moved, or was freed */
+	free(val);
+	return e ? 0 : MGR_ENOMEM;
+}
+
+bool htab_del(struct htab *h, const mgr_value *key, mgr_value **v)
 {
 	if (h->live == 0)
 		return false;
 	bool found;
-	size_t s = htab_probe(h, key, value_hash(key), &found);
+	size_t s = htab_probe(h, key, &found);
 	if (!found)
 		return false;
 	struct hent *e = &h->ents[h->idx[s] - 1];
-	*k = e->key;
-	*v = e->val;
-	e->key = e->val = NULL;
+	mgr_value *out = v ? malloc(sizeof(*out)) : NULL;
+	if (out)
+		*out = e->val;
+	else
+		value_clear(&e->val);
+	if (v)
+		*v = out;
+	value_clear(&e->key);
+	e->key.kind = HTAB_HOLE;
 	h->idx[s] = HTAB_DELETED;
 	h->live--;
-	while (h->nents && !h->ents[h->nents - 1].key)
+	while (h->nents && h->ents[h->nents - 1].key.kind == HTAB_HOLE)
 		h->nents--; /* trailing holes are free to reuse */
 	if (h->live == 0)
 		htab_rebuild(h, h->nidx);
@@ -167,7 +188,7 @@ const struct hent *htab_nth(const struct htab *h, size_t i)
 	if (h->live == h->nents)
 		return &h->ents[i];
 	for (size_t j = 0; j < h->nents; j++)
-		if (h->ents[j].key && i-- == 0)
+		if (h->ents[j].key.kind != HTAB_HOLE && i-- == 0)
 			return &h->ents[j];
 	return NULL;
 }

@@ -52,9 +52,9 @@ static void fmt_map(struct fmt *f, const mgr_value *v)
 	HTAB_FOREACH(v->u.map, e)
 	{
 		fmt_put(f, "%s", sep);
-		fmt_value(f, e->key);
+		fmt_value(f, &e->key);
 		fmt_put(f, ": ");
-		fmt_value(f, e->val);
+		fmt_value(f, &e->val);
 		sep = ", ";
 	}
 	fmt_put(f, "}");

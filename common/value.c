@@ -230,10 +230,7 @@ int mgr_value_map_set(mgr_value *map, mgr_value *key, mgr_value *val)
 		mgr_value_free(val);
 		return err;
 	}
-	mgr_value *old;
-	err = htab_set(map->u.map, key, val, &old);
-	mgr_value_free(old);
-	return err;
+	return htab_set(map->u.map, key, val);
 }
 
 const mgr_value *mgr_value_map_get(const mgr_value *map, const mgr_value *key)
@@ -241,19 +238,19 @@ const mgr_value *mgr_value_map_get(const mgr_value *map, const mgr_value *key)
 	if (!map || map->kind != MGR_MAP || !key)
 		return NULL;
 	const struct hent *e = htab_find(map->u.map, key);
-	return e ? e->val : NULL;
+	return e ? &e->val : NULL;
 }
 
 const mgr_value *mgr_value_map_key(const mgr_value *v, size_t i)
 {
 	const struct hent *e = v && v->kind == MGR_MAP ? htab_nth(v->u.map, i) : NULL;
-	return e ? e->key : NULL;
+	return e ? &e->key : NULL;
 }
 
 const mgr_value *mgr_value_map_value(const mgr_value *v, size_t i)
 {
 	const struct hent *e = v && v->kind == MGR_MAP ? htab_nth(v->u.map, i) : NULL;
-	return e ? e->val : NULL;
+	return e ? &e->val : NULL;
 }
 
 /* ---- accessors ---- */
@@ -346,7 +343,7 @@ static mgr_value *value_copy_map(const mgr_value *v)
 	if (!c)
 		return NULL;
 	HTAB_FOREACH(v->u.map, e)
-	if (mgr_value_map_set(c, mgr_value_copy(e->key), mgr_value_copy(e->val))) {
+	if (mgr_value_map_set(c, mgr_value_copy(&e->key), mgr_value_copy(&e->val))) {
 		mgr_value_free(c);
 		return NULL;
 	}
@@ -382,8 +379,8 @@ static bool value_equal_map(const mgr_value *a, const mgr_value *b)
 		return false;
 	HTAB_FOREACH(a->u.map, e)
 	{
-		const mgr_value *o = mgr_value_map_get(b, e->key);
-		if (!o || !mgr_value_equal(e->val, o))
+		const mgr_value *o = mgr_value_map_get(b, &e->key);
+		if (!o || !mgr_value_equal(&e->val, o))
 			return false;
 	}
 	return true;
@@ -471,7 +468,7 @@ size_t value_size(const mgr_value *v)
 			n += sizeof(mgr_value *) + value_size(v->u.list.items[i]);
 	else if (v->kind == MGR_MAP)
 		HTAB_FOREACH(v->u.map, e)
-	n += sizeof(*e) + value_size(e->key) + value_size(e->val);
+	n += sizeof(*e) - 2 * sizeof(mgr_value) + value_size(&e->key) + value_size(&e->val);
 	return n;
 }
 

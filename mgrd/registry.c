@@ -74,21 +74,14 @@ void registry_fini(struct registry *r)
 
 static int registry_name_add(struct registry *r, struct object *o)
 {
-	mgr_value *old;
-	int err = htab_set(r->by_name, mgr_value_new_string(o->name),
-			   mgr_value_new_int((int64_t)o->id), &old);
-	mgr_value_free(old);
-	return err;
+	return htab_set(r->by_name, mgr_value_new_string(o->name),
+			mgr_value_new_int((int64_t)o->id));
 }
 
 static void registry_name_del(struct registry *r, struct object *o)
 {
 	mgr_value key = {.kind = MGR_STRING, .u.s = {o->name, strlen(o->name)}};
-	mgr_value *k, *v;
-	if (htab_del(r->by_name, &key, &k, &v)) {
-		mgr_value_free(k);
-		mgr_value_free(v);
-	}
+	htab_del(r->by_name, &key, NULL);
 }
 
 static struct object *registry_alloc(struct registry *r, const struct type *t,
@@ -159,7 +152,7 @@ struct object *registry_find(const struct registry *r, const char *name)
 {
 	mgr_value key = {.kind = MGR_STRING, .u.s = {(char *)name, strlen(name)}};
 	const struct hent *e = htab_find(r->by_name, &key);
-	return e ? registry_get(r, (uint64_t)e->val->u.i) : NULL;
+	return e ? registry_get(r, (uint64_t)e->val.u.i) : NULL;
 }
 
 void registry_ref(struct object *o) { o->refs++; }
@@ -197,7 +190,7 @@ void registry_hand_refs(struct registry *r, struct conn *conn, const mgr_value *
 			registry_hand_refs(r, conn, v->u.list.items[i]);
 	} else if (v->kind == MGR_MAP) {
 		HTAB_FOREACH(v->u.map, e)
-		registry_hand_refs(r, conn, e->val);
+		registry_hand_refs(r, conn, &e->val);
 	}
 }
 

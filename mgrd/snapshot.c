@@ -116,17 +116,15 @@ static bool snapshot_wanted(const struct object *o)
  * becomes nil (it must leave the ref's id such that its release is right). */
 typedef bool (*snapshot_ref_fn)(void *ctx, mgr_value *ref);
 
-static void snapshot_refs(mgr_value **slot, snapshot_ref_fn fix, void *ctx)
+static void snapshot_refs(mgr_value *v, snapshot_ref_fn fix, void *ctx)
 {
-	mgr_value *v = *slot;
 	if (!v || value_refs_alive() == 0)
 		return;
 	if (v->kind == MGR_REF && !fix(ctx, v)) {
-		mgr_value_free(v);
-		*slot = mgr_value_new_nil();
+		value_clear(v); /* in place: it is nil now */
 	} else if (v->kind == MGR_LIST) {
 		for (size_t i = 0; i < v->u.list.len; i++)
-			snapshot_refs(&v->u.list.items[i], fix, ctx);
+			snapshot_refs(v->u.list.items[i], fix, ctx);
 	} else if (v->kind == MGR_MAP) {
 		HTAB_FOREACH(v->u.map, e)
 		snapshot_refs(&e->val, fix, ctx);
@@ -190,7 +188,7 @@ static mgr_value *snapshot_record(struct server *srv, const struct object *o)
 	mgr_value *state = o->type->save(o->state);
 	if (!state)
 		return NULL;
-	snapshot_refs(&state, snapshot_ref_kept, &srv->reg);
+	snapshot_refs(state, snapshot_ref_kept, &srv->reg);
 	mgr_value *vals[] = {mgr_value_new_string(o->name), mgr_value_new_string(o->type->name),
 			     mgr_value_new_int((int64_t)o->id), state};
 	return manager_row(4, keys, vals);
@@ -555,7 +553,7 @@ static bool snapshot_ref_drop(void *ctx, mgr_value *ref)
 }
 
 /* The state inside a checked record. */
-static mgr_value **snapshot_state_slot(mgr_value *rec)
+static mgr_value *snapshot_state_slot(mgr_value *rec)
 {
 	mgr_value k = {.kind = MGR_STRING, .u.s = {"state", 5}};
 	return &htab_find(rec->u.map, &k)->val;
@@ -574,7 +572,7 @@ static int snapshot_restore(struct snap_load *L)
 	L->rewritten = true;
 	for (uint32_t i = 0; i < L->n; i++) {
 		struct snap_rec *r = &L->recs[i];
-		int rc = r->type->load(*snapshot_state_slot(r->rec), &r->obj->state);
+		int rc = r->type->load(snapshot_state_slot(r->rec), &r->obj->state);
 		if (rc)
 			return snap_bad(L, "record %u ('%s', %s): its state does not load: %s", i + 1,
 					r->name, r->type->name, mgr_strerror(rc));
@@ -589,7 +587,7 @@ static void snapshot_load_done(struct snap_load *L, bool failed)
 	for (uint32_t i = 0; L->recs && i < L->n; i++) {
 		struct snap_rec *r = &L->recs[i];
 		if (!L->rewritten) /* refs still hold old ids: release none */
-			snapshot_refs(&r->rec, snapshot_ref_drop, NULL);
+			snapshot_refs(r->rec, snapshot_ref_drop, NULL);
 		if (r->obj && failed)
 			registry_delete(reg, r->obj);
 		if (r->obj)

@@ -39,7 +39,7 @@ static int dict_get(struct call *c)
 	if (err)
 		return err;
 	if (e)
-		return call_return_borrowed(c, e->val);
+		return call_return_borrowed(c, &e->val);
 	return c->nargs > 1 ? call_return(c, arg_take(c, 1)) : dict_missing(c, c->args[0]);
 }
 
@@ -49,36 +49,27 @@ static int dict_set(struct call *c)
 	int err = arg_key(c, 0, &key);
 	if (err)
 		return err;
-	mgr_value *old;
-	err = htab_set(DICT(c), arg_take(c, 0), arg_take(c, 1), &old);
-	mgr_value_free(old);
-	return err;
+	return htab_set(DICT(c), arg_take(c, 0), arg_take(c, 1));
 }
 
 static int dict_del(struct call *c)
 {
 	const mgr_value *key;
-	mgr_value *k, *v;
 	int err = arg_key(c, 0, &key);
 	if (err)
 		return err;
-	if (!htab_del(DICT(c), key, &k, &v))
-		return dict_missing(c, key);
-	mgr_value_free(k);
-	mgr_value_free(v);
-	return 0;
+	return htab_del(DICT(c), key, NULL) ? 0 : dict_missing(c, key);
 }
 
 static int dict_pop(struct call *c)
 {
 	const mgr_value *key;
-	mgr_value *k, *v;
+	mgr_value *v;
 	int err = arg_key(c, 0, &key);
 	if (err)
 		return err;
-	if (!htab_del(DICT(c), key, &k, &v))
+	if (!htab_del(DICT(c), key, &v))
 		return c->nargs > 1 ? call_return(c, arg_take(c, 1)) : dict_missing(c, key);
-	mgr_value_free(k);
 	return call_return(c, v);
 }
 
@@ -96,10 +87,12 @@ static int dict_setdefault(struct call *c)
 	struct hent *e;
 	int err = dict_lookup(c, &e);
 	if (err || e)
-		return err ? err : call_return_borrowed(c, e->val);
-	mgr_value *old, *dflt = arg_take(c, 1);
-	err = htab_set(DICT(c), arg_take(c, 0), dflt, &old);
-	return err ? err : call_return_borrowed(c, dflt);
+		return err ? err : call_return_borrowed(c, &e->val);
+	mgr_value *key = arg_take(c, 0), *dflt = arg_take(c, 1);
+	e = key && dflt ? htab_put(DICT(c), key, dflt) : NULL;
+	mgr_value_free(key); /* the shells: what they held is in the entry */
+	mgr_value_free(dflt);
+	return e ? call_return_borrowed(c, &e->val) : MGR_ENOMEM;
 }
 
 static int dict_incr(struct call *c)
@@ -112,16 +105,15 @@ static int dict_incr(struct call *c)
 	if (err)
 		return err;
 	if (!e) {
-		mgr_value *old;
-		err = htab_set(DICT(c), arg_take(c, 0), mgr_value_new_int(delta), &old);
+		err = htab_set(DICT(c), arg_take(c, 0), mgr_value_new_int(delta));
 		return err ? err : call_return_int(c, delta);
 	}
-	if (e->val->kind != MGR_INT)
+	if (e->val.kind != MGR_INT)
 		return call_fail(c, MGR_ETYPE, "dict.incr: the value is %s, not int",
-				 mgr_kind_name(e->val->kind));
-	if (__builtin_add_overflow(e->val->u.i, delta, &sum))
+				 mgr_kind_name(e->val.kind));
+	if (__builtin_add_overflow(e->val.u.i, delta, &sum))
 		return call_fail(c, MGR_ERANGE, "dict.incr overflows int64");
-	e->val->u.i = sum;
+	e->val.u.i = sum;
 	return call_return_int(c, sum);
 }
 
@@ -132,14 +124,8 @@ static int dict_update(struct call *c)
 		return call_fail(c, MGR_EARGS, "dict.update: argument 1 must be a map, got %s",
 				 mgr_kind_name(m->kind));
 	HTAB_FOREACH(m->u.map, e)
-	{
-		mgr_value *old;
-		int err = htab_set(DICT(c), e->key, e->val, &old);
-		e->key = e->val = NULL; /* moved; the argument is freed as empty */
-		mgr_value_free(old);
-		if (err)
-			return err;
-	}
+	if (!htab_put(DICT(c), &e->key, &e->val)) /* moved: the argument keeps nils */
+		return MGR_ENOMEM;
 	return 0;
 }
 
@@ -155,12 +141,12 @@ enum dict_view { VIEW_KEYS, VIEW_VALUES, VIEW_ITEMS };
 static mgr_value *dict_view_item(const struct hent *e, enum dict_view view)
 {
 	if (view == VIEW_KEYS)
-		return mgr_value_copy(e->key);
+		return mgr_value_copy(&e->key);
 	if (view == VIEW_VALUES)
-		return mgr_value_copy(e->val);
+		return mgr_value_copy(&e->val);
 	mgr_value *pair = mgr_value_new_list();
-	if (mgr_value_list_append(pair, mgr_value_copy(e->key)) ||
-	    mgr_value_list_append(pair, mgr_value_copy(e->val))) {
+	if (mgr_value_list_append(pair, mgr_value_copy(&e->key)) ||
+	    mgr_value_list_append(pair, mgr_value_copy(&e->val))) {
 		mgr_value_free(pair);
 		return NULL;
 	}

@@ -240,11 +240,15 @@ static mgr_value *queue_save(const void *state)
 	for (size_t i = 0; items && i < q->len; i++)
 		if (mgr_value_list_append(items, mgr_value_copy(q->ring[(q->head + i) % q->cap])))
 			break;
+	if (!items || mgr_value_len(items) != q->len) { /* checked before items moves */
+		mgr_value_free(items);
+		mgr_value_free(m);
+		return NULL;
+	}
 	if (!m || mgr_value_map_set(m, mgr_value_new_string("items"), items) ||
 	    mgr_value_map_set(m, mgr_value_new_string("maxsize"), mgr_value_new_int(q->maxsize)) ||
 	    mgr_value_map_set(m, mgr_value_new_string("unfinished"),
-			      mgr_value_new_int(q->unfinished)) ||
-	    mgr_value_len(items) != q->len) {
+			      mgr_value_new_int(q->unfinished))) {
 		mgr_value_free(m ? NULL : items);
 		mgr_value_free(m);
 		return NULL;

@@ -53,7 +53,8 @@ MGR_API int mgr_value_list_append(mgr_value *list, mgr_value *item);
  * (MGR_ETYPE otherwise). */
 MGR_API int mgr_value_map_set(mgr_value *map, mgr_value *key, mgr_value *val);
 
-/* Inspection: all results are borrowed from v. */
+/* Inspection: all results are borrowed from v (for a map's keys and values:
+ * valid until that map is changed). */
 MGR_API mgr_kind mgr_value_kind(const mgr_value *v);
 MGR_API const char *mgr_kind_name(mgr_kind k);
 MGR_API bool mgr_value_bool(const mgr_value *v);
