@@ -224,6 +224,10 @@ enum { CODEC_VARINT = 0, CODEC_FIXED64 = 1, CODEC_LEN = 2, CODEC_FIXED32 = 5 };
 /* A varint of at most 10 bytes, as frame_check() takes them. */
 static bool codec_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
 {
+	if (*p < end && !(**p & 0x80)) { /* one byte: most tags and lengths */
+		*out = *(*p)++;
+		return true;
+	}
 	uint64_t v = 0;
 	for (int shift = 0; shift < 70 && *p < end; shift += 7) {
 		uint8_t b = *(*p)++;
