@@ -179,6 +179,25 @@ static void client_spin_pause(void)
 #endif
 }
 
+static void client_spin_rearm(void)
+{
+	client_spin_ns = CLIENT_SPIN_START_NS;
+	client_spin_slow = 0;
+}
+
+/* MGR_NO_SPIN=1 in the environment: never busy-poll for a reply. */
+static bool client_no_spin(void)
+{
+	static int no_spin = -1; /* read once */
+	int v = __atomic_load_n(&no_spin, __ATOMIC_RELAXED);
+	if (v < 0) {
+		const char *e = getenv("MGR_NO_SPIN");
+		v = e && *e && strcmp(e, "0") != 0;
+		__atomic_store_n(&no_spin, v, __ATOMIC_RELAXED);
+	}
+	return v;
+}
+
 /* The reply came after spent ns of spinning. Quick catches keep the budget
  * (twice what it took); slow ones (the manager was asleep, or the cores are
  * busy) are tolerated a few times in a row — that is how both sides get in
@@ -234,7 +253,7 @@ static int client_recv(mgr_client *c, int fd, int64_t deadline)
 	}
 	ssize_t n = -1;
 	errno = EAGAIN;
-	if (c->peer_spins) /* only worth it while the manager polls for us too */
+	if (c->peer_spins && !client_no_spin()) /* worth it while the manager polls too */
 		n = client_spin_recv(fd, c->rbuf + c->rlen, c->rcap - c->rlen);
 	if (n < 0 && errno == EAGAIN) {
 		struct pollfd pfd = {fd, POLLIN, 0};
@@ -393,6 +412,8 @@ static void client_deliver(mgr_client *c, struct msg *m)
 		client_disconnect(c, m->u.reply.code ? (int)m->u.reply.code : MGR_EIO);
 		return;
 	}
+	if (m->u.reply.spin && !c->peer_spins)
+		client_spin_rearm(); /* the manager polls again: get in step */
 	c->peer_spins = m->u.reply.spin;
 	for (struct pending *p = c->pending; p; p = p->next)
 		if (p->id == m->u.reply.id && !p->done) {

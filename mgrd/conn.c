@@ -380,7 +380,7 @@ static bool conn_spin_possible(const struct conn *c)
 		conn_cpus = sched_getaffinity(0, sizeof(set), &set) ? 1 : CPU_COUNT(&set);
 	}
 	return c->state == CONN_READY && c->srv->n_conns <= CONN_SPIN_MAX_CONNS &&
-	       conn_cpus >= 2 && !c->srv->stopping;
+	       conn_cpus >= 2 && !c->srv->stopping && !c->srv->cfg.no_spin;
 }
 
 /* The hint in a reply: we will poll for c's next request right after it. */
@@ -406,6 +406,9 @@ static void conn_spin_caught(uint64_t spent)
 		conn_spin_slow = 0;
 		uint64_t want = 2 * spent < CONN_SPIN_START_NS ? CONN_SPIN_START_NS : 2 * spent;
 		conn_spin_ns = want > CONN_SPIN_MAX_NS ? CONN_SPIN_MAX_NS : (uint32_t)want;
+	} else if (!conn_spin_ns) { /* a probe caught one: offer to get in step */
+		conn_spin_ns = CONN_SPIN_START_NS;
+		conn_spin_slow = CONN_SPIN_SLOW_MAX - 1;
 	} else if (++conn_spin_slow >= CONN_SPIN_SLOW_MAX) {
 		conn_spin_ns = 0;
 	}
@@ -468,8 +471,10 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (n > 0)
 		c->in.len += (size_t)n;
+	uint64_t calls = c->calls;
 	conn_take_input(c);
-	conn_spin(c);
+	if (c->calls != calls) /* it made calls (not just a Hello): it may go on */
+		conn_spin(c);
 }
 
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)

@@ -37,6 +37,7 @@ struct config {
 	bool ignore_bad_snapshot;   /* a bad snapshot is set aside, not fatal */
 	bool ignore_sigint;
 	bool remove_dir;      /* the socket's directory is ours: rmdir at stop */
+	bool no_spin;         /* never poll a socket instead of sleeping */
 };
 
 void config_defaults(struct config *cfg);
