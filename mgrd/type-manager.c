@@ -220,7 +220,8 @@ mgr_value *manager_object_row(const struct object *o)
 		mgr_value_new_int((int64_t)o->id),
 		o->name ? mgr_value_new_string(o->name) : mgr_value_new_nil(),
 		mgr_value_new_string(o->type->name), mgr_value_new_int(o->refs),
-		mgr_value_new_int(o->type->length ? (int64_t)o->type->length(o->state) : -1),
+		o->type->length ? mgr_value_new_int((int64_t)o->type->length(o->state))
+				: mgr_value_new_nil(), /* no size: a counter, a custom type */
 		mgr_value_new_int(o->creator_pid), mgr_value_new_int((int64_t)o->calls),
 		holder ? mgr_value_new_int(holder) : mgr_value_new_nil(),
 		o->type->contention ? mgr_value_new_int(waiters) : mgr_value_new_nil()};
