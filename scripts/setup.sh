@@ -9,6 +9,7 @@ protobuf-c-compiler libprotobuf-c-dev
 libevent-dev libcmocka-dev libxxhash-dev libjansson-dev scdoc
 redis-server libhiredis-dev python3
 clang libclang-rt-14-dev valgrind
+systemd
 "
 
 missing=""
