@@ -222,12 +222,9 @@ enum { CODEC_VARINT = 0, CODEC_FIXED64 = 1, CODEC_LEN = 2, CODEC_FIXED32 = 5 };
 #define CODEC_TAG(field, wt) ((uint8_t)((field) << 3 | (wt)))
 
 /* A varint of at most 10 bytes, as frame_check() takes them. */
-static bool codec_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
+static bool __attribute__((noinline))
+codec_varint_slow(const uint8_t **p, const uint8_t *end, uint64_t *out)
 {
-	if (*p < end && !(**p & 0x80)) { /* one byte: most tags and lengths */
-		*out = *(*p)++;
-		return true;
-	}
 	uint64_t v = 0;
 	for (int shift = 0; shift < 70 && *p < end; shift += 7) {
 		uint8_t b = *(*p)++;
@@ -238,6 +235,16 @@ static bool codec_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *ou
 		}
 	}
 	return false;
+}
+
+/* One byte (most tags and lengths) inline; longer ones out of line. */
+static inline bool codec_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
+{
+	if (__builtin_expect(*p < end && !(**p & 0x80), 1)) {
+		*out = *(*p)++;
+		return true;
+	}
+	return codec_varint_slow(p, end, out);
 }
 
 bool codec_next_field(const uint8_t **p, const uint8_t *end, struct codec_field *f)

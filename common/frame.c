@@ -28,7 +28,12 @@ void msg_clear(struct msg *m)
 		free(m->u.hello.name);
 	if (m->kind == MSG_REQUEST) {
 		struct msg_request *q = &m->u.request;
-		frame_call_clear(&(struct msg_call){q->method, q->args, q->nargs});
+		for (size_t i = 0; q->args && i < q->nargs; i++)
+			mgr_value_free(q->args[i]);
+		if (q->args != q->args_buf)
+			free(q->args);
+		if (q->method != q->method_buf)
+			free(q->method);
 		for (size_t i = 0; i < q->nbatch; i++)
 			frame_call_clear(&q->batch[i]);
 		free(q->batch);
@@ -140,14 +145,18 @@ static const frame_dec_fn frame_decoders[] = {
  * below, which gives the exact answer; so both paths agree by construction. */
 
 /* method + the args fields (number argf) of the message in [p, end). */
+/* method and args go into the request's own buffers when they fit (q
+ * given), else into allocations. */
 static int frame_fast_call(const uint8_t *method, size_t mlen, const uint8_t *p,
-			   const uint8_t *end, uint64_t argf, size_t nargs, struct msg_call *out)
+			   const uint8_t *end, uint64_t argf, size_t nargs, struct msg_call *out,
+			   struct msg_request *q)
 {
 	struct codec_field f;
 	if (memchr(method, '\0', mlen) || !value_utf8_valid((const char *)method, mlen))
 		return -1;
-	out->method = malloc(mlen + 1);
-	out->args = calloc(nargs + 1, sizeof(*out->args));
+	out->method = q && mlen < sizeof(q->method_buf) ? q->method_buf : malloc(mlen + 1);
+	out->args = q && nargs < sizeof(q->args_buf) / sizeof(q->args_buf[0])
+		? q->args_buf : calloc(nargs + 1, sizeof(*out->args));
 	if (!out->method || !out->args)
 		return -1;
 	if (mlen)
@@ -177,7 +186,7 @@ static int frame_fast_batch_call(const uint8_t *p, const uint8_t *end, struct ms
 		else
 			seen = true, method = f.data, mlen = f.v;
 	}
-	return frame_fast_call(method, mlen, start, end, 2, nargs, out);
+	return frame_fast_call(method, mlen, start, end, 2, nargs, out, NULL);
 }
 
 static int frame_fast_batch(const uint8_t *p, const uint8_t *end, size_t n,
@@ -236,7 +245,7 @@ static int frame_fast_request(const uint8_t *p, const uint8_t *end, struct msg *
 			return -1;
 	}
 	struct msg_call own = {0};
-	int rc = frame_fast_call(method, mlen, start, end, 4, nargs, &own);
+	int rc = frame_fast_call(method, mlen, start, end, 4, nargs, &own, q);
 	q->method = own.method;
 	q->args = own.args;
 	q->nargs = own.nargs;

@@ -49,6 +49,10 @@ struct msg_request {
 	uint32_t timeout_ms;
 	struct msg_call *batch; /* nbatch calls instead of method/args */
 	size_t nbatch;
+	/* Where a decoded request's method and arguments usually live (no
+	 * allocation per call); method / args point here when they fit. */
+	char method_buf[32];
+	mgr_value *args_buf[4];
 };
 
 struct msg_reply {

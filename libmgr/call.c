@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "client.h"
+#include "../common/value.h"
 
 #define CALL_MAX_ARGS 16
 
@@ -52,13 +53,20 @@ int mgr_callv(mgr_object *o, const char *method, mgr_value **result, ...)
 }
 
 /* One argument of client_callf; owned tells whether to free it after. */
-static mgr_value *call_arg(char kind, va_list *ap, bool *owned)
+/* Ints and bools are built in *slot (no allocation: they are only read
+ * while the request is encoded). */
+static mgr_value *call_arg(char kind, va_list *ap, bool *owned, mgr_value *slot)
 {
 	*owned = true;
-	if (kind == 'i')
-		return mgr_value_new_int(va_arg(*ap, int64_t));
-	if (kind == 'b')
-		return mgr_value_new_bool(va_arg(*ap, int) != 0);
+	if (kind == 'i' || kind == 'b') {
+		*owned = false;
+		*slot = (mgr_value){.kind = kind == 'i' ? MGR_INT : MGR_BOOL};
+		if (kind == 'i')
+			slot->u.i = va_arg(*ap, int64_t);
+		else
+			slot->u.b = va_arg(*ap, int) != 0;
+		return slot;
+	}
 	if (kind == 's')
 		return mgr_value_new_string(va_arg(*ap, const char *));
 	*owned = kind == 'v';
@@ -68,13 +76,13 @@ static mgr_value *call_arg(char kind, va_list *ap, bool *owned)
 static int call_vformat(mgr_object *o, const char *method, uint32_t timeout_ms,
 			mgr_value **result, const char *fmt, va_list ap)
 {
-	mgr_value *args[CALL_MAX_ARGS];
+	mgr_value *args[CALL_MAX_ARGS], slots[CALL_MAX_ARGS];
 	bool owned[CALL_MAX_ARGS];
 	size_t n = 0;
 	va_list aq; /* a va_list parameter cannot be passed on by address */
 	va_copy(aq, ap);
 	for (; fmt[n] && n < CALL_MAX_ARGS; n++)
-		args[n] = call_arg(fmt[n], &aq, &owned[n]);
+		args[n] = call_arg(fmt[n], &aq, &owned[n], &slots[n]);
 	va_end(aq);
 	int err = mgr_call_timeout(o, method, timeout_ms, args, n, result);
 	for (size_t i = 0; i < n; i++)

@@ -25,6 +25,7 @@ int call_fail(struct call *c, int code, const char *fmt, ...)
 int call_return(struct call *c, mgr_value *v)
 {
 	mgr_value_free(c->result);
+	c->borrowed = NULL; /* the last answer set wins */
 	c->result = v;
 	return v ? 0 : MGR_ENOMEM;
 }
@@ -35,9 +36,17 @@ int call_return_borrowed(struct call *c, const mgr_value *v)
 	return 0;
 }
 
-int call_return_int(struct call *c, int64_t i) { return call_return(c, mgr_value_new_int(i)); }
+int call_return_int(struct call *c, int64_t i)
+{
+	c->slot = (mgr_value){.kind = MGR_INT, .u.i = i};
+	return call_return_borrowed(c, &c->slot);
+}
 
-int call_return_bool(struct call *c, bool b) { return call_return(c, mgr_value_new_bool(b)); }
+int call_return_bool(struct call *c, bool b)
+{
+	c->slot = (mgr_value){.kind = MGR_BOOL, .u.b = b};
+	return call_return_borrowed(c, &c->slot);
+}
 
 static int dispatch_check_args(struct call *c)
 {

@@ -28,6 +28,7 @@ struct call {
 	size_t nargs;
 	mgr_value *result; /* owned; NULL is nil */
 	const mgr_value *borrowed; /* or: the object's own value, sent as is */
+	mgr_value slot; /* where an int or bool result is built (no allocation) */
 	char err[256];
 };
 

@@ -126,8 +126,12 @@ static void pool_answer(struct job *j, int code)
 	conn_unpin(c->conn);
 	if (code)
 		c->srv->stats.errors++;
-	conn_reply(c->conn, c->req_id, code, code ? NULL : c->result, c->err[0] ? c->err : NULL);
-	if (!code)
+	if (!code && c->borrowed) /* an int or bool built in the job's call */
+		conn_reply_borrowed(c->conn, c->req_id, c->borrowed);
+	else
+		conn_reply(c->conn, c->req_id, code, code ? NULL : c->result,
+			   c->err[0] ? c->err : NULL);
+	if (!code && !c->borrowed)
 		c->result = NULL;
 }
 

@@ -67,7 +67,10 @@ const struct method *types_method(const struct type *t, const char *name)
 	size_t lo = 0, hi = e ? t->nmethods : 0;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		int c = strcmp(name, e->by_name[mid]->name);
+		const char *other = e->by_name[mid]->name;
+		int c = (unsigned char)name[0] - (unsigned char)other[0]; /* most steps end here */
+		if (c == 0)
+			c = strcmp(name, other);
 		if (c == 0)
 			return e->by_name[mid];
 		if (c < 0)
