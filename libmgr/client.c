@@ -18,6 +18,7 @@
 
 #include "../common/frame.h"
 #include "../common/path.h"
+#include "../common/spin.h"
 
 #define CLIENT_HANDSHAKE_MS 10000
 #define CLIENT_MAX_FRAME (256u << 20)
@@ -132,58 +133,24 @@ int client_flush(mgr_client *c)
 	return err;
 }
 
-/* ---- spinning ----
- * A blocking wait for a reply costs a sleep and a cross-CPU wakeup (tens of
- * microseconds on a VM). Before blocking, the reader polls the socket with
- * non-blocking recv() for a while. The budget adapts per thread: a spin that
- * caught the reply keeps it (at least twice what it took, at most 100 us);
- * one that did not drops it to zero, and at zero only every 16th wait
- * probes, for 60 us: long enough to outlast the manager's wakeup, so that
- * both sides (mgrd spins the same way) get into step.
- * On one CPU (pinned, or busy cores where the manager cannot run while we
- * spin) it falls to zero within a few calls and costs next to nothing. */
+/* ---- spinning (common/spin.h) ----
+ * Before blocking for a reply, the reader polls the socket, with a budget
+ * per thread — only while the manager's last reply said it polls too. */
 
-#define CLIENT_SPIN_START_NS 60000
-#define CLIENT_SPIN_MAX_NS 100000
-#define CLIENT_SPIN_PROBE_NS 60000 /* a probe must outlast one cross-CPU wakeup */
-#define CLIENT_SPIN_PROBE_EVERY 16
-#define CLIENT_SPIN_HOT_NS 20000 /* a catch this quick means both sides are in step */
-#define CLIENT_SPIN_SLOW_MAX 3
-
-static __thread uint32_t client_spin_ns = CLIENT_SPIN_START_NS;
-static __thread uint32_t client_spin_waits, client_spin_slow;
+static __thread struct spin client_spin = SPIN_INIT;
 static __thread uint64_t client_cpus_gen; /* fork generation client_cpus is for */
 static __thread int client_cpus;
-
-static uint64_t client_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int client_cpu_count(void)
 {
 	if (client_cpus_gen != client_fork_gen) {
-		cpu_set_t set;
-		client_cpus = sched_getaffinity(0, sizeof(set), &set) ? 1 : CPU_COUNT(&set);
+		client_cpus = spin_cpus();
 		client_cpus_gen = client_fork_gen;
 	}
 	return client_cpus;
 }
 
-static void client_spin_pause(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
-static void client_spin_rearm(void)
-{
-	client_spin_ns = CLIENT_SPIN_START_NS;
-	client_spin_slow = 0;
-}
+static void client_spin_rearm(void) { spin_rearm(&client_spin); }
 
 /* MGR_NO_SPIN=1 in the environment: never busy-poll for a reply. */
 static bool client_no_spin(void)
@@ -198,46 +165,15 @@ static bool client_no_spin(void)
 	return v;
 }
 
-/* The reply came after spent ns of spinning. Quick catches keep the budget
- * (twice what it took); slow ones (the manager was asleep, or the cores are
- * busy) are tolerated a few times in a row — that is how both sides get in
- * step — and then turn spinning off until a probe catches one quickly. */
-static void client_spin_caught(uint64_t spent)
-{
-	if (spent <= CLIENT_SPIN_HOT_NS) {
-		client_spin_slow = 0;
-		uint64_t want = 2 * spent < CLIENT_SPIN_START_NS ? CLIENT_SPIN_START_NS : 2 * spent;
-		client_spin_ns = want > CLIENT_SPIN_MAX_NS ? CLIENT_SPIN_MAX_NS : (uint32_t)want;
-	} else if (++client_spin_slow >= CLIENT_SPIN_SLOW_MAX) {
-		client_spin_ns = 0;
-	}
-}
-
 /* recv() without blocking for up to the spin budget: bytes, 0 at EOF, or
  * -1 with errno (EAGAIN: nothing came, block now). */
 static ssize_t client_spin_recv(int fd, void *buf, size_t len)
 {
-	uint32_t budget = client_spin_ns;
-	if (client_cpu_count() < 2 ||
-	    (!budget && ++client_spin_waits % CLIENT_SPIN_PROBE_EVERY)) {
+	if (client_cpu_count() < 2 || !spin_turn(&client_spin)) {
 		errno = EAGAIN;
 		return -1;
 	}
-	if (!budget)
-		budget = CLIENT_SPIN_PROBE_NS;
-	uint64_t t0 = client_now_ns(), spent;
-	do {
-		ssize_t n = recv(fd, buf, len, MSG_DONTWAIT);
-		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
-			client_spin_caught(client_now_ns() - t0);
-			return n;
-		}
-		client_spin_pause();
-		spent = client_now_ns() - t0;
-	} while (spent < budget);
-	client_spin_ns = 0;
-	errno = EAGAIN;
-	return -1;
+	return spin_recv(&client_spin, fd, buf, len);
 }
 
 /* Reads more bytes into rbuf, waiting until deadline. Only the reader. */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../common/frame.h"
+#include "../common/spin.h"
 #include "dispatch.h"
 #include "log.h"
 #include "monitor.h"
@@ -338,47 +339,24 @@ static void conn_take_input(struct conn *c)
 	conn_flush(c);
 }
 
-/* ---- spinning ----
- * With one busy client, each round trip costs the daemon a sleep in
- * epoll_wait and a wakeup on another CPU (tens of microseconds on a VM).
- * After answering, the loop keeps polling the same socket without blocking
- * for a short, adaptive budget: a spin that caught the next request keeps
- * its budget (twice what it took, at most 100 us); one that did not drops
- * it to zero, and at zero only every 16th read probes (for 60 us: long
- * enough to outlast the client's own wakeup, so both sides can get into
- * step; then a round trip costs no sleep on either side). It spins only
- * while few connections are open (so no other client waits behind it), on
- * more than one CPU, and for at most 64 requests before returning to the
- * loop. When the cores are busy the budget falls to zero: no cost. */
+/* ---- spinning (common/spin.h) ----
+ * After answering, the loop polls the same socket for the client's next
+ * request. Only while few connections are open (no other client waits
+ * behind it), on more than one CPU, and for at most 64 requests (8 with a
+ * second busy client) before returning to the loop. */
 
-#define CONN_SPIN_START_NS 60000
-#define CONN_SPIN_MAX_NS 100000
-#define CONN_SPIN_PROBE_NS 60000 /* a probe must outlast one cross-CPU wakeup */
-#define CONN_SPIN_PROBE_EVERY 16
 #define CONN_SPIN_MAX_CONNS 3 /* two busy clients (plus, say, their parent) */
-#define CONN_SPIN_HOT_NS 20000 /* a catch this quick means both sides are in step */
-#define CONN_SPIN_SLOW_MAX 3
-#define CONN_SPIN_MAX_FRAMES 64 /* alone; with another busy client: 8 */
+#define CONN_SPIN_MAX_FRAMES 64
 #define CONN_SPIN_SHARED_FRAMES 8
 
-static uint32_t conn_spin_ns = CONN_SPIN_START_NS;
-static uint32_t conn_spin_waits, conn_spin_slow;
+static struct spin conn_spin_state = SPIN_INIT;
 static int conn_cpus; /* 0: not known yet */
-
-static uint64_t conn_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Whether spinning on c can pay at all (its budget aside). */
 static bool conn_spin_possible(const struct conn *c)
 {
-	if (!conn_cpus) {
-		cpu_set_t set;
-		conn_cpus = sched_getaffinity(0, sizeof(set), &set) ? 1 : CPU_COUNT(&set);
-	}
+	if (!conn_cpus)
+		conn_cpus = spin_cpus();
 	return c->state == CONN_READY && c->srv->n_conns <= CONN_SPIN_MAX_CONNS &&
 	       conn_cpus >= 2 && !c->srv->stopping && !c->srv->cfg.no_spin;
 }
@@ -386,54 +364,14 @@ static bool conn_spin_possible(const struct conn *c)
 /* The hint in a reply: we will poll for c's next request right after it. */
 static bool conn_spin_hint(const struct conn *c)
 {
-	return conn_spin_ns && conn_spin_possible(c);
+	return conn_spin_state.ns && conn_spin_possible(c);
 }
 
 static bool conn_spin_wanted(const struct conn *c)
 {
 	if (!conn_spin_possible(c) || c->out.len > c->out.off)
 		return false;
-	return conn_spin_ns || ++conn_spin_waits % CONN_SPIN_PROBE_EVERY == 0;
-}
-
-/* A request came after spent ns of spinning. Quick catches keep the budget
- * (twice what it took); slow ones (the client was asleep, or the cores are
- * busy) are tolerated a few times in a row — that is how both sides get in
- * step — and then turn spinning off until a probe catches one quickly. */
-static void conn_spin_caught(uint64_t spent)
-{
-	if (spent <= CONN_SPIN_HOT_NS) {
-		conn_spin_slow = 0;
-		uint64_t want = 2 * spent < CONN_SPIN_START_NS ? CONN_SPIN_START_NS : 2 * spent;
-		conn_spin_ns = want > CONN_SPIN_MAX_NS ? CONN_SPIN_MAX_NS : (uint32_t)want;
-	} else if (!conn_spin_ns) { /* a probe caught one: offer to get in step */
-		conn_spin_ns = CONN_SPIN_START_NS;
-		conn_spin_slow = CONN_SPIN_SLOW_MAX - 1;
-	} else if (++conn_spin_slow >= CONN_SPIN_SLOW_MAX) {
-		conn_spin_ns = 0;
-	}
-}
-
-/* Polls for the next request: bytes read, 0 on EOF, -1 (errno EAGAIN) if
- * none came within the budget. */
-static ssize_t conn_spin_read(struct conn *c, uint8_t *room, size_t len)
-{
-	uint32_t budget = conn_spin_ns ? conn_spin_ns : CONN_SPIN_PROBE_NS;
-	uint64_t t0 = conn_now_ns(), spent;
-	do {
-		ssize_t n = recv(c->fd, room, len, MSG_DONTWAIT);
-		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
-			conn_spin_caught(conn_now_ns() - t0);
-			return n;
-		}
-#if defined(__x86_64__) || defined(__i386__)
-		__builtin_ia32_pause();
-#endif
-		spent = conn_now_ns() - t0;
-	} while (spent < budget);
-	conn_spin_ns = 0;
-	errno = EAGAIN;
-	return -1;
+	return spin_turn(&conn_spin_state);
 }
 
 static void conn_spin(struct conn *c)
@@ -443,7 +381,7 @@ static void conn_spin(struct conn *c)
 		uint8_t *room = conn_buf_room(&c->in, CONN_READ_MIN);
 		if (!room)
 			return;
-		ssize_t n = conn_spin_read(c, room, c->in.cap - c->in.len);
+		ssize_t n = spin_recv(&conn_spin_state, c->fd, room, c->in.cap - c->in.len);
 		if (n < 0 && errno == EAGAIN)
 			return; /* nothing came: back to the loop */
 		if (n <= 0) {

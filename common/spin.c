@@ -1,0 +1,72 @@
+/* The adaptive poll shared by mgrd and libmgr (see spin.h). */
+#include "spin.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define SPIN_START_NS 60000
+#define SPIN_MAX_NS 100000
+#define SPIN_PROBE_NS 60000 /* a probe must outlast one cross-CPU wakeup */
+#define SPIN_PROBE_EVERY 16
+#define SPIN_HOT_NS 20000   /* a catch this quick: both sides are in step */
+#define SPIN_SLOW_MAX 3
+
+static uint64_t spin_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+bool spin_turn(struct spin *s)
+{
+	return s->ns || ++s->waits % SPIN_PROBE_EVERY == 0;
+}
+
+void spin_rearm(struct spin *s)
+{
+	s->ns = SPIN_START_NS;
+	s->slow = 0;
+}
+
+static void spin_caught(struct spin *s, uint64_t spent)
+{
+	if (spent <= SPIN_HOT_NS) {
+		s->slow = 0;
+		uint64_t want = 2 * spent < SPIN_START_NS ? SPIN_START_NS : 2 * spent;
+		s->ns = want > SPIN_MAX_NS ? SPIN_MAX_NS : (uint32_t)want;
+	} else if (!s->ns) { /* a probe caught one: offer to get in step */
+		s->ns = SPIN_START_NS;
+		s->slow = SPIN_SLOW_MAX - 1;
+	} else if (++s->slow >= SPIN_SLOW_MAX) {
+		s->ns = 0;
+	}
+}
+
+ssize_t spin_recv(struct spin *s, int fd, void *buf, size_t len)
+{
+	uint32_t budget = s->ns ? s->ns : SPIN_PROBE_NS;
+	uint64_t t0 = spin_now_ns(), spent;
+	do {
+		ssize_t n = recv(fd, buf, len, MSG_DONTWAIT);
+		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+			spin_caught(s, spin_now_ns() - t0);
+			return n;
+		}
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+		spent = spin_now_ns() - t0;
+	} while (spent < budget);
+	s->ns = 0;
+	errno = EAGAIN;
+	return -1;
+}
+
+int spin_cpus(void)
+{
+	cpu_set_t set;
+	return sched_getaffinity(0, sizeof(set), &set) ? 1 : CPU_COUNT(&set);
+}
