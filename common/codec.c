@@ -1,6 +1,7 @@
-/* mgr_value <-> Mgr__Value. Decoding validates what protobuf-c does not:
- * UTF-8 in strings and the kinds allowed as map keys. Depth was bounded by
- * frame_check() before protobuf-c unpacked anything. */
+/* mgr_value from Mgr__Value, and mgr_value <-> wire bytes directly.
+ * Decoding validates what protobuf-c does not: UTF-8 in strings and the
+ * kinds allowed as map keys. Depth was bounded by frame_check() before
+ * protobuf-c unpacked anything. */
 #include "codec.h"
 
 #include <stdlib.h>
@@ -106,113 +107,6 @@ int codec_from_pb(const Mgr__Value *pb, mgr_value **out)
 	if (pb->kind_case == MGR__VALUE__KIND_MAP)
 		return codec_map_from_pb(pb->map, out);
 	return codec_scalar_from_pb(pb, out);
-}
-
-/* ---- encode ---- */
-
-static bool codec_list_to_pb(Mgr__Value *pb, const mgr_value *v, struct arena *a)
-{
-	Mgr__ValueList *l = arena_alloc(a, sizeof(*l));
-	size_t n = v->u.list.len;
-	if (!l)
-		return false;
-	mgr__value_list__init(l);
-	if (!(l->items = arena_alloc(a, n * sizeof(*l->items) + 1)))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(l->items[i] = codec_to_pb(v->u.list.items[i], a)))
-			return false;
-	l->n_items = n;
-	pb->list = l;
-	return true;
-}
-
-static bool codec_map_to_pb(Mgr__Value *pb, const mgr_value *v, struct arena *a)
-{
-	Mgr__ValueMap *m = arena_alloc(a, sizeof(*m));
-	Mgr__MapEntry **ents = arena_alloc(a, v->u.map->live * sizeof(*ents) + 1);
-	if (!m || !ents)
-		return false;
-	mgr__value_map__init(m);
-	m->entries = ents;
-	HTAB_FOREACH(v->u.map, e)
-	{
-		Mgr__MapEntry *me = arena_alloc(a, sizeof(*me));
-		if (!me)
-			return false;
-		mgr__map_entry__init(me);
-		me->key = codec_to_pb(&e->key, a);
-		me->value = codec_to_pb(&e->val, a);
-		if (!me->key || !me->value)
-			return false;
-		m->entries[m->n_entries++] = me;
-	}
-	pb->map = m;
-	return true;
-}
-
-static bool codec_ref_to_pb(Mgr__Value *pb, const mgr_value *v, struct arena *a)
-{
-	Mgr__Ref *r = arena_alloc(a, sizeof(*r));
-	if (!r)
-		return false;
-	mgr__ref__init(r);
-	r->id = v->u.ref.id;
-	r->type = v->u.ref.type;
-	pb->ref = r;
-	return true;
-}
-
-static bool codec_fill_pb(Mgr__Value *pb, const mgr_value *v, struct arena *a)
-{
-	switch (v->kind) {
-	case MGR_BOOL:
-		pb->b = v->u.b;
-		return true;
-	case MGR_INT:
-		pb->i = v->u.i;
-		return true;
-	case MGR_DOUBLE:
-		pb->d = v->u.d;
-		return true;
-	case MGR_STRING:
-		pb->s.data = (uint8_t *)value_str(v);
-		pb->s.len = value_slen(v);
-		return true;
-	case MGR_BYTES:
-		pb->bin.data = (uint8_t *)value_str(v);
-		pb->bin.len = value_slen(v);
-		return true;
-	case MGR_LIST:
-		return codec_list_to_pb(pb, v, a);
-	case MGR_MAP:
-		return codec_map_to_pb(pb, v, a);
-	case MGR_REF:
-		return codec_ref_to_pb(pb, v, a);
-	default:
-		pb->nil = true;
-		return true;
-	}
-}
-
-/* mgr_kind -> oneof case; the enums differ by one. */
-static const Mgr__Value__KindCase codec_case[] = {
-	MGR__VALUE__KIND_NIL, MGR__VALUE__KIND_B,    MGR__VALUE__KIND_I,
-	MGR__VALUE__KIND_D,   MGR__VALUE__KIND_S,    MGR__VALUE__KIND_BIN,
-	MGR__VALUE__KIND_LIST, MGR__VALUE__KIND_MAP, MGR__VALUE__KIND_REF,
-};
-
-Mgr__Value *codec_to_pb(const mgr_value *v, struct arena *a)
-{
-	Mgr__Value *pb = arena_alloc(a, sizeof(*pb));
-	if (!pb)
-		return NULL;
-	mgr__value__init(pb);
-	static const mgr_value codec_nil = {.kind = MGR_NIL};
-	if (!v)
-		v = &codec_nil;
-	pb->kind_case = codec_case[v->kind];
-	return codec_fill_pb(pb, v, a) ? pb : NULL;
 }
 
 /* ---- wire bytes directly (see codec.h) ---- */

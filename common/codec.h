@@ -1,18 +1,15 @@
-/* Conversions between mgr_value and protobuf-c's generated Value, and
- * between mgr_value and the same Value's wire bytes directly (the fast path:
- * no protobuf-c structs, no allocation but the values themselves). Private
- * to common/: only frame.c includes this. */
+/* Values from protobuf-c's generated Value (the exact decoding path, used
+ * when the direct reader declines), and between mgr_value and the Value's
+ * wire bytes directly (no protobuf-c structs, no allocation but the values
+ * themselves). Private to common/ (and the fuzz targets). */
 #ifndef COMMON_CODEC_H
 #define COMMON_CODEC_H
 
 #include "mgr.pb-c.h"
-#include "arena.h"
 #include "value.h"
 
 /* pb is borrowed; *out: caller owns. EUTF8 / ETYPE / ENOMEM on failure. */
 int codec_from_pb(const Mgr__Value *pb, mgr_value **out);
-/* v is borrowed and must outlive the result; memory from the arena. */
-Mgr__Value *codec_to_pb(const mgr_value *v, struct arena *a);
 
 /* ---- wire bytes directly ---- */
 

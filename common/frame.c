@@ -550,40 +550,25 @@ static const struct {
 
 int frame_prepare(struct frame_out *fo, const struct msg *m)
 {
-	fo->arena = (struct arena){fo->inline_buf, 0, sizeof(fo->inline_buf), NULL};
-	fo->pb = NULL;
 	if (m->kind == MSG_NONE || m->kind > MSG_REPLY)
 		return MGR_EINVAL;
 	size_t body = frame_encoders[m->kind].size(m);
 	if (body > UINT32_MAX - 16)
 		return MGR_ELIMIT;
-	fo->pb = (void *)m; /* borrowed: m outlives fo */
-	fo->size = FRAME_HEADER + codec_len_field(body);
+	*fo = (struct frame_out){m, body, FRAME_HEADER + codec_len_field(body)};
 	return 0;
 }
 
 void frame_write(const struct frame_out *fo, uint8_t *dst)
 {
-	const struct msg *m = fo->pb;
+	const struct msg *m = fo->m;
 	uint32_t n = (uint32_t)(fo->size - FRAME_HEADER);
-	size_t body = 0;
-	for (size_t k = 1; k <= 5; k++) /* n = 1 + varint(body) + body */
-		if (n > k && codec_varint_size(n - 1 - k) == k) {
-			body = n - 1 - k;
-			break;
-		}
 	dst[0] = (uint8_t)(n >> 24);
 	dst[1] = (uint8_t)(n >> 16);
 	dst[2] = (uint8_t)(n >> 8);
 	dst[3] = (uint8_t)n;
-	uint8_t *p = frame_put_len(dst + FRAME_HEADER, frame_encoders[m->kind].field, body);
+	uint8_t *p = frame_put_len(dst + FRAME_HEADER, frame_encoders[m->kind].field, fo->body);
 	frame_encoders[m->kind].write(m, p);
-}
-
-void frame_out_done(struct frame_out *fo)
-{
-	arena_free(&fo->arena);
-	fo->pb = NULL;
 }
 
 int frame_encode(const struct msg *m, uint8_t **out, size_t *len)
@@ -598,6 +583,5 @@ int frame_encode(const struct msg *m, uint8_t **out, size_t *len)
 		*out = buf;
 		*len = fo.size;
 	}
-	frame_out_done(&fo);
 	return buf ? 0 : MGR_ENOMEM;
 }

@@ -7,7 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "arena.h"
 #include "msg.h"
 
 uint32_t frame_get_len(const uint8_t hdr[FRAME_HEADER]);
@@ -25,19 +24,18 @@ int frame_check(const uint8_t *p, size_t len, const struct frame_limits *lim);
 int frame_decode(const uint8_t *p, size_t len, const struct frame_limits *lim,
 		 struct msg *out, char *err, size_t errlen);
 
-/* An encoded frame in the making; scratch memory lives in the arena. */
+/* A frame sized for writing: size first, then the bytes straight into the
+ * caller's buffer (no allocation). */
 struct frame_out {
-	void *pb;	   /* the packed-to-be message (codec-private type) */
-	size_t size;	   /* header + payload bytes */
-	struct arena arena; /* starts in inline_buf */
-	char inline_buf[1024] __attribute__((aligned(16)));
+	const struct msg *m; /* borrowed: must outlive the frame_out */
+	size_t body;         /* bytes of the Frame's one field */
+	size_t size;         /* header + payload bytes */
 };
 
-/* Prepares m (borrowed, must outlive the frame_out) for writing. */
+/* Sizes m for writing. */
 int frame_prepare(struct frame_out *fo, const struct msg *m);
 /* Writes fo->size bytes at dst. */
 void frame_write(const struct frame_out *fo, uint8_t *dst);
-void frame_out_done(struct frame_out *fo);
 
 /* Convenience: a malloc'ed frame; caller owns — free with free(). */
 int frame_encode(const struct msg *m, uint8_t **out, size_t *len);

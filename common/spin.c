@@ -4,7 +4,8 @@
 #include <errno.h>
 #include <sched.h>
 #include <sys/socket.h>
-#include <time.h>
+
+#include "clock.h"
 
 #define SPIN_START_NS 60000
 #define SPIN_MAX_NS 100000
@@ -12,13 +13,6 @@
 #define SPIN_PROBE_EVERY 16
 #define SPIN_HOT_NS 20000   /* a catch this quick: both sides are in step */
 #define SPIN_SLOW_MAX 3
-
-static uint64_t spin_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 bool spin_turn(struct spin *s)
 {
@@ -48,17 +42,17 @@ static void spin_caught(struct spin *s, uint64_t spent)
 ssize_t spin_recv(struct spin *s, int fd, void *buf, size_t len)
 {
 	uint32_t budget = s->ns ? s->ns : SPIN_PROBE_NS;
-	uint64_t t0 = spin_now_ns(), spent;
+	uint64_t t0 = clock_now_ns(), spent;
 	do {
 		ssize_t n = recv(fd, buf, len, MSG_DONTWAIT);
 		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
-			spin_caught(s, spin_now_ns() - t0);
+			spin_caught(s, clock_now_ns() - t0);
 			return n;
 		}
 #if defined(__x86_64__) || defined(__i386__)
 		__builtin_ia32_pause();
 #endif
-		spent = spin_now_ns() - t0;
+		spent = clock_now_ns() - t0;
 	} while (spent < budget);
 	s->ns = 0;
 	errno = EAGAIN;

@@ -28,14 +28,11 @@ int main(void)
 	mgr_manager *m;
 	mgr_client *c;
 	int err = mgr_type_register(&employee_type);
-	if (!err)
-		err = mgr_manager_start(&(mgr_manager_opts){.serve = mgr_server_main}, &m);
 	if (err)
-		return example_fail("demo: start manager", err);
-	printf("demo: parent %d started a manager (pid %d) at %s\n\n", (int)getpid(),
-	       mgr_manager_pid(m), mgr_manager_address(m));
-	if ((err = mgr_client_connect(mgr_manager_address(m), &c)))
-		return example_fail("demo: connect", err);
+		return example_fail("demo: registering the employee type", err);
+	if (example_start("demo", &(mgr_manager_opts){.serve = mgr_server_main}, &m, &c))
+		return 1;
+	printf("\n");
 	int rc = scenario_tickets(c);
 	printf("\n");
 	rc |= scenario_employee(c);

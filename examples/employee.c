@@ -15,16 +15,11 @@ int main(void)
 {
 	mgr_manager *m;
 	mgr_client *c;
-	int err = mgr_type_register(&employee_type);
-	if (!err)
-		err = mgr_manager_start(&(mgr_manager_opts){.serve = mgr_server_main}, &m);
-	if (!err)
-		printf("employee: parent %d started a manager (pid %d) serving its own 'employee' type\n",
-		       (int)getpid(), mgr_manager_pid(m));
-	if (!err)
-		err = mgr_client_connect(mgr_manager_address(m), &c);
+	int err = mgr_type_register(&employee_type); /* served by the forked manager */
 	if (err)
-		return example_fail("start manager", err);
+		return example_fail("registering the employee type", err);
+	if (example_start("employee", &(mgr_manager_opts){.serve = mgr_server_main}, &m, &c))
+		return 1;
 	int rc = scenario_employee(c);
 	mgr_client_close(c);
 	return mgr_manager_shutdown(m) || rc;

@@ -101,14 +101,11 @@ int main(void)
 {
 	mgr_manager *m;
 	mgr_client *c;
-	int err = mgr_manager_start(NULL, &m);
-	if (err)
-		return example_fail("starting the manager", err);
-	if ((err = mgr_client_connect(mgr_manager_address(m), &c)))
-		return example_fail("connecting", err);
+	if (example_start("producer_consumer", NULL, &m, &c))
+		return 1;
 	int rc = run(c);
 	mgr_client_close(c);
-	err = mgr_manager_shutdown(m);
+	int err = mgr_manager_shutdown(m);
 	printf("result: %s\n", rc || err ? "FAIL" : "OK");
 	return rc || err;
 }

@@ -48,17 +48,12 @@ int main(void)
 	mgr_manager *m;
 	mgr_client *c;
 	mgr_object *d, *l;
-	int err = mgr_manager_start(NULL, &m);
-	if (err)
-		return example_fail("start manager", err);
-	printf("shared_dict: parent %d started a manager (pid %d)\n", (int)getpid(),
-	       mgr_manager_pid(m));
+	if (example_start("shared_dict", NULL, &m, &c))
+		return 1;
 	mgr_value *init = mgr_value_new_list();
 	for (int i = 0; i < 5; i++)
 		mgr_value_list_append(init, mgr_value_new_int(i));
-	err = mgr_client_connect(mgr_manager_address(m), &c);
-	if (!err)
-		err = mgr_object_create(c, "list", "pids", &init, 1, &l);
+	int err = mgr_object_create(c, "list", "pids", &init, 1, &l);
 	if (!err)
 		err = mgr_dict_open(c, "shared", &d);
 	mgr_value_free(init);

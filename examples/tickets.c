@@ -13,14 +13,8 @@ int main(void)
 {
 	mgr_manager *m;
 	mgr_client *c;
-	int err = mgr_manager_start(NULL, &m);
-	if (!err)
-		printf("tickets: parent %d started a manager (pid %d)\n", (int)getpid(),
-		       mgr_manager_pid(m));
-	if (!err)
-		err = mgr_client_connect(mgr_manager_address(m), &c);
-	if (err)
-		return example_fail("start manager", err);
+	if (example_start("tickets", NULL, &m, &c))
+		return 1;
 	int rc = scenario_tickets(c);
 	mgr_client_close(c);
 	return mgr_manager_shutdown(m) || rc;

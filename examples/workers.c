@@ -30,6 +30,18 @@ int workers_run(int n, worker_fn fn, mgr_client *c, void *arg)
 	return failed;
 }
 
+int example_start(const char *who, const mgr_manager_opts *opts, mgr_manager **m,
+		  mgr_client **c)
+{
+	int err = mgr_manager_start(opts, m);
+	if (err)
+		return example_fail("starting the manager", err);
+	printf("%s: parent %d started a manager (pid %d) at %s\n", who, (int)getpid(),
+	       mgr_manager_pid(*m), mgr_manager_address(*m));
+	err = mgr_client_connect(mgr_manager_address(*m), c);
+	return err ? example_fail("connecting", err) : 0;
+}
+
 int example_fail(const char *what, int err)
 {
 	fprintf(stderr, "%s: %s (%s)\n", what, mgr_strerror(err), mgr_client_errmsg(NULL));

@@ -12,5 +12,9 @@ typedef int (*worker_fn)(mgr_client *c, int index, void *arg);
 int workers_run(int n, worker_fn fn, mgr_client *c, void *arg);
 /* Prints "what: error (server message)" to stderr; returns 1. */
 int example_fail(const char *what, int err);
+/* Starts a private manager (opts may be NULL), says so as who, and
+ * connects to it: 0, or non-zero after example_fail(). */
+int example_start(const char *who, const mgr_manager_opts *opts, mgr_manager **m,
+		  mgr_client **c);
 
 #endif

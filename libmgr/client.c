@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/clock.h"
 #include "../common/frame.h"
 #include "../common/path.h"
 #include "../common/spin.h"
@@ -58,19 +59,12 @@ const char *mgr_client_errmsg(const mgr_client *c)
 
 /* ---- time ---- */
 
-static int64_t client_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Milliseconds left before deadline (-1: none) for poll(). */
 static int client_left(int64_t deadline)
 {
 	if (deadline < 0)
 		return -1;
-	int64_t left = deadline - client_now_ms();
+	int64_t left = deadline - clock_now_ms();
 	return left > 0 ? (int)(left > INT32_MAX ? INT32_MAX : left) : 0;
 }
 
@@ -111,16 +105,13 @@ static int client_queue_msg(mgr_client *c, const struct msg *m)
 		while (cap - c->wlen < fo.size)
 			cap *= 2;
 		uint8_t *p = realloc(c->wbuf, cap);
-		if (!p) {
-			frame_out_done(&fo);
+		if (!p)
 			return client_fail(MGR_ENOMEM, "out of memory");
-		}
 		c->wbuf = p;
 		c->wcap = cap;
 	}
 	frame_write(&fo, c->wbuf + c->wlen);
 	c->wlen += fo.size;
-	frame_out_done(&fo);
 	return 0;
 }
 
@@ -283,7 +274,7 @@ static int client_handshake(mgr_client *c)
 	int err = client_queue_msg(c, &hello);
 	if (!err)
 		err = client_flush(c);
-	int64_t deadline = client_now_ms() + CLIENT_HANDSHAKE_MS;
+	int64_t deadline = clock_now_ms() + CLIENT_HANDSHAKE_MS;
 	c->limits.max_depth = 64;
 	struct msg m = {0};
 	while (!err && !client_take_frame(c, &m, &err) && !err)
@@ -441,7 +432,7 @@ static int64_t client_deadline(const mgr_client *c, uint32_t timeout_ms)
 {
 	if (c->timeout_ms == 0)
 		return -1;
-	return client_now_ms() + c->timeout_ms + timeout_ms;
+	return clock_now_ms() + c->timeout_ms + timeout_ms;
 }
 
 int client_submit(mgr_client *c, const mgr_object *o, struct msg_request *req,
@@ -503,7 +494,7 @@ int client_poll_once(mgr_client *c)
 	int err = client_flush(c);
 	struct pollfd pfd = {c->fd, POLLIN, 0};
 	if (!err && poll(&pfd, 1, 0) == 1)
-		err = client_read_turn(c, client_now_ms());
+		err = client_read_turn(c, clock_now_ms());
 	return err == MGR_ETIMEDOUT ? 0 : err;
 }
 

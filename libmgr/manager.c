@@ -118,8 +118,6 @@ static int manager_wait_ready(mgr_manager *m, int fd, uint32_t timeout_ms)
 {
 	char line[256];
 	size_t len = 0;
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (len < sizeof(line) - 1 && !memchr(line, '\n', len)) {
 		struct pollfd pfd = {fd, POLLIN, 0};
 		int rc = poll(&pfd, 1, (int)timeout_ms);

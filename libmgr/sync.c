@@ -4,6 +4,7 @@
  * acquired/notified and bit 1 owner-died (mgrd/sync.h). */
 #include <time.h>
 
+#include "../common/clock.h"
 #include "client.h"
 
 enum { SYNC_ACQUIRED = 1, SYNC_OWNER_DIED = 2 };
@@ -142,21 +143,14 @@ int mgr_condition_wait(mgr_object *o, uint32_t timeout_ms, bool *notified, bool 
 	return sync_want_bits(err, &r, notified, owner_died);
 }
 
-static int64_t sync_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int mgr_condition_wait_for(mgr_object *o, bool (*pred)(void *arg), void *arg,
 			   uint32_t timeout_ms, bool *result)
 {
 	if (!pred)
 		return client_fail(MGR_EINVAL, "predicate is NULL");
-	int64_t deadline = sync_now_ms() + timeout_ms, left = 0;
+	int64_t deadline = clock_now_ms() + timeout_ms, left = 0;
 	bool ok = pred(arg);
-	while (!ok && (!timeout_ms || (left = deadline - sync_now_ms()) > 0)) {
+	while (!ok && (!timeout_ms || (left = deadline - clock_now_ms()) > 0)) {
 		int err = mgr_condition_wait(o, (uint32_t)left, NULL, NULL);
 		if (err)
 			return err;

@@ -91,12 +91,7 @@ static void conn_release_session(struct conn *c)
 	park_session_end(c);
 	if (c->srv->monitors)
 		monitor_session_end(c);
-	IDMAP_FOREACH(&reg->by_id, s)
-	{
-		struct object *o = s->ptr;
-		if (!o->dead && o->type->session_end)
-			o->type->session_end(o, c);
-	}
+	registry_session_end(reg, c);
 	IDMAP_FOREACH(&c->refs, s)
 	for (uintptr_t n = (uintptr_t)s->ptr; n > 0; n--)
 		registry_unref(reg, s->id);
@@ -210,7 +205,6 @@ static void conn_put(struct conn *c, const struct msg *m)
 	}
 	frame_write(&fo, dst);
 	c->out.len += fo.size;
-	frame_out_done(&fo);
 	if (c->out.len - c->out.off > c->srv->cfg.max_outbuf && c->state == CONN_READY)
 		conn_flush(c); /* a client that reads is not cut off for our batching */
 	if (c->state != CONN_DEAD && c->out.len - c->out.off > c->srv->cfg.max_outbuf) {

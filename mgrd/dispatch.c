@@ -82,9 +82,9 @@ static int dispatch_run(struct call *c, struct msg_call *mc)
 	if (c->obj->type->flags & TYPE_THREADED &&
 	    (c->obj->busy || !(c->method->flags & METHOD_INLINE)))
 		return pool_dispatch(c, mc); /* answered (and timed) when it comes back */
-	uint64_t t0 = stats_now();
+	uint64_t t0 = clock_now_ns();
 	code = c->method->fn(c);
-	stats_record(types_stats(c->obj->type, c->method), code, stats_now() - t0);
+	stats_record(types_stats(c->obj->type, c->method), code, clock_now_ns() - t0);
 	return code;
 }
 
@@ -143,7 +143,7 @@ void dispatch_request(struct server *srv, struct conn *conn, struct msg_request 
 	struct call c = {.srv = srv, .conn = conn, .req_id = req->id, .thread = req->thread,
 			 .timeout_ms = req->timeout_ms};
 	int code;
-	uint64_t t0 = srv->monitors ? stats_now() : 0; /* the one branch when unwatched */
+	uint64_t t0 = srv->monitors ? clock_now_ns() : 0; /* the one branch when unwatched */
 	c.obj = server_object(srv, req->object);
 	if (!c.obj)
 		code = call_fail(&c, MGR_ENOOBJ, "no object #%llu", (unsigned long long)req->object);
@@ -154,6 +154,6 @@ void dispatch_request(struct server *srv, struct conn *conn, struct msg_request 
 	srv->stats.calls++;
 	conn->calls++;
 	if (srv->monitors)
-		monitor_observe(srv, &c, req, code, t0 ? stats_now() - t0 : 0);
+		monitor_observe(srv, &c, req, code, t0 ? clock_now_ns() - t0 : 0);
 	dispatch_answer(conn, &c, code);
 }

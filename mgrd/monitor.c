@@ -78,7 +78,7 @@ static mgr_value *monitor_take(struct monitor *m, size_t max)
 	struct timespec rt;
 	clock_gettime(CLOCK_REALTIME, &rt);
 	double wall = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9;
-	uint64_t mono = stats_now();
+	uint64_t mono = clock_now_ns();
 	mgr_value *l = mgr_value_new_list();
 	for (; l && m->len && max; max--, m->len--, m->head = (m->head + 1) % MONITOR_RING)
 		if (mgr_value_list_append(l, monitor_event_value(&m->ring[m->head], wall, mono)))
@@ -114,7 +114,7 @@ static void monitor_push(struct monitor *m, const struct monitor_event *e)
 static void monitor_fill(struct monitor_event *e, const struct call *c,
 			 const struct msg_request *req, int code, uint64_t ns)
 {
-	*e = (struct monitor_event){.at_ns = stats_now(), .object = req->object, .ns = ns,
+	*e = (struct monitor_event){.at_ns = clock_now_ns(), .object = req->object, .ns = ns,
 				    .code = code, .type = c->obj ? c->obj->type->name : NULL};
 	if (c->conn) {
 		e->session = c->conn->session;

@@ -142,7 +142,7 @@ static void pool_finish_call(struct job *j)
 	struct server *srv = j->call.srv;
 	struct object *o = j->call.obj;
 	uint64_t id = o->id;
-	stats_record(types_stats(o->type, j->call.method), j->code, stats_now() - j->t0);
+	stats_record(types_stats(o->type, j->call.method), j->code, clock_now_ns() - j->t0);
 	pool_answer(j, j->code);
 	pool_free_job(j);
 	for (struct job *next; (next = o->waiting);) {
@@ -225,7 +225,7 @@ int pool_dispatch(struct call *c, struct msg_call *mc)
 	memcpy(args, mc->args, mc->nargs * sizeof(*args));
 	memset(mc->args, 0, mc->nargs * sizeof(*args)); /* moved into the job */
 	j->kind = JOB_CALL;
-	j->t0 = stats_now();
+	j->t0 = clock_now_ns();
 	j->call = *c;
 	j->call.args = args;
 	conn_pin(c->conn);

@@ -68,6 +68,7 @@ void registry_fini(struct registry *r)
 	IDMAP_FOREACH(&r->by_id, s)
 	registry_free_object(s->ptr);
 	idmap_free(&r->by_id);
+	idmap_free(&r->holders);
 	htab_free(r->by_name);
 	r->by_name = NULL;
 }
@@ -108,6 +109,12 @@ static int registry_add(struct registry *r, struct object *o, int err, struct ob
 		err = MGR_ENOMEM;
 	if (!err && o->name && registry_name_add(r, o)) {
 		idmap_del(&r->by_id, o->id);
+		err = MGR_ENOMEM;
+	}
+	if (!err && o->type->session_end && idmap_put(&r->holders, o->id, o)) {
+		idmap_del(&r->by_id, o->id);
+		if (o->name)
+			registry_name_del(r, o);
 		err = MGR_ENOMEM;
 	}
 	if (err) {
@@ -203,7 +210,17 @@ void registry_unref(struct registry *r, uint64_t id)
 	if (!o->dead)
 		r->live--;
 	idmap_del(&r->by_id, id);
+	idmap_del(&r->holders, id);
 	registry_free_object(o);
+}
+
+void registry_session_end(struct registry *r, struct conn *conn)
+{
+	IDMAP_FOREACH(&r->holders, s)
+	{
+		struct object *o = s->ptr;
+		o->type->session_end(o, conn);
+	}
 }
 
 void registry_delete(struct registry *r, struct object *o)
@@ -214,6 +231,7 @@ void registry_delete(struct registry *r, struct object *o)
 	o->refs++; /* held while its state (which may point at it) goes */
 	o->dead = true;
 	r->live--;
+	idmap_del(&r->holders, id);
 	registry_destroy_state(o);
 	if (o->name) {
 		registry_name_del(r, o);

@@ -34,6 +34,7 @@ struct object {
 
 struct registry {
 	struct idmap by_id;   /* live and dead objects */
+	struct idmap holders; /* live objects whose type has session_end */
 	struct htab *by_name; /* name (string) -> id (int), live only */
 	uint64_t next_id;
 	size_t live;
@@ -65,6 +66,9 @@ void registry_idle(struct registry *r, struct object *o);
 void registry_hand_refs(struct registry *r, struct conn *conn, const mgr_value *v);
 /* Drops one reference to id (live or dead); frees at zero. */
 void registry_unref(struct registry *r, uint64_t id);
+/* A session ended: each object that may hold something of it (a type
+ * with session_end) gives it back. Visits only those objects. */
+void registry_session_end(struct registry *r, struct conn *conn);
 /* Ends the object now (see above). */
 void registry_delete(struct registry *r, struct object *o);
 

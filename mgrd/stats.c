@@ -6,13 +6,6 @@
 
 #include "dispatch.h"
 
-uint64_t stats_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static unsigned stats_bucket(uint64_t ns)
 {
 	if (ns < 4)

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "../common/clock.h" /* clock_now_ns() times the calls */
+
 /* Buckets: 4 per power of two of nanoseconds, up to 2^40 ns (18 min);
  * slower calls land in the last bucket. */
 #define STATS_BUCKETS 160
@@ -17,8 +19,6 @@ struct method_stats {
 	uint64_t hist[STATS_BUCKETS];
 };
 
-/* CLOCK_MONOTONIC in nanoseconds. */
-uint64_t stats_now(void);
 /* code: 0, an mgr_err, or CALL_PARKED. s may be NULL (no method found). */
 void stats_record(struct method_stats *s, int code, uint64_t ns);
 /* The latency below which a fraction q (0..1) of the calls fell: the upper

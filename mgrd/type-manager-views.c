@@ -40,16 +40,17 @@ static int64_t views_refs(const struct conn *conn)
 	return n;
 }
 
-/* Holds (locks...) of conn over every object whose type can say; nil if
- * no type served can. */
+/* Holds (locks...) of conn over every object whose type can say (such
+ * types give holds back at a session's end: the registry's holders); nil
+ * if no such object exists. */
 static mgr_value *views_held(struct server *srv, const struct conn *conn)
 {
 	bool any = false;
 	int64_t n = 0;
-	IDMAP_FOREACH(&srv->reg.by_id, s)
+	IDMAP_FOREACH(&srv->reg.holders, s)
 	{
 		const struct object *o = s->ptr;
-		if (!o->dead && o->type->held) {
+		if (o->type->held) {
 			any = true;
 			n += o->type->held(o, conn);
 		}

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "../common/clock.h"
 #include "../common/frame.h"
 
 void harness_start(struct harness *h, const char *const *args)
@@ -75,13 +76,10 @@ int64_t harness_info(mgr_client *c, const char *field)
 
 int64_t harness_wait_info(mgr_client *c, const char *field, int64_t want, int timeout_ms)
 {
-	struct timespec t0, t;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int64_t deadline = clock_now_ms() + timeout_ms;
 	for (;;) {
 		int64_t v = harness_info(c, field);
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		long ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
-		if (v == want || ms > timeout_ms)
+		if (v == want || clock_now_ms() > deadline)
 			return v;
 	}
 }

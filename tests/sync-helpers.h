@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/clock.h"
 #include "harness.h"
 
 /* A check inside a child: cmocka's asserts must not run there. */
@@ -98,18 +99,11 @@ static inline int64_t sync_call_int(mgr_object *o, const char *method)
 	return n;
 }
 
-static inline int64_t sync_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Polls o.method() (an int) until it equals want; fails after 20 s. */
 static inline void sync_poll(mgr_object *o, const char *method, int64_t want)
 {
-	int64_t deadline = sync_now_ms() + 20000, n;
-	while ((n = sync_call_int(o, method)) != want && sync_now_ms() < deadline)
+	int64_t deadline = clock_now_ms() + 20000, n;
+	while ((n = sync_call_int(o, method)) != want && clock_now_ms() < deadline)
 		;
 	if (n != want)
 		fail_msg("%s() stayed %lld, expected %lld", method, (long long)n, (long long)want);

@@ -32,6 +32,7 @@
 #include <dirent.h>
 #include <mgr/sync.h>
 
+#include "../common/clock.h"
 #include "harness.h"
 
 #define NWORKERS 50
@@ -394,13 +395,6 @@ static void chaos_reap(struct chaos *ch, struct slot *s, bool killed)
 	}
 }
 
-static int64_t chaos_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Workers that ended by themselves (the abrupt _exit(0)) are replaced. */
 static void chaos_replace_exited(struct chaos *ch)
 {
@@ -421,16 +415,16 @@ static void chaos_replace_exited(struct chaos *ch)
 /* The parent's own calls during the storm: the daemon keeps answering. */
 static int64_t chaos_ping(struct chaos *ch)
 {
-	int64_t t0 = chaos_now_ms();
+	int64_t t0 = clock_now_ms();
 	assert_int_equal(mgr_call(mgr_client_manager(ch->h.c), "ping", NULL, 0, NULL), 0);
-	return chaos_now_ms() - t0;
+	return clock_now_ms() - t0;
 }
 
 static void chaos_storm(struct chaos *ch, int64_t ms, int64_t *max_ping)
 {
-	int64_t end = chaos_now_ms() + ms, next_kill = 0, next_ping = 0;
+	int64_t end = clock_now_ms() + ms, next_kill = 0, next_ping = 0;
 	uint64_t rng = (uint64_t)time(NULL) | 1;
-	for (int64_t now; (now = chaos_now_ms()) < end;) {
+	for (int64_t now; (now = clock_now_ms()) < end;) {
 		struct pollfd p[NWORKERS];
 		for (int i = 0; i < NWORKERS; i++)
 			p[i] = (struct pollfd){ch->slots[i].fd, POLLIN, 0};
@@ -439,7 +433,7 @@ static void chaos_storm(struct chaos *ch, int64_t ms, int64_t *max_ping)
 			if (p[i].revents & POLLIN)
 				chaos_read(ch, &ch->slots[i], false);
 		chaos_replace_exited(ch);
-		now = chaos_now_ms();
+		now = clock_now_ms();
 		if (now >= next_kill) { /* one kill every 5-25 ms */
 			rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
 			struct slot *s = &ch->slots[rng % NWORKERS];
@@ -687,12 +681,12 @@ static void test_chaos(void **state)
 	ch.stop_wfd = stop[1];
 	for (int i = 0; i < NWORKERS; i++)
 		chaos_spawn(&ch, i);
-	int64_t t0 = chaos_now_ms(), max_ping = 0;
+	int64_t t0 = clock_now_ms(), max_ping = 0;
 	chaos_storm(&ch, chaos_seconds() * 1000, &max_ping);
 	long rss_peak = chaos_rss_kb(pid);
 	chaos_finish(&ch);
 	close(stop[0]);
-	int64_t elapsed = chaos_now_ms() - t0;
+	int64_t elapsed = clock_now_ms() - t0;
 
 	/* alive and serving */
 	assert_int_equal(kill(pid, 0), 0);

@@ -308,12 +308,9 @@ static void test_reply(void **state)
 	msg_clear(&out);
 }
 
-/* BUG (reported; seen only under AddressSanitizer): a reply whose value is
- * NULL (nil: what every set/append/clear answers) is encoded from a
- * compound literal that is out of scope when it is read: codec_to_pb(),
- * common/codec.c:208-210, `if (!v) v = &(mgr_value){.kind = MGR_NIL};`
- * -- the literal lives only in the if's body. ASan aborts the process
- * here, so this test runs last. */
+/* A reply whose value is NULL (nil: what every set/append/clear answers).
+ * The first encoder read it from an out-of-scope compound literal, which
+ * ASan caught here; it runs last so such an abort spares the others. */
 static void test_reply_nil_value(void **state)
 {
 	(void)state;
@@ -363,7 +360,7 @@ static void test_encode_invalid(void **state)
 	assert_null(buf);
 }
 
-/* A frame bigger than the arena's inline buffer and first chunk. */
+/* A frame far bigger than the usual small ones. */
 static void test_large_request(void **state)
 {
 	(void)state;

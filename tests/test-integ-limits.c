@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "../common/frame.h"
+#include "../common/clock.h"
 #include "harness.h"
 
 #define WAIT_MS 10000
@@ -106,21 +107,11 @@ static void assert_alive(struct lim *l)
 	assert_int_equal(now, ++l->bumps);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* Polls the manager until it counts `want` sessions (closes are handled
  * on the server's own time), at most WAIT_MS. */
 static void wait_sessions(struct lim *l, int64_t want)
 {
-	int64_t n = -1, end = now_ms() + WAIT_MS;
-	while ((n = harness_info(l->c, "sessions")) != want && now_ms() < end)
-		;
-	assert_int_equal(n, want);
+	assert_int_equal(harness_wait_info(l->c, "sessions", want, WAIT_MS), want);
 }
 
 /* ---- /proc ---- */
@@ -219,8 +210,8 @@ static void send_hello(int fd)
 static int hello_or_paused(struct lim *l, int fd, int paused_before)
 {
 	send_hello(fd);
-	int64_t end = now_ms() + WAIT_MS;
-	while (now_ms() < end) {
+	int64_t end = clock_now_ms() + WAIT_MS;
+	while (clock_now_ms() < end) {
 		struct pollfd p = {fd, POLLIN, 0};
 		if (poll(&p, 1, 20) == 1) {
 			struct msg w;
@@ -278,11 +269,11 @@ static void test_out_of_fds(void **state)
 	long hz = sysconf(_SC_CLK_TCK);
 	int paused0 = log_count(&l, "pausing accepts");
 	long cpu0 = proc_cpu_ticks(l.pid);
-	int64_t t0 = now_ms();
+	int64_t t0 = clock_now_ms();
 	struct pollfd p = {waiting[0], POLLIN, 0};
 	assert_int_equal(poll(&p, 1, 1000), 0);
 	long cpu = proc_cpu_ticks(l.pid) - cpu0;
-	int64_t ms = now_ms() - t0;
+	int64_t ms = clock_now_ms() - t0;
 	int retries = log_count(&l, "pausing accepts") - paused0;
 	print_message("out of fds for %lld ms: mgrd used %ld ms of CPU, paused accepts %d times\n",
 		      (long long)ms, cpu * 1000 / hz, retries);
@@ -394,11 +385,11 @@ static void test_idle_half_sent(void **state)
 				fds[i] = idle_open(path, i, &rest[i], &rest_len[i]);
 				stays += pass == 0;
 			}
-	int64_t t0 = now_ms();
+	int64_t t0 = clock_now_ms();
 	for (int i = 0; i < CALLS; i++)
 		assert_alive(&l);
 	print_message("%d calls beside %d idle or half-sent connections: %lld ms\n", CALLS,
-		      IDLE_CONNS, (long long)(now_ms() - t0));
+		      IDLE_CONNS, (long long)(clock_now_ms() - t0));
 	/* the deadline closes every connection that never finished a Hello */
 	for (int i = 0; i < IDLE_CONNS; i++)
 		if (!idle_stays(i % IDLE_KINDS)) {

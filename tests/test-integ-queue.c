@@ -57,15 +57,15 @@ static void test_queue_maxsize_and_timeouts(void **state)
 	assert_int_equal(mgr_queue_full(q, &full), 0);
 	assert_true(full);
 	assert_int_equal(mgr_queue_put_nowait(q, mgr_value_new_int(3)), MGR_EFULL);
-	int64_t t0 = sync_now_ms();
+	int64_t t0 = clock_now_ms();
 	assert_int_equal(mgr_queue_put(q, mgr_value_new_int(3), true, 50), MGR_EFULL);
-	assert_true(sync_now_ms() - t0 >= 40);
+	assert_true(clock_now_ms() - t0 >= 40);
 	assert_int_equal(queue_get_int(q, false, 0, &err), 1);
 	assert_int_equal(queue_get_int(q, true, 0, &err), 2);
-	t0 = sync_now_ms();
+	t0 = clock_now_ms();
 	assert_int_equal(queue_get_int(q, true, 50, &err), -1);
 	assert_int_equal(err, MGR_EEMPTY);
-	assert_true(sync_now_ms() - t0 >= 40);
+	assert_true(clock_now_ms() - t0 >= 40);
 	assert_int_equal(sync_call_int(q, "waiting"), 0);
 	mgr_object_release(q);
 }
