@@ -52,6 +52,7 @@ static int frame_dec_hello(const Mgr__Frame *f, struct msg *m)
 	m->kind = MSG_HELLO;
 	m->u.hello.version = f->hello->version;
 	m->u.hello.pid = f->hello->pid;
+	m->u.hello.ring = f->hello->ring;
 	m->u.hello.name = strdup(f->hello->name);
 	return m->u.hello.name ? 0 : MGR_ENOMEM;
 }
@@ -63,6 +64,7 @@ static int frame_dec_welcome(const Mgr__Frame *f, struct msg *m)
 	m->u.welcome.version = w->version;
 	m->u.welcome.session = w->session;
 	m->u.welcome.pid = w->pid;
+	m->u.welcome.ring = w->ring;
 	if (w->instance.len) /* empty: data is NULL, and memcpy wants non-NULL */
 		memcpy(m->u.welcome.instance, w->instance.data,
 		       w->instance.len < 16 ? w->instance.len : 16);
@@ -495,7 +497,7 @@ static size_t frame_size_hello(const struct msg *m)
 {
 	const struct msg_hello *h = &m->u.hello;
 	return frame_uint_size(h->version) + frame_uint_size(frame_int32(h->pid)) +
-	       frame_str_size(h->name);
+	       frame_str_size(h->name) + frame_uint_size(h->ring);
 }
 
 static uint8_t *frame_write_hello(const struct msg *m, uint8_t *p)
@@ -503,7 +505,8 @@ static uint8_t *frame_write_hello(const struct msg *m, uint8_t *p)
 	const struct msg_hello *h = &m->u.hello;
 	p = frame_put_uint(p, 1, h->version);
 	p = frame_put_uint(p, 2, frame_int32(h->pid));
-	return frame_put_str(p, 3, h->name);
+	p = frame_put_str(p, 3, h->name);
+	return frame_put_uint(p, 4, h->ring);
 }
 
 static size_t frame_limits_size(const struct frame_limits *l)
@@ -517,7 +520,7 @@ static size_t frame_size_welcome(const struct msg *m)
 	const struct msg_welcome *w = &m->u.welcome;
 	return frame_uint_size(w->version) + codec_len_field(sizeof(w->instance)) +
 	       frame_uint_size(w->session) + codec_len_field(frame_limits_size(&w->limits)) +
-	       frame_uint_size(frame_int32(w->pid));
+	       frame_uint_size(frame_int32(w->pid)) + frame_uint_size(w->ring);
 }
 
 static uint8_t *frame_write_welcome(const struct msg *m, uint8_t *p)
@@ -533,7 +536,8 @@ static uint8_t *frame_write_welcome(const struct msg *m, uint8_t *p)
 	p = frame_put_uint(p, 2, w->limits.max_depth);
 	p = frame_put_uint(p, 3, w->limits.max_pending);
 	p = frame_put_uint(p, 4, w->limits.max_items);
-	return frame_put_uint(p, 5, frame_int32(w->pid));
+	p = frame_put_uint(p, 5, frame_int32(w->pid));
+	return frame_put_uint(p, 6, w->ring);
 }
 
 /* Per kind: the body's size and writer, and its field in Frame. */

@@ -24,6 +24,7 @@ struct msg_hello {
 	uint32_t version;
 	int32_t pid;
 	char *name;
+	uint32_t ring; /* ring bytes each way wanted; 0: the socket only */
 };
 
 struct msg_welcome {
@@ -32,6 +33,7 @@ struct msg_welcome {
 	uint64_t session;
 	int32_t pid;
 	struct frame_limits limits;
+	uint32_t ring; /* ring bytes each way granted (fds ride with it); 0: none */
 };
 
 /* One method call: the request's own, or one of a batch. */

@@ -39,15 +39,14 @@ static void spin_caught(struct spin *s, uint64_t spent)
 	}
 }
 
-ssize_t spin_recv(struct spin *s, int fd, void *buf, size_t len)
+bool spin_poll(struct spin *s, bool (*ready)(void *), void *arg)
 {
 	uint32_t budget = s->ns ? s->ns : SPIN_PROBE_NS;
 	uint64_t t0 = clock_now_ns(), spent;
 	do {
-		ssize_t n = recv(fd, buf, len, MSG_DONTWAIT);
-		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+		if (ready(arg)) {
 			spin_caught(s, clock_now_ns() - t0);
-			return n;
+			return true;
 		}
 #if defined(__x86_64__) || defined(__i386__)
 		__builtin_ia32_pause();
@@ -55,6 +54,28 @@ ssize_t spin_recv(struct spin *s, int fd, void *buf, size_t len)
 		spent = clock_now_ns() - t0;
 	} while (spent < budget);
 	s->ns = 0;
+	return false;
+}
+
+struct spin_recv_arg {
+	int fd;
+	void *buf;
+	size_t len;
+	ssize_t n;
+};
+
+static bool spin_recv_ready(void *arg)
+{
+	struct spin_recv_arg *a = arg;
+	a->n = recv(a->fd, a->buf, a->len, MSG_DONTWAIT);
+	return a->n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+ssize_t spin_recv(struct spin *s, int fd, void *buf, size_t len)
+{
+	struct spin_recv_arg a = {fd, buf, len, -1};
+	if (spin_poll(s, spin_recv_ready, &a))
+		return a.n;
 	errno = EAGAIN;
 	return -1;
 }

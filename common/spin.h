@@ -31,6 +31,9 @@ struct spin {
 bool spin_turn(struct spin *s);
 /* Back to the starting budget (the peer started polling). */
 void spin_rearm(struct spin *s);
+/* Calls ready(arg) until it says yes, for up to the budget: whether it
+ * did. Adapts s. */
+bool spin_poll(struct spin *s, bool (*ready)(void *), void *arg);
 /* recv(fd) without blocking for up to the budget: bytes, 0 at EOF, or -1
  * with errno (EAGAIN: nothing came within it). Adapts s. */
 ssize_t spin_recv(struct spin *s, int fd, void *buf, size_t len);

@@ -81,6 +81,7 @@ int mgr_client_fd(mgr_client *c)
 {
 	pthread_mutex_lock(&c->mu);
 	int fd = c->fd;
+	client_ring_doorbell(c); /* answers must make fd readable now */
 	pthread_mutex_unlock(&c->mu);
 	return fd;
 }

@@ -119,7 +119,8 @@ int client_flush(mgr_client *c)
 {
 	if (!c->wlen || c->fd < 0)
 		return c->wlen && c->fd < 0 ? client_fail(MGR_EIO, "not connected") : 0;
-	int err = client_send(c->fd, c->wbuf, c->wlen);
+	int err = c->ring.shm ? client_ring_send(c, c->wbuf, c->wlen)
+			      : client_send(c->fd, c->wbuf, c->wlen);
 	c->wlen = 0;
 	return err;
 }
@@ -143,6 +144,8 @@ static int client_cpu_count(void)
 
 static void client_spin_rearm(void) { spin_rearm(&client_spin); }
 
+struct spin *client_spin_state(void) { return &client_spin; }
+
 /* MGR_NO_SPIN=1 in the environment: never busy-poll for a reply. */
 static bool client_no_spin(void)
 {
@@ -156,15 +159,37 @@ static bool client_no_spin(void)
 	return v;
 }
 
-/* recv() without blocking for up to the spin budget: bytes, 0 at EOF, or
- * -1 with errno (EAGAIN: nothing came, block now). */
-static ssize_t client_spin_recv(int fd, void *buf, size_t len)
+/* Whether to poll a moment before sleeping: only while the manager polls
+ * too (its last reply said so), on more than one CPU. */
+static bool client_spin_now(const mgr_client *c)
 {
-	if (client_cpu_count() < 2 || !spin_turn(&client_spin)) {
+	return c->peer_spins && !client_no_spin() && client_cpu_count() >= 2 &&
+	       spin_turn(&client_spin);
+}
+
+/* Reads from the socket, waiting until deadline. */
+static ssize_t client_sock_recv(mgr_client *c, int fd, int64_t deadline, bool spin)
+{
+	void *buf = c->rbuf + c->rlen;
+	size_t len = c->rcap - c->rlen;
+	ssize_t n = spin ? spin_recv(&client_spin, fd, buf, len) : -1;
+	if (!spin)
 		errno = EAGAIN;
-		return -1;
+	if (n < 0 && errno == EAGAIN) {
+		struct pollfd pfd = {fd, POLLIN, 0};
+		int rc = 1;
+		while (deadline >= 0 && (rc = poll(&pfd, 1, client_left(deadline))) < 0 &&
+		       errno == EINTR)
+			;
+		if (rc == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		/* without a deadline: a blocking recv, no poll before it; while
+		 * handshaking, the Welcome may bring the ring's fds */
+		n = c->session ? recv(fd, buf, len, 0) : client_recv_fds(c, buf, len);
 	}
-	return spin_recv(&client_spin, fd, buf, len);
+	return n;
 }
 
 /* Reads more bytes into rbuf, waiting until deadline. Only the reader. */
@@ -178,21 +203,12 @@ static int client_recv(mgr_client *c, int fd, int64_t deadline)
 		c->rbuf = p;
 		c->rcap = cap;
 	}
-	ssize_t n = -1;
-	errno = EAGAIN;
-	if (c->peer_spins && !client_no_spin()) /* worth it while the manager polls too */
-		n = client_spin_recv(fd, c->rbuf + c->rlen, c->rcap - c->rlen);
-	if (n < 0 && errno == EAGAIN) {
-		struct pollfd pfd = {fd, POLLIN, 0};
-		int rc = 1;
-		while (deadline >= 0 && (rc = poll(&pfd, 1, client_left(deadline))) < 0 &&
-		       errno == EINTR)
-			;
-		if (rc == 0)
-			return client_fail(MGR_ETIMEDOUT, "no answer from the manager in time");
-		/* without a deadline: a blocking recv, no poll before it */
-		n = recv(fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
-	}
+	bool spin = client_spin_now(c);
+	if (c->ring.shm)
+		return client_ring_recv(c, deadline, spin);
+	ssize_t n = client_sock_recv(c, fd, deadline, spin);
+	if (n < 0 && errno == ETIMEDOUT)
+		return client_fail(MGR_ETIMEDOUT, "no answer from the manager in time");
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return 0;
 	if (n <= 0)
@@ -246,6 +262,7 @@ static void client_fail_all(mgr_client *c, int err)
 
 static void client_disconnect(mgr_client *c, int err)
 {
+	client_ring_close(c);
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -259,6 +276,9 @@ static int client_handshake_reply(mgr_client *c, struct msg *m)
 		c->session = m->u.welcome.session;
 		memcpy(c->instance, m->u.welcome.instance, sizeof(c->instance));
 		c->limits = m->u.welcome.limits;
+		if (m->u.welcome.ring)
+			return client_ring_open(c, m->u.welcome.ring);
+		client_ring_close(c); /* fds nobody asked for */
 		return 0;
 	}
 	if (m->kind == MSG_REPLY && m->u.reply.code)
@@ -267,10 +287,22 @@ static int client_handshake_reply(mgr_client *c, struct msg *m)
 	return client_fail(MGR_EPROTO, "manager did not answer Hello with Welcome");
 }
 
+/* The ring size to ask for: MGR_RING_SIZE bytes (0: none, the socket
+ * only), else the default. */
+static uint32_t client_ring_wanted(void)
+{
+	const char *e = getenv("MGR_RING_SIZE");
+	if (!e || !*e)
+		return RING_DEFAULT;
+	unsigned long v = strtoul(e, NULL, 0);
+	return v > RING_MAX ? RING_MAX : (uint32_t)v;
+}
+
 static int client_handshake(mgr_client *c)
 {
 	struct msg hello = {.kind = MSG_HELLO};
-	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), c->name};
+	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), c->name,
+					   client_ring_wanted()};
 	int err = client_queue_msg(c, &hello);
 	if (!err)
 		err = client_flush(c);
@@ -300,6 +332,8 @@ static int client_open(mgr_client *c)
 	}
 	c->pid = getpid();
 	c->rlen = 0;
+	c->session = 0; /* handshaking: read with recvmsg, for the ring's fds */
+	c->peer_spins = false;
 	int err = client_handshake(c);
 	if (err) {
 		char keep[sizeof(client_errbuf)];
@@ -317,6 +351,7 @@ static int client_ensure(mgr_client *c)
 	if (c->fd >= 0 && c->gen == client_fork_gen)
 		return 0;
 	if (c->fd >= 0) { /* we are a forked child: nothing here is ours */
+		client_ring_close(c);
 		close(c->fd);
 		c->fd = -1;
 		c->pending = NULL;
@@ -493,8 +528,12 @@ int client_poll_once(mgr_client *c)
 		return 0;
 	int err = client_flush(c);
 	struct pollfd pfd = {c->fd, POLLIN, 0};
-	if (!err && poll(&pfd, 1, 0) == 1)
+	if (!err && c->ring.shm && !client_ring_alive(c)) {
+		client_disconnect(c, MGR_EIO);
+		err = client_fail(MGR_EIO, "connection to the manager lost");
+	} else if (!err && (c->ring.shm || poll(&pfd, 1, 0) == 1)) {
 		err = client_read_turn(c, clock_now_ms());
+	}
 	return err == MGR_ETIMEDOUT ? 0 : err;
 }
 
@@ -522,6 +561,7 @@ static int client_new(const char *path, mgr_client **out)
 	pthread_cond_init(&c->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	c->fd = -1;
+	c->ring_efd = c->passed_fds[0] = c->passed_fds[1] = -1;
 	c->manager = (mgr_object){.client = c, .id = 0, .type = strdup("manager")};
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	FILE *f = fopen("/proc/self/comm", "re");

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "../common/msg.h"
+#include "../common/ring.h"
 #include "mgr/mgr.h"
 
 struct pending {
@@ -45,6 +46,11 @@ struct mgr_client {
 	size_t wlen, wcap;
 	uint32_t timeout_ms;
 	mgr_object manager;
+	/* the shared-memory ring (common/ring.h), once the Welcome brought one */
+	struct ring ring;    /* ring.shm NULL: the socket carries the frames */
+	int ring_efd;        /* mgrd's eventfd: written to wake it */
+	int passed_fds[2];   /* fds that came with the Welcome, until used */
+	bool doorbell;       /* fd mode: mgrd rings the socket instead of a futex */
 };
 
 /* One round trip to object o: args borrowed; *result (may be NULL): caller
@@ -61,6 +67,22 @@ int client_finish(mgr_client *c, struct pending *p, uint32_t timeout_ms, mgr_val
 int client_flush(mgr_client *c);
 /* Reads what is available without blocking and delivers it. */
 int client_poll_once(mgr_client *c);
+
+/* The ring (client-ring.c). Send: all of p, waiting for room. Recv: some
+ * bytes into rbuf (room made), waiting until deadline (-1: none), polling
+ * a moment first if spin. Alive: mgrd's end of the socket is still open
+ * (doorbell bytes drained). */
+int client_ring_open(mgr_client *c, uint32_t cap);
+void client_ring_close(mgr_client *c);
+int client_ring_send(mgr_client *c, const uint8_t *p, size_t len);
+int client_ring_recv(mgr_client *c, int64_t deadline, bool spin);
+bool client_ring_alive(mgr_client *c);
+/* Fd mode: mgrd makes the socket readable when answers come. */
+void client_ring_doorbell(mgr_client *c);
+/* recv() that keeps fds passed along (SCM_RIGHTS) in c->passed_fds. */
+ssize_t client_recv_fds(mgr_client *c, void *buf, size_t len);
+/* The spin for this thread (client.c), and whether to use it now. */
+struct spin *client_spin_state(void);
 
 /* This thread's last error message. */
 void client_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

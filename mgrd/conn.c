@@ -15,6 +15,7 @@
 
 #include "../common/frame.h"
 #include "../common/spin.h"
+#include "conn-ring.h"
 #include "dispatch.h"
 #include "log.h"
 #include "monitor.h"
@@ -29,6 +30,7 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
 static bool conn_spin_hint(const struct conn *c);
 static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_ring_cb(evutil_socket_t fd, short what, void *arg);
 
 int32_t conn_pid(const struct conn *c) { return c->pid; }
 uint64_t conn_session(const struct conn *c) { return c->session; }
@@ -105,11 +107,13 @@ void conn_close(struct conn *c, const char *why)
 	log_msg(LOG_DEBUG, "session %llu (pid %d) closed: %s",
 		(unsigned long long)c->session, (int)c->pid, why);
 	c->state = CONN_DEAD;
-	struct event *evs[] = {c->read_ev, c->write_ev, c->timer_ev};
-	for (size_t i = 0; i < 3; i++)
+	struct event *evs[] = {c->read_ev, c->write_ev, c->timer_ev, c->ring_ev};
+	for (size_t i = 0; i < 4; i++)
 		if (evs[i])
 			event_free(evs[i]);
-	c->read_ev = c->write_ev = c->timer_ev = NULL;
+	c->read_ev = c->write_ev = c->timer_ev = c->ring_ev = NULL;
+	conn_ring_free(c->ring);
+	c->ring = NULL;
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -157,13 +161,27 @@ static void conn_buf_consumed(struct conn_buf *b)
 
 /* ---- output ---- */
 
+static ssize_t conn_send(struct conn *c, const void *p, size_t n)
+{
+	return c->ring ? conn_ring_send(c->ring, p, n)
+		       : send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/* Output is stuck: be called again once the client has read. */
+static void conn_want_write(struct conn *c)
+{
+	if (!c->ring)
+		event_add(c->write_ev, NULL);
+	else if (conn_ring_sleep_room(c->ring)) /* room came meanwhile */
+		event_active(c->ring_ev, EV_READ, 0);
+}
+
 static void conn_flush(struct conn *c)
 {
 	while (c->state != CONN_DEAD && c->out.len > c->out.off) {
-		ssize_t n = send(c->fd, c->out.p + c->out.off, c->out.len - c->out.off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = conn_send(c, c->out.p + c->out.off, c->out.len - c->out.off);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			event_add(c->write_ev, NULL);
+			conn_want_write(c);
 			return;
 		}
 		if (n <= 0 && errno != EINTR) {
@@ -253,6 +271,27 @@ static void conn_violation(struct conn *c, int code, const char *why)
 	conn_close_after_flush(c);
 }
 
+/* The Welcome (all that is in the output) leaves over the socket with the
+ * ring's fds; from now on the ring carries everything. */
+static void conn_ring_start(struct conn *c, struct conn_ring *ring, int memfd)
+{
+	int rc = conn_ring_send_fds(c->fd, c->out.p + c->out.off, c->out.len - c->out.off,
+				    memfd, ring->efd);
+	close(memfd);
+	c->out.off = c->out.len;
+	c->ring = ring;
+	c->ring_ev = event_new(c->srv->base, ring->efd, EV_READ | EV_PERSIST | EV_ET,
+			       conn_ring_cb, c);
+	if (rc || !c->ring_ev || event_add(c->ring_ev, NULL)) {
+		conn_close(c, rc ? "could not send the ring" : "out of memory");
+		return;
+	}
+	if (c->in.len > c->in.off) /* sent after Hello without waiting for Welcome */
+		conn_violation(c, MGR_EPROTO, "requests on the socket after asking for a ring");
+	else if (conn_ring_sleep(ring)) /* the first request came already */
+		event_active(c->ring_ev, EV_READ, 0);
+}
+
 static void conn_hello(struct conn *c, struct msg *m)
 {
 	if (m->u.hello.version != MGR_PROTOCOL_VERSION) {
@@ -266,7 +305,12 @@ static void conn_hello(struct conn *c, struct msg *m)
 	w.u.welcome = (struct msg_welcome){.version = MGR_PROTOCOL_VERSION,
 		.session = c->session, .pid = (int32_t)getpid(), .limits = c->srv->cfg.frame};
 	memcpy(w.u.welcome.instance, c->srv->instance, sizeof(w.u.welcome.instance));
+	int memfd = -1;
+	struct conn_ring *ring = conn_ring_new(m->u.hello.ring, c->srv->cfg.ring, c->fd, &memfd);
+	w.u.welcome.ring = ring ? ring->r.cap : 0;
 	conn_put(c, &w);
+	if (ring)
+		conn_ring_start(c, ring, memfd);
 }
 
 static void conn_message(struct conn *c, struct msg *m)
@@ -368,6 +412,17 @@ static bool conn_spin_wanted(const struct conn *c)
 	return spin_turn(&conn_spin_state);
 }
 
+static ssize_t conn_spin_recv(struct conn *c, uint8_t *room, size_t n)
+{
+	if (!c->ring)
+		return spin_recv(&conn_spin_state, c->fd, room, n);
+	if (!spin_poll(&conn_spin_state, conn_ring_ready, c->ring)) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return conn_ring_recv(c->ring, room, n);
+}
+
 static void conn_spin(struct conn *c)
 {
 	int frames = c->srv->n_conns <= 2 ? CONN_SPIN_MAX_FRAMES : CONN_SPIN_SHARED_FRAMES;
@@ -375,7 +430,7 @@ static void conn_spin(struct conn *c)
 		uint8_t *room = conn_buf_room(&c->in, CONN_READ_MIN);
 		if (!room)
 			return;
-		ssize_t n = spin_recv(&conn_spin_state, c->fd, room, c->in.cap - c->in.len);
+		ssize_t n = conn_spin_recv(c, room, c->in.cap - c->in.len);
 		if (n < 0 && errno == EAGAIN)
 			return; /* nothing came: back to the loop */
 		if (n <= 0) {
@@ -387,18 +442,22 @@ static void conn_spin(struct conn *c)
 	}
 }
 
-static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
+static ssize_t conn_recv(struct conn *c, void *p, size_t n)
 {
-	(void)what;
-	struct conn *c = arg;
+	return c->ring ? conn_ring_recv(c->ring, p, n) : read(c->fd, p, n);
+}
+
+/* Reads what is there, answers it, and polls for more a moment. */
+static void conn_pull(struct conn *c)
+{
 	uint8_t *room = conn_buf_room(&c->in, CONN_READ_MIN);
 	if (!room) {
 		conn_close(c, "out of memory reading");
 		return;
 	}
-	ssize_t n = read(fd, room, c->in.cap - c->in.len);
+	ssize_t n = conn_recv(c, room, c->in.cap - c->in.len);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		conn_close(c, n == 0 ? "peer closed" : "read failed");
+		conn_close(c, n == 0 ? "peer closed" : errno == EPROTO ? "broke its ring" : "read failed");
 		return;
 	}
 	if (n > 0)
@@ -407,6 +466,42 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	conn_take_input(c);
 	if (c->calls != calls) /* it made calls (not just a Hello): it may go on */
 		conn_spin(c);
+}
+
+/* Once the ring is up, the socket only tells us the client is gone. */
+static void conn_socket_after_ring(struct conn *c)
+{
+	char b;
+	ssize_t n = recv(c->fd, &b, 1, MSG_DONTWAIT);
+	if (n > 0)
+		conn_violation(c, MGR_EPROTO, "data on the socket after the ring was set up");
+	else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+		conn_close(c, n == 0 ? "peer closed" : "read failed");
+}
+
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct conn *c = arg;
+	if (c->ring)
+		conn_socket_after_ring(c);
+	else
+		conn_pull(c);
+}
+
+/* The client wrote the eventfd: requests came, or room for replies. */
+static void conn_ring_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct conn *c = arg;
+	if (c->out.len > c->out.off)
+		conn_flush(c);
+	if (c->state == CONN_READY)
+		conn_pull(c);
+	if (c->state == CONN_READY && c->ring && conn_ring_sleep(c->ring))
+		event_active(c->ring_ev, EV_READ, 0); /* more came: next turn */
 }
 
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)

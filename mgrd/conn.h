@@ -16,6 +16,7 @@ struct server;
 struct waiter;
 struct object;
 struct msg;
+struct conn_ring;
 
 enum conn_state {
 	CONN_HELLO,   /* waiting for Hello; nothing else is accepted */
@@ -33,6 +34,8 @@ struct conn {
 	unsigned pins;  /* calls running on worker threads: keeps the struct */
 	bool free_deferred; /* closed while pinned: conn_unpin frees */
 	struct event *read_ev, *write_ev, *timer_ev;
+	struct conn_ring *ring;  /* shared memory carries the bytes; NULL: the socket */
+	struct event *ring_ev;   /* the ring's eventfd */
 	/* bytes read and not yet handled; replies not yet sent: [off, len) */
 	struct conn_buf {
 		uint8_t *p;

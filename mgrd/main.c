@@ -121,6 +121,7 @@ static const struct option_row option_table[] = {
 	{"parent-pid", "PID", opt_int, OFF(parent_pid), "exit when this process ends"},
 	{"ignore-sigint", NULL, opt_flag, OFF(ignore_sigint), "do not stop on SIGINT"},
 	{"remove-dir", NULL, opt_flag, OFF(remove_dir), "remove the socket's directory at exit"},
+	{"ring-size", "BYTES", opt_u32, OFF(ring), "largest shared-memory ring per client, each way; 0: the socket only (default 64 KiB)"},
 	{"no-spin", NULL, opt_flag, OFF(no_spin), "never busy-poll a client's socket (saves CPU, costs latency)"},
 	{"log-level", "LEVEL", opt_log_level, 0, "error, warn, info (default) or debug"},
 	{"module", "PATH", opt_module, 0, "serve the custom types of this .so (repeatable)"},

@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../common/ring.h"
 #include "../common/path.h"
 #include "conn.h"
 #include "log.h"
@@ -38,6 +39,7 @@ void config_defaults(struct config *cfg)
 		.max_outbuf = 64u << 20,
 		.max_conns = 4096,
 		.max_conns_per_uid = 4096,
+		.ring = RING_DEFAULT,
 		.max_waiters = 65536,
 		.handshake_ms = 5000,
 	};

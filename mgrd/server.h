@@ -38,6 +38,7 @@ struct config {
 	bool ignore_sigint;
 	bool remove_dir;      /* the socket's directory is ours: rmdir at stop */
 	bool no_spin;         /* never poll a socket instead of sleeping */
+	uint32_t ring;        /* largest shared-memory ring offered, each way; 0: none */
 };
 
 void config_defaults(struct config *cfg);

@@ -153,7 +153,7 @@ int harness_raw_session(const char *path)
 {
 	int fd = harness_raw_connect(path);
 	struct msg hello = {.kind = MSG_HELLO};
-	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), "raw-test"};
+	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), "raw-test", 0};
 	harness_raw_send_msg(fd, &hello);
 	struct msg w;
 	assert_true(harness_raw_recv_msg(fd, &w, 5000));

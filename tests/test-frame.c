@@ -149,16 +149,17 @@ static void test_hello(void **state)
 {
 	(void)state;
 	struct msg m = {.kind = MSG_HELLO}, out;
-	m.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, 4321, (char *)"worker-\xc3\xa9"};
+	m.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, 4321, (char *)"worker-\xc3\xa9", 65536};
 	assert_int_equal(round_trip(&m, &lim_default, &out), 0);
 	assert_int_equal(out.kind, MSG_HELLO);
 	assert_int_equal(out.u.hello.version, MGR_PROTOCOL_VERSION);
 	assert_int_equal(out.u.hello.pid, 4321);
 	assert_string_equal(out.u.hello.name, "worker-\xc3\xa9");
+	assert_int_equal(out.u.hello.ring, 65536);
 	msg_clear(&out);
 	assert_int_equal(out.kind, MSG_NONE);
 	/* a NULL name goes out as "" */
-	m.u.hello = (struct msg_hello){2, -1, NULL};
+	m.u.hello = (struct msg_hello){2, -1, NULL, 0};
 	assert_int_equal(round_trip(&m, &lim_default, &out), 0);
 	assert_int_equal(out.u.hello.version, 2);
 	assert_int_equal(out.u.hello.pid, -1);
@@ -175,6 +176,7 @@ static void test_welcome(void **state)
 		m.u.welcome.instance[i] = (uint8_t)(0xA0 + i);
 	m.u.welcome.session = 0x1122334455667788ULL;
 	m.u.welcome.pid = 99;
+	m.u.welcome.ring = 1u << 20;
 	m.u.welcome.limits = (struct frame_limits){1 << 24, 64, 1000000, 1024};
 	assert_int_equal(round_trip(&m, &lim_default, &out), 0);
 	assert_int_equal(out.kind, MSG_WELCOME);
@@ -182,6 +184,7 @@ static void test_welcome(void **state)
 	assert_memory_equal(out.u.welcome.instance, m.u.welcome.instance, 16);
 	assert_true(out.u.welcome.session == 0x1122334455667788ULL);
 	assert_int_equal(out.u.welcome.pid, 99);
+	assert_int_equal(out.u.welcome.ring, 1u << 20);
 	assert_memory_equal(&out.u.welcome.limits, &m.u.welcome.limits, sizeof(struct frame_limits));
 	msg_clear(&out);
 }
@@ -547,7 +550,7 @@ static void test_items_limit(void **state)
 	msg_clear(&out);
 	/* a frame without values passes max_items 0 */
 	struct msg h = {.kind = MSG_HELLO};
-	h.u.hello = (struct msg_hello){1, 1, (char *)"x"};
+	h.u.hello = (struct msg_hello){1, 1, (char *)"x", 0};
 	assert_int_equal(round_trip(&h, &lim, &out), 0);
 	msg_clear(&out);
 	mgr_value_free(args[0]);

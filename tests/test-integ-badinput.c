@@ -385,7 +385,7 @@ static void test_request_before_hello(void **state)
 
 	/* a second Hello, or a frame kind only the server sends, is as bad */
 	struct msg hello = {.kind = MSG_HELLO};
-	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, 1, "again"};
+	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, 1, "again", 0};
 	fd = harness_raw_session(b->h.path);
 	harness_raw_send_msg(fd, &hello);
 	expect_fail(fd, 0, MGR_EPROTO);
@@ -416,7 +416,7 @@ static void test_wrong_version(void **state)
 	for (size_t i = 0; i < 3; i++) {
 		int fd = harness_raw_connect(b->h.path);
 		struct msg hello = {.kind = MSG_HELLO};
-		hello.u.hello = (struct msg_hello){versions[i], 1, "old"};
+		hello.u.hello = (struct msg_hello){versions[i], 1, "old", 0};
 		harness_raw_send_msg(fd, &hello);
 		expect_fail(fd, 0, MGR_EVERSION);
 		assert_true(harness_raw_closed(fd, WAIT_MS));

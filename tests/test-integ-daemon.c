@@ -380,7 +380,7 @@ static int as_nobody_hello(const char *path)
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
 		return 3;
 	struct msg hello = {.kind = MSG_HELLO};
-	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), "nobody"};
+	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), "nobody", 0};
 	uint8_t *buf;
 	size_t len;
 	if (frame_encode(&hello, &buf, &len))
@@ -474,7 +474,7 @@ static void test_max_conns(void **state)
 	/* a third: accepted by the kernel, closed by mgrd without a Welcome */
 	int fd = harness_raw_connect(e->sock);
 	struct msg hello = {.kind = MSG_HELLO};
-	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, 1, "third"};
+	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, 1, "third", 0};
 	harness_raw_send_msg(fd, &hello);
 	assert_true(harness_raw_closed(fd, WAIT_MS));
 	close(fd);

@@ -1,0 +1,183 @@
+/* The client's side of the shared-memory ring (common/ring.h): frames go
+ * through memory both processes map; mgrd is woken with its eventfd, we
+ * sleep on a futex. The socket stays open only to learn that mgrd is gone:
+ * a futex sleep looks at it every CLIENT_RING_SLICE_MS and after every
+ * wakeup that brought nothing. */
+#include "client.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../common/clock.h"
+#include "../common/spin.h"
+
+#define CLIENT_RING_SLICE_MS 100
+
+int client_ring_open(mgr_client *c, uint32_t cap)
+{
+	int memfd = c->passed_fds[0], efd = c->passed_fds[1];
+	c->passed_fds[0] = c->passed_fds[1] = -1;
+	int rc = memfd >= 0 && efd >= 0 ? ring_attach(&c->ring, memfd, cap) : -1;
+	if (memfd >= 0)
+		close(memfd); /* the mapping keeps the memory */
+	if (rc) {
+		if (efd >= 0)
+			close(efd);
+		return client_fail(MGR_EPROTO, "the manager's ring cannot be mapped");
+	}
+	c->ring_efd = efd;
+	return 0;
+}
+
+void client_ring_close(mgr_client *c)
+{
+	for (int i = 0; i < 2; i++)
+		if (c->passed_fds[i] >= 0)
+			close(c->passed_fds[i]);
+	c->passed_fds[0] = c->passed_fds[1] = -1;
+	if (!c->ring.shm)
+		return;
+	ring_detach(&c->ring);
+	close(c->ring_efd);
+	c->ring_efd = -1;
+	c->doorbell = false;
+}
+
+static void client_ring_kick(mgr_client *c)
+{
+	uint64_t one = 1;
+	(void)!write(c->ring_efd, &one, sizeof(one));
+}
+
+bool client_ring_alive(mgr_client *c)
+{
+	char b[64];
+	ssize_t n;
+	while ((n = recv(c->fd, b, sizeof(b), MSG_DONTWAIT)) > 0)
+		;
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+}
+
+static int client_ring_lost(void)
+{
+	return client_fail(MGR_EIO, "connection to the manager lost");
+}
+
+static int client_ring_broken(void)
+{
+	return client_fail(MGR_EPROTO, "the manager's ring does not add up");
+}
+
+/* Sleeps until *word moves from val, deadline passes or mgrd is gone. */
+static int client_ring_sleep(mgr_client *c, uint32_t *word, uint32_t val, int64_t deadline)
+{
+	int ms = CLIENT_RING_SLICE_MS;
+	if (deadline >= 0) {
+		int64_t left = deadline - clock_now_ms();
+		if (left <= 0)
+			return client_fail(MGR_ETIMEDOUT, "no answer from the manager in time");
+		if (left < ms)
+			ms = (int)left;
+	}
+	if (c->doorbell) { /* fd mode: mgrd rings the socket */
+		struct pollfd pfd = {c->fd, POLLIN, 0};
+		if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == val)
+			poll(&pfd, 1, ms);
+	} else {
+		ring_futex_wait(word, val, ms);
+	}
+	if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == val && !client_ring_alive(c))
+		return client_ring_lost();
+	return 0;
+}
+
+int client_ring_send(mgr_client *c, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		long n = ring_write(&c->ring, p, len);
+		if (n < 0)
+			return client_ring_broken();
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			if (ring_peer_wants_data(&c->ring))
+				client_ring_kick(c);
+			continue;
+		}
+		uint32_t head = __atomic_load_n(&c->ring.tx->head, __ATOMIC_ACQUIRE);
+		int err = ring_sleep_room(&c->ring) ? 0
+			: client_ring_sleep(c, &c->ring.tx->head, head, -1);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static bool client_ring_ready(void *ring) { return ring_avail(ring) != 0; }
+
+/* What is in the ring into rbuf: bytes taken, or -1 (broken). */
+static long client_ring_take(mgr_client *c)
+{
+	long n = ring_read(&c->ring, c->rbuf + c->rlen, c->rcap - c->rlen);
+	if (n > 0) {
+		c->rlen += (size_t)n;
+		if (ring_peer_wants_room(&c->ring))
+			client_ring_kick(c);
+	}
+	return n;
+}
+
+int client_ring_recv(mgr_client *c, int64_t deadline, bool spin)
+{
+	if (spin)
+		spin_poll(client_spin_state(), client_ring_ready, &c->ring);
+	for (;;) {
+		long n = client_ring_take(c);
+		if (n != 0)
+			return n < 0 ? client_ring_broken() : 0;
+		uint32_t tail = c->ring.rx_head; /* empty: tail is where we are */
+		if (ring_sleep_data(&c->ring))
+			continue;
+		int err = client_ring_sleep(c, &c->ring.rx->tail, tail, deadline);
+		if (err)
+			return err;
+	}
+}
+
+void client_ring_doorbell(mgr_client *c)
+{
+	if (c->ring.shm && !c->doorbell) {
+		c->doorbell = true;
+		__atomic_store_n(&c->ring.shm->doorbell, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
+ssize_t client_recv_fds(mgr_client *c, void *buf, size_t len)
+{
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(4 * sizeof(int))];
+	} ctl;
+	struct iovec iov = {buf, len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
+			    .msg_control = ctl.space, .msg_controllen = sizeof(ctl.space)};
+	ssize_t n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
+	for (struct cmsghdr *cm = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfd; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+			if (i < 2 && c->passed_fds[i] < 0)
+				c->passed_fds[i] = fd;
+			else
+				close(fd);
+		}
+	}
+	return n;
+}
