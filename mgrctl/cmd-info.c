@@ -31,7 +31,7 @@ static void cmd_clients_print(const mgr_value *v)
 		{"UID", "uid", NULL, true},	    {"CONNECTED", "since", table_fmt_age, true},
 		{"CALLS", "calls", NULL, true},	    {"REFS", "refs", NULL, true},
 		{"LOCKS", "locks", NULL, true},	    {"PARKED", "parked", NULL, true},
-		{"NAME", "name"},
+		{"RING", "ring", NULL, true},	    {"NAME", "name"},
 	};
 	table_print(COLS(cols), v);
 }

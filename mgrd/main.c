@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/ring.h"
 #include "activation.h"
 #include "log.h"
 #include "module.h"
@@ -29,6 +30,19 @@ static int opt_u32(struct config *cfg, const char *arg, void *field)
 	errno = 0;
 	unsigned long v = strtoul(arg, &end, 0);
 	if (errno || *end || !*arg || v == 0 || v > UINT32_MAX)
+		return -1;
+	*(uint32_t *)field = (uint32_t)v;
+	return 0;
+}
+
+/* 0 (no rings) or a size a ring can have. */
+static int opt_ring(struct config *cfg, const char *arg, void *field)
+{
+	(void)cfg;
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(arg, &end, 0);
+	if (errno || *end || !*arg || (v && (v < RING_MIN || v > RING_MAX)))
 		return -1;
 	*(uint32_t *)field = (uint32_t)v;
 	return 0;
@@ -121,7 +135,7 @@ static const struct option_row option_table[] = {
 	{"parent-pid", "PID", opt_int, OFF(parent_pid), "exit when this process ends"},
 	{"ignore-sigint", NULL, opt_flag, OFF(ignore_sigint), "do not stop on SIGINT"},
 	{"remove-dir", NULL, opt_flag, OFF(remove_dir), "remove the socket's directory at exit"},
-	{"ring-size", "BYTES", opt_u32, OFF(ring), "largest shared-memory ring per client, each way; 0: the socket only (default 64 KiB)"},
+	{"ring-size", "BYTES", opt_ring, OFF(ring), "largest shared-memory ring per client, each way, 4 KiB-64 MiB; 0: the socket only (default 64 KiB)"},
 	{"no-spin", NULL, opt_flag, OFF(no_spin), "never busy-poll a client's socket (saves CPU, costs latency)"},
 	{"log-level", "LEVEL", opt_log_level, 0, "error, warn, info (default) or debug"},
 	{"module", "PATH", opt_module, 0, "serve the custom types of this .so (repeatable)"},

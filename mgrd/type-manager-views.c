@@ -4,6 +4,7 @@
 #include <event2/event.h>
 #include <string.h>
 
+#include "conn-ring.h"
 #include "conn.h"
 #include "dispatch.h"
 #include "log.h"
@@ -61,14 +62,15 @@ static mgr_value *views_held(struct server *srv, const struct conn *conn)
 static mgr_value *views_client_row(struct server *srv, const struct conn *conn)
 {
 	static const char *const keys[] = {"session", "pid", "uid", "name", "since", "calls",
-					   "refs", "locks", "parked", "monitoring"};
+					   "refs", "locks", "parked", "monitoring", "ring"};
 	mgr_value *vals[] = {
 		mgr_value_new_int((int64_t)conn->session), mgr_value_new_int(conn->pid),
 		mgr_value_new_int(conn->uid), mgr_value_new_string(conn->name),
 		mgr_value_new_int((int64_t)conn->since), mgr_value_new_int((int64_t)conn->calls),
 		mgr_value_new_int(views_refs(conn)), views_held(srv, conn),
 		mgr_value_new_int(conn->n_parked),
-		mgr_value_new_bool(monitor_watching(srv, conn))};
+		mgr_value_new_bool(monitor_watching(srv, conn)),
+		mgr_value_new_int(conn->ring ? conn->ring->r.cap : 0)};
 	return manager_row(sizeof(keys) / sizeof(keys[0]), keys, vals);
 }
 

@@ -517,6 +517,10 @@ static void test_command_line(void **state)
 	assert_non_null(strstr(slurp(e->err), "invalid value for --max-frame"));
 	assert_int_equal(run(e, (const char *[]){"--max-frame", "0", NULL}), 2);
 	assert_int_equal(run(e, (const char *[]){"--max-conns", "-1", NULL}), 2);
+	/* a ring is 0 (none) or 4 KiB .. 64 MiB each way */
+	assert_int_equal(run(e, (const char *[]){"--ring-size", "4095", NULL}), 2);
+	assert_non_null(strstr(slurp(e->err), "invalid value for --ring-size"));
+	assert_int_equal(run(e, (const char *[]){"--ring-size", "67108865", NULL}), 2);
 	assert_int_equal(run(e, (const char *[]){"--socket", e->sock, "extra", NULL}), 2);
 	assert_int_equal(run(e, (const char *[]){"--ready-fd", NULL}), 2); /* missing value */
 	/* paths it cannot use: exit 1 with a message */
