@@ -78,16 +78,20 @@ def peer_cmds(a, m):
     common = ["--ops", str(m["ops"]), "--reps", str(m["reps"]), "--mem", str(m["mem"])]
     cmds = [("pingpong", [os.path.join(b, "peer-pingpong")] + common),
             ("redis", [os.path.join(b, "peer-redis")] + common),
-            ("mgr", [os.path.join(b, "mgr-bench")] + common)]
+            ("mgr", [os.path.join(b, "mgr-bench")] + common),
+            # mgr without its shared-memory ring: the socket alone
+            ("mgr-socket", [os.path.join(b, "mgr-bench"), "--only", "counter_add"] + common)]
     if not a.no_python:
         cmds.append(("python", [sys.executable, os.path.join(HERE, "peer_python.py"),
                                 "--ops", str(m["py_ops"]), "--reps", str(m["py_reps"])]))
     return [(n, c) for n, c in cmds if n == "python" or os.path.exists(c[0])]
 
 
-def mgr_env(a):
+def mgr_env(a, name=None):
     env = dict(os.environ)
     env.setdefault("MGR_MGRD", os.path.abspath(os.path.join(a.build, "mgrd", "mgrd")))
+    if name == "mgr-socket":
+        env["MGR_RING_SIZE"] = "0"
     return env
 
 
@@ -101,8 +105,11 @@ def run_all(a, m):
             argv = cmd + ["--pinned" if pinned else "--unpinned"]
             if not pinned and name in ("redis", "mgr"):
                 argv += ["--mem", "1"]  # memory is measured once, pinned
-                argv = [x for x in argv]
-            rows += run_peer(name, argv, env=mgr_env(a))
+            got = run_peer(name, argv, env=mgr_env(a, name))
+            if name == "mgr-socket":
+                for r in got:
+                    r["peer"] = "mgr-socket"
+            rows += got
     # memory_hash runs with the pinned pass; drop the 1-entry unpinned rows
     return [r for r in rows if not (r.get("workload") == "memory_hash" and not r["pinned"])]
 
@@ -320,7 +327,24 @@ def targets(rows, cmp, cg):
     return t
 
 
+def print_socket(rows):
+    """mgr with MGR_RING_SIZE=0 (frames over the socket, as before the ring)."""
+    sock = [r for r in rows if r.get("peer") == "mgr-socket" and "ops_per_s" in r]
+    if not sock:
+        return
+    print()
+    print("mgr over the socket alone (MGR_RING_SIZE=0), counter_add:")
+    for r in sorted(sock, key=lambda r: (not r["pinned"], r["inflight"], r["clients"])):
+        w, n, k, p = r["workload"], r["clients"], r["inflight"], r["pinned"]
+        ring = find(rows, "mgr", w, n, k, p)
+        print(f"  {n} client(s), {k} in flight, {'pinned  ' if p else 'unpinned'}: "
+              f"{r['ops_per_s']:>9.0f} calls/s, {fmt(ratio(r, find(rows, *FLOOR, n, k, p)), '{:.2f}')}x floor, "
+              f"{fmt(ratio(r, find(rows, 'redis', w, n, k, p)), '{:.2f}')}x redis; "
+              f"the ring: {fmt(ratio(ring, r), '{:.2f}')}x this")
+
+
 def print_extras(rows, cg, tg):
+    print_socket(rows)
     mem = memory_rows(rows)
     if mem:
         print()

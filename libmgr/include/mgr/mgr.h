@@ -118,7 +118,9 @@ MGR_API void mgr_future_free(mgr_future *f);
 /* Sends queued requests now. */
 MGR_API int mgr_client_flush(mgr_client *c);
 /* The connection's fd, to watch for reading in an application's own event
- * loop (-1 when not connected); then call mgr_client_process(). */
+ * loop (-1 when not connected); then call mgr_client_process(). Answers
+ * travel through shared memory; from this call on the manager also makes
+ * the fd readable when they come (a byte per batch of answers). */
 MGR_API int mgr_client_fd(mgr_client *c);
 /* Sends what is queued and delivers whatever answers have arrived, without
  * blocking. */
