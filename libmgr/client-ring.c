@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,16 +22,26 @@ int client_ring_open(mgr_client *c, uint32_t cap)
 {
 	int memfd = c->passed_fds[0], efd = c->passed_fds[1];
 	c->passed_fds[0] = c->passed_fds[1] = -1;
-	int rc = memfd >= 0 && efd >= 0 ? ring_attach(&c->ring, memfd, cap) : -1;
+	struct client_ring *cr = calloc(1, sizeof(*cr));
+	int rc = cr && memfd >= 0 && efd >= 0 ? ring_attach(&cr->r, memfd, cap) : -1;
 	if (memfd >= 0)
 		close(memfd); /* the mapping keeps the memory */
 	if (rc) {
 		if (efd >= 0)
 			close(efd);
+		free(cr);
 		return client_fail(MGR_EPROTO, "the manager's ring cannot be mapped");
 	}
-	c->ring_efd = efd;
+	cr->efd = efd;
+	c->ring = cr;
 	return 0;
+}
+
+void client_ring_free(struct client_ring *cr)
+{
+	ring_detach(&cr->r);
+	close(cr->efd);
+	free(cr);
 }
 
 void client_ring_close(mgr_client *c)
@@ -39,25 +50,26 @@ void client_ring_close(mgr_client *c)
 		if (c->passed_fds[i] >= 0)
 			close(c->passed_fds[i]);
 	c->passed_fds[0] = c->passed_fds[1] = -1;
-	if (!c->ring.shm)
+	if (!c->ring)
 		return;
-	ring_detach(&c->ring);
-	close(c->ring_efd);
-	c->ring_efd = -1;
-	c->doorbell = false;
+	if (c->reading)
+		c->ring->orphan = true; /* the reader is in it: it frees it */
+	else
+		client_ring_free(c->ring);
+	c->ring = NULL;
 }
 
-static void client_ring_kick(mgr_client *c)
+static void client_ring_kick(struct client_ring *cr)
 {
 	uint64_t one = 1;
-	(void)!write(c->ring_efd, &one, sizeof(one));
+	(void)!write(cr->efd, &one, sizeof(one));
 }
 
-bool client_ring_alive(mgr_client *c)
+bool client_ring_alive(int fd)
 {
 	char b[64];
 	ssize_t n;
-	while ((n = recv(c->fd, b, sizeof(b), MSG_DONTWAIT)) > 0)
+	while ((n = recv(fd, b, sizeof(b), MSG_DONTWAIT)) > 0)
 		;
 	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
 }
@@ -73,7 +85,8 @@ static int client_ring_broken(void)
 }
 
 /* Sleeps until *word moves from val, deadline passes or mgrd is gone. */
-static int client_ring_sleep(mgr_client *c, uint32_t *word, uint32_t val, int64_t deadline)
+static int client_ring_sleep(struct client_ring *cr, int fd, uint32_t *word, uint32_t val,
+			     int64_t deadline)
 {
 	int ms = CLIENT_RING_SLICE_MS;
 	if (deadline >= 0) {
@@ -83,34 +96,35 @@ static int client_ring_sleep(mgr_client *c, uint32_t *word, uint32_t val, int64_
 		if (left < ms)
 			ms = (int)left;
 	}
-	if (c->doorbell) { /* fd mode: mgrd rings the socket */
-		struct pollfd pfd = {c->fd, POLLIN, 0};
+	if (__atomic_load_n(&cr->doorbell, __ATOMIC_RELAXED)) { /* fd mode: mgrd rings the socket */
+		struct pollfd pfd = {fd, POLLIN, 0};
 		if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == val)
 			poll(&pfd, 1, ms);
 	} else {
 		ring_futex_wait(word, val, ms);
 	}
-	if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == val && !client_ring_alive(c))
+	if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == val && !client_ring_alive(fd))
 		return client_ring_lost();
 	return 0;
 }
 
 int client_ring_send(mgr_client *c, const uint8_t *p, size_t len)
 {
+	struct client_ring *cr = c->ring;
 	while (len > 0) {
-		long n = ring_write(&c->ring, p, len);
+		long n = ring_write(&cr->r, p, len);
 		if (n < 0)
 			return client_ring_broken();
 		if (n > 0) {
 			p += n;
 			len -= (size_t)n;
-			if (ring_peer_wants_data(&c->ring))
-				client_ring_kick(c);
+			if (ring_peer_wants_data(&cr->r))
+				client_ring_kick(cr);
 			continue;
 		}
-		uint32_t head = __atomic_load_n(&c->ring.tx->head, __ATOMIC_ACQUIRE);
-		int err = ring_sleep_room(&c->ring) ? 0
-			: client_ring_sleep(c, &c->ring.tx->head, head, -1);
+		uint32_t head = __atomic_load_n(&cr->r.tx->head, __ATOMIC_ACQUIRE);
+		int err = ring_sleep_room(&cr->r) ? 0
+			: client_ring_sleep(cr, c->fd, &cr->r.tx->head, head, -1);
 		if (err)
 			return err;
 	}
@@ -120,29 +134,30 @@ int client_ring_send(mgr_client *c, const uint8_t *p, size_t len)
 static bool client_ring_ready(void *ring) { return ring_avail(ring) != 0; }
 
 /* What is in the ring into rbuf: bytes taken, or -1 (broken). */
-static long client_ring_take(mgr_client *c)
+static long client_ring_take(mgr_client *c, struct client_ring *cr)
 {
-	long n = ring_read(&c->ring, c->rbuf + c->rlen, c->rcap - c->rlen);
+	long n = ring_read(&cr->r, c->rbuf + c->rlen, c->rcap - c->rlen);
 	if (n > 0) {
 		c->rlen += (size_t)n;
-		if (ring_peer_wants_room(&c->ring))
-			client_ring_kick(c);
+		if (ring_peer_wants_room(&cr->r))
+			client_ring_kick(cr);
 	}
 	return n;
 }
 
-int client_ring_recv(mgr_client *c, int64_t deadline, bool spin)
+int client_ring_recv(mgr_client *c, struct client_ring *cr, int fd, int64_t deadline,
+		     bool spin)
 {
 	if (spin)
-		spin_poll(client_spin_state(), client_ring_ready, &c->ring);
+		spin_poll(client_spin_state(), client_ring_ready, &cr->r);
 	for (;;) {
-		long n = client_ring_take(c);
+		long n = client_ring_take(c, cr);
 		if (n != 0)
 			return n < 0 ? client_ring_broken() : 0;
-		uint32_t tail = c->ring.rx_head; /* empty: tail is where we are */
-		if (ring_sleep_data(&c->ring))
+		uint32_t tail = cr->r.rx_head; /* empty: tail is where we are */
+		if (ring_sleep_data(&cr->r))
 			continue;
-		int err = client_ring_sleep(c, &c->ring.rx->tail, tail, deadline);
+		int err = client_ring_sleep(cr, fd, &cr->r.rx->tail, tail, deadline);
 		if (err)
 			return err;
 	}
@@ -150,9 +165,9 @@ int client_ring_recv(mgr_client *c, int64_t deadline, bool spin)
 
 void client_ring_doorbell(mgr_client *c)
 {
-	if (c->ring.shm && !c->doorbell) {
-		c->doorbell = true;
-		__atomic_store_n(&c->ring.shm->doorbell, 1, __ATOMIC_SEQ_CST);
+	if (c->ring && !c->ring->doorbell) {
+		__atomic_store_n(&c->ring->doorbell, true, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->ring->r.shm->doorbell, 1, __ATOMIC_SEQ_CST);
 	}
 }
 

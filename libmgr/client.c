@@ -119,7 +119,7 @@ int client_flush(mgr_client *c)
 {
 	if (!c->wlen || c->fd < 0)
 		return c->wlen && c->fd < 0 ? client_fail(MGR_EIO, "not connected") : 0;
-	int err = c->ring.shm ? client_ring_send(c, c->wbuf, c->wlen)
+	int err = c->ring ? client_ring_send(c, c->wbuf, c->wlen)
 			      : client_send(c->fd, c->wbuf, c->wlen);
 	c->wlen = 0;
 	return err;
@@ -192,8 +192,9 @@ static ssize_t client_sock_recv(mgr_client *c, int fd, int64_t deadline, bool sp
 	return n;
 }
 
-/* Reads more bytes into rbuf, waiting until deadline. Only the reader. */
-static int client_recv(mgr_client *c, int fd, int64_t deadline)
+/* Reads more bytes into rbuf (from fd, or cr if not NULL), waiting until
+ * deadline. Only the reader. */
+static int client_recv(mgr_client *c, int fd, struct client_ring *cr, int64_t deadline)
 {
 	if (c->rcap - c->rlen < 65536) {
 		size_t cap = c->rcap ? c->rcap * 2 : 131072;
@@ -204,8 +205,8 @@ static int client_recv(mgr_client *c, int fd, int64_t deadline)
 		c->rcap = cap;
 	}
 	bool spin = client_spin_now(c);
-	if (c->ring.shm)
-		return client_ring_recv(c, deadline, spin);
+	if (cr)
+		return client_ring_recv(c, cr, fd, deadline, spin);
 	ssize_t n = client_sock_recv(c, fd, deadline, spin);
 	if (n < 0 && errno == ETIMEDOUT)
 		return client_fail(MGR_ETIMEDOUT, "no answer from the manager in time");
@@ -310,7 +311,7 @@ static int client_handshake(mgr_client *c)
 	c->limits.max_depth = 64;
 	struct msg m = {0};
 	while (!err && !client_take_frame(c, &m, &err) && !err)
-		err = client_recv(c, c->fd, deadline);
+		err = client_recv(c, c->fd, NULL, deadline);
 	if (!err)
 		err = client_handshake_reply(c, &m);
 	msg_clear(&m);
@@ -351,11 +352,11 @@ static int client_ensure(mgr_client *c)
 	if (c->fd >= 0 && c->gen == client_fork_gen)
 		return 0;
 	if (c->fd >= 0) { /* we are a forked child: nothing here is ours */
+		c->reading = false; /* no reader thread came along */
 		client_ring_close(c);
 		close(c->fd);
 		c->fd = -1;
 		c->pending = NULL;
-		c->reading = false;
 		c->rlen = c->wlen = 0;
 	}
 	c->gen = client_fork_gen;
@@ -392,11 +393,18 @@ static void client_deliver(mgr_client *c, struct msg *m)
 static int client_read_turn(mgr_client *c, int64_t deadline)
 {
 	int fd = c->fd, err = 0;
+	struct client_ring *cr = c->ring;
 	c->reading = true;
 	pthread_mutex_unlock(&c->mu);
-	err = client_recv(c, fd, deadline);
+	err = client_recv(c, fd, cr, deadline);
 	pthread_mutex_lock(&c->mu);
 	c->reading = false;
+	if (c->fd != fd || (cr && cr->orphan)) { /* disconnected meanwhile: calls failed */
+		if (cr && cr->orphan)
+			client_ring_free(cr); /* ours to free */
+		pthread_cond_broadcast(&c->cv);
+		return 0;
+	}
 	struct msg m;
 	while (!err && c->fd == fd && client_take_frame(c, &m, &err)) {
 		client_deliver(c, &m);
@@ -528,10 +536,10 @@ int client_poll_once(mgr_client *c)
 		return 0;
 	int err = client_flush(c);
 	struct pollfd pfd = {c->fd, POLLIN, 0};
-	if (!err && c->ring.shm && !client_ring_alive(c)) {
+	if (!err && c->ring && !client_ring_alive(c->fd)) {
 		client_disconnect(c, MGR_EIO);
 		err = client_fail(MGR_EIO, "connection to the manager lost");
-	} else if (!err && (c->ring.shm || poll(&pfd, 1, 0) == 1)) {
+	} else if (!err && (c->ring || poll(&pfd, 1, 0) == 1)) {
 		err = client_read_turn(c, clock_now_ms());
 	}
 	return err == MGR_ETIMEDOUT ? 0 : err;
@@ -561,7 +569,7 @@ static int client_new(const char *path, mgr_client **out)
 	pthread_cond_init(&c->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	c->fd = -1;
-	c->ring_efd = c->passed_fds[0] = c->passed_fds[1] = -1;
+	c->passed_fds[0] = c->passed_fds[1] = -1;
 	c->manager = (mgr_object){.client = c, .id = 0, .type = strdup("manager")};
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	FILE *f = fopen("/proc/self/comm", "re");
@@ -607,6 +615,8 @@ void mgr_client_close(mgr_client *c)
 {
 	if (!c)
 		return;
+	c->reading = false; /* nobody may be in a call on c now */
+	client_ring_close(c);
 	if (c->fd >= 0)
 		close(c->fd); /* in a forked child this closes only the child's copy */
 	client_free(c);

@@ -46,11 +46,18 @@ struct mgr_client {
 	size_t wlen, wcap;
 	uint32_t timeout_ms;
 	mgr_object manager;
-	/* the shared-memory ring (common/ring.h), once the Welcome brought one */
-	struct ring ring;    /* ring.shm NULL: the socket carries the frames */
-	int ring_efd;        /* mgrd's eventfd: written to wake it */
+	struct client_ring *ring; /* NULL: the socket carries the frames */
 	int passed_fds[2];   /* fds that came with the Welcome, until used */
-	bool doorbell;       /* fd mode: mgrd rings the socket instead of a futex */
+};
+
+/* The shared-memory ring (common/ring.h), once the Welcome brought one.
+ * On the heap: the reader uses it without the lock, so a disconnect while
+ * it reads leaves it to the reader to free (orphan). */
+struct client_ring {
+	struct ring r;
+	int efd;       /* mgrd's eventfd: written to wake it */
+	bool doorbell; /* fd mode: mgrd rings the socket instead of a futex */
+	bool orphan;   /* disconnected while the reader had it */
 };
 
 /* One round trip to object o: args borrowed; *result (may be NULL): caller
@@ -68,15 +75,19 @@ int client_flush(mgr_client *c);
 /* Reads what is available without blocking and delivers it. */
 int client_poll_once(mgr_client *c);
 
-/* The ring (client-ring.c). Send: all of p, waiting for room. Recv: some
- * bytes into rbuf (room made), waiting until deadline (-1: none), polling
- * a moment first if spin. Alive: mgrd's end of the socket is still open
- * (doorbell bytes drained). */
+/* The ring (client-ring.c). Open: from the fds the Welcome brought.
+ * Close: on disconnect (the reader frees it later if it has it now); free:
+ * the reader's part. Send: all of p, waiting for room (with the lock).
+ * Recv: some bytes into rbuf (room made), waiting until deadline (-1:
+ * none), polling a moment first if spin (the reader, without the lock).
+ * Alive: mgrd's end of the socket fd is still open (doorbells drained). */
 int client_ring_open(mgr_client *c, uint32_t cap);
 void client_ring_close(mgr_client *c);
+void client_ring_free(struct client_ring *cr);
 int client_ring_send(mgr_client *c, const uint8_t *p, size_t len);
-int client_ring_recv(mgr_client *c, int64_t deadline, bool spin);
-bool client_ring_alive(mgr_client *c);
+int client_ring_recv(mgr_client *c, struct client_ring *cr, int fd, int64_t deadline,
+		     bool spin);
+bool client_ring_alive(int fd);
 /* Fd mode: mgrd makes the socket readable when answers come. */
 void client_ring_doorbell(mgr_client *c);
 /* recv() that keeps fds passed along (SCM_RIGHTS) in c->passed_fds. */

@@ -5,6 +5,7 @@
  * only its own connection. */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -244,6 +245,68 @@ static void test_manager_killed_while_waiting(void **state)
 	mgr_manager_shutdown(h.m); /* reaps it; it did not stop cleanly */
 }
 
+/* Two threads on one client when mgrd dies: one asleep in a blocking call
+ * (the reader, in the ring without the lock), one stuck writing a request
+ * bigger than the 4 KiB ring. Whichever notices first disconnects; the
+ * other must not touch the unmapped ring. Both calls fail; nothing
+ * crashes (ASan runs this too). */
+struct two_threads {
+	mgr_object *lock;
+	mgr_object *dict;
+	int err;
+};
+
+static void *blocked_reader(void *arg)
+{
+	struct two_threads *t = arg;
+	t->err = mgr_lock_acquire(t->lock, true, 0, NULL, NULL);
+	return NULL;
+}
+
+static void test_manager_killed_under_two_threads(void **state)
+{
+	(void)state;
+	struct harness *h = started("4096");
+	mgr_client *other = connect_asking(h->path, NULL);
+	mgr_object *held = NULL, *lock = NULL, *dict = NULL;
+	bool got = false;
+	assert_int_equal(mgr_lock_open(other, "l2", true, &held), 0);
+	assert_int_equal(mgr_lock_acquire(held, true, 0, &got, NULL), 0);
+	assert_true(got);
+	assert_int_equal(mgr_lock_open(h->c, "l2", true, &lock), 0);
+	assert_int_equal(mgr_dict_open(h->c, "d2", &dict), 0);
+	struct two_threads t = {lock, dict, 0};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, blocked_reader, &t), 0);
+	int64_t parked = 0;
+	for (int i = 0; i < 500 && parked < 1; i++) { /* the acquire is parked */
+		mgr_value *l = NULL;
+		assert_int_equal(mgr_call(mgr_client_manager(other), "clients", NULL, 0, &l), 0);
+		for (size_t j = 0; j < mgr_value_len(l); j++)
+			parked += harness_map_int(mgr_value_list_get(l, j), "parked");
+		mgr_value_free(l);
+		if (parked < 1)
+			usleep(10000);
+	}
+	assert_int_equal(parked, 1);
+	kill(mgr_manager_pid(h->m), SIGKILL);
+	char *big = malloc(65536);
+	assert_non_null(big);
+	memset(big, 'x', 65535);
+	big[65535] = '\0';
+	int err = mgr_dict_set(dict, mgr_value_new_string("k"), mgr_value_new_string(big));
+	free(big);
+	assert_int_not_equal(err, 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_not_equal(t.err, 0);
+	mgr_object_release(dict);
+	mgr_object_release(lock);
+	mgr_object_release(held);
+	mgr_client_close(other);
+	mgr_client_close(h->c);
+	mgr_manager_shutdown(h->m); /* reaps it */
+}
+
 /* ---- hostile clients ---- */
 
 /* A raw session that asks for a ring: the Welcome comes with the memfd
@@ -407,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_long_pipeline_through_a_small_ring),
 		cmocka_unit_test(test_fd_mode),
 		cmocka_unit_test(test_manager_killed_while_waiting),
+		cmocka_unit_test(test_manager_killed_under_two_threads),
 		cmocka_unit_test(test_raw_request_through_the_ring),
 		cmocka_unit_test(test_ring_cannot_be_shrunk),
 		cmocka_unit_test(test_broken_ring_drops_only_that_client),
