@@ -378,68 +378,61 @@ static void conn_take_input(struct conn *c)
 }
 
 /* ---- spinning (common/spin.h) ----
- * After answering, the loop polls the same socket for the client's next
- * request. Only while few connections are open (no other client waits
- * behind it), on more than one CPU, and for at most 64 requests (8 with a
- * second busy client) before returning to the loop. */
+ * After answering, the loop polls for the next request: on a socket, that
+ * client's, only while few connections are open (no other client waits
+ * behind it); with rings, every ring (a load from memory each, no system
+ * call), while up to 16 connections are open. On more than one CPU, and
+ * for at most 64 requests (8 on a socket with a second busy client) before
+ * returning to the loop. Clients are told to poll too only while few
+ * connections are open. */
 
 #define CONN_SPIN_MAX_CONNS 3 /* two busy clients (plus, say, their parent) */
+#define CONN_SPIN_RING_MAX_CONNS 16
 #define CONN_SPIN_MAX_FRAMES 64
 #define CONN_SPIN_SHARED_FRAMES 8
 
 static struct spin conn_spin_state = SPIN_INIT;
 static int conn_cpus; /* 0: not known yet */
 
-/* Whether spinning on c can pay at all (its budget aside). */
-static bool conn_spin_possible(const struct conn *c)
+/* Whether spinning after serving c can pay at all (its budget aside), with
+ * at most max_conns connections open. */
+static bool conn_spin_possible(const struct conn *c, uint32_t max_conns)
 {
 	if (!conn_cpus)
 		conn_cpus = spin_cpus();
-	return c->state == CONN_READY && c->srv->n_conns <= CONN_SPIN_MAX_CONNS &&
+	return c->state == CONN_READY && c->srv->n_conns <= max_conns &&
 	       conn_cpus >= 2 && !c->srv->stopping && !c->srv->cfg.no_spin;
 }
 
 /* The hint in a reply: we will poll for c's next request right after it. */
 static bool conn_spin_hint(const struct conn *c)
 {
-	return conn_spin_state.ns && conn_spin_possible(c);
+	return conn_spin_state.ns && conn_spin_possible(c, CONN_SPIN_MAX_CONNS);
 }
 
 static bool conn_spin_wanted(const struct conn *c)
 {
-	if (!conn_spin_possible(c) || c->out.len > c->out.off)
+	uint32_t max = c->ring ? CONN_SPIN_RING_MAX_CONNS : CONN_SPIN_MAX_CONNS;
+	if (!conn_spin_possible(c, max) || c->out.len > c->out.off)
 		return false;
 	return spin_turn(&conn_spin_state);
 }
 
-static ssize_t conn_spin_recv(struct conn *c, uint8_t *room, size_t n)
-{
-	if (!c->ring)
-		return spin_recv(&conn_spin_state, c->fd, room, n);
-	if (!spin_poll(&conn_spin_state, conn_ring_ready, c->ring)) {
-		errno = EAGAIN;
-		return -1;
-	}
-	return conn_ring_recv(c->ring, room, n);
-}
+/* spin_poll over every ring: the first with bytes waiting. */
+struct conn_spin_any {
+	struct server *srv;
+	struct conn *ready;
+};
 
-static void conn_spin(struct conn *c)
+static bool conn_spin_any_ready(void *arg)
 {
-	int frames = c->srv->n_conns <= 2 ? CONN_SPIN_MAX_FRAMES : CONN_SPIN_SHARED_FRAMES;
-	for (int served = 0; served < frames && conn_spin_wanted(c); served++) {
-		uint8_t *room = conn_buf_room(&c->in, CONN_READ_MIN);
-		if (!room)
-			return;
-		ssize_t n = conn_spin_recv(c, room, c->in.cap - c->in.len);
-		if (n < 0 && errno == EAGAIN)
-			return; /* nothing came: back to the loop */
-		if (n <= 0) {
-			conn_close(c, n == 0 ? "peer closed" : "read failed");
-			return;
+	struct conn_spin_any *a = arg;
+	for (struct conn *o = a->srv->conns; o; o = o->next)
+		if (o->ring && o->state == CONN_READY && conn_ring_ready(o->ring)) {
+			a->ready = o;
+			return true;
 		}
-		c->in.len += (size_t)n;
-		conn_take_input(c);
-	}
+	return false;
 }
 
 static ssize_t conn_recv(struct conn *c, void *p, size_t n)
@@ -447,25 +440,71 @@ static ssize_t conn_recv(struct conn *c, void *p, size_t n)
 	return c->ring ? conn_ring_recv(c->ring, p, n) : read(c->fd, p, n);
 }
 
-/* Reads what is there, answers it, and polls for more a moment. */
-static void conn_pull(struct conn *c)
+/* One read into the input (socket or ring) and the answers to it: 1 if it
+ * made calls (not just a Hello), 0 if not, -1 if nothing came (EAGAIN) or
+ * c was closed. */
+static int conn_read_once(struct conn *c, bool spinning)
 {
 	uint8_t *room = conn_buf_room(&c->in, CONN_READ_MIN);
 	if (!room) {
 		conn_close(c, "out of memory reading");
-		return;
+		return -1;
 	}
-	ssize_t n = conn_recv(c, room, c->in.cap - c->in.len);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+	size_t len = c->in.cap - c->in.len;
+	ssize_t n = spinning && !c->ring ? spin_recv(&conn_spin_state, c->fd, room, len)
+					 : conn_recv(c, room, len);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return -1;
+	if (n <= 0) {
 		conn_close(c, n == 0 ? "peer closed" : errno == EPROTO ? "broke its ring" : "read failed");
-		return;
+		return -1;
 	}
-	if (n > 0)
-		c->in.len += (size_t)n;
+	c->in.len += (size_t)n;
 	uint64_t calls = c->calls;
 	conn_take_input(c);
-	if (c->calls != calls) /* it made calls (not just a Hello): it may go on */
-		conn_spin(c);
+	return c->calls != calls;
+}
+
+static void conn_spin_socket(struct conn *c)
+{
+	int frames = c->srv->n_conns <= 2 ? CONN_SPIN_MAX_FRAMES : CONN_SPIN_SHARED_FRAMES;
+	for (int served = 0; served < frames && conn_spin_wanted(c); served++)
+		if (conn_read_once(c, true) < 0)
+			return; /* nothing came (back to the loop), or closed */
+}
+
+/* Polls every ring; serves whichever has a request. While the loop polls,
+ * no ring asks to be woken, so clients do not write the eventfd. */
+static void conn_spin_rings(struct conn *c)
+{
+	for (int served = 0; served < CONN_SPIN_MAX_FRAMES && conn_spin_wanted(c); served++) {
+		struct conn_spin_any any = {c->srv, NULL};
+		if (!spin_poll(&conn_spin_state, conn_spin_any_ready, &any))
+			return;
+		conn_read_once(any.ready, false);
+	}
+}
+
+/* Going back to the loop: c's ring (every ring, while few are open: the
+ * poll may have served any of them) asks to be woken; one that got bytes
+ * meanwhile is looked at on the next turn instead. */
+static void conn_rings_sleep(struct conn *c)
+{
+	bool all = c->srv->n_conns <= CONN_SPIN_RING_MAX_CONNS;
+	for (struct conn *o = all ? c->srv->conns : c; o; o = all ? o->next : NULL)
+		if (o->ring && o->state == CONN_READY && conn_ring_sleep(o->ring))
+			event_active(o->ring_ev, EV_READ, 0);
+}
+
+/* Reads what is there, answers it, and polls for more a moment. */
+static void conn_pull(struct conn *c)
+{
+	if (conn_read_once(c, false) <= 0)
+		return;
+	if (c->ring)
+		conn_spin_rings(c);
+	else
+		conn_spin_socket(c);
 }
 
 /* Once the ring is up, the socket only tells us the client is gone. */
@@ -500,8 +539,8 @@ static void conn_ring_cb(evutil_socket_t fd, short what, void *arg)
 		conn_flush(c);
 	if (c->state == CONN_READY)
 		conn_pull(c);
-	if (c->state == CONN_READY && c->ring && conn_ring_sleep(c->ring))
-		event_active(c->ring_ev, EV_READ, 0); /* more came: next turn */
+	if (c->state == CONN_READY && c->ring)
+		conn_rings_sleep(c);
 }
 
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)

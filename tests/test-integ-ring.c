@@ -356,6 +356,19 @@ static void raw_ring_kick(struct raw_ring *rr)
 	assert_int_equal(write(rr->efd, &one, sizeof(one)), sizeof(one));
 }
 
+/* Writes Request{id, object 0, "info"} into the ring and kicks mgrd. */
+static void raw_ring_request(struct raw_ring *rr, uint64_t id)
+{
+	struct msg q = {.kind = MSG_REQUEST};
+	q.u.request = (struct msg_request){.id = id, .object = 0, .method = "info"};
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	assert_int_equal(frame_encode(&q, &bytes, &len), 0);
+	assert_int_equal(ring_write(&rr->r, bytes, len), (long)len);
+	free(bytes);
+	raw_ring_kick(rr);
+}
+
 static void raw_ring_close(struct raw_ring *rr)
 {
 	ring_detach(&rr->r);
@@ -371,14 +384,7 @@ static void test_raw_request_through_the_ring(void **state)
 	struct harness *h = *state;
 	struct raw_ring rr;
 	raw_ring_open(h->path, &rr);
-	struct msg q = {.kind = MSG_REQUEST};
-	q.u.request = (struct msg_request){.id = 7, .object = 0, .method = "info"};
-	uint8_t *bytes = NULL;
-	size_t len = 0;
-	assert_int_equal(frame_encode(&q, &bytes, &len), 0);
-	assert_int_equal(ring_write(&rr.r, bytes, len), (long)len);
-	free(bytes);
-	raw_ring_kick(&rr);
+	raw_ring_request(&rr, 7);
 	uint8_t buf[8192];
 	size_t have = 0;
 	for (int tries = 0; tries < 5000 && (have < FRAME_HEADER ||
@@ -433,14 +439,7 @@ static void test_broken_ring_drops_only_that_client(void **state)
 	struct raw_ring rr;
 	raw_ring_open(h->path, &rr);
 	__atomic_store_n(&rr.r.shm->dir[1].head, 0x40000000u, __ATOMIC_SEQ_CST);
-	struct msg q = {.kind = MSG_REQUEST};
-	q.u.request = (struct msg_request){.id = 1, .object = 0, .method = "info"};
-	uint8_t *bytes = NULL;
-	size_t len = 0;
-	assert_int_equal(frame_encode(&q, &bytes, &len), 0);
-	assert_int_equal(ring_write(&rr.r, bytes, len), (long)len);
-	free(bytes);
-	raw_ring_kick(&rr);
+	raw_ring_request(&rr, 1);
 	assert_true(harness_raw_closed(rr.sock, 5000));
 	raw_ring_close(&rr);
 	assert_int_equal(harness_wait_info(h->c, "sessions", before, 5000), before);
