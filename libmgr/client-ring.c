@@ -52,9 +52,10 @@ void client_ring_close(mgr_client *c)
 	c->passed_fds[0] = c->passed_fds[1] = -1;
 	if (!c->ring)
 		return;
-	if (c->reading)
-		c->ring->orphan = true; /* the reader is in it: it frees it */
-	else
+	if (c->reading) { /* the reader is in it: it frees it; wake it */
+		c->ring->orphan = true;
+		ring_futex_wake(&c->ring->r.rx->tail);
+	} else
 		client_ring_free(c->ring);
 	c->ring = NULL;
 }

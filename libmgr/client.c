@@ -261,13 +261,23 @@ static void client_fail_all(mgr_client *c, int err)
 		}
 }
 
+/* With a reader in the fd (or ring) outside the lock, the fd is shut down
+ * but not closed (its number must not be reused under the reader) and the
+ * ring not unmapped: the reader closes and frees them when it comes back. */
 static void client_disconnect(mgr_client *c, int err)
 {
+	bool busy = c->reading;
 	client_ring_close(c);
-	if (c->fd >= 0)
+	if (c->fd >= 0 && busy) {
+		shutdown(c->fd, SHUT_RDWR); /* wakes the reader */
+		c->orphan_fd = c->fd;
+	} else if (c->fd >= 0) {
 		close(c->fd);
+	}
 	c->fd = -1;
-	c->rlen = c->wlen = 0;
+	if (!busy)
+		c->rlen = 0; /* else the reader's to reset */
+	c->wlen = 0;
 	client_fail_all(c, err);
 }
 
@@ -351,6 +361,14 @@ static int client_ensure(mgr_client *c)
 {
 	if (c->fd >= 0 && c->gen == client_fork_gen)
 		return 0;
+	while (c->reading && c->gen == client_fork_gen) /* the last reader still has rbuf */
+		pthread_cond_wait(&c->cv, &c->mu);
+	if (c->fd >= 0 && c->gen == client_fork_gen)
+		return 0;
+	if (c->gen != client_fork_gen && c->orphan_fd >= 0) { /* the parent's */
+		close(c->orphan_fd);
+		c->orphan_fd = -1;
+	}
 	if (c->fd >= 0) { /* we are a forked child: nothing here is ours */
 		c->reading = false; /* no reader thread came along */
 		client_ring_close(c);
@@ -402,6 +420,11 @@ static int client_read_turn(mgr_client *c, int64_t deadline)
 	if (c->fd != fd || (cr && cr->orphan)) { /* disconnected meanwhile: calls failed */
 		if (cr && cr->orphan)
 			client_ring_free(cr); /* ours to free */
+		if (c->orphan_fd == fd) {
+			close(fd);
+			c->orphan_fd = -1;
+		}
+		c->rlen = 0;
 		pthread_cond_broadcast(&c->cv);
 		return 0;
 	}
@@ -569,7 +592,7 @@ static int client_new(const char *path, mgr_client **out)
 	pthread_cond_init(&c->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	c->fd = -1;
-	c->passed_fds[0] = c->passed_fds[1] = -1;
+	c->passed_fds[0] = c->passed_fds[1] = c->orphan_fd = -1;
 	c->manager = (mgr_object){.client = c, .id = 0, .type = strdup("manager")};
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	FILE *f = fopen("/proc/self/comm", "re");
@@ -619,6 +642,8 @@ void mgr_client_close(mgr_client *c)
 	client_ring_close(c);
 	if (c->fd >= 0)
 		close(c->fd); /* in a forked child this closes only the child's copy */
+	if (c->orphan_fd >= 0)
+		close(c->orphan_fd);
 	client_free(c);
 }
 

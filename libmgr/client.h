@@ -48,6 +48,7 @@ struct mgr_client {
 	mgr_object manager;
 	struct client_ring *ring; /* NULL: the socket carries the frames */
 	int passed_fds[2];   /* fds that came with the Welcome, until used */
+	int orphan_fd;       /* disconnected under the reader: it closes it */
 };
 
 /* The shared-memory ring (common/ring.h), once the Welcome brought one.
