@@ -73,6 +73,8 @@ int ring_attach(struct ring *r, int fd, uint32_t cap)
 		return -1;
 	if (ring_map(r, fd, cap, RING_CLIENT))
 		return -1;
+	/* a forked child never uses its parent's ring: do not copy it at fork */
+	madvise(r->shm, r->map_size, MADV_DONTFORK);
 	if (r->shm->magic != RING_MAGIC || r->shm->cap != cap) {
 		ring_detach(r);
 		return -1;

@@ -31,6 +31,7 @@ static bool conn_spin_hint(const struct conn *c);
 static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_ring_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_hot_remove(struct conn *c);
 
 int32_t conn_pid(const struct conn *c) { return c->pid; }
 uint64_t conn_session(const struct conn *c) { return c->session; }
@@ -112,6 +113,7 @@ void conn_close(struct conn *c, const char *why)
 		if (evs[i])
 			event_free(evs[i]);
 	c->read_ev = c->write_ev = c->timer_ev = c->ring_ev = NULL;
+	conn_hot_remove(c);
 	conn_ring_free(c->ring);
 	c->ring = NULL;
 	if (c->fd >= 0)
@@ -380,14 +382,19 @@ static void conn_take_input(struct conn *c)
 /* ---- spinning (common/spin.h) ----
  * After answering, the loop polls for the next request: on a socket, that
  * client's, only while few connections are open (no other client waits
- * behind it); with rings, every ring (a load from memory each, no system
- * call), while up to 16 connections are open. On more than one CPU, and
- * for at most 64 requests (8 on a socket with a second busy client) before
- * returning to the loop. Clients are told to poll too only while few
- * connections are open. */
+ * behind it); with rings, the 16 rings that made calls last (a load from
+ * memory each, no system call), however many connections are open. On
+ * more than one CPU, and for at most 64 requests (8 on a socket with a
+ * second busy client) before returning to the loop. Clients are told to
+ * poll too only while few connections are open.
+ *
+ * A ring the loop reads stops asking to be woken (its client skips the
+ * eventfd write); every such ring goes on the awake list, and before a ring
+ * callback returns to the loop each one on it asks again (or, if bytes
+ * came meanwhile, is looked at on the next turn). */
 
 #define CONN_SPIN_MAX_CONNS 3 /* two busy clients (plus, say, their parent) */
-#define CONN_SPIN_RING_MAX_CONNS 16
+#define CONN_SPIN_HOT 16 /* rings polled */
 #define CONN_SPIN_MAX_FRAMES 64
 #define CONN_SPIN_SHARED_FRAMES 8
 
@@ -412,13 +419,66 @@ static bool conn_spin_hint(const struct conn *c)
 
 static bool conn_spin_wanted(const struct conn *c)
 {
-	uint32_t max = c->ring ? CONN_SPIN_RING_MAX_CONNS : CONN_SPIN_MAX_CONNS;
+	uint32_t max = c->ring ? UINT32_MAX : CONN_SPIN_MAX_CONNS;
 	if (!conn_spin_possible(c, max) || c->out.len > c->out.off)
 		return false;
 	return spin_turn(&conn_spin_state);
 }
 
-/* spin_poll over every ring: the first with bytes waiting. */
+/* The hot list: c made calls through its ring; first in line now. */
+static void conn_hot_touch(struct conn *c)
+{
+	struct server *srv = c->srv;
+	if (srv->hot == c)
+		return;
+	if (c->hot) { /* unlink */
+		c->hot_prev->hot_next = c->hot_next;
+		if (c->hot_next)
+			c->hot_next->hot_prev = c->hot_prev;
+	}
+	c->hot = true;
+	c->hot_prev = NULL;
+	c->hot_next = srv->hot;
+	if (srv->hot)
+		srv->hot->hot_prev = c;
+	srv->hot = c;
+}
+
+static void conn_hot_remove(struct conn *c)
+{
+	if (!c->hot)
+		return;
+	if (c->hot_prev)
+		c->hot_prev->hot_next = c->hot_next;
+	else
+		c->srv->hot = c->hot_next;
+	if (c->hot_next)
+		c->hot_next->hot_prev = c->hot_prev;
+	c->hot = false;
+}
+
+static void conn_awake_add(struct conn *c)
+{
+	if (c->awake)
+		return;
+	c->awake = true;
+	c->awake_next = c->srv->awake;
+	c->srv->awake = c;
+}
+
+/* Every ring on the awake list asks to be woken again. */
+static void conn_rings_sleep(struct server *srv)
+{
+	while (srv->awake) {
+		struct conn *o = srv->awake;
+		srv->awake = o->awake_next;
+		o->awake = false;
+		if (o->ring && o->state == CONN_READY && conn_ring_sleep(o->ring))
+			event_active(o->ring_ev, EV_READ, 0); /* more came: next turn */
+	}
+}
+
+/* spin_poll over the hot rings: the first with bytes waiting. */
 struct conn_spin_any {
 	struct server *srv;
 	struct conn *ready;
@@ -427,8 +487,9 @@ struct conn_spin_any {
 static bool conn_spin_any_ready(void *arg)
 {
 	struct conn_spin_any *a = arg;
-	for (struct conn *o = a->srv->conns; o; o = o->next)
-		if (o->ring && o->state == CONN_READY && conn_ring_ready(o->ring)) {
+	int n = 0;
+	for (struct conn *o = a->srv->hot; o && n < CONN_SPIN_HOT; o = o->hot_next, n++)
+		if (o->state == CONN_READY && conn_ring_ready(o->ring)) {
 			a->ready = o;
 			return true;
 		}
@@ -462,6 +523,8 @@ static int conn_read_once(struct conn *c, bool spinning)
 	c->in.len += (size_t)n;
 	uint64_t calls = c->calls;
 	conn_take_input(c);
+	if (c->ring && c->calls != calls && c->state == CONN_READY)
+		conn_hot_touch(c);
 	return c->calls != calls;
 }
 
@@ -481,19 +544,9 @@ static void conn_spin_rings(struct conn *c)
 		struct conn_spin_any any = {c->srv, NULL};
 		if (!spin_poll(&conn_spin_state, conn_spin_any_ready, &any))
 			return;
+		conn_awake_add(any.ready);
 		conn_read_once(any.ready, false);
 	}
-}
-
-/* Going back to the loop: c's ring (every ring, while few are open: the
- * poll may have served any of them) asks to be woken; one that got bytes
- * meanwhile is looked at on the next turn instead. */
-static void conn_rings_sleep(struct conn *c)
-{
-	bool all = c->srv->n_conns <= CONN_SPIN_RING_MAX_CONNS;
-	for (struct conn *o = all ? c->srv->conns : c; o; o = all ? o->next : NULL)
-		if (o->ring && o->state == CONN_READY && conn_ring_sleep(o->ring))
-			event_active(o->ring_ev, EV_READ, 0);
 }
 
 /* Reads what is there, answers it, and polls for more a moment. */
@@ -535,12 +588,12 @@ static void conn_ring_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct conn *c = arg;
+	conn_awake_add(c);
 	if (c->out.len > c->out.off)
 		conn_flush(c);
 	if (c->state == CONN_READY)
 		conn_pull(c);
-	if (c->state == CONN_READY && c->ring)
-		conn_rings_sleep(c);
+	conn_rings_sleep(c->srv);
 }
 
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)

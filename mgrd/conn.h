@@ -36,6 +36,9 @@ struct conn {
 	struct event *read_ev, *write_ev, *timer_ev;
 	struct conn_ring *ring;  /* shared memory carries the bytes; NULL: the socket */
 	struct event *ring_ev;   /* the ring's eventfd */
+	struct conn *hot_next, *hot_prev; /* server's ring conns, last busy first */
+	struct conn *awake_next; /* server's rings not asked to wake it (see conn.c) */
+	bool hot, awake;
 	/* bytes read and not yet handled; replies not yet sent: [off, len) */
 	struct conn_buf {
 		uint8_t *p;

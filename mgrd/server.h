@@ -56,6 +56,8 @@ struct server {
 	struct event *accept_ev, *accept_retry_ev, *sig_ev[3], *parent_ev, *tick_ev;
 	char *socket_path; /* ours to unlink, or NULL */
 	struct conn *conns; /* every open connection (doubly linked) */
+	struct conn *hot;   /* connections with a ring, the last to make calls first */
+	struct conn *awake; /* rings read this loop turn: to sleep before it ends */
 	uint32_t n_conns;
 	struct registry reg;
 	struct object manager; /* object 0 */
