@@ -141,7 +141,7 @@ static inline bool codec_get_varint(const uint8_t **p, const uint8_t *end, uint6
 	return codec_varint_slow(p, end, out);
 }
 
-bool codec_next_field(const uint8_t **p, const uint8_t *end, struct codec_field *f)
+bool codec_next_field_slow(const uint8_t **p, const uint8_t *end, struct codec_field *f)
 {
 	uint64_t tag;
 	const uint8_t *q = *p;

@@ -45,7 +45,27 @@ struct codec_field {
 };
 
 /* Reads the field at *p and advances past it; false if malformed. */
-bool codec_next_field(const uint8_t **p, const uint8_t *end, struct codec_field *f);
+bool codec_next_field_slow(const uint8_t **p, const uint8_t *end, struct codec_field *f);
+
+/* The same, inline for the common case: a one-byte tag, then a one-byte
+ * varint or a length under 128. */
+static inline bool codec_next_field(const uint8_t **p, const uint8_t *end, struct codec_field *f)
+{
+	const uint8_t *q = *p;
+	if (end - q >= 2 && q[0] >= 8 && q[0] < 0x80 && q[1] < 0x80) {
+		unsigned wt = q[0] & 7;
+		if (wt == 0 || (wt == 2 && q[1] <= end - q - 2)) {
+			f->num = q[0] >> 3;
+			f->wt = wt;
+			f->v = q[1];
+			f->nv = 1;
+			f->data = wt == 0 ? q + 1 : q + 2;
+			*p = q + 2 + (wt == 2 ? q[1] : 0);
+			return true;
+		}
+	}
+	return codec_next_field_slow(p, end, f);
+}
 
 /* Bytes of v as a Value message (without its own tag and length); v NULL
  * is nil. Writing returns the end of what was written. */
