@@ -414,7 +414,8 @@ static bool conn_spin_possible(const struct conn *c, uint32_t max_conns)
 /* The hint in a reply: we will poll for c's next request right after it. */
 static bool conn_spin_hint(const struct conn *c)
 {
-	return conn_spin_state.ns && conn_spin_possible(c, CONN_SPIN_MAX_CONNS);
+	return conn_spin_state.ns &&
+	       conn_spin_possible(c, c->ring ? UINT32_MAX : CONN_SPIN_MAX_CONNS);
 }
 
 static bool conn_spin_wanted(const struct conn *c)

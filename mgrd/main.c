@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "../common/ring.h"
 #include "activation.h"
@@ -184,6 +185,19 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 	return 0;
 }
 
+/* Room for --max-conns clients with rings (a socket and an eventfd each):
+ * the soft limit on open files is raised as far as that, within the hard
+ * one. A client refused an eventfd still works, over the socket. */
+static void raise_fd_limit(const struct config *cfg)
+{
+	struct rlimit rl;
+	rlim_t want = 2 * (rlim_t)cfg->max_conns + 256;
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 int main(int argc, char **argv)
 {
 	struct config cfg;
@@ -193,6 +207,7 @@ int main(int argc, char **argv)
 		return rc == 1 ? 0 : 2;
 	if (cfg.listen_fd < 0)
 		cfg.listen_fd = activation_listen_fd(); /* systemd's mgrd.socket */
+	raise_fd_limit(&cfg);
 	struct server srv;
 	if (server_init(&srv, &cfg)) {
 		server_fini(&srv);
