@@ -546,8 +546,8 @@ static int mb_idle(const struct mb_server *s, const struct bench_opts *o)
 
 	if (!idle || getrlimit(RLIMIT_NOFILE, &rl))
 		goto out;
-	if (rl.rlim_cur < MB_IDLE + 64 && rl.rlim_max >= MB_IDLE + 64) {
-		rl.rlim_cur = MB_IDLE + 64;
+	if (rl.rlim_cur < 2 * MB_IDLE + 64 && rl.rlim_max >= 2 * MB_IDLE + 64) {
+		rl.rlim_cur = 2 * MB_IDLE + 64; /* a socket and a ring's eventfd each */
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	for (; n < MB_IDLE; n++)

@@ -30,6 +30,7 @@ int client_ring_open(mgr_client *c, uint32_t cap)
 		if (efd >= 0)
 			close(efd);
 		free(cr);
+		c->ring_refused = true;
 		return client_fail(MGR_EPROTO, "the manager's ring cannot be mapped");
 	}
 	cr->efd = efd;

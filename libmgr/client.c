@@ -309,11 +309,10 @@ static uint32_t client_ring_wanted(void)
 	return v > RING_MAX ? RING_MAX : (uint32_t)v;
 }
 
-static int client_handshake(mgr_client *c)
+static int client_handshake(mgr_client *c, uint32_t ring)
 {
 	struct msg hello = {.kind = MSG_HELLO};
-	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), c->name,
-					   client_ring_wanted()};
+	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), c->name, ring};
 	int err = client_queue_msg(c, &hello);
 	if (!err)
 		err = client_flush(c);
@@ -328,7 +327,7 @@ static int client_handshake(mgr_client *c)
 	return err;
 }
 
-static int client_open(mgr_client *c)
+static int client_open_once(mgr_client *c, uint32_t ring)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->path);
@@ -345,13 +344,25 @@ static int client_open(mgr_client *c)
 	c->rlen = 0;
 	c->session = 0; /* handshaking: read with recvmsg, for the ring's fds */
 	c->peer_spins = false;
-	int err = client_handshake(c);
+	int err = client_handshake(c, ring);
 	if (err) {
 		char keep[sizeof(client_errbuf)];
 		memcpy(keep, client_errbuf, sizeof(keep));
 		client_disconnect(c, MGR_EIO);
 		memcpy(client_errbuf, keep, sizeof(keep));
 	}
+	return err;
+}
+
+/* A ring we could not take (out of fds: the kernel drops fds passed to a
+ * process at its limit) is no reason not to talk: again, over the socket. */
+static int client_open(mgr_client *c)
+{
+	uint32_t ring = client_ring_wanted();
+	c->ring_refused = false;
+	int err = client_open_once(c, ring);
+	if (err && ring && c->ring_refused)
+		err = client_open_once(c, 0);
 	return err;
 }
 

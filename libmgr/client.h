@@ -49,6 +49,7 @@ struct mgr_client {
 	struct client_ring *ring; /* NULL: the socket carries the frames */
 	int passed_fds[2];   /* fds that came with the Welcome, until used */
 	int orphan_fd;       /* disconnected under the reader: it closes it */
+	bool ring_refused;   /* the Welcome's ring could not be mapped */
 };
 
 /* The shared-memory ring (common/ring.h), once the Welcome brought one.

@@ -4,6 +4,7 @@
  * that breaks its ring (or talks on the socket after setting one up) loses
  * only its own connection. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -111,6 +113,31 @@ static void test_ring_sizes_rounded_and_capped(void **state)
 	assert_int_equal(ring_of(off->c), 0);
 	counter_round_trip(off->c, "off");
 	harness_stop(off);
+}
+
+/* A client at its open-files limit cannot receive the ring's fds (the
+ * kernel drops them): it connects again over the socket. */
+static void test_no_fds_left_falls_back_to_socket(void **state)
+{
+	struct harness *h = *state;
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct rlimit rl = {64, 64};
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			_exit(2);
+		int last = -1;
+		for (int fd; (fd = open("/dev/null", O_RDONLY)) >= 0;)
+			last = fd;
+		close(last); /* room for the socket alone */
+		mgr_client *c = NULL;
+		if (mgr_client_connect(h->path, &c))
+			_exit(3);
+		_exit(ring_of(c) == 0 ? 0 : 4);
+	}
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
 /* ---- traffic ---- */
@@ -465,6 +492,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ring_by_default),
 		cmocka_unit_test(test_ring_sizes_rounded_and_capped),
+		cmocka_unit_test(test_no_fds_left_falls_back_to_socket),
 		cmocka_unit_test(test_frames_bigger_than_the_ring),
 		cmocka_unit_test(test_long_pipeline_through_a_small_ring),
 		cmocka_unit_test(test_fd_mode),
