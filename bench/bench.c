@@ -102,10 +102,10 @@ static int bench_rep(const struct bench_job *j, int n,
 	return c->verify ? c->verify(j, o->ops, checks, n) : 0;
 }
 
-static int bench_case_run(const char *peer, const struct bench_job *j, int n,
-			  const struct bench_opts *o)
+/* Prints the line of j's repetitions, or that they failed. */
+static void bench_case_print(const char *peer, const struct bench_job *j, int n,
+			     const struct bench_opts *o, const struct stats_rep *reps, int rc)
 {
-	struct stats_rep *reps = calloc((size_t)o->reps, sizeof *reps);
 	struct stats_line line = {
 		.peer = peer,
 		.workload = j->c->workload,
@@ -114,16 +114,48 @@ static int bench_case_run(const char *peer, const struct bench_job *j, int n,
 		.pinned = o->pinned,
 		.extra = j->c->verify ? "\"check\":\"ok\"" : NULL,
 	};
-	int rc = reps ? 0 : -1;
-
-	for (int r = 0; rc == 0 && r < o->reps; r++)
-		rc = bench_rep(j, n, o, &reps[r]);
 	if (rc == 0)
 		stats_print(&line, reps, o->reps);
 	else
 		fprintf(stderr, "%s: %s, %d clients, inflight %d: FAILED\n",
 			peer, j->c->workload, n, j->c->inflight);
+}
+
+static int bench_case_run(const char *peer, const struct bench_job *j, int n,
+			  const struct bench_opts *o)
+{
+	struct stats_rep *reps = calloc((size_t)o->reps, sizeof *reps);
+	int rc = reps ? 0 : -1;
+
+	for (int r = 0; rc == 0 && r < o->reps; r++)
+		rc = bench_rep(j, n, o, &reps[r]);
+	bench_case_print(peer, j, n, o, reps, rc);
 	free(reps);
+	return rc;
+}
+
+int bench_run_paired(const char *peer, const struct bench_case *a,
+		     const struct bench_case *b, int n, const struct bench_opts *o,
+		     void *peer_arg, int (*switch_fn)(void *arg, int on), void *switch_arg)
+{
+	struct bench_job ja = { .c = a, .peer = peer_arg }, jb = { .c = b, .peer = peer_arg };
+	struct stats_rep *ra = calloc((size_t)o->reps, sizeof *ra);
+	struct stats_rep *rb = calloc((size_t)o->reps, sizeof *rb);
+	int rc = ra && rb ? 0 : -1;
+
+	for (int r = 0; rc == 0 && r < o->reps; r++) {
+		rc = bench_rep(&ja, n, o, &ra[r]);
+		if (rc == 0)
+			rc = switch_fn(switch_arg, 1);
+		if (rc == 0)
+			rc = bench_rep(&jb, n, o, &rb[r]);
+		if (switch_fn(switch_arg, 0) < 0)
+			rc = -1;
+	}
+	bench_case_print(peer, &ja, n, o, ra, rc);
+	bench_case_print(peer, &jb, n, o, rb, rc);
+	free(ra);
+	free(rb);
 	return rc;
 }
 

@@ -60,4 +60,12 @@ struct bench_case {
 int bench_run(const char *peer, const struct bench_case *cases, size_t n,
 	      const struct bench_opts *o, void *peer_arg);
 
+/* Two cases with n clients, their repetitions taken in turn (a, b, a, b,
+ * ...) so that both see the same machine, and switch(arg, 1) called before
+ * each of b's, switch(arg, 0) after: b is a with something added (say, a
+ * thousand idle clients). Both lines printed; 0 or -1 as bench_run. */
+int bench_run_paired(const char *peer, const struct bench_case *a,
+		     const struct bench_case *b, int n, const struct bench_opts *o,
+		     void *peer_arg, int (*switch_fn)(void *arg, int on), void *switch_arg);
+
 #endif

@@ -322,7 +322,7 @@ def targets(rows, cmp, cg):
         v = round(mem["mgr"]["bytes_per_entry"] / mem["redis"]["bytes_per_entry"], 2)
         add("bytes per dict entry vs redis hash field", v, "<= 1", v <= 1)
     for p in (True, False):
-        busy, idle = get("counter_add", 4, 1, p), get("counter_add_idle1000", 4, 1, p)
+        busy, idle = get("counter_add_busy4", 4, 1, p), get("counter_add_idle1000", 4, 1, p)
         cost = None
         if busy and idle:
             cost = round(100 * (1 - idle["mgr"]["ops_per_s"] / busy["mgr"]["ops_per_s"]), 1)
