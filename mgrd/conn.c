@@ -5,7 +5,6 @@
 #include "conn.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <event2/event.h>
 #include <stdlib.h>
@@ -14,7 +13,7 @@
 #include <unistd.h>
 
 #include "../common/frame.h"
-#include "../common/spin.h"
+#include "conn-poll.h"
 #include "conn-ring.h"
 #include "dispatch.h"
 #include "log.h"
@@ -27,11 +26,9 @@
 #define CONN_READ_MIN 4096   /* room made before every read */
 
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
-static bool conn_spin_hint(const struct conn *c);
 static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_ring_cb(evutil_socket_t fd, short what, void *arg);
-static void conn_hot_remove(struct conn *c);
 
 int32_t conn_pid(const struct conn *c) { return c->pid; }
 uint64_t conn_session(const struct conn *c) { return c->session; }
@@ -113,7 +110,7 @@ void conn_close(struct conn *c, const char *why)
 		if (evs[i])
 			event_free(evs[i]);
 	c->read_ev = c->write_ev = c->timer_ev = c->ring_ev = NULL;
-	conn_hot_remove(c);
+	conn_poll_forget(c);
 	conn_ring_free(c->ring);
 	c->ring = NULL;
 	if (c->fd >= 0)
@@ -245,7 +242,7 @@ void conn_reply(struct conn *c, uint64_t id, int code, mgr_value *value, const c
 	}
 	struct msg m = {.kind = MSG_REPLY};
 	m.u.reply = (struct msg_reply){id, (uint32_t)code, value, (char *)message, false};
-	m.u.reply.spin = conn_spin_hint(c);
+	m.u.reply.spin = conn_poll_hint(c);
 	registry_hand_refs(&c->srv->reg, c, value);
 	conn_put(c, &m);
 	m.u.reply.message = NULL;
@@ -258,7 +255,7 @@ void conn_reply_borrowed(struct conn *c, uint64_t id, const mgr_value *v)
 		return;
 	struct msg m = {.kind = MSG_REPLY};
 	m.u.reply = (struct msg_reply){id, 0, (mgr_value *)v, NULL, false};
-	m.u.reply.spin = conn_spin_hint(c);
+	m.u.reply.spin = conn_poll_hint(c);
 	registry_hand_refs(&c->srv->reg, c, v);
 	conn_put(c, &m);
 }
@@ -379,133 +376,14 @@ static void conn_take_input(struct conn *c)
 	conn_flush(c);
 }
 
-/* ---- spinning (common/spin.h) ----
- * After answering, the loop polls for the next request: on a socket, that
- * client's, only while few connections are open (no other client waits
- * behind it); with rings, the 16 rings that made calls last (a load from
- * memory each, no system call), however many connections are open. On
- * more than one CPU, and for at most 64 requests (8 on a socket with a
- * second busy client) before returning to the loop. Clients are told to
- * poll too only while few connections are open.
- *
- * A ring the loop reads stops asking to be woken (its client skips the
- * eventfd write); every such ring goes on the awake list, and before a ring
- * callback returns to the loop each one on it asks again (or, if bytes
- * came meanwhile, is looked at on the next turn). */
-
-#define CONN_SPIN_MAX_CONNS 3 /* two busy clients (plus, say, their parent) */
-#define CONN_SPIN_HOT 16 /* rings polled */
-#define CONN_SPIN_MAX_FRAMES 64
-#define CONN_SPIN_SHARED_FRAMES 8
-
-static struct spin conn_spin_state = SPIN_INIT;
-static int conn_cpus; /* 0: not known yet */
-
-/* Whether spinning after serving c can pay at all (its budget aside), with
- * at most max_conns connections open. */
-static bool conn_spin_possible(const struct conn *c, uint32_t max_conns)
-{
-	if (!conn_cpus)
-		conn_cpus = spin_cpus();
-	return c->state == CONN_READY && c->srv->n_conns <= max_conns &&
-	       conn_cpus >= 2 && !c->srv->stopping && !c->srv->cfg.no_spin;
-}
-
-/* The hint in a reply: we will poll for c's next request right after it. */
-static bool conn_spin_hint(const struct conn *c)
-{
-	return conn_spin_state.ns &&
-	       conn_spin_possible(c, c->ring ? UINT32_MAX : CONN_SPIN_MAX_CONNS);
-}
-
-static bool conn_spin_wanted(const struct conn *c)
-{
-	uint32_t max = c->ring ? UINT32_MAX : CONN_SPIN_MAX_CONNS;
-	if (!conn_spin_possible(c, max) || c->out.len > c->out.off)
-		return false;
-	return spin_turn(&conn_spin_state);
-}
-
-/* The hot list: c made calls through its ring; first in line now. */
-static void conn_hot_touch(struct conn *c)
-{
-	struct server *srv = c->srv;
-	if (srv->hot == c)
-		return;
-	if (c->hot) { /* unlink */
-		c->hot_prev->hot_next = c->hot_next;
-		if (c->hot_next)
-			c->hot_next->hot_prev = c->hot_prev;
-	}
-	c->hot = true;
-	c->hot_prev = NULL;
-	c->hot_next = srv->hot;
-	if (srv->hot)
-		srv->hot->hot_prev = c;
-	srv->hot = c;
-}
-
-static void conn_hot_remove(struct conn *c)
-{
-	if (!c->hot)
-		return;
-	if (c->hot_prev)
-		c->hot_prev->hot_next = c->hot_next;
-	else
-		c->srv->hot = c->hot_next;
-	if (c->hot_next)
-		c->hot_next->hot_prev = c->hot_prev;
-	c->hot = false;
-}
-
-static void conn_awake_add(struct conn *c)
-{
-	if (c->awake)
-		return;
-	c->awake = true;
-	c->awake_next = c->srv->awake;
-	c->srv->awake = c;
-}
-
-/* Every ring on the awake list asks to be woken again. */
-static void conn_rings_sleep(struct server *srv)
-{
-	while (srv->awake) {
-		struct conn *o = srv->awake;
-		srv->awake = o->awake_next;
-		o->awake = false;
-		if (o->ring && o->state == CONN_READY && conn_ring_sleep(o->ring))
-			event_active(o->ring_ev, EV_READ, 0); /* more came: next turn */
-	}
-}
-
-/* spin_poll over the hot rings: the first with bytes waiting. */
-struct conn_spin_any {
-	struct server *srv;
-	struct conn *ready;
-};
-
-static bool conn_spin_any_ready(void *arg)
-{
-	struct conn_spin_any *a = arg;
-	int n = 0;
-	for (struct conn *o = a->srv->hot; o && n < CONN_SPIN_HOT; o = o->hot_next, n++)
-		if (o->state == CONN_READY && conn_ring_ready(o->ring)) {
-			a->ready = o;
-			return true;
-		}
-	return false;
-}
+/* ---- reading ---- */
 
 static ssize_t conn_recv(struct conn *c, void *p, size_t n)
 {
 	return c->ring ? conn_ring_recv(c->ring, p, n) : read(c->fd, p, n);
 }
 
-/* One read into the input (socket or ring) and the answers to it: 1 if it
- * made calls (not just a Hello), 0 if not, -1 if nothing came (EAGAIN) or
- * c was closed. */
-static int conn_read_once(struct conn *c, bool spinning)
+int conn_read_once(struct conn *c, bool polling)
 {
 	uint8_t *room = conn_buf_room(&c->in, CONN_READ_MIN);
 	if (!room) {
@@ -513,8 +391,7 @@ static int conn_read_once(struct conn *c, bool spinning)
 		return -1;
 	}
 	size_t len = c->in.cap - c->in.len;
-	ssize_t n = spinning && !c->ring ? spin_recv(&conn_spin_state, c->fd, room, len)
-					 : conn_recv(c, room, len);
+	ssize_t n = polling && !c->ring ? conn_poll_recv(c, room, len) : conn_recv(c, room, len);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return -1;
 	if (n <= 0) {
@@ -525,40 +402,15 @@ static int conn_read_once(struct conn *c, bool spinning)
 	uint64_t calls = c->calls;
 	conn_take_input(c);
 	if (c->ring && c->calls != calls && c->state == CONN_READY)
-		conn_hot_touch(c);
+		conn_poll_hot(c);
 	return c->calls != calls;
-}
-
-static void conn_spin_socket(struct conn *c)
-{
-	int frames = c->srv->n_conns <= 2 ? CONN_SPIN_MAX_FRAMES : CONN_SPIN_SHARED_FRAMES;
-	for (int served = 0; served < frames && conn_spin_wanted(c); served++)
-		if (conn_read_once(c, true) < 0)
-			return; /* nothing came (back to the loop), or closed */
-}
-
-/* Polls every ring; serves whichever has a request. While the loop polls,
- * no ring asks to be woken, so clients do not write the eventfd. */
-static void conn_spin_rings(struct conn *c)
-{
-	for (int served = 0; served < CONN_SPIN_MAX_FRAMES && conn_spin_wanted(c); served++) {
-		struct conn_spin_any any = {c->srv, NULL};
-		if (!spin_poll(&conn_spin_state, conn_spin_any_ready, &any))
-			return;
-		conn_awake_add(any.ready);
-		conn_read_once(any.ready, false);
-	}
 }
 
 /* Reads what is there, answers it, and polls for more a moment. */
 static void conn_pull(struct conn *c)
 {
-	if (conn_read_once(c, false) <= 0)
-		return;
-	if (c->ring)
-		conn_spin_rings(c);
-	else
-		conn_spin_socket(c);
+	if (conn_read_once(c, false) > 0)
+		conn_poll_more(c);
 }
 
 /* Once the ring is up, the socket only tells us the client is gone. */
@@ -589,12 +441,12 @@ static void conn_ring_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct conn *c = arg;
-	conn_awake_add(c);
+	conn_poll_awake(c);
 	if (c->out.len > c->out.off)
 		conn_flush(c);
 	if (c->state == CONN_READY)
 		conn_pull(c);
-	conn_rings_sleep(c->srv);
+	conn_poll_sleep_all(c->srv);
 }
 
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
