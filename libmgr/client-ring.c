@@ -38,9 +38,10 @@ int client_ring_open(mgr_client *c, uint32_t cap)
 	return 0;
 }
 
-void client_ring_free(struct client_ring *cr)
+void client_ring_free(struct client_ring *cr, bool mapped)
 {
-	ring_detach(&cr->r);
+	if (mapped)
+		ring_detach(&cr->r);
 	close(cr->efd);
 	free(cr);
 }
@@ -53,11 +54,13 @@ void client_ring_close(mgr_client *c)
 	c->passed_fds[0] = c->passed_fds[1] = -1;
 	if (!c->ring)
 		return;
-	if (c->reading) { /* the reader is in it: it frees it; wake it */
+	if (client_forked(c)) /* mapped MADV_DONTFORK: not here, and its range may be reused */
+		client_ring_free(c->ring, false);
+	else if (c->reading) { /* the reader is in it: it frees it; wake it */
 		c->ring->orphan = true;
 		ring_futex_wake(&c->ring->r.rx->tail);
 	} else
-		client_ring_free(c->ring);
+		client_ring_free(c->ring, true);
 	c->ring = NULL;
 }
 

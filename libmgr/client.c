@@ -30,6 +30,8 @@ static uint64_t client_fork_gen = 1; /* bumped in the child at fork() */
 static pthread_once_t client_once = PTHREAD_ONCE_INIT;
 
 static void client_after_fork(void) { client_fork_gen++; }
+
+bool client_forked(const mgr_client *c) { return c->fd >= 0 && c->gen != client_fork_gen; }
 static void client_init_once(void) { pthread_atfork(NULL, NULL, client_after_fork); }
 
 /* ---- errors ---- */
@@ -430,7 +432,7 @@ static int client_read_turn(mgr_client *c, int64_t deadline)
 	c->reading = false;
 	if (c->fd != fd || (cr && cr->orphan)) { /* disconnected meanwhile: calls failed */
 		if (cr && cr->orphan)
-			client_ring_free(cr); /* ours to free */
+			client_ring_free(cr, true); /* ours to free */
 		if (c->orphan_fd == fd) {
 			close(fd);
 			c->orphan_fd = -1;

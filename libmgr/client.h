@@ -85,7 +85,10 @@ int client_poll_once(mgr_client *c);
  * Alive: mgrd's end of the socket fd is still open (doorbells drained). */
 int client_ring_open(mgr_client *c, uint32_t cap);
 void client_ring_close(mgr_client *c);
-void client_ring_free(struct client_ring *cr);
+void client_ring_free(struct client_ring *cr, bool mapped);
+/* c's connection was opened before a fork(): in a child, nothing of it is
+ * ours (its ring is not even mapped here). */
+bool client_forked(const mgr_client *c);
 int client_ring_send(mgr_client *c, const uint8_t *p, size_t len);
 int client_ring_recv(mgr_client *c, struct client_ring *cr, int fd, int64_t deadline,
 		     bool spin);

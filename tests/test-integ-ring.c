@@ -12,8 +12,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -225,6 +227,63 @@ static void test_fd_mode(void **state)
 	assert_int_equal(v, 50);
 	mgr_object_release(o);
 	mgr_client_close(c);
+}
+
+/* ---- fork ---- */
+
+/* The address of this process's first ring mapping (from /proc/self/maps). */
+static void *ring_mapping(size_t *len)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	void *at = NULL;
+	while (f && !at && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		if (strstr(line, "memfd:mgr-ring") && sscanf(line, "%lx-%lx", &lo, &hi) == 2) {
+			at = (void *)lo;
+			*len = hi - lo;
+		}
+	}
+	if (f)
+		fclose(f);
+	return at;
+}
+
+/* A forked child has no copy of its parent's ring (MADV_DONTFORK), so that
+ * address range is free in the child and may be handed out again: dropping
+ * the parent's connection there must not unmap it. */
+static void test_fork_child_keeps_its_memory(void **state)
+{
+	struct harness *h = *state;
+	mgr_object *o = NULL;
+	assert_int_equal(mgr_counter_open(h->c, "forked", &o), 0);
+	assert_int_equal(mgr_counter_add(o, 1, NULL), 0);
+	size_t len = 0;
+	void *at = ring_mapping(&len);
+	assert_non_null(at);
+	pid_t pid = fork();
+	if (pid == 0) {
+		unsigned char *p = mmap(at, len, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (p != at)
+			_exit(2); /* the range was not free: the ring was copied */
+		memset(p, 0x5a, len);
+		if (mgr_counter_add(o, 1, NULL)) /* drops the parent's connection */
+			_exit(3);
+		for (size_t i = 0; i < len; i += 4096)
+			if (p[i] != 0x5a)
+				_exit(4);
+		mgr_client_close(h->c); /* the parent's client, closed in the child */
+		_exit(p[len - 1] == 0x5a ? 0 : 5);
+	}
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	int64_t v = 0;
+	assert_int_equal(mgr_counter_get(o, &v), 0);
+	assert_int_equal(v, 2);
+	mgr_object_release(o);
 }
 
 /* ---- a manager that dies ---- */
@@ -496,6 +555,7 @@ int main(void)
 		cmocka_unit_test(test_frames_bigger_than_the_ring),
 		cmocka_unit_test(test_long_pipeline_through_a_small_ring),
 		cmocka_unit_test(test_fd_mode),
+		cmocka_unit_test(test_fork_child_keeps_its_memory),
 		cmocka_unit_test(test_manager_killed_while_waiting),
 		cmocka_unit_test(test_manager_killed_under_two_threads),
 		cmocka_unit_test(test_raw_request_through_the_ring),
