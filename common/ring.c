@@ -95,6 +95,8 @@ long ring_avail(const struct ring *r)
 	return n > r->cap ? -1 : (long)n;
 }
 
+bool ring_ready(void *r) { return ring_avail(r) != 0; }
+
 /* Copies n bytes between linear memory and the ring at offset pos. */
 static void ring_copy(uint8_t *ring, uint32_t cap, uint32_t pos, uint8_t *lin, size_t n,
 		      bool to_ring)

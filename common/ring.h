@@ -74,13 +74,14 @@ long ring_read(struct ring *r, void *buf, size_t n);
 long ring_write(struct ring *r, const void *buf, size_t n);
 /* Bytes waiting to be read (-1: corrupt). */
 long ring_avail(const struct ring *r);
+/* For spin_poll (arg: a struct ring): bytes are waiting, or the peer's
+ * counter does not add up (the read that follows says which). */
+bool ring_ready(void *r);
 
 /* Before sleeping: say so, then look again. True if there is something
  * after all (and the word is cleared again). */
 bool ring_sleep_data(struct ring *r);
 bool ring_sleep_room(struct ring *r);
-/* Awake again (no wakeup wanted while we look ourselves). */
-void ring_awake_data(struct ring *r);
 /* After a write (read): whether the peer sleeps waiting for data (room);
  * clears the word, so one wakeup is sent. */
 bool ring_peer_wants_data(struct ring *r);

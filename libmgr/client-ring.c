@@ -136,8 +136,6 @@ int client_ring_send(mgr_client *c, const uint8_t *p, size_t len)
 	return 0;
 }
 
-static bool client_ring_ready(void *ring) { return ring_avail(ring) != 0; }
-
 /* What is in the ring into rbuf: bytes taken, or -1 (broken). */
 static long client_ring_take(mgr_client *c, struct client_ring *cr)
 {
@@ -154,7 +152,7 @@ int client_ring_recv(mgr_client *c, struct client_ring *cr, int fd, int64_t dead
 		     bool spin)
 {
 	if (spin)
-		spin_poll(client_spin_state(), client_ring_ready, &cr->r);
+		spin_poll(client_spin_state(), ring_ready, &cr->r);
 	for (;;) {
 		long n = client_ring_take(c, cr);
 		if (n != 0)

@@ -174,9 +174,10 @@ static ssize_t client_sock_recv(mgr_client *c, int fd, int64_t deadline, bool sp
 {
 	void *buf = c->rbuf + c->rlen;
 	size_t len = c->rcap - c->rlen;
-	ssize_t n = spin ? spin_recv(&client_spin, fd, buf, len) : -1;
-	if (!spin)
-		errno = EAGAIN;
+	ssize_t n = -1;
+	errno = EAGAIN;
+	if (spin)
+		n = spin_recv(&client_spin, fd, buf, len);
 	if (n < 0 && errno == EAGAIN) {
 		struct pollfd pfd = {fd, POLLIN, 0};
 		int rc = 1;

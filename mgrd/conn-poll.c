@@ -112,7 +112,7 @@ static bool conn_spin_any_ready(void *arg)
 	struct conn_spin_any *a = arg;
 	int n = 0;
 	for (struct conn *o = a->srv->hot; o && n < CONN_SPIN_HOT; o = o->hot_next, n++)
-		if (o->state == CONN_READY && conn_ring_ready(o->ring)) {
+		if (o->state == CONN_READY && ring_ready(&o->ring->r)) {
 			a->ready = o;
 			return true;
 		}

@@ -100,8 +100,6 @@ ssize_t conn_ring_send(struct conn_ring *cr, const void *buf, size_t len)
 	return n;
 }
 
-bool conn_ring_ready(void *cr) { return ring_avail(&((struct conn_ring *)cr)->r) != 0; }
-
 bool conn_ring_sleep(struct conn_ring *cr) { return ring_sleep_data(&cr->r); }
 
 bool conn_ring_sleep_room(struct conn_ring *cr) { return ring_sleep_room(&cr->r); }

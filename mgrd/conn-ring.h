@@ -30,8 +30,6 @@ int conn_ring_send_fds(int sock, const void *buf, size_t len, int memfd, int efd
  * (the client broke the ring). Wakes the client as needed. */
 ssize_t conn_ring_recv(struct conn_ring *cr, void *buf, size_t len);
 ssize_t conn_ring_send(struct conn_ring *cr, const void *buf, size_t len);
-/* For spin_poll: a request (or garbage) is waiting. */
-bool conn_ring_ready(void *cr);
 
 /* Going back to the loop: ask to be woken for data (room). True if it came
  * meanwhile, so the caller looks again instead. */

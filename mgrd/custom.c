@@ -158,7 +158,7 @@ int mgr_request_create(mgr_request *call, const char *type, mgr_value *const *ar
 	struct custom_new n = {call->c, type, args, nargs, NULL, 0};
 	if (!type || !ref)
 		return MGR_EINVAL;
-	pool_run_on_loop(call->c->srv, custom_new_on_loop, &n);
+	pool_run_on_loop(custom_new_on_loop, &n);
 	if (!n.err)
 		*ref = n.ref;
 	return n.err;

@@ -242,9 +242,8 @@ int pool_dispatch(struct call *c, struct msg_call *mc)
 	return CALL_PARKED;
 }
 
-void pool_run_on_loop(struct server *srv, void (*fn)(void *), void *arg)
+void pool_run_on_loop(void (*fn)(void *), void *arg)
 {
-	(void)srv;
 	if (pool_on_loop()) {
 		fn(arg);
 		return;

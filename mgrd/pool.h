@@ -25,7 +25,7 @@ size_t pool_threads(void);
 /* True on the loop thread (or before the pool exists). */
 bool pool_on_loop(void);
 /* Runs fn(arg) on the loop thread and waits for it (from a worker). */
-void pool_run_on_loop(struct server *srv, void (*fn)(void *), void *arg);
+void pool_run_on_loop(void (*fn)(void *), void *arg);
 /* Applies a reference count change to object id on the loop thread. */
 void pool_post_ref(uint64_t id, int delta);
 /* Answers ESHUTDOWN to the calls waiting for o (the object is going). */

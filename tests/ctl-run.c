@@ -105,3 +105,57 @@ int run_read_line(int fd, char *buf, size_t size, int timeout_ms)
 	buf[n] = '\0';
 	return 0;
 }
+
+#define CTL_MAX_ARGS 32
+
+/* Runs mgrctl with lead (if not NULL), first, then ap's arguments. */
+static void ctl_vrun(struct run *r, const char *lead, const char *first, va_list ap)
+{
+	const char *argv[CTL_MAX_ARGS] = {getenv("MGR_MGRCTL")};
+	assert_non_null(argv[0]);
+	size_t n = 1;
+	if (lead)
+		argv[n++] = lead;
+	for (const char *a = first; a && n < CTL_MAX_ARGS - 1; a = va_arg(ap, const char *))
+		argv[n++] = a;
+	run_wait(argv, r);
+}
+
+int ctl_run(struct run *r, const char *first, ...)
+{
+	va_list ap;
+	va_start(ap, first);
+	ctl_vrun(r, NULL, first, ap);
+	va_end(ap);
+	return r->status;
+}
+
+json_t *ctl_json(const char *first, ...)
+{
+	struct run r;
+	va_list ap;
+	va_start(ap, first);
+	ctl_vrun(&r, "--json", first, ap);
+	va_end(ap);
+	if (r.status != 0)
+		fail_msg("mgrctl %s failed (%d): %s", first, r.status, r.err);
+	json_error_t e;
+	json_t *j = json_loads(r.out, JSON_DECODE_ANY, &e);
+	if (!j)
+		fail_msg("not JSON (%s): %s", e.text, r.out);
+	run_free(&r);
+	return j;
+}
+
+json_t *ctl_find_str(json_t *a, const char *key, const char *want)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(a, i, v)
+	{
+		const char *s = json_string_value(json_object_get(v, key));
+		if (s && !strcmp(s, want))
+			return v;
+	}
+	return NULL;
+}

@@ -1,13 +1,19 @@
 /* Integration test support (see harness.h). */
 #include "harness.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -177,19 +183,122 @@ bool harness_raw_closed(int fd, int timeout_ms)
 	}
 }
 
-int harness_fork_n(int n, int (*fn)(void *arg, int i), void *arg)
+pid_t harness_spawn(int (*fn)(void *arg, int i), void *arg, int i)
 {
-	pid_t *pids = calloc((size_t)n, sizeof(*pids));
-	assert_non_null(pids);
-	for (int i = 0; i < n; i++) {
-		pids[i] = fork();
-		assert_true(pids[i] >= 0);
-		if (pids[i] == 0)
-			_exit(fn(arg, i));
-	}
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(fn(arg, i));
+	return pid;
+}
+
+int harness_reap_all(pid_t *pids, int n)
+{
 	int ok = 0, st;
 	for (int i = 0; i < n; i++)
 		ok += waitpid(pids[i], &st, 0) == pids[i] && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 	free(pids);
 	return ok;
+}
+
+int harness_fork_n(int n, int (*fn)(void *arg, int i), void *arg)
+{
+	pid_t *pids = calloc((size_t)n, sizeof(*pids));
+	assert_non_null(pids);
+	for (int i = 0; i < n; i++)
+		pids[i] = harness_spawn(fn, arg, i);
+	return harness_reap_all(pids, n);
+}
+
+int harness_fd_count(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(path);
+	assert_non_null(d);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+void harness_tmpdir(char *dir, size_t size, const char *prefix)
+{
+	snprintf(dir, size, "/tmp/%s-XXXXXX", prefix);
+	assert_non_null(mkdtemp(dir));
+}
+
+static int harness_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+void harness_rmtree(const char *dir)
+{
+	nftw(dir, harness_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+bool harness_reap_within(pid_t pid, int ms, int *status)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd >= 0) {
+		struct pollfd p = {pfd, POLLIN, 0};
+		int rc;
+		while ((rc = poll(&p, 1, ms)) < 0 && errno == EINTR)
+			;
+		close(pfd);
+		return rc > 0 && waitpid(pid, status, 0) == pid;
+	}
+	struct timespec tick = {0, 10 * 1000 * 1000};
+	for (int waited = 0; waited < ms; waited += 10) {
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return true;
+		nanosleep(&tick, NULL);
+	}
+	return false;
+}
+
+static void harness_read_all(int fd, void *p, size_t len)
+{
+	char *b = p;
+	while (len) {
+		ssize_t n = read(fd, b, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		assert_true(n > 0);
+		b += n;
+		len -= (size_t)n;
+	}
+}
+
+pid_t harness_doomed_parent(void (*fn)(void *arg, int fd), void *arg, void *out, size_t size)
+{
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t parent = fork();
+	assert_true(parent >= 0);
+	if (parent == 0) {
+		close(fds[0]);
+		fn(arg, fds[1]);
+		for (;;)
+			pause(); /* until SIGKILL */
+	}
+	close(fds[1]);
+	harness_read_all(fds[0], out, size);
+	close(fds[0]);
+	return parent;
+}
+
+bool harness_reap_orphan(pid_t pid, int *status)
+{
+	bool gone = harness_reap_within(pid, 10000, status); /* a generous deadline */
+	if (!gone) {
+		kill(pid, SIGKILL);
+		waitpid(pid, status, 0);
+	}
+	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+	return gone;
 }

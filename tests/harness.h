@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <mgr/mgr.h>
 
@@ -49,7 +50,33 @@ int harness_raw_session(const char *path);
 /* True once the peer closed fd (EOF) within timeout_ms. */
 bool harness_raw_closed(int fd, int timeout_ms);
 
+/* A fresh directory /tmp/<prefix>-XXXXXX into dir (asserts); removed with
+ * everything in it by harness_rmtree. */
+void harness_tmpdir(char *dir, size_t size, const char *prefix);
+void harness_rmtree(const char *dir);
+
+/* Waits (at most ms) for pid, a child of ours, to exit and reaps it into
+ * *status: false if it did not exit in time (it is left running). */
+bool harness_reap_within(pid_t pid, int ms, int *status);
+
+/* A parent that will die: we become a subreaper, then fork a child that
+ * runs fn(arg, fd) (it starts what the test watches and writes size bytes
+ * about it to fd) and waits to be SIGKILLed. Reads those bytes into out;
+ * returns the child's pid. */
+pid_t harness_doomed_parent(void (*fn)(void *arg, int fd), void *arg, void *out, size_t size);
+/* After the doomed parent died: reaps the orphan pid it left (it must exit
+ * by itself within 10 s, else it is killed), stops being a subreaper.
+ * Whether it exited by itself; *status its status. */
+bool harness_reap_orphan(pid_t pid, int *status);
+
 /* Runs fn(arg, i) in n child processes and returns how many exited 0. */
 int harness_fork_n(int n, int (*fn)(void *arg, int i), void *arg);
+/* Its parts: a child running fn(arg, i); reaping n children (pids freed),
+ * how many exited 0. */
+pid_t harness_spawn(int (*fn)(void *arg, int i), void *arg, int i);
+int harness_reap_all(pid_t *pids, int n);
+
+/* Open file descriptors of process pid (from /proc). */
+int harness_fd_count(pid_t pid);
 
 #endif

@@ -118,23 +118,10 @@ static inline pid_t *sync_spawn_parked(int n, int (*fn)(void *arg, int i), void 
 	pid_t *pids = calloc((size_t)n, sizeof(*pids));
 	assert_non_null(pids);
 	for (int i = 0; i < n; i++) {
-		pids[i] = fork();
-		assert_true(pids[i] >= 0);
-		if (pids[i] == 0)
-			_exit(fn(arg, i));
+		pids[i] = harness_spawn(fn, arg, i);
 		sync_poll(o, method, base + i + 1);
 	}
 	return pids;
-}
-
-/* Reaps the children of sync_spawn_parked; returns how many exited 0. */
-static inline int sync_reap_all(pid_t *pids, int n)
-{
-	int ok = 0, st;
-	for (int i = 0; i < n; i++)
-		ok += waitpid(pids[i], &st, 0) == pids[i] && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-	free(pids);
-	return ok;
 }
 
 #endif

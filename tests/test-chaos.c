@@ -470,19 +470,6 @@ static void chaos_finish(struct chaos *ch)
 
 /* ---- the daemon's figures ---- */
 
-static int chaos_fds(int pid)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-	DIR *d = opendir(path);
-	assert_non_null(d);
-	int n = 0;
-	for (struct dirent *e; (e = readdir(d));)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 static long chaos_rss_kb(int pid)
 {
 	char path[64], line[256];
@@ -672,7 +659,7 @@ static void test_chaos(void **state)
 	int64_t sessions0 = harness_info(ch.h.c, "sessions"), objects0 = harness_info(ch.h.c, "objects");
 	int64_t calls0 = harness_info(ch.h.c, "calls");
 	mgr_value *rows0 = chaos_objects(ch.h.c);
-	int fds0 = chaos_fds(pid);
+	int fds0 = harness_fd_count(pid);
 	long rss0 = chaos_rss_kb(pid);
 
 	int stop[2];
@@ -699,7 +686,7 @@ static void test_chaos(void **state)
 	assert_int_equal(harness_info(ch.h.c, "objects"), objects0);
 	mgr_value *rows1 = chaos_objects(ch.h.c);
 	chaos_same_objects(rows0, rows1);
-	assert_int_equal(chaos_fds(pid), fds0);
+	assert_int_equal(harness_fd_count(pid), fds0);
 	long rss1 = chaos_rss_kb(pid);
 	if (rss1 >= rss0 + RSS_SLACK_KB)
 		fail_msg("mgrd RSS %ld KiB, baseline %ld KiB", rss1, rss0);
@@ -718,7 +705,7 @@ static void test_chaos(void **state)
 	       (long long)calls, (long long)(calls * 1000 / (elapsed ? elapsed : 1)),
 	       (unsigned long long)ch.acks, (long long)max_ping,
 	       ch.employee ? ", custom type included" : "", (long long)sessions0,
-	       (long long)objects0, chaos_fds(pid), fds0, rss1, rss0, rss_peak);
+	       (long long)objects0, harness_fd_count(pid), fds0, rss1, rss0, rss_peak);
 	mgr_value_free(rows0);
 	mgr_value_free(rows1);
 	chaos_release(&ch, &o);

@@ -189,6 +189,14 @@ static void expect_fail(int fd, uint64_t id, int code)
 	msg_clear(&m);
 }
 
+/* The connection is dropped with code: its last frame says so, then EOF. */
+static void expect_dropped(int fd, int code)
+{
+	expect_fail(fd, 0, code);
+	assert_true(harness_raw_closed(fd, WAIT_MS));
+	close(fd);
+}
+
 /* The next message must be a successful Reply; returns its value (owned). */
 static mgr_value *expect_result(int fd, uint64_t id)
 {
@@ -331,24 +339,18 @@ static void test_frame_limit(void **state)
 
 	f = frame_of_size(3, 1025);
 	send_pb(fd, &f);
-	expect_fail(fd, 0, MGR_ELIMIT); /* id 0: the connection is being dropped */
-	assert_true(harness_raw_closed(fd, WAIT_MS));
-	close(fd);
+	expect_dropped(fd, MGR_ELIMIT); /* id 0: the connection is being dropped */
 	assert_alive(b);
 
 	/* the header alone is enough to refuse: nothing of the body is awaited */
 	fd = harness_raw_session(b->h.path);
 	static const uint8_t huge[4] = {0xFF, 0xFF, 0xFF, 0xFF};
 	harness_raw_send(fd, huge, 4);
-	expect_fail(fd, 0, MGR_ELIMIT);
-	assert_true(harness_raw_closed(fd, WAIT_MS));
-	close(fd);
+	expect_dropped(fd, MGR_ELIMIT);
 	/* and before Hello too */
 	fd = harness_raw_connect(b->h.path);
 	harness_raw_send(fd, huge, 4);
-	expect_fail(fd, 0, MGR_ELIMIT);
-	assert_true(harness_raw_closed(fd, WAIT_MS));
-	close(fd);
+	expect_dropped(fd, MGR_ELIMIT);
 	assert_alive(b);
 	wait_sessions(b, 1);
 }
@@ -378,9 +380,7 @@ static void test_request_before_hello(void **state)
 	struct bad *b = *state;
 	int fd = harness_raw_connect(b->h.path);
 	send_call_str(fd, 5, "ping", "x", 1);
-	expect_fail(fd, 0, MGR_EPROTO);
-	assert_true(harness_raw_closed(fd, WAIT_MS));
-	close(fd);
+	expect_dropped(fd, MGR_EPROTO);
 	assert_alive(b);
 
 	/* a second Hello, or a frame kind only the server sends, is as bad */
@@ -388,23 +388,17 @@ static void test_request_before_hello(void **state)
 	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, 1, "again", 0};
 	fd = harness_raw_session(b->h.path);
 	harness_raw_send_msg(fd, &hello);
-	expect_fail(fd, 0, MGR_EPROTO);
-	assert_true(harness_raw_closed(fd, WAIT_MS));
-	close(fd);
+	expect_dropped(fd, MGR_EPROTO);
 	struct msg reply = {.kind = MSG_REPLY};
 	reply.u.reply.id = 1;
 	fd = harness_raw_session(b->h.path);
 	harness_raw_send_msg(fd, &reply);
-	expect_fail(fd, 0, MGR_EPROTO);
-	assert_true(harness_raw_closed(fd, WAIT_MS));
-	close(fd);
+	expect_dropped(fd, MGR_EPROTO);
 	/* an empty Frame (no message set) */
 	fd = harness_raw_session(b->h.path);
 	static const uint8_t empty[4] = {0, 0, 0, 0};
 	harness_raw_send(fd, empty, 4);
-	expect_fail(fd, 0, MGR_EPROTO);
-	assert_true(harness_raw_closed(fd, WAIT_MS));
-	close(fd);
+	expect_dropped(fd, MGR_EPROTO);
 	assert_alive(b);
 	wait_sessions(b, 1);
 }
@@ -418,9 +412,7 @@ static void test_wrong_version(void **state)
 		struct msg hello = {.kind = MSG_HELLO};
 		hello.u.hello = (struct msg_hello){versions[i], 1, "old", 0};
 		harness_raw_send_msg(fd, &hello);
-		expect_fail(fd, 0, MGR_EVERSION);
-		assert_true(harness_raw_closed(fd, WAIT_MS));
-		close(fd);
+		expect_dropped(fd, MGR_EVERSION);
 		assert_alive(b);
 	}
 }
@@ -441,16 +433,12 @@ static void test_deep_10000(void **state)
 	struct bad *b = *state;
 	int fd = harness_raw_session(b->h.path);
 	send_deep(fd, 1, 10000);
-	expect_fail(fd, 0, MGR_ELIMIT);
-	assert_true(harness_raw_closed(fd, WAIT_MS));
-	close(fd);
+	expect_dropped(fd, MGR_ELIMIT);
 	assert_alive(b);
 	/* deeper still, before Hello */
 	fd = harness_raw_connect(b->h.path);
 	send_deep(fd, 1, 100000);
-	expect_fail(fd, 0, MGR_ELIMIT);
-	assert_true(harness_raw_closed(fd, WAIT_MS));
-	close(fd);
+	expect_dropped(fd, MGR_ELIMIT);
 	assert_alive(b);
 	/* the default limit (64) itself */
 	fd = harness_raw_session(b->h.path);
@@ -459,9 +447,7 @@ static void test_deep_10000(void **state)
 	assert_int_equal(mgr_value_kind(v), MGR_LIST);
 	mgr_value_free(v);
 	send_deep(fd, 3, 65);
-	expect_fail(fd, 0, MGR_ELIMIT);
-	assert_true(harness_raw_closed(fd, WAIT_MS));
-	close(fd);
+	expect_dropped(fd, MGR_ELIMIT);
 	assert_alive(b);
 	wait_sessions(b, 1);
 }
@@ -489,9 +475,7 @@ static void test_depth_edge(void **state)
 		mgr_value_free(v);
 	}
 	send_deep(fd, 9, 9);
-	expect_fail(fd, 0, MGR_ELIMIT);
-	assert_true(harness_raw_closed(fd, WAIT_MS));
-	close(fd);
+	expect_dropped(fd, MGR_ELIMIT);
 	assert_alive(b);
 
 	/* the same edge through libmgr: the Welcome told it the limit */
@@ -583,9 +567,7 @@ static void test_million_over_limit(void **state)
 	struct bad *b = *state;
 	int64_t objects = harness_info(b->h.c, "objects");
 	int fd = send_million(b, 7, "create");
-	expect_fail(fd, 0, MGR_ELIMIT);
-	assert_true(harness_raw_closed(fd, WAIT_MS));
-	close(fd);
+	expect_dropped(fd, MGR_ELIMIT);
 	assert_alive(b);
 	assert_int_equal(harness_info(b->h.c, "objects"), objects);
 	wait_sessions(b, 1);

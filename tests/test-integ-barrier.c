@@ -61,7 +61,7 @@ static void barrier_break_with(struct harness *h, int (*breaker)(mgr_object *), 
 	assert_int_equal(mgr_barrier_open(h->c, NULL, 3, &b), 0);
 	pid_t *pids = sync_spawn_parked(2, broken_child, b, b, "n_waiting", 0);
 	assert_int_equal(breaker(b), 0);
-	assert_int_equal(sync_reap_all(pids, 2), 2);
+	assert_int_equal(harness_reap_all(pids, 2), 2);
 	assert_int_equal(mgr_barrier_broken(b, &broken), 0);
 	assert_int_equal(broken, stays);
 	if (stays)

@@ -86,7 +86,7 @@ static void test_cond_notify_fifo(void **state)
 	cond_notify_locked(&x, 2, 2);
 	sync_poll(x.list, "len", 3);
 	cond_notify_locked(&x, -1, 2);
-	assert_int_equal(sync_reap_all(pids, 5), 5);
+	assert_int_equal(harness_reap_all(pids, 5), 5);
 	for (int i = 0; i < 5; i++) {
 		mgr_value *v = NULL;
 		assert_int_equal(mgr_list_get(x.list, i, &v), 0);
@@ -129,7 +129,7 @@ static void test_cond_given_lock_reacquire(void **state)
 	assert_int_equal(sync_call_int(x.lock, "waiting"), 1); /* now queued on the lock */
 	assert_int_equal(mgr_counter_set(x.count, 7), 0);
 	assert_int_equal(mgr_lock_release(x.lock), 0);
-	assert_int_equal(sync_reap_all(pids, 1), 1);
+	assert_int_equal(harness_reap_all(pids, 1), 1);
 	mgr_object_release(x.cond);
 	mgr_object_release(x.lock);
 	mgr_object_release(x.count);

@@ -51,7 +51,7 @@ static void test_crash_lock_holder(void **state)
 	kid_await(&k);
 	pid_t *pids = sync_spawn_parked(1, owner_died_waiter, l, l, "waiting", 0);
 	kid_kill(&k);
-	assert_int_equal(sync_reap_all(pids, 1), 1);
+	assert_int_equal(harness_reap_all(pids, 1), 1);
 	assert_int_equal(mgr_lock_acquire(l, false, 0, &got, &died), 0);
 	assert_true(got);
 	assert_false(died);
@@ -106,12 +106,12 @@ static void test_crash_queue_getter(void **state)
 	pid_t *dead = sync_spawn_parked(1, getter_hang, q, q, "waiting", 0);
 	pid_t *live = sync_spawn_parked(1, getter_expect, q, q, "waiting", 1);
 	assert_int_equal(kill(dead[0], SIGKILL), 0);
-	assert_int_equal(sync_reap_all(dead, 1), 0);
+	assert_int_equal(harness_reap_all(dead, 1), 0);
 	assert_int_equal(mgr_queue_put(q, mgr_value_new_string("item"), true, 0), 0);
-	assert_int_equal(sync_reap_all(live, 1), 1);
+	assert_int_equal(harness_reap_all(live, 1), 1);
 	dead = sync_spawn_parked(1, getter_hang, q, q, "waiting", 0);
 	assert_int_equal(kill(dead[0], SIGKILL), 0);
-	assert_int_equal(sync_reap_all(dead, 1), 0);
+	assert_int_equal(harness_reap_all(dead, 1), 0);
 	assert_int_equal(mgr_queue_put(q, mgr_value_new_string("item"), true, 0), 0);
 	assert_int_equal(mgr_queue_qsize(q, &n), 0);
 	assert_int_equal(n, 1);
@@ -186,8 +186,8 @@ static void test_crash_barrier_waiter(void **state)
 	pid_t *dead = sync_spawn_parked(1, barrier_hang, b, b, "n_waiting", 0);
 	pid_t *live = sync_spawn_parked(1, barrier_expect_broken, b, b, "n_waiting", 1);
 	assert_int_equal(kill(dead[0], SIGKILL), 0);
-	assert_int_equal(sync_reap_all(dead, 1), 0);
-	assert_int_equal(sync_reap_all(live, 1), 1);
+	assert_int_equal(harness_reap_all(dead, 1), 0);
+	assert_int_equal(harness_reap_all(live, 1), 1);
 	assert_int_equal(mgr_barrier_broken(b, &broken), 0);
 	assert_true(broken);
 	assert_int_equal(mgr_barrier_wait(b, 0, NULL), MGR_EBROKEN);
@@ -195,7 +195,7 @@ static void test_crash_barrier_waiter(void **state)
 	dead = sync_spawn_parked(2, barrier_expect_index, b, b, "n_waiting", 0);
 	assert_int_equal(mgr_barrier_wait(b, 0, &index), 0);
 	assert_int_equal(index, 2);
-	assert_int_equal(sync_reap_all(dead, 2), 2);
+	assert_int_equal(harness_reap_all(dead, 2), 2);
 	mgr_object_release(b);
 }
 
@@ -276,12 +276,12 @@ static void test_crash_condition_waiter(void **state)
 	pid_t *dead = sync_spawn_parked(1, cond_hang, c, c, "waiting", 0);
 	pid_t *live = sync_spawn_parked(1, cond_expect, c, c, "waiting", 1);
 	assert_int_equal(kill(dead[0], SIGKILL), 0);
-	assert_int_equal(sync_reap_all(dead, 1), 0);
+	assert_int_equal(harness_reap_all(dead, 1), 0);
 	assert_int_equal(mgr_condition_acquire(c, true, 0, NULL, NULL), 0);
 	assert_int_equal(mgr_condition_notify(c, 1, &woken), 0);
 	assert_int_equal(woken, 1);
 	assert_int_equal(mgr_condition_release(c), 0);
-	assert_int_equal(sync_reap_all(live, 1), 1);
+	assert_int_equal(harness_reap_all(live, 1), 1);
 	mgr_object_release(c);
 }
 

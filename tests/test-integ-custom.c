@@ -516,43 +516,29 @@ static void test_serve_child_holds_no_client_fds(void **state)
 	assert_int_equal(mgr_manager_shutdown(m1), 0);
 }
 
+/* In the doomed parent: a served manager; its pid to fd (-1 if none). */
+static void custom_start_served(void *arg, int fd)
+{
+	(void)arg;
+	mgr_manager_opts o = {.serve = mgr_server_main};
+	mgr_manager *m;
+	pid_t pid = mgr_manager_start(&o, &m) ? -1 : mgr_manager_pid(m);
+	if (write(fd, &pid, sizeof(pid)) != (ssize_t)sizeof(pid))
+		_exit(1);
+}
+
 /* The served manager exits by itself when the program is SIGKILLed: a
  * child of ours starts one and dies; as subreaper we reap the orphan. */
 static void test_serve_parent_sigkilled(void **state)
 {
 	(void)state;
-	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
-	int fds[2];
-	assert_int_equal(pipe(fds), 0);
-	pid_t parent = fork();
-	assert_true(parent >= 0);
-	if (parent == 0) {
-		mgr_manager_opts o = {.serve = mgr_server_main};
-		mgr_manager *m;
-		pid_t pid = mgr_manager_start(&o, &m) ? -1 : mgr_manager_pid(m);
-		if (write(fds[1], &pid, sizeof(pid)) != (ssize_t)sizeof(pid))
-			_exit(1);
-		for (;;)
-			pause();
-	}
-	close(fds[1]);
 	pid_t mgr = 0;
-	assert_int_equal(read(fds[0], &mgr, sizeof(mgr)), sizeof(mgr));
-	close(fds[0]);
+	pid_t parent = harness_doomed_parent(custom_start_served, NULL, &mgr, sizeof(mgr));
 	assert_true(mgr > 0);
 	assert_int_equal(kill(parent, SIGKILL), 0);
 	assert_int_equal(waitpid(parent, NULL, 0), parent);
-
-	int pfd = (int)syscall(SYS_pidfd_open, mgr, 0), st = 0;
-	assert_true(pfd >= 0);
-	struct pollfd p = {pfd, POLLIN, 0};
-	bool gone = poll(&p, 1, 10000) == 1; /* a generous deadline */
-	close(pfd);
-	if (!gone)
-		kill(mgr, SIGKILL);
-	assert_int_equal(waitpid(mgr, &st, 0), mgr);
-	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
-	assert_true(gone);
+	int st = 0;
+	assert_true(harness_reap_orphan(mgr, &st));
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 

@@ -4,7 +4,6 @@
  * line. Readiness comes from the --ready-fd line, never a sleep. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <grp.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -49,8 +48,7 @@ static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	assert_non_null(e);
-	snprintf(e->dir, sizeof(e->dir), "/tmp/mgr-itest-XXXXXX");
-	assert_non_null(mkdtemp(e->dir));
+	harness_tmpdir(e->dir, sizeof(e->dir), "mgr-itest");
 	snprintf(e->sock, sizeof(e->sock), "%s/s", e->dir);
 	snprintf(e->err, sizeof(e->err), "%s/stderr", e->dir);
 	snprintf(e->out, sizeof(e->out), "%s/stdout", e->dir);
@@ -58,18 +56,10 @@ static int setup(void **state)
 	return 0;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	struct env *e = *state;
-	nftw(e->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	harness_rmtree(e->dir);
 	free(e);
 	return 0;
 }
@@ -145,19 +135,12 @@ static bool read_ready(int fd, char *line, size_t size)
 /* Exit status of pid (128 + signal if killed), waiting at most WAIT_MS. */
 static int wait_exit(pid_t pid)
 {
-	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pfd >= 0) {
-		struct pollfd p = {pfd, POLLIN, 0};
-		int rc = poll(&p, 1, WAIT_MS);
-		close(pfd);
-		if (rc != 1) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			fail_msg("mgrd %d did not exit in time", (int)pid);
-		}
-	}
 	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (!harness_reap_within(pid, WAIT_MS, &st)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		fail_msg("mgrd %d did not exit in time", (int)pid);
+	}
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 

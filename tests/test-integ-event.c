@@ -61,7 +61,7 @@ static void test_event_set_wakes_all(void **state)
 	pid_t *pids = sync_spawn_parked(8, event_waiter_child, e, e, "waiting", 0);
 	assert_int_equal(mgr_event_set(e), 0);
 	assert_int_equal(mgr_event_clear(e), 0);
-	assert_int_equal(sync_reap_all(pids, 8), 8);
+	assert_int_equal(harness_reap_all(pids, 8), 8);
 	mgr_object_release(e);
 }
 
@@ -79,7 +79,7 @@ static void test_event_delete_answers_waiters(void **state)
 	assert_int_equal(mgr_event_open(h->c, NULL, &e), 0);
 	pid_t *pids = sync_spawn_parked(2, event_deleted_child, e, e, "waiting", 0);
 	assert_int_equal(mgr_object_delete(e), 0);
-	assert_int_equal(sync_reap_all(pids, 2), 2);
+	assert_int_equal(harness_reap_all(pids, 2), 2);
 	mgr_object_release(e);
 }
 

@@ -261,44 +261,24 @@ static void test_no_inherited_fds(void **state)
 }
 
 /* Reads exactly len bytes, or fails the test. */
-static void lifecycle_read_all(int fd, void *p, size_t len)
-{
-	char *b = p;
-	while (len) {
-		ssize_t n = read(fd, b, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		assert_true(n > 0);
-		b += n;
-		len -= (size_t)n;
-	}
-}
-
-/* Waits (at most ms) for pid, a child of ours, to exit and reaps it. */
-static bool lifecycle_reap_within(pid_t pid, int ms, int *status)
-{
-	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pfd >= 0) {
-		struct pollfd p = {pfd, POLLIN, 0};
-		int rc;
-		while ((rc = poll(&p, 1, ms)) < 0 && errno == EINTR)
-			;
-		close(pfd);
-		return rc > 0 && waitpid(pid, status, 0) == pid;
-	}
-	struct timespec tick = {0, 10 * 1000 * 1000};
-	for (int waited = 0; waited < ms; waited += 10) {
-		if (waitpid(pid, status, WNOHANG) == pid)
-			return true;
-		nanosleep(&tick, NULL);
-	}
-	return false;
-}
-
 struct orphan_report {
 	pid_t mgrd;
 	char address[108];
 };
+
+/* In the doomed parent: a private manager, reported to fd. */
+static void lifecycle_start_manager(void *arg, int fd)
+{
+	(void)arg;
+	struct orphan_report r = {0};
+	mgr_manager *m;
+	if (mgr_manager_start(NULL, &m))
+		_exit(1);
+	r.mgrd = mgr_manager_pid(m);
+	snprintf(r.address, sizeof(r.address), "%s", mgr_manager_address(m));
+	if (write(fd, &r, sizeof(r)) != (ssize_t)sizeof(r))
+		_exit(1);
+}
 
 /* The parent dies by SIGKILL (no cleanup of its own): the manager sees it
  * through its pidfd and exits. We are the subreaper, so the orphaned
@@ -306,28 +286,8 @@ struct orphan_report {
 static void test_parent_sigkilled_manager_exits(void **state)
 {
 	(void)state;
-	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
-	int fds[2];
-	assert_int_equal(pipe(fds), 0);
-	pid_t parent = fork();
-	assert_true(parent >= 0);
-	if (parent == 0) {
-		close(fds[0]);
-		struct orphan_report r = {0};
-		mgr_manager *m;
-		if (mgr_manager_start(NULL, &m))
-			_exit(1);
-		r.mgrd = mgr_manager_pid(m);
-		snprintf(r.address, sizeof(r.address), "%s", mgr_manager_address(m));
-		if (write(fds[1], &r, sizeof(r)) != (ssize_t)sizeof(r))
-			_exit(1);
-		for (;;)
-			pause(); /* until SIGKILL */
-	}
-	close(fds[1]);
 	struct orphan_report r;
-	lifecycle_read_all(fds[0], &r, sizeof(r));
-	close(fds[0]);
+	pid_t parent = harness_doomed_parent(lifecycle_start_manager, NULL, &r, sizeof(r));
 	assert_true(r.mgrd > 0);
 
 	/* the manager works before its parent dies */
@@ -341,14 +301,8 @@ static void test_parent_sigkilled_manager_exits(void **state)
 	assert_int_equal(waitpid(parent, &st, 0), parent);
 	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 
-	/* a generous deadline: it must go by itself, not because we stop it */
-	bool gone = lifecycle_reap_within(r.mgrd, 10000, &st);
-	if (!gone) {
-		kill(r.mgrd, SIGKILL);
-		waitpid(r.mgrd, NULL, 0);
-	}
-	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
-	assert_true(gone);
+	/* it must go by itself, not because we stop it */
+	assert_true(harness_reap_orphan(r.mgrd, &st));
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
 	struct stat sb;

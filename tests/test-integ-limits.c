@@ -135,19 +135,6 @@ static long proc_cpu_ticks(pid_t pid)
 	return (long)(ut + st);
 }
 
-static int proc_fd_count(pid_t pid)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	DIR *d = opendir(path);
-	assert_non_null(d);
-	int n = 0;
-	for (struct dirent *e; (e = readdir(d));)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 /* ---- raw connections ---- */
 
 static void encode(const struct msg *m, uint8_t **buf, size_t *len)
@@ -232,7 +219,7 @@ static int hello_or_paused(struct lim *l, int fd, int paused_before)
 static void limit_fds(struct lim *l, struct rlimit *old)
 {
 	assert_int_equal(prlimit(l->pid, RLIMIT_NOFILE, NULL, old), 0);
-	struct rlimit low = {(rlim_t)proc_fd_count(l->pid) + FD_HEADROOM, old->rlim_max};
+	struct rlimit low = {(rlim_t)harness_fd_count(l->pid) + FD_HEADROOM, old->rlim_max};
 	assert_int_equal(prlimit(l->pid, RLIMIT_NOFILE, &low, NULL), 0);
 }
 

@@ -153,7 +153,7 @@ static void lock_fifo_run(struct harness *h, int n)
 	assert_int_equal(mgr_lock_acquire(x.lock, true, 0, NULL, NULL), 0);
 	pid_t *pids = sync_spawn_parked(n, fifo_child, &x, x.lock, "waiting", 0);
 	assert_int_equal(mgr_lock_release(x.lock), 0);
-	assert_int_equal(sync_reap_all(pids, n), n);
+	assert_int_equal(harness_reap_all(pids, n), n);
 	assert_int_equal(mgr_counter_get(x.count, &v), 0);
 	assert_int_equal(v, n);
 	mgr_object_release(x.lock);
@@ -223,7 +223,7 @@ static void test_lock_delete_answers_waiters(void **state)
 	assert_int_equal(mgr_lock_acquire(l, true, 0, NULL, NULL), 0);
 	pid_t *pids = sync_spawn_parked(3, deleted_waiter_child, l, l, "waiting", 0);
 	assert_int_equal(mgr_object_delete(l), 0);
-	assert_int_equal(sync_reap_all(pids, 3), 3);
+	assert_int_equal(harness_reap_all(pids, 3), 3);
 	mgr_object_release(l);
 }
 

@@ -19,49 +19,7 @@
 
 static struct harness h;
 
-/* mgrctl ARGS... (NULL-terminated): exit code; r keeps the output. */
-static int ctl(struct run *r, ...)
-{
-	const char *argv[32] = {getenv("MGR_MGRCTL")};
-	assert_non_null(argv[0]);
-	size_t n = 1;
-	va_list ap;
-	va_start(ap, r);
-	for (const char *a; (a = va_arg(ap, const char *)) && n < 31;)
-		argv[n++] = a;
-	va_end(ap);
-	run_wait(argv, r);
-	return r->status;
-}
-
-/* The parsed stdout of a successful --json run. */
-static json_t *ctl_json(struct run *r)
-{
-	if (r->status != 0)
-		fail_msg("mgrctl failed (%d): %s", r->status, r->err);
-	json_error_t e;
-	json_t *j = json_loads(r->out, JSON_DECODE_ANY, &e);
-	if (!j)
-		fail_msg("not JSON (%s): %s", e.text, r->out);
-	run_free(r);
-	return j;
-}
-
-#define CTL_JSON(...) (ctl(&r, "--json", __VA_ARGS__, NULL), ctl_json(&r))
-
-/* The element of array a whose key equals the string want, or NULL. */
-static json_t *find_by(json_t *a, const char *key, const char *want)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach(a, i, v)
-	{
-		const char *s = json_string_value(json_object_get(v, key));
-		if (s && !strcmp(s, want))
-			return v;
-	}
-	return NULL;
-}
+#define CTL_JSON(...) ctl_json(__VA_ARGS__, NULL)
 
 static int setup(void **state)
 {
@@ -82,14 +40,14 @@ static void test_info(void **state)
 {
 	(void)state;
 	struct run r;
-	assert_int_equal(ctl(&r, "info", NULL), 0);
+	assert_int_equal(ctl_run(&r, "info", NULL), 0);
 	assert_non_null(strstr(r.out, "version"));
 	assert_non_null(strstr(r.out, "calls/s"));
 	run_free(&r);
-	assert_int_equal(ctl(&r, "--help", NULL), 0); /* help and version exit 0 */
+	assert_int_equal(ctl_run(&r, "--help", NULL), 0); /* help and version exit 0 */
 	assert_non_null(strstr(r.out, "usage: mgrctl"));
 	run_free(&r);
-	assert_int_equal(ctl(&r, "--version", NULL), 0);
+	assert_int_equal(ctl_run(&r, "--version", NULL), 0);
 	assert_non_null(strstr(r.out, MGR_VERSION));
 	run_free(&r);
 	json_t *j = CTL_JSON("info");
@@ -105,10 +63,10 @@ static void test_objects(void **state)
 {
 	(void)state;
 	struct run r;
-	assert_int_equal(ctl(&r, "create", "dict", "cfg", NULL), 0);
+	assert_int_equal(ctl_run(&r, "create", "dict", "cfg", NULL), 0);
 	assert_non_null(strstr(r.out, " cfg (dict)"));
 	run_free(&r);
-	assert_int_equal(ctl(&r, "call", "cfg", "set", "\"a\"", "[1, 2.5, {\"$bytes\": \"00ff\"}]", NULL), 0);
+	assert_int_equal(ctl_run(&r, "call", "cfg", "set", "\"a\"", "[1, 2.5, {\"$bytes\": \"00ff\"}]", NULL), 0);
 	run_free(&r);
 	json_t *j = CTL_JSON("call", "cfg", "get", "\"a\"");
 	assert_int_equal(json_array_size(j), 3);
@@ -133,23 +91,23 @@ static void test_objects(void **state)
 	assert_int_equal(json_object_size(json_object_get(j, "value")), 0);
 	assert_true(json_is_true(json_object_get(j, "truncated")));
 	json_decref(j);
-	assert_int_equal(ctl(&r, "show", "cfg", NULL), 0);
+	assert_int_equal(ctl_run(&r, "show", "cfg", NULL), 0);
 	assert_non_null(strstr(r.out, "KEY"));
 	assert_non_null(strstr(r.out, "[1, 2.5, b\"\\x00\\xff\"]"));
 	run_free(&r);
 
 	j = CTL_JSON("ls", "--type", "dict");
-	assert_non_null(find_by(j, "name", "cfg"));
-	assert_null(find_by(j, "name", "hits"));
+	assert_non_null(ctl_find_str(j, "name", "cfg"));
+	assert_null(ctl_find_str(j, "name", "hits"));
 	json_decref(j);
-	assert_int_equal(ctl(&r, "ls", NULL), 0);
+	assert_int_equal(ctl_run(&r, "ls", NULL), 0);
 	assert_non_null(strstr(r.out, "NAME"));
 	assert_non_null(strstr(r.out, "hits"));
 	run_free(&r);
 
-	assert_int_equal(ctl(&r, "rm", "cfg", NULL), 0);
+	assert_int_equal(ctl_run(&r, "rm", "cfg", NULL), 0);
 	run_free(&r);
-	assert_int_equal(ctl(&r, "rm", hash, NULL), 0);
+	assert_int_equal(ctl_run(&r, "rm", hash, NULL), 0);
 	run_free(&r);
 	j = CTL_JSON("ls");
 	assert_int_equal(json_array_size(j), 0);
@@ -168,15 +126,15 @@ static void test_types_methods(void **state)
 	assert_true(dict);
 	json_decref(j);
 	j = CTL_JSON("methods", "counter");
-	json_t *add = find_by(j, "name", "add");
+	json_t *add = ctl_find_str(j, "name", "add");
 	assert_non_null(add);
 	assert_false(json_is_true(json_object_get(add, "blocking")));
 	json_decref(j);
-	assert_int_equal(ctl(&r, "methods", "counter", NULL), 0);
+	assert_int_equal(ctl_run(&r, "methods", "counter", NULL), 0);
 	assert_non_null(strstr(r.out, "METHOD"));
 	assert_non_null(strstr(r.out, "cas"));
 	run_free(&r);
-	assert_int_equal(ctl(&r, "methods", "nosuch", NULL), 1);
+	assert_int_equal(ctl_run(&r, "methods", "nosuch", NULL), 1);
 	assert_non_null(strstr(r.err, "ENOTYPE"));
 	run_free(&r);
 }
@@ -197,7 +155,7 @@ static void test_clients_stats(void **state)
 	assert_int_equal(json_integer_value(json_object_get(mine, "refs")), 1);
 	assert_true(json_integer_value(json_object_get(mine, "calls")) >= 2);
 	json_decref(j);
-	assert_int_equal(ctl(&r, "clients", NULL), 0);
+	assert_int_equal(ctl_run(&r, "clients", NULL), 0);
 	assert_non_null(strstr(r.out, "SESSION"));
 	run_free(&r);
 
@@ -211,7 +169,7 @@ static void test_clients_stats(void **state)
 	assert_true(json_integer_value(json_object_get(set, "p50_ns")) <=
 		    json_integer_value(json_object_get(set, "max_ns")));
 	json_decref(j);
-	assert_int_equal(ctl(&r, "stats", NULL), 0);
+	assert_int_equal(ctl_run(&r, "stats", NULL), 0);
 	assert_non_null(strstr(r.out, "P99"));
 	run_free(&r);
 	mgr_object_delete(d);
@@ -222,35 +180,35 @@ static void test_errors(void **state)
 {
 	(void)state;
 	struct run r;
-	assert_int_equal(ctl(&r, "-s", "/nonexistent/mgr.sock", "info", NULL), 1);
+	assert_int_equal(ctl_run(&r, "-s", "/nonexistent/mgr.sock", "info", NULL), 1);
 	assert_non_null(strstr(r.err, "mgrctl: no manager at /nonexistent/mgr.sock"));
 	assert_non_null(strstr(r.err, "is mgrd running? set MGR_SOCKET"));
 	run_free(&r);
-	assert_int_equal(ctl(&r, "frobnicate", NULL), 2);
+	assert_int_equal(ctl_run(&r, "frobnicate", NULL), 2);
 	assert_non_null(strstr(r.err, "no verb 'frobnicate'"));
 	run_free(&r);
-	assert_int_equal(ctl(&r, "call", "x", NULL), 2);
+	assert_int_equal(ctl_run(&r, "call", "x", NULL), 2);
 	assert_non_null(strstr(r.err, "usage: mgrctl"));
 	run_free(&r);
-	assert_int_equal(ctl(&r, "call", "x", "get", "bare", NULL), 2);
+	assert_int_equal(ctl_run(&r, "call", "x", "get", "bare", NULL), 2);
 	assert_non_null(strstr(r.err, "is not JSON"));
 	run_free(&r);
-	assert_int_equal(ctl(&r, "show", "x", "--limit", "lots", NULL), 2);
+	assert_int_equal(ctl_run(&r, "show", "x", "--limit", "lots", NULL), 2);
 	run_free(&r);
-	assert_int_equal(ctl(&r, "ls", "--frob", NULL), 2);
+	assert_int_equal(ctl_run(&r, "ls", "--frob", NULL), 2);
 	run_free(&r);
-	assert_int_equal(ctl(&r, "show", "nosuch", NULL), 1);
+	assert_int_equal(ctl_run(&r, "show", "nosuch", NULL), 1);
 	assert_non_null(strstr(r.err, "mgrctl: describe: no object \"nosuch\" (ENOOBJ)"));
 	assert_string_equal(r.out, "");
 	run_free(&r);
-	assert_int_equal(ctl(&r, "--json", "call", "#0", "nosuchmethod", NULL), 1);
+	assert_int_equal(ctl_run(&r, "--json", "call", "#0", "nosuchmethod", NULL), 1);
 	assert_non_null(strstr(r.err, "ENOMETHOD"));
 	assert_string_equal(r.out, "");
 	run_free(&r);
-	assert_int_equal(ctl(&r, "save", NULL), 1); /* this mgrd has no --snapshot */
+	assert_int_equal(ctl_run(&r, "save", NULL), 1); /* this mgrd has no --snapshot */
 	assert_non_null(strstr(r.err, "ESTATE"));
 	run_free(&r);
-	assert_int_equal(ctl(&r, "help", NULL), 0);
+	assert_int_equal(ctl_run(&r, "help", NULL), 0);
 	assert_non_null(strstr(r.out, "monitor"));
 	run_free(&r);
 }
@@ -288,9 +246,7 @@ static void test_monitor(void **state)
 		assert_string_equal(json_string_value(json_object_get(j, "error")), i ? "ENOMETHOD" : "");
 		json_decref(j);
 	}
-	json_t *clients = NULL;
-	struct run r;
-	clients = CTL_JSON("clients");
+	json_t *clients = CTL_JSON("clients");
 	size_t i;
 	json_t *v;
 	int watching = 0;
@@ -308,10 +264,10 @@ static void test_shutdown(void **state)
 {
 	(void)state;
 	struct run r;
-	assert_int_equal(ctl(&r, "shutdown", NULL), 0);
+	assert_int_equal(ctl_run(&r, "shutdown", NULL), 0);
 	assert_non_null(strstr(r.out, "stopped"));
 	run_free(&r);
-	assert_int_equal(ctl(&r, "info", NULL), 1);
+	assert_int_equal(ctl_run(&r, "info", NULL), 1);
 	assert_non_null(strstr(r.err, "no manager at"));
 	run_free(&r);
 	mgr_client_close(h.c);

@@ -89,7 +89,7 @@ static void test_queue_blocked_put(void **state)
 	assert_int_equal(queue_get_int(q, true, 0, &err), 7);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(queue_get_int(q, true, 20000, &err), 100 + i);
-	assert_int_equal(sync_reap_all(pids, 3), 3);
+	assert_int_equal(harness_reap_all(pids, 3), 3);
 	mgr_object_release(q);
 }
 
@@ -203,7 +203,7 @@ static void test_queue_delete_answers_waiters(void **state)
 	assert_int_equal(mgr_queue_open(h->c, NULL, 0, &q), 0);
 	pid_t *pids = sync_spawn_parked(2, deleted_getter, q, q, "waiting", 0);
 	assert_int_equal(mgr_object_delete(q), 0);
-	assert_int_equal(sync_reap_all(pids, 2), 2);
+	assert_int_equal(harness_reap_all(pids, 2), 2);
 	mgr_object_release(q);
 }
 
@@ -224,7 +224,7 @@ static void test_queue_thousand_getters(void **state)
 	pid_t *pids = sync_spawn_parked(N, fifo_getter, q, q, "waiting", 0);
 	for (int i = 0; i < N; i++)
 		assert_int_equal(mgr_queue_put(q, mgr_value_new_int(i), true, 0), 0);
-	assert_int_equal(sync_reap_all(pids, N), N);
+	assert_int_equal(harness_reap_all(pids, N), N);
 	mgr_object_release(q);
 }
 

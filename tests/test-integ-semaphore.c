@@ -88,7 +88,7 @@ static void test_sem_multirelease_fifo(void **state)
 	sync_poll(x.order, "len", 3);
 	assert_int_equal(sync_call_int(x.sem, "waiting"), 2);
 	assert_int_equal(mgr_semaphore_release(x.sem, 2), 0);
-	assert_int_equal(sync_reap_all(pids, 5), 5);
+	assert_int_equal(harness_reap_all(pids, 5), 5);
 	assert_int_equal(mgr_list_len(x.order, &len), 0);
 	assert_int_equal(len, 5);
 	for (int i = 0; i < 3; i++) { /* the first three, in some order, then the last two */
@@ -137,7 +137,7 @@ static void test_sem_delete_answers_waiters(void **state)
 	assert_int_equal(mgr_semaphore_open(h->c, NULL, 0, false, &s), 0);
 	pid_t *pids = sync_spawn_parked(2, sem_deleted_child, s, s, "waiting", 0);
 	assert_int_equal(mgr_object_delete(s), 0);
-	assert_int_equal(sync_reap_all(pids, 2), 2);
+	assert_int_equal(harness_reap_all(pids, 2), 2);
 	mgr_object_release(s);
 }
 

@@ -26,17 +26,15 @@ static char dir[64];
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/mgr-svc-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	harness_tmpdir(dir, sizeof(dir), "mgr-svc");
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	harness_rmtree(dir);
+	return 0;
 }
 
 static void path_in(char *buf, size_t size, const char *name)

@@ -6,7 +6,6 @@
  * with --ignore-bad-snapshot; a missing file is a first start. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -38,8 +37,7 @@ static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	assert_non_null(e);
-	snprintf(e->dir, sizeof(e->dir), "/tmp/mgr-snaptest-XXXXXX");
-	assert_non_null(mkdtemp(e->dir));
+	harness_tmpdir(e->dir, sizeof(e->dir), "mgr-snaptest");
 	snprintf(e->snap, sizeof(e->snap), "%s/snap", e->dir);
 	snprintf(e->tmp, sizeof(e->tmp), "%s.tmp", e->snap);
 	snprintf(e->err, sizeof(e->err), "%s/stderr", e->dir);
@@ -47,16 +45,10 @@ static int setup(void **state)
 	return 0;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	struct env *e = *state;
-	nftw(e->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	harness_rmtree(e->dir);
 	free(e);
 	return 0;
 }
@@ -429,9 +421,8 @@ static int run_mgrd(struct env *e, const char *extra)
 		_exit(127);
 	}
 	int status;
-	for (int i = 0; i < WAIT_MS / 10; i++, sleep_ms(10))
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	if (harness_reap_within(pid, WAIT_MS, &status))
+		return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 	fail_msg("mgrd started on a bad snapshot");

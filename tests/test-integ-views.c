@@ -17,29 +17,6 @@
 
 static struct harness h;
 
-/* mgrctl --json ARGS... (NULL-terminated): the parsed stdout. */
-static json_t *ctl_json(const char *first, ...)
-{
-	const char *argv[16] = {getenv("MGR_MGRCTL"), "--json", first};
-	assert_non_null(argv[0]);
-	size_t n = 3;
-	va_list ap;
-	va_start(ap, first);
-	for (const char *a; (a = va_arg(ap, const char *)) && n < 15;)
-		argv[n++] = a;
-	va_end(ap);
-	struct run r;
-	run_wait(argv, &r);
-	if (r.status != 0)
-		fail_msg("mgrctl %s failed (%d): %s", first, r.status, r.err);
-	json_error_t e;
-	json_t *j = json_loads(r.out, JSON_DECODE_ANY, &e);
-	if (!j)
-		fail_msg("not JSON (%s): %s", e.text, r.out);
-	run_free(&r);
-	return j;
-}
-
 /* The "value" of `mgrctl --json show name` (a new reference). */
 static json_t *show_value(const char *name)
 {
@@ -56,19 +33,6 @@ static json_t *find_int(json_t *a, const char *key, json_int_t want)
 	size_t i;
 	json_t *v;
 	json_array_foreach(a, i, v) if (json_integer_value(json_object_get(v, key)) == want) return v;
-	return NULL;
-}
-
-static json_t *find_str(json_t *a, const char *key, const char *want)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach(a, i, v)
-	{
-		const char *s = json_string_value(json_object_get(v, key));
-		if (s && !strcmp(s, want))
-			return v;
-	}
 	return NULL;
 }
 
@@ -142,11 +106,11 @@ static void test_lock_holder_waiters(void **state)
 	assert_int_equal(client_locks(order[0]), 0);
 
 	json_t *ls = ctl_json("ls", NULL);
-	json_t *row = find_str(ls, "name", "L");
+	json_t *row = ctl_find_str(ls, "name", "L");
 	assert_non_null(row);
 	assert_int_equal(json_integer_value(json_object_get(row, "holder_pid")), getpid());
 	assert_int_equal(json_integer_value(json_object_get(row, "waiters")), 2);
-	row = find_str(ls, "name", "plain"); /* no holders: null, not 0 */
+	row = ctl_find_str(ls, "name", "plain"); /* no holders: null, not 0 */
 	assert_non_null(row);
 	assert_true(json_is_null(json_object_get(row, "holder_pid")));
 	assert_true(json_is_null(json_object_get(row, "waiters")));
@@ -160,7 +124,7 @@ static void test_lock_holder_waiters(void **state)
 	run_free(&r);
 
 	assert_int_equal(mgr_lock_release(l), 0); /* hands it down the queue */
-	assert_int_equal(sync_reap_all(kids, 2), 2);
+	assert_int_equal(harness_reap_all(kids, 2), 2);
 	v = show_value("L");
 	assert_false(json_is_true(json_object_get(v, "locked")));
 	assert_true(json_is_null(json_object_get(v, "owner_pid")));
@@ -292,14 +256,14 @@ static void test_event_barrier(void **state)
 	assert_pids(json_object_get(v, "waiters"), border, 2);
 	json_decref(v);
 	json_t *ls = ctl_json("ls", "--type", "barrier", NULL);
-	assert_int_equal(json_integer_value(json_object_get(find_str(ls, "name", "B"), "waiters")), 2);
-	assert_true(json_is_null(json_object_get(find_str(ls, "name", "B"), "holder_pid")));
+	assert_int_equal(json_integer_value(json_object_get(ctl_find_str(ls, "name", "B"), "waiters")), 2);
+	assert_true(json_is_null(json_object_get(ctl_find_str(ls, "name", "B"), "holder_pid")));
 	json_decref(ls);
 
 	assert_int_equal(mgr_event_set(ev), 0);
 	assert_int_equal(mgr_barrier_wait(bar, 0, NULL), 0);
-	assert_int_equal(sync_reap_all(ek, 1), 1);
-	assert_int_equal(sync_reap_all(bk, 2), 2);
+	assert_int_equal(harness_reap_all(ek, 1), 1);
+	assert_int_equal(harness_reap_all(bk, 2), 2);
 	mgr_object_delete(ev);
 	mgr_object_release(ev);
 	mgr_object_delete(bar);
@@ -359,8 +323,8 @@ static void test_queue(void **state)
 	assert_null(json_object_get(v, "unfinished")); /* a plain queue */
 	json_decref(v);
 	json_t *ls = ctl_json("ls", NULL);
-	assert_int_equal(json_integer_value(json_object_get(find_str(ls, "name", "Qempty"), "waiters")), 1);
-	assert_int_equal(json_integer_value(json_object_get(find_str(ls, "name", "Qfull"), "waiters")), 1);
+	assert_int_equal(json_integer_value(json_object_get(ctl_find_str(ls, "name", "Qempty"), "waiters")), 1);
+	assert_int_equal(json_integer_value(json_object_get(ctl_find_str(ls, "name", "Qfull"), "waiters")), 1);
 	json_decref(ls);
 	struct run r;
 	const char *argv[] = {getenv("MGR_MGRCTL"), "show", "Qfull", "--limit", "1", NULL};
@@ -374,8 +338,8 @@ static void test_queue(void **state)
 	mgr_value *item = NULL;
 	assert_int_equal(mgr_queue_get(full, true, 0, &item), 0); /* lets the putter in */
 	mgr_value_free(item);
-	assert_int_equal(sync_reap_all(getter, 1), 1);
-	assert_int_equal(sync_reap_all(putter, 1), 1);
+	assert_int_equal(harness_reap_all(getter, 1), 1);
+	assert_int_equal(harness_reap_all(putter, 1), 1);
 	mgr_object_delete(full);
 	mgr_object_release(full);
 	mgr_object_delete(empty);
