@@ -4,7 +4,8 @@ BUILD ?= build
 ASAN ?= build-asan
 MESON_TEST ?= meson test --print-errorlogs --num-processes 2
 
-.PHONY: all setup build test test-plain test-asan test-tsan demo bench bench-quick clean fuzz
+.PHONY: all setup build test test-plain test-asan test-tsan demo bench bench-quick clean fuzz \
+	mutants
 
 all: build
 
@@ -52,6 +53,13 @@ $(FUZZ)/build.ninja:
 fuzz: $(FUZZ)/build.ninja
 	ninja -C $(FUZZ)
 	sh fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# The mutation check: each deliberate bug in scripts/mutants.txt, applied
+# alone to a scratch copy of HEAD, must make the suite fail (~15 min;
+# MUTANTS_ARGS=--worktree tests uncommitted changes, --check only checks
+# that the list still applies).
+mutants:
+	sh scripts/mutants.sh $(MUTANTS_ARGS)
 
 demo: build
 	MGR_MGRD=$(CURDIR)/$(BUILD)/mgrd/mgrd $(BUILD)/examples/demo
