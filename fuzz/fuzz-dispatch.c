@@ -24,6 +24,7 @@
 #include "../mgrd/conn.h"
 #include "../mgrd/log.h"
 #include "../mgrd/server.h"
+#include "../mgrd/session.h"
 #include "../mgrd/types-builtin.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -93,7 +94,8 @@ static int fuzz_server(struct server *srv)
 	srv->cfg.max_waiters = 64;
 	srv->listen_fd = -1;
 	srv->manager = (struct object){.id = 0, .type = &type_manager, .state = srv, .refs = 1};
-	if (types_builtin_register() || registry_init(&srv->reg) || !(srv->base = event_base_new()))
+	if (types_builtin_register() || registry_init(&srv->reg) || !(srv->base = event_base_new()) ||
+	    session_setup(srv))
 		return -1;
 	/* server_stop (the manager's shutdown method) expects this timer. */
 	srv->accept_retry_ev = evtimer_new(srv->base, fuzz_noop_cb, srv);

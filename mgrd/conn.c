@@ -17,8 +17,6 @@
 #include "conn-ring.h"
 #include "dispatch.h"
 #include "log.h"
-#include "monitor.h"
-#include "park.h"
 #include "server.h"
 
 #define CONN_BUF_MIN 16384   /* first allocation of either buffer */
@@ -58,23 +56,27 @@ struct conn *conn_new(struct server *srv, int fd, pid_t pid, uid_t uid, gid_t gi
 	return c;
 }
 
-static void conn_free_cb(evutil_socket_t fd, short what, void *arg)
+static void conn_free_now(struct conn *c)
 {
-	(void)fd;
-	(void)what;
-	struct conn *c = arg;
-	if (c->users) { /* still inside one of its callbacks: next turn */
-		event_base_once(c->srv->base, -1, EV_TIMEOUT, conn_free_cb, c, &(struct timeval){0, 0});
-		return;
-	}
-	if (c->pins) {
-		c->free_deferred = true;
-		return;
-	}
 	free(c->in.p);
 	free(c->out.p);
 	idmap_free(&c->refs);
 	free(c);
+}
+
+static void conn_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_free_now(arg);
+}
+
+void conn_free(struct conn *c)
+{
+	if (c->pins) /* a worker's call still holds the struct */
+		c->free_deferred = true;
+	else
+		conn_free_now(c);
 }
 
 void conn_pin(struct conn *c) { c->pins++; }
@@ -85,17 +87,17 @@ void conn_unpin(struct conn *c)
 		event_base_once(c->srv->base, -1, EV_TIMEOUT, conn_free_cb, c, &(struct timeval){0, 0});
 }
 
-static void conn_release_session(struct conn *c)
+/* Off the server's list of open connections. */
+static void conn_unlink(struct conn *c)
 {
-	struct registry *reg = &c->srv->reg;
-	park_session_end(c);
-	if (c->srv->monitors)
-		monitor_session_end(c);
-	registry_session_end(reg, c);
-	IDMAP_FOREACH(&c->refs, s)
-	for (uintptr_t n = (uintptr_t)s->ptr; n > 0; n--)
-		registry_unref(reg, s->id);
-	idmap_free(&c->refs);
+	struct server *srv = c->srv;
+	*(c->prev ? &c->prev->next : &srv->conns) = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->next = c->prev = NULL;
+	srv->n_conns--;
+	if (srv->stopping && srv->n_conns == 0)
+		event_base_loopexit(srv->base, NULL);
 }
 
 void conn_close(struct conn *c, const char *why)
@@ -116,9 +118,11 @@ void conn_close(struct conn *c, const char *why)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
-	conn_release_session(c);
-	server_conn_closed(c->srv, c);
-	event_base_once(c->srv->base, -1, EV_TIMEOUT, conn_free_cb, c, &(struct timeval){0, 0});
+	conn_unlink(c);
+	c->ended_next = c->srv->ended; /* the session ends at one place: session.c */
+	c->srv->ended = c;
+	if (c->srv->end_ev)
+		event_active(c->srv->end_ev, EV_TIMEOUT, 0);
 }
 
 /* ---- buffers: plain bytes, [off, len) pending; one read() or send() a turn ---- */
@@ -243,7 +247,6 @@ void conn_reply(struct conn *c, uint64_t id, int code, mgr_value *value, const c
 	struct msg m = {.kind = MSG_REPLY};
 	m.u.reply = (struct msg_reply){id, (uint32_t)code, value, (char *)message, false};
 	m.u.reply.spin = conn_poll_hint(c);
-	registry_hand_refs(&c->srv->reg, c, value);
 	conn_put(c, &m);
 	m.u.reply.message = NULL;
 	msg_clear(&m);
@@ -256,7 +259,6 @@ void conn_reply_borrowed(struct conn *c, uint64_t id, const mgr_value *v)
 	struct msg m = {.kind = MSG_REPLY};
 	m.u.reply = (struct msg_reply){id, 0, (mgr_value *)v, NULL, false};
 	m.u.reply.spin = conn_poll_hint(c);
-	registry_hand_refs(&c->srv->reg, c, v);
 	conn_put(c, &m);
 }
 
@@ -456,28 +458,4 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	if (c->state == CONN_HELLO)
 		conn_close(c, "no Hello before the handshake deadline");
-}
-
-/* ---- session references ---- */
-
-int conn_ref_add(struct conn *c, struct object *o)
-{
-	uintptr_t n = (uintptr_t)idmap_get(&c->refs, o->id);
-	if (idmap_put(&c->refs, o->id, (void *)(n + 1)))
-		return MGR_ENOMEM;
-	registry_ref(o);
-	return 0;
-}
-
-int conn_ref_drop(struct conn *c, uint64_t id)
-{
-	uintptr_t n = (uintptr_t)idmap_get(&c->refs, id);
-	if (n == 0)
-		return MGR_ENOOBJ;
-	if (n == 1)
-		idmap_del(&c->refs, id);
-	else
-		idmap_put(&c->refs, id, (void *)(n - 1));
-	registry_unref(&c->srv->reg, id);
-	return 0;
 }

@@ -53,12 +53,19 @@ struct conn {
 	uint64_t calls;
 	struct idmap refs;       /* object id -> (uintptr_t) count */
 	struct waiter *parked;   /* this session's parked calls */
+	struct conn *ended_next; /* server's sessions to end (session.c) */
 	uint32_t n_parked;
 };
 
 struct conn *conn_new(struct server *srv, int fd, pid_t pid, uid_t uid, gid_t gid);
-/* Closes now (replies not yet written are dropped) and schedules the free. */
+/* Closes now (replies not yet written are dropped): the socket, ring and
+ * events go and c is marked dead, nothing else. Its session ends later, at
+ * one place in the loop (session.h); safe anywhere, even inside an object's
+ * operation or c's own callback. */
 void conn_close(struct conn *c, const char *why);
+/* For session.c once the session has ended: frees c now, or when its last
+ * worker call unpins it. */
+void conn_free(struct conn *c);
 /* Closes once the output is written (stop reading first). */
 void conn_close_after_flush(struct conn *c);
 
@@ -67,15 +74,12 @@ void conn_close_after_flush(struct conn *c);
 void conn_pin(struct conn *c);
 void conn_unpin(struct conn *c);
 
-/* Queues a reply. value consumed; message borrowed (NULL: default). */
+/* Queues a reply, bytes only (session_reply also hands the session the
+ * references inside the value). value consumed; message borrowed (NULL:
+ * default). */
 void conn_reply(struct conn *c, uint64_t id, int code, mgr_value *value, const char *message);
 
 /* Queues a reply carrying v, which stays the caller's. */
 void conn_reply_borrowed(struct conn *c, uint64_t id, const mgr_value *v);
-
-/* Session references. */
-int conn_ref_add(struct conn *c, struct object *o);
-/* MGR_ENOOBJ if this session holds no reference to id. */
-int conn_ref_drop(struct conn *c, uint64_t id);
 
 #endif

@@ -11,6 +11,7 @@
 #include "pool.h"
 #include "monitor.h"
 #include "server.h"
+#include "session.h"
 #include "stats.h"
 
 int call_fail(struct call *c, int code, const char *fmt, ...)
@@ -131,9 +132,9 @@ static void dispatch_answer(struct conn *conn, struct call *c, int code)
 	if (code)
 		c->srv->stats.errors++;
 	if (!code && c->borrowed)
-		conn_reply_borrowed(conn, c->req_id, c->borrowed);
+		session_reply_borrowed(conn, c->req_id, c->borrowed);
 	else
-		conn_reply(conn, c->req_id, code, code ? NULL : c->result, c->err[0] ? c->err : NULL);
+		session_reply(conn, c->req_id, code, code ? NULL : c->result, c->err[0] ? c->err : NULL);
 	if (code || c->borrowed)
 		mgr_value_free(c->result);
 }
@@ -145,6 +146,8 @@ void dispatch_request(struct server *srv, struct conn *conn, struct msg_request 
 	int code;
 	uint64_t t0 = srv->monitors ? clock_now_ns() : 0; /* the one branch when unwatched */
 	c.obj = server_object(srv, req->object);
+	if (c.obj) /* held for the call: nothing it runs can free it under us */
+		registry_ref(c.obj);
 	if (!c.obj)
 		code = call_fail(&c, MGR_ENOOBJ, "no object #%llu", (unsigned long long)req->object);
 	else if (req->nbatch)
@@ -156,4 +159,8 @@ void dispatch_request(struct server *srv, struct conn *conn, struct msg_request 
 	if (srv->monitors)
 		monitor_observe(srv, &c, req, code, t0 ? clock_now_ns() - t0 : 0);
 	dispatch_answer(conn, &c, code);
+	if (c.obj && c.obj->id)
+		registry_unref(&srv->reg, c.obj->id);
+	else if (c.obj)
+		c.obj->refs--; /* the manager (object 0) is not in the registry */
 }

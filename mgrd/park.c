@@ -7,13 +7,18 @@
 #include "conn.h"
 #include "dispatch.h"
 #include "server.h"
+#include "session.h"
 
 static void park_unlink_queue(struct waiter *w)
 {
 	struct waitq *q = w->q;
+	if (!q)
+		return; /* detached */
 	*(w->prev ? &w->prev->next : &q->head) = w->next;
 	*(w->next ? &w->next->prev : &q->tail) = w->prev;
 	q->len--;
+	w->q = NULL;
+	w->next = w->prev = NULL;
 }
 
 static void park_link_queue(struct waiter *w, struct waitq *q)
@@ -96,7 +101,7 @@ int park_call(struct call *c, struct waitq *q, const struct waiter_ops *ops,
 void park_answer(struct waiter *w, int code, mgr_value *value, const char *message)
 {
 	park_unlink(w);
-	conn_reply(w->conn, w->req_id, code, value, message);
+	session_reply(w->conn, w->req_id, code, value, message);
 	park_free(w);
 }
 
@@ -116,12 +121,21 @@ void park_cancel_all(struct waitq *q, int code, const char *message)
 		park_answer(q->head, code, NULL, message);
 }
 
+void park_detach(struct waiter *w)
+{
+	park_unlink_queue(w);
+	if (w->timer)
+		event_free(w->timer);
+	w->timer = NULL;
+}
+
 void park_session_end(struct conn *conn)
 {
 	while (conn->parked) {
 		struct waiter *w = conn->parked;
+		bool queued = w->q != NULL;
 		park_unlink(w);
-		if (w->ops && w->ops->gone)
+		if (queued && w->ops && w->ops->gone)
 			w->ops->gone(w);
 		park_free(w);
 	}

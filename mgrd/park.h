@@ -31,7 +31,7 @@ struct waitq {
 struct waiter {
 	struct waiter *next, *prev;   /* in the wait queue, FIFO */
 	struct waiter *cnext, *cprev; /* in the session's parked list */
-	struct waitq *q;
+	struct waitq *q; /* NULL once detached */
 	struct conn *conn;
 	struct object *obj;
 	const struct waiter_ops *ops;
@@ -53,7 +53,13 @@ void park_answer(struct waiter *w, int code, mgr_value *value, const char *messa
 void park_move(struct waiter *w, struct waitq *q, const struct waiter_ops *ops);
 /* Answers every waiter of q with code (object deleted, shutdown). */
 void park_cancel_all(struct waitq *q, int code, const char *message);
-/* The session's end: removes each of its waiters, calling ops->gone. */
+/* w's process is gone (its session not ended yet): w leaves its wait
+ * queue and its timer, and is never answered; the session's end frees it
+ * without calling ops->gone. Touches nothing but w and its queue, so a
+ * type may call it in the middle of an operation. */
+void park_detach(struct waiter *w);
+/* The session's end: removes each of its waiters, calling ops->gone for
+ * those still queued. */
 void park_session_end(struct conn *conn);
 
 #endif

@@ -14,6 +14,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "server.h"
+#include "session.h"
 #include "stats.h"
 
 #define POOL_THREADS 4
@@ -127,9 +128,9 @@ static void pool_answer(struct job *j, int code)
 	if (code)
 		c->srv->stats.errors++;
 	if (!code && c->borrowed) /* an int or bool built in the job's call */
-		conn_reply_borrowed(c->conn, c->req_id, c->borrowed);
+		session_reply_borrowed(c->conn, c->req_id, c->borrowed);
 	else
-		conn_reply(c->conn, c->req_id, code, code ? NULL : c->result,
+		session_reply(c->conn, c->req_id, code, code ? NULL : c->result,
 			   c->err[0] ? c->err : NULL);
 	if (!code && !c->borrowed)
 		c->result = NULL;

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "../common/htab.h"
-#include "conn.h"
 #include "dispatch.h"
 #include "pool.h"
 #include "log.h"
@@ -184,23 +183,6 @@ void registry_idle(struct registry *r, struct object *o)
 		registry_destroy_state(o);
 }
 
-void registry_hand_refs(struct registry *r, struct conn *conn, const mgr_value *v)
-{
-	if (!v || value_refs_alive() == 0)
-		return; /* no ref values exist anywhere: nothing to walk */
-	if (v->kind == MGR_REF) {
-		struct object *o = registry_get(r, v->u.ref.id);
-		if (o)
-			conn_ref_add(conn, o);
-	} else if (v->kind == MGR_LIST) {
-		for (size_t i = 0; i < v->u.list.len; i++)
-			registry_hand_refs(r, conn, v->u.list.items[i]);
-	} else if (v->kind == MGR_MAP) {
-		HTAB_FOREACH(v->u.map, e)
-		registry_hand_refs(r, conn, &e->val);
-	}
-}
-
 void registry_unref(struct registry *r, uint64_t id)
 {
 	struct object *o = idmap_get(&r->by_id, id);
@@ -214,13 +196,26 @@ void registry_unref(struct registry *r, uint64_t id)
 	registry_free_object(o);
 }
 
+/* The walk is over a copy of the ids: a hook may free objects (a parked
+ * item's refs dropped, a lock's waiter answered...), which shifts the map.
+ * Each object is held while its hook runs. */
 void registry_session_end(struct registry *r, struct conn *conn)
 {
+	size_t n = 0;
+	uint64_t *ids = malloc((r->holders.len + 1) * sizeof(*ids));
+	if (!ids)
+		return; /* out of memory: holds stay (the safe side) */
 	IDMAP_FOREACH(&r->holders, s)
-	{
-		struct object *o = s->ptr;
+	ids[n++] = s->id;
+	for (size_t i = 0; i < n; i++) {
+		struct object *o = idmap_get(&r->holders, ids[i]);
+		if (!o)
+			continue;
+		o->refs++;
 		o->type->session_end(o, conn);
+		registry_unref(r, ids[i]);
 	}
+	free(ids);
 }
 
 void registry_delete(struct registry *r, struct object *o)

@@ -61,9 +61,6 @@ void registry_ref(struct object *o);
 void registry_ref_id(struct registry *r, uint64_t id);
 /* The object's worker call ended: a deleted object's state goes now. */
 void registry_idle(struct registry *r, struct object *o);
-/* The session gets a reference for each ref inside v (a reply leaving for
- * it), so the objects stay alive until it adopts or drops them. */
-void registry_hand_refs(struct registry *r, struct conn *conn, const mgr_value *v);
 /* Drops one reference to id (live or dead); frees at zero. */
 void registry_unref(struct registry *r, uint64_t id);
 /* A session ended: each object that may hold something of it (a type

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "park.h"
 #include "pool.h"
+#include "session.h"
 #include "snapshot.h"
 #include "types-builtin.h"
 
@@ -288,17 +289,6 @@ void server_stop(struct server *srv)
 	event_base_once(srv->base, -1, EV_TIMEOUT, server_stop_deadline_cb, srv, &tv);
 }
 
-void server_conn_closed(struct server *srv, struct conn *c)
-{
-	*(c->prev ? &c->prev->next : &srv->conns) = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	c->next = c->prev = NULL;
-	srv->n_conns--;
-	if (srv->stopping && srv->n_conns == 0)
-		event_base_loopexit(srv->base, NULL);
-}
-
 uint64_t server_calls_per_s(struct server *srv) { return srv->stats.last_second; }
 
 /* Once a second: how many calls the last second saw (for info). */
@@ -371,7 +361,7 @@ int server_init(struct server *srv, const struct config *cfg)
 	if (types_builtin_register() || registry_init(&srv->reg))
 		return log_msg(LOG_ERROR, "cannot register the built-in types"), -1;
 	srv->base = event_base_new();
-	if (!srv->base)
+	if (!srv->base || session_setup(srv))
 		return log_msg(LOG_ERROR, "cannot create the event loop"), -1;
 	if (server_listen(srv) || server_events(srv))
 		return -1;
@@ -400,10 +390,12 @@ void server_fini(struct server *srv)
 	while (srv->conns)
 		conn_close(srv->conns, "server exit");
 	pool_fini(srv); /* workers joined; their calls' holds given back */
+	session_end_queued(srv);
 	event_base_loop(srv->base, EVLOOP_NONBLOCK); /* run the deferred frees */
 	snapshot_fini(srv); /* the final save: no call is running now */
 	struct event *evs[] = {srv->accept_ev, srv->accept_retry_ev, srv->sig_ev[0],
-			       srv->sig_ev[1], srv->sig_ev[2], srv->parent_ev, srv->tick_ev};
+			       srv->sig_ev[1], srv->sig_ev[2], srv->parent_ev, srv->tick_ev,
+			       srv->end_ev};
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i])
 			event_free(evs[i]);

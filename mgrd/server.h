@@ -59,6 +59,8 @@ struct server {
 	struct conn *hot;   /* connections with a ring, the last to make calls first */
 	struct conn *awake; /* rings read this loop turn: to sleep before it ends */
 	uint32_t n_conns;
+	struct conn *ended; /* closed, their sessions not ended yet (session.c) */
+	struct event *end_ev; /* ends them, at the start of a loop turn */
 	struct registry reg;
 	struct object manager; /* object 0 */
 	uint8_t instance[16];
@@ -82,8 +84,6 @@ void server_fini(struct server *srv);
 /* Calls answered in the last whole second. */
 uint64_t server_calls_per_s(struct server *srv);
 
-/* conn.c calls these */
-void server_conn_closed(struct server *srv, struct conn *conn);
 struct object *server_object(struct server *srv, uint64_t id);
 
 #endif

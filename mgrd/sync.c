@@ -1,6 +1,8 @@
 /* Helpers shared by the synchronisation types (see sync.h): a waiter is
  * served only if its process is still connected, so an item or a lock is
- * never handed to a process that died before the loop read its EOF. */
+ * never handed to a process that died before the loop read its EOF. A dead
+ * one is only detached here; its session ends later, at one place in the
+ * loop (session.h), never inside the operation that found it. */
 #include "sync.h"
 
 #include <poll.h>
@@ -11,7 +13,7 @@
 bool sync_alive(const struct conn *conn)
 {
 	struct pollfd p = {.fd = conn->fd, .events = POLLRDHUP};
-	if (conn->fd < 0)
+	if (conn->fd < 0 || conn->state == CONN_DEAD)
 		return false;
 	return poll(&p, 1, 0) == 0 || !(p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
 }
@@ -19,7 +21,7 @@ bool sync_alive(const struct conn *conn)
 struct waiter *sync_head(struct waitq *q)
 {
 	while (q->head && !sync_alive(q->head->conn))
-		conn_close(q->head->conn, "peer hung up (seen while serving a waiter)");
+		park_detach(q->head); /* its session ends when the loop reads the EOF */
 	return q->head;
 }
 

@@ -22,9 +22,8 @@ enum { SYNC_ACQUIRED = 1, SYNC_OWNER_DIED = 2 };
 
 /* False once the peer of conn hung up, even before the loop reads the EOF. */
 bool sync_alive(const struct conn *conn);
-/* The first waiter of q whose process is alive, or NULL. Dead ones end
- * their sessions first, which runs session_end and gone hooks (this type's
- * too): call it only with the object's state consistent. */
+/* The first waiter of q whose process is alive, or NULL. Dead ones before
+ * it are detached (park_detach): nothing else runs, nothing is freed. */
 struct waiter *sync_head(struct waitq *q);
 /* Timeout answers for waiter_ops.timeout. */
 void sync_timeout_false(struct waiter *w);

@@ -4,7 +4,6 @@
  * would hang on a dead party instead. */
 #include <stdlib.h>
 
-#include "conn.h"
 #include "dispatch.h"
 #include "manager.h"
 #include "sync.h"
@@ -71,9 +70,8 @@ static struct waiter *barrier_first_dead(struct barrier *b)
 /* The last party arrived: release everyone, unless one of them died. */
 static int barrier_trip(struct call *c, struct barrier *b)
 {
-	struct waiter *dead;
-	while (!b->broken && (dead = barrier_first_dead(b)))
-		conn_close(dead->conn, "peer hung up (seen at a barrier)"); /* breaks it */
+	if (barrier_first_dead(b))
+		barrier_break(b); /* a party's process ended: nobody passes */
 	if (b->broken)
 		return call_fail(c, MGR_EBROKEN, "a party's process ended: the barrier is broken");
 	b->tripping = true;

@@ -9,6 +9,7 @@
 #include "monitor.h"
 #include "pool.h"
 #include "server.h"
+#include "session.h"
 #include "snapshot.h"
 #include "types-builtin.h"
 
@@ -39,7 +40,7 @@ static int manager_name_arg(struct call *c, bool required, const char **name)
 }
 
 /* o as a ref value: the reply hands the caller's session a reference to it
- * (registry_hand_refs), which the client's handle then owns. */
+ * (session_reply), which the client's handle then owns. */
 static int manager_hand_out(struct call *c, struct object *o)
 {
 	return call_return(c, mgr_value_new_ref(o->id, o->type->name));
@@ -127,7 +128,7 @@ static int manager_adopt(struct call *c)
 	int err = manager_target(c, &o);
 	if (err || !c->conn)
 		return err;
-	if (!idmap_get(&c->conn->refs, o->id) && conn_ref_add(c->conn, o))
+	if (!session_refs_of(c->conn, o->id) && session_ref_add(c->conn, o))
 		return MGR_ENOMEM;
 	return call_return_bool(c, true);
 }
@@ -147,7 +148,7 @@ static int manager_release(struct call *c)
 	uint64_t id = v->kind == MGR_REF ? v->u.ref.id : v->kind == MGR_INT ? (uint64_t)v->u.i : 0;
 	if (!id || !c->conn)
 		return call_fail(c, MGR_EARGS, "release takes a ref or an id");
-	if (conn_ref_drop(c->conn, id))
+	if (session_ref_drop(c->conn, id))
 		return call_fail(c, MGR_ENOOBJ, "this session holds no reference to #%llu",
 				 (unsigned long long)id);
 	return 0;
