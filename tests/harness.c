@@ -302,3 +302,21 @@ bool harness_reap_orphan(pid_t pid, int *status)
 	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 	return gone;
 }
+
+bool harness_exited_within(pid_t pid, int ms, int *status)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd >= 0) {
+		struct pollfd p = {pfd, POLLIN, 0};
+		while (poll(&p, 1, ms) < 0 && errno == EINTR)
+			;
+		close(pfd);
+	}
+	siginfo_t si = {0};
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) || si.si_pid != pid)
+		return false;
+	if (status)
+		*status = si.si_code == CLD_EXITED ? (si.si_status & 0xff) << 8
+						   : (si.si_status & 0x7f) | (si.si_code == CLD_DUMPED ? 0x80 : 0);
+	return true;
+}

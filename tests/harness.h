@@ -79,4 +79,9 @@ int harness_reap_all(pid_t *pids, int n);
 /* Open file descriptors of process pid (from /proc). */
 int harness_fd_count(pid_t pid);
 
+/* Whether pid (a child of ours, e.g. mgrd) has exited, waiting at most ms;
+ * it is NOT reaped (mgr_manager_shutdown still does that). *status (may be
+ * NULL): a waitpid()-style status. */
+bool harness_exited_within(pid_t pid, int ms, int *status);
+
 #endif
