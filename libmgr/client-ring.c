@@ -42,26 +42,27 @@ void client_ring_free(struct client_ring *cr, bool mapped)
 {
 	if (mapped)
 		ring_detach(&cr->r);
-	close(cr->efd);
+	client_forget_fd(&cr->efd); /* -1 in a child: the fork handler closed it */
 	free(cr);
 }
 
+/* Unlinked from c before freed, fds forgotten before closed (client.h). */
 void client_ring_close(mgr_client *c)
 {
-	for (int i = 0; i < 2; i++)
-		if (c->passed_fds[i] >= 0)
-			close(c->passed_fds[i]);
-	c->passed_fds[0] = c->passed_fds[1] = -1;
-	if (!c->ring)
+	client_forget_fd(&c->passed_fds[0]);
+	client_forget_fd(&c->passed_fds[1]);
+	struct client_ring *cr = c->ring;
+	if (!cr)
 		return;
-	if (client_forked(c)) /* mapped MADV_DONTFORK: not here, and its range may be reused */
-		client_ring_free(c->ring, false);
-	else if (c->reading) { /* the reader is in it: it frees it; wake it */
-		c->ring->orphan = true;
-		ring_futex_wake(&c->ring->r.rx->tail);
-	} else
-		client_ring_free(c->ring, true);
 	c->ring = NULL;
+	if (client_forked(c)) /* mapped MADV_DONTFORK: not here, and its range may be reused */
+		client_ring_free(cr, false);
+	else if (c->reading) { /* the reader is in it: it frees it; wake it */
+		cr->orphan = true;
+		c->orphan_ring = cr;
+		ring_futex_wake(&cr->r.rx->tail);
+	} else
+		client_ring_free(cr, true);
 }
 
 static void client_ring_kick(struct client_ring *cr)

@@ -1,6 +1,6 @@
-/* The client's connection: connect and handshake, fork detection, and the
- * multiplexed round trip (one writer at a time under the lock, one reader
- * at a time handing replies to their waiters). */
+/* The client's connection: connect and handshake, what a fork() leaves a
+ * child, and the multiplexed round trip (one writer at a time under the
+ * lock, one reader at a time handing replies to their waiters). */
 #include "client.h"
 
 #include <errno.h>
@@ -28,11 +28,123 @@ static __thread char client_errbuf[256];
 static __thread uint64_t client_tid, client_tid_gen;
 static uint64_t client_fork_gen = 1; /* bumped in the child at fork() */
 static pthread_once_t client_once = PTHREAD_ONCE_INIT;
+/* Every connected client, for the fork handlers. client_list_mu is held
+ * only to link, unlink or walk — never while waiting, never with a c->mu
+ * wanted — so the prepare handler's wait for it is short. */
+static pthread_mutex_t client_list_mu = PTHREAD_MUTEX_INITIALIZER;
+static mgr_client *client_list;
 
-static void client_after_fork(void) { client_fork_gen++; }
+bool client_forked(const mgr_client *c) { return c->gen != client_fork_gen; }
 
-bool client_forked(const mgr_client *c) { return c->fd >= 0 && c->gen != client_fork_gen; }
-static void client_init_once(void) { pthread_atfork(NULL, NULL, client_after_fork); }
+void client_forget_fd(int *fd)
+{
+	int n = *fd;
+	__atomic_store_n(fd, -1, __ATOMIC_RELEASE);
+	if (n >= 0)
+		close(n);
+}
+
+static void client_locks_init(mgr_client *c)
+{
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+/* ---- fork() ----
+ * A fork may come at any moment, from any thread, while other threads are
+ * in calls on any client: holding c->mu (for a few instructions, or for a
+ * whole handshake, or while a send waits for room in the ring), reading
+ * without it (blocked in recv() or on the ring's futex: the reader), or
+ * waiting on c->cv (a call whose reply another thread will read, e.g. a
+ * lock acquire parked on the manager for ever). None of those threads
+ * exists in the child, so nothing they hold is ever released there; and the
+ * prepare handler must not wait for them either (c->mu can be held for as
+ * long as the manager takes to make room). So no handler takes a c->mu:
+ * - prepare takes client_list_mu (see above), so the list is whole; parent
+ *   releases it;
+ * - child (the one thread, before the program runs again) bumps the fork
+ *   generation and, for each client, re-initialises mu and cv and closes
+ *   the fds the parent's connection had — at this instant still the
+ *   parent's open files, whose numbers nothing could have reused (the fork
+ *   contract in client.h) — forgetting them, the pending calls (other
+ *   threads' stacks) and the buffered bytes. Handles stay valid: they are
+ *   ids. The child's first call (client_ensure) frees what is left and opens
+ *   the child's own connection; mgr_client_session() is 0 until then.
+ * Nothing is ever closed by number later: a number the child reuses (a
+ * manager's readiness pipe moved onto fd 3, say) is never taken for ours. */
+
+static void client_fork_prepare(void) { pthread_mutex_lock(&client_list_mu); }
+
+static void client_fork_parent(void) { pthread_mutex_unlock(&client_list_mu); }
+
+static void client_fork_forget(mgr_client *c)
+{
+	client_locks_init(c);
+	client_forget_fd(&c->fd);
+	client_forget_fd(&c->orphan_fd);
+	client_forget_fd(&c->passed_fds[0]);
+	client_forget_fd(&c->passed_fds[1]);
+	if (c->ring)
+		client_forget_fd(&c->ring->efd);
+	if (c->orphan_ring)
+		client_forget_fd(&c->orphan_ring->efd);
+	c->reading = false; /* no reader came along */
+	c->pending = NULL;
+	c->rlen = c->wlen = 0;
+	c->session = 0;
+}
+
+static void client_fork_child(void)
+{
+	client_fork_gen++;
+	for (mgr_client *c = client_list; c; c = c->next_client)
+		client_fork_forget(c);
+	pthread_mutex_unlock(&client_list_mu);
+}
+
+static void client_init_once(void)
+{
+	pthread_atfork(client_fork_prepare, client_fork_parent, client_fork_child);
+}
+
+static void client_list_add(mgr_client *c)
+{
+	pthread_mutex_lock(&client_list_mu);
+	c->next_client = client_list;
+	client_list = c;
+	pthread_mutex_unlock(&client_list_mu);
+}
+
+static void client_list_remove(mgr_client *c)
+{
+	pthread_mutex_lock(&client_list_mu);
+	mgr_client **pp = &client_list;
+	while (*pp && *pp != c)
+		pp = &(*pp)->next_client;
+	if (*pp)
+		*pp = c->next_client;
+	pthread_mutex_unlock(&client_list_mu);
+}
+
+/* Makes *buf (holding *cap bytes, the first keep in use) want bytes long.
+ * The new block is named before the old one is freed, and *cap grows after
+ * *buf: a fork at any instant finds a live block at least *cap long. */
+static int client_grow(uint8_t **buf, size_t *cap, size_t keep, size_t want)
+{
+	uint8_t *p = malloc(want), *old = *buf;
+	if (!p)
+		return client_fail(MGR_ENOMEM, "out of memory");
+	if (keep)
+		memcpy(p, old, keep);
+	__atomic_store_n(buf, p, __ATOMIC_RELEASE);
+	__atomic_store_n(cap, want, __ATOMIC_RELEASE);
+	free(old);
+	return 0;
+}
 
 /* ---- errors ---- */
 
@@ -106,11 +218,8 @@ static int client_queue_msg(mgr_client *c, const struct msg *m)
 		size_t cap = c->wcap ? c->wcap : 4096;
 		while (cap - c->wlen < fo.size)
 			cap *= 2;
-		uint8_t *p = realloc(c->wbuf, cap);
-		if (!p)
-			return client_fail(MGR_ENOMEM, "out of memory");
-		c->wbuf = p;
-		c->wcap = cap;
+		if (client_grow(&c->wbuf, &c->wcap, c->wlen, cap))
+			return MGR_ENOMEM;
 	}
 	frame_write(&fo, c->wbuf + c->wlen);
 	c->wlen += fo.size;
@@ -199,14 +308,9 @@ static ssize_t client_sock_recv(mgr_client *c, int fd, int64_t deadline, bool sp
  * deadline. Only the reader. */
 static int client_recv(mgr_client *c, int fd, struct client_ring *cr, int64_t deadline)
 {
-	if (c->rcap - c->rlen < 65536) {
-		size_t cap = c->rcap ? c->rcap * 2 : 131072;
-		uint8_t *p = realloc(c->rbuf, cap);
-		if (!p)
-			return client_fail(MGR_ENOMEM, "out of memory");
-		c->rbuf = p;
-		c->rcap = cap;
-	}
+	if (c->rcap - c->rlen < 65536 &&
+	    client_grow(&c->rbuf, &c->rcap, c->rlen, c->rcap ? c->rcap * 2 : 131072))
+		return MGR_ENOMEM;
 	bool spin = client_spin_now(c);
 	if (cr)
 		return client_ring_recv(c, cr, fd, deadline, spin);
@@ -234,13 +338,8 @@ static int client_take_frame(mgr_client *c, struct msg *m, int *err)
 		return 0;
 	}
 	if (c->rlen < FRAME_HEADER + (size_t)len) {
-		if (c->rcap < FRAME_HEADER + (size_t)len) {
-			uint8_t *p = realloc(c->rbuf, FRAME_HEADER + (size_t)len + 65536);
-			if (!p)
-				return *err = client_fail(MGR_ENOMEM, "out of memory"), 0;
-			c->rbuf = p;
-			c->rcap = FRAME_HEADER + (size_t)len + 65536;
-		}
+		if (c->rcap < FRAME_HEADER + (size_t)len)
+			*err = client_grow(&c->rbuf, &c->rcap, c->rlen, FRAME_HEADER + (size_t)len + 65536);
 		return 0;
 	}
 	struct frame_limits lim = {CLIENT_MAX_FRAME, c->limits.max_depth + 8, UINT32_MAX, 0};
@@ -274,10 +373,9 @@ static void client_disconnect(mgr_client *c, int err)
 	if (c->fd >= 0 && busy) {
 		shutdown(c->fd, SHUT_RDWR); /* wakes the reader */
 		c->orphan_fd = c->fd;
-	} else if (c->fd >= 0) {
-		close(c->fd);
+		c->fd = -1;
 	}
-	c->fd = -1;
+	client_forget_fd(&c->fd);
 	if (!busy)
 		c->rlen = 0; /* else the reader's to reset */
 	c->wlen = 0;
@@ -369,29 +467,32 @@ static int client_open(mgr_client *c)
 	return err;
 }
 
-/* Connected, in this process. A forked child drops the parent's
- * connection (its copy of the fd) and opens its own. */
+/* The ring a reader was left with, freed (not unmapped in a forked child:
+ * not mapped here). */
+static void client_drop_orphan_ring(mgr_client *c)
+{
+	struct client_ring *cr = c->orphan_ring;
+	c->orphan_ring = NULL;
+	if (cr)
+		client_ring_free(cr, !client_forked(c));
+}
+
+/* Connected, in this process. In a forked child, the first call frees what
+ * the fork handler left of the parent's connection (its fds are closed
+ * already) and opens the child's own. */
 static int client_ensure(mgr_client *c)
 {
 	if (c->fd >= 0 && c->gen == client_fork_gen)
 		return 0;
-	while (c->reading && c->gen == client_fork_gen) /* the last reader still has rbuf */
-		pthread_cond_wait(&c->cv, &c->mu);
-	if (c->fd >= 0 && c->gen == client_fork_gen)
-		return 0;
-	if (c->gen != client_fork_gen && c->orphan_fd >= 0) { /* the parent's */
-		close(c->orphan_fd);
-		c->orphan_fd = -1;
-	}
-	if (c->fd >= 0) { /* we are a forked child: nothing here is ours */
-		c->reading = false; /* no reader thread came along */
+	if (client_forked(c)) {
 		client_ring_close(c);
-		close(c->fd);
-		c->fd = -1;
-		c->pending = NULL;
-		c->rlen = c->wlen = 0;
+		client_drop_orphan_ring(c);
+		c->gen = client_fork_gen;
 	}
-	c->gen = client_fork_gen;
+	while (c->reading) /* the last reader still has rbuf */
+		pthread_cond_wait(&c->cv, &c->mu);
+	if (c->fd >= 0)
+		return 0;
 	return client_open(c);
 }
 
@@ -433,11 +534,9 @@ static int client_read_turn(mgr_client *c, int64_t deadline)
 	c->reading = false;
 	if (c->fd != fd || (cr && cr->orphan)) { /* disconnected meanwhile: calls failed */
 		if (cr && cr->orphan)
-			client_ring_free(cr, true); /* ours to free */
-		if (c->orphan_fd == fd) {
-			close(fd);
-			c->orphan_fd = -1;
-		}
+			client_drop_orphan_ring(c); /* cr: ours to free */
+		if (c->orphan_fd == fd)
+			client_forget_fd(&c->orphan_fd);
 		c->rlen = 0;
 		pthread_cond_broadcast(&c->cv);
 		return 0;
@@ -599,12 +698,7 @@ static int client_new(const char *path, mgr_client **out)
 	mgr_client *c = calloc(1, sizeof(*c));
 	if (!c)
 		return client_fail(MGR_ENOMEM, "out of memory");
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	client_locks_init(c);
 	c->fd = -1;
 	c->passed_fds[0] = c->passed_fds[1] = c->orphan_fd = -1;
 	c->manager = (mgr_object){.client = c, .id = 0, .type = strdup("manager")};
@@ -644,20 +738,23 @@ int mgr_client_connect(const char *path, mgr_client **out)
 			client_free(c);
 		return err;
 	}
+	client_list_add(c);
 	*out = c;
 	return 0;
 }
 
+/* Off the list first: a fork from now on leaves c's fds alone (the child
+ * keeps copies until it exits or execs; they are CLOEXEC). */
 void mgr_client_close(mgr_client *c)
 {
 	if (!c)
 		return;
+	client_list_remove(c);
 	c->reading = false; /* nobody may be in a call on c now */
 	client_ring_close(c);
-	if (c->fd >= 0)
-		close(c->fd); /* in a forked child this closes only the child's copy */
-	if (c->orphan_fd >= 0)
-		close(c->orphan_fd);
+	client_drop_orphan_ring(c);
+	client_forget_fd(&c->fd);
+	client_forget_fd(&c->orphan_fd);
 	client_free(c);
 }
 

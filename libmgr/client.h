@@ -26,14 +26,23 @@ struct mgr_object {
 	char *type;
 };
 
+/* Fork contract (client.c, "fork()"): at every instant, each fd field
+ * below (fd, orphan_fd, passed_fds, ring->efd, orphan_ring->efd) is -1 or
+ * an fd this client opened and has not closed — stored as soon as made,
+ * set to -1 before close() — and each heap pointer (rbuf, wbuf, ring,
+ * orphan_ring) names a live block — replaced before freed, unlinked before
+ * freed. A fork in the middle of any call therefore leaves the child
+ * exactly what to close and free, without the lock. */
 struct mgr_client {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	mgr_client *next_client; /* all clients (client_list), for fork() */
 	char path[108];
 	char name[64];
 	int fd;        /* -1: not connected */
 	pid_t pid;     /* the process that opened fd */
-	uint64_t gen;  /* fork generation fd belongs to */
+	uint64_t gen;  /* fork generation the state belongs to (else: the child's
+			* first call adopts what the fork handler left) */
 	uint64_t next_id, session;
 	uint8_t instance[16];
 	struct frame_limits limits;
@@ -49,6 +58,7 @@ struct mgr_client {
 	struct client_ring *ring; /* NULL: the socket carries the frames */
 	int passed_fds[2];   /* fds that came with the Welcome, until used */
 	int orphan_fd;       /* disconnected under the reader: it closes it */
+	struct client_ring *orphan_ring; /* the same for the ring: it frees it */
 	bool ring_refused;   /* the Welcome's ring could not be mapped */
 };
 
@@ -86,9 +96,12 @@ int client_poll_once(mgr_client *c);
 int client_ring_open(mgr_client *c, uint32_t cap);
 void client_ring_close(mgr_client *c);
 void client_ring_free(struct client_ring *cr, bool mapped);
-/* c's connection was opened before a fork(): in a child, nothing of it is
- * ours (its ring is not even mapped here). */
+/* c's state is from before a fork(): in a child, nothing of it is ours
+ * (its ring is not even mapped here; the fork handler closed its fds). */
 bool client_forked(const mgr_client *c);
+/* Sets *fd to -1, then closes what it was (if anything): the fork contract's
+ * order, so that a fork in between leaves no closed number named. */
+void client_forget_fd(int *fd);
 int client_ring_send(mgr_client *c, const uint8_t *p, size_t len);
 int client_ring_recv(mgr_client *c, struct client_ring *cr, int fd, int64_t deadline,
 		     bool spin);
