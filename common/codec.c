@@ -222,6 +222,28 @@ size_t codec_value_size(const mgr_value *v)
 	}
 }
 
+static uint32_t codec_max(uint32_t a, uint32_t b) { return a > b ? a : b; }
+
+uint32_t codec_value_depth(const mgr_value *v, uint32_t room, uint64_t *items)
+{
+	uint32_t below = 0; /* the deepest item's nesting; room - 1 or more: too deep */
+	*items += 1;
+	if (!room || !v)
+		return 1;
+	if (v->kind == MGR_LIST)
+		for (uint32_t i = 0; i < v->u.list.len && below < room; i++)
+			below = codec_max(below, codec_value_depth(v->u.list.items[i], room - 1, items));
+	if (v->kind == MGR_MAP)
+		HTAB_FOREACH(v->u.map, e) {
+			if (below >= room)
+				break;
+			*items += 1; /* the MapEntry */
+			below = codec_max(below, codec_value_depth(&e->key, room - 1, items));
+			below = codec_max(below, codec_value_depth(&e->val, room - 1, items));
+		}
+	return 1 + below;
+}
+
 static uint8_t *codec_put_bytes(uint8_t *p, uint8_t tag, const void *s, size_t n)
 {
 	*p++ = tag;

@@ -71,6 +71,12 @@ static inline bool codec_next_field(const uint8_t **p, const uint8_t *end, struc
  * is nil. Writing returns the end of what was written. */
 size_t codec_value_size(const mgr_value *v);
 uint8_t *codec_value_write(const mgr_value *v, uint8_t *p);
+/* The nesting of v as frame_check() counts it (a scalar is 1), and the
+ * items it counts (each value and map entry one) added to *items; looks no
+ * more than room levels down: a value deeper than room gives room + 1 (and
+ * a partial count). So a value being checked against a limit costs a
+ * recursion no deeper than the limit. */
+uint32_t codec_value_depth(const mgr_value *v, uint32_t room, uint64_t *items);
 /* Decodes the Value message in [p, end) into *out (caller owns). 0, or -1
  * when the bytes are not the plain form this reader takes (duplicate or
  * unknown fields, odd wire types) or hold a bad value: then the protobuf-c

@@ -1,6 +1,8 @@
 /* Schema-aware walk over protobuf bytes, done before protobuf-c unpacks a
  * frame: protobuf-c 1.4 recurses without a depth limit and allocates per
- * repeated entry, so depth and value count are bounded here first. */
+ * repeated entry, so depth and value count are bounded here first. A part
+ * that breaks a limit is stepped over, not entered: the rest of the frame
+ * is still walked, so a well-formed request can be told from garbage. */
 #include <stdbool.h>
 
 #include "frame.h"
@@ -23,6 +25,7 @@ static const enum pbmsg check_schema[PB_OTHER + 1][10] = {
 struct check {
 	const struct frame_limits *lim;
 	uint32_t items;
+	enum frame_limit broke; /* the first limit broken; nothing is entered after */
 };
 
 static bool check_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
@@ -65,8 +68,8 @@ static int check_field(struct check *c, enum pbmsg m, const uint8_t **p,
 	*p += len;
 	uint64_t field = tag >> 3;
 	enum pbmsg next = field < 10 && m != PB_OTHER ? check_schema[m][field] : PB_NONE;
-	if (next == PB_NONE || next == PB_OTHER)
-		return 0; /* scalar, string, or a message without values */
+	if (next == PB_NONE || next == PB_OTHER || c->broke)
+		return 0; /* scalar, string, a message without values, or past a limit */
 	return check_msg(c, next, sub, *p, depth);
 }
 
@@ -74,9 +77,12 @@ static int check_msg(struct check *c, enum pbmsg m, const uint8_t *p,
 		     const uint8_t *end, uint32_t depth)
 {
 	if (m == PB_VALUE && ++depth > c->lim->max_depth)
-		return MGR_ELIMIT;
-	if ((m == PB_VALUE || m == PB_ENTRY || m == PB_CALL) && ++c->items > c->lim->max_items)
-		return MGR_ELIMIT;
+		c->broke = FRAME_LIMIT_DEPTH;
+	else if ((m == PB_VALUE || m == PB_ENTRY || m == PB_CALL) &&
+		 ++c->items > c->lim->max_items)
+		c->broke = FRAME_LIMIT_ITEMS;
+	if (c->broke)
+		return 0; /* its bytes are bounded by the enclosing length: skipped */
 	while (p < end) {
 		int err = check_field(c, m, &p, end, depth);
 		if (err)
@@ -85,8 +91,17 @@ static int check_msg(struct check *c, enum pbmsg m, const uint8_t *p,
 	return 0;
 }
 
+int frame_check_limit(const uint8_t *p, size_t len, const struct frame_limits *lim,
+		      enum frame_limit *broke)
+{
+	struct check c = {lim, 0, FRAME_LIMIT_NONE};
+	int err = check_msg(&c, PB_FRAME, p, p + len, 0);
+	if (broke)
+		*broke = err ? FRAME_LIMIT_NONE : c.broke;
+	return err ? err : c.broke ? MGR_ELIMIT : 0;
+}
+
 int frame_check(const uint8_t *p, size_t len, const struct frame_limits *lim)
 {
-	struct check c = {lim, 0};
-	return check_msg(&c, PB_FRAME, p, p + len, 0);
+	return frame_check_limit(p, len, lim, NULL);
 }

@@ -321,14 +321,58 @@ static int frame_fast_decode(const uint8_t *p, size_t len, struct msg *m)
 	return -1;
 }
 
-static int frame_check_limits(const uint8_t *p, size_t len, const struct frame_limits *lim,
-			      char *err, size_t errlen)
+/* What a broken limit is called in messages: the Welcome's name for it. */
+static const char *const frame_limit_names[] = {
+	[FRAME_LIMIT_DEPTH] = "max_depth",
+	[FRAME_LIMIT_ITEMS] = "max_items",
+	[FRAME_LIMIT_SIZE] = "max_frame",
+};
+
+/* The id of the Request a frame is, if it is one in the plain form every
+ * encoder writes (the Frame's one field; the Request's known fields with
+ * their wire types), else 0 (and a request's id is never 0). */
+static uint64_t frame_request_id(const uint8_t *p, size_t len)
 {
-	int rc = frame_check(p, len, lim);
-	if (rc)
-		snprintf(err, errlen, rc == MGR_ELIMIT
-			 ? "frame exceeds limits (depth %u, values %u)"
-			 : "malformed protobuf data", lim->max_depth, lim->max_items);
+	struct codec_field f;
+	const uint8_t *end = p + len;
+	uint64_t id = 0;
+	if (!codec_next_field(&p, end, &f) || p != end || f.num != 3 || f.wt != 2)
+		return 0;
+	for (p = f.data, end = f.data + f.v; p < end;) {
+		if (!codec_next_field(&p, end, &f))
+			return 0;
+		bool len_field = f.num == 3 || f.num == 4 || f.num == 7;
+		if (f.num <= 7 && f.wt != (len_field ? 2u : 0u))
+			return 0;
+		if (f.num == 1)
+			id = f.v; /* repeated: the last one counts, as for protobuf-c */
+	}
+	return id;
+}
+
+/* The limits walk. A request that is well-formed but for a value over a
+ * limit comes out as MSG_REQUEST with its id: that call alone is refused. */
+static int frame_check_limits(const uint8_t *p, size_t len, const struct frame_limits *lim,
+			      struct msg *out, char *err, size_t errlen)
+{
+	enum frame_limit broke;
+	int rc = frame_check_limit(p, len, lim, &broke);
+	if (rc != MGR_ELIMIT) {
+		if (rc)
+			snprintf(err, errlen, "malformed protobuf data");
+		return rc;
+	}
+	if (broke == FRAME_LIMIT_DEPTH)
+		snprintf(err, errlen, "a value is nested deeper than the limit of %u (%s)",
+			 lim->max_depth, frame_limit_names[broke]);
+	else
+		snprintf(err, errlen, "more than %u values in one frame, the limit (%s)",
+			 lim->max_items, frame_limit_names[broke]);
+	uint64_t id = frame_request_id(p, len);
+	if (id) {
+		out->kind = MSG_REQUEST;
+		out->u.request.id = id;
+	}
 	return rc;
 }
 
@@ -340,13 +384,13 @@ int frame_decode(const uint8_t *p, size_t len, const struct frame_limits *lim,
 	 * short cannot break the limits, and the walk is only needed before
 	 * protobuf-c (which recurses without a bound) sees it. */
 	bool small = len / 2 < lim->max_depth && len / 2 < lim->max_items;
-	int rc = small ? 0 : frame_check_limits(p, len, lim, err, errlen);
+	int rc = small ? 0 : frame_check_limits(p, len, lim, out, err, errlen);
 	if (rc)
 		return rc;
 	if (frame_fast_decode(p, len, out) == 0)
 		return 0;
 	msg_clear(out);
-	if (small && (rc = frame_check_limits(p, len, lim, err, errlen)))
+	if (small && (rc = frame_check_limits(p, len, lim, out, err, errlen)))
 		return rc;
 	Mgr__Frame *f = mgr__frame__unpack(NULL, len, p);
 	if (!f || f->msg_case == MGR__FRAME__MSG__NOT_SET) {
@@ -365,6 +409,68 @@ int frame_decode(const uint8_t *p, size_t len, const struct frame_limits *lim,
 		out->u.request.id = id;
 	}
 	return rc;
+}
+
+/* ---- limits, before sending ---- */
+
+/* The first argument nested deeper than room (1-based; 0: none) among
+ * args; items counted into *items. */
+static size_t frame_args_too_deep(mgr_value *const *args, size_t nargs, uint32_t room,
+				  uint64_t *items)
+{
+	for (size_t i = 0; i < nargs; i++)
+		if (codec_value_depth(args[i], room, items) > room)
+			return i + 1;
+	return 0;
+}
+
+/* Depth and items; *arg and *call (0: the request's own args, else the
+ * batch call, 1-based) say where the depth broke. */
+static enum frame_limit frame_request_walk(const struct msg_request *q,
+					   const struct frame_limits *lim, size_t *call,
+					   size_t *arg)
+{
+	uint32_t room = lim->max_depth ? lim->max_depth : UINT32_MAX;
+	uint64_t items = q->nbatch; /* each batch Call counts one */
+	*call = 0;
+	*arg = frame_args_too_deep(q->args, q->nargs, room, &items);
+	for (size_t i = 0; !*arg && i < q->nbatch; i++) {
+		*arg = frame_args_too_deep(q->batch[i].args, q->batch[i].nargs, room, &items);
+		*call = i + 1;
+	}
+	if (*arg)
+		return FRAME_LIMIT_DEPTH;
+	return lim->max_items && items > lim->max_items ? FRAME_LIMIT_ITEMS : FRAME_LIMIT_NONE;
+}
+
+int frame_request_fits(const struct msg_request *q, const struct frame_limits *lim,
+		       enum frame_limit *broke, char *err, size_t errlen)
+{
+	size_t call, arg;
+	struct frame_out fo = {0};
+	struct msg m = {.kind = MSG_REQUEST};
+	enum frame_limit why = frame_request_walk(q, lim, &call, &arg);
+	m.u.request = *q; /* only sized, after the depth is known to be bounded */
+	if (!why && lim->max_frame &&
+	    (frame_prepare(&fo, &m) || fo.size - FRAME_HEADER > lim->max_frame))
+		why = FRAME_LIMIT_SIZE;
+	if (broke)
+		*broke = why;
+	if (why == FRAME_LIMIT_DEPTH && call)
+		snprintf(err, errlen, "batch call %zu (%s): argument %zu is nested deeper than "
+			 "the manager's limit of %u (max_depth)", call, q->batch[call - 1].method,
+			 arg, lim->max_depth);
+	else if (why == FRAME_LIMIT_DEPTH)
+		snprintf(err, errlen, "argument %zu is nested deeper than the manager's limit "
+			 "of %u (max_depth)", arg, lim->max_depth);
+	else if (why == FRAME_LIMIT_ITEMS)
+		snprintf(err, errlen, "the call holds more than %u values, the manager's limit "
+			 "(max_items)", lim->max_items);
+	else if (why == FRAME_LIMIT_SIZE)
+		snprintf(err, errlen, "the call is %zu bytes, over the manager's limit of %u "
+			 "(max_frame)", fo.size ? fo.size - FRAME_HEADER : (size_t)UINT32_MAX,
+			 lim->max_frame);
+	return why ? MGR_ELIMIT : 0;
 }
 
 /* ---- encode ----

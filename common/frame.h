@@ -11,18 +11,36 @@
 
 uint32_t frame_get_len(const uint8_t hdr[FRAME_HEADER]);
 
+/* The limit a frame broke. */
+enum frame_limit { FRAME_LIMIT_NONE, FRAME_LIMIT_DEPTH, FRAME_LIMIT_ITEMS, FRAME_LIMIT_SIZE };
+
 /* Walks the protobuf bytes with the schema before anything is unpacked:
  * rejects value nesting deeper than max_depth and more than max_items items
- * (values, map entries and batch calls each count one)
- * (MGR_ELIMIT) and malformed wire data (MGR_EPROTO). */
+ * (values, map entries and batch calls each count one) (MGR_ELIMIT, and
+ * *broke says which; broke may be NULL) and malformed wire data
+ * (MGR_EPROTO, which wins: the parts outside an over-limit value are still
+ * walked). Recursion never goes deeper than max_depth. */
+int frame_check_limit(const uint8_t *p, size_t len, const struct frame_limits *lim,
+		      enum frame_limit *broke);
 int frame_check(const uint8_t *p, size_t len, const struct frame_limits *lim);
 
 /* Decodes one payload (header excluded). On failure returns a code and, in
- * err, a message; if the frame was a well-formed request whose arguments
- * were bad (EUTF8, ETYPE), out->kind is MSG_REQUEST with only its id set,
- * so the caller can answer that request. out must be msg_clear()ed. */
+ * err, a message; if the frame was a well-formed request (non-zero id)
+ * whose arguments were bad (EUTF8, ETYPE) or broke max_depth or max_items
+ * (ELIMIT), out->kind is MSG_REQUEST with only its id set, so the caller
+ * can answer that request and keep the connection. out must be
+ * msg_clear()ed. */
 int frame_decode(const uint8_t *p, size_t len, const struct frame_limits *lim,
 		 struct msg *out, char *err, size_t errlen);
+
+/* Whether q, encoded exactly as it is (id, object and thread included),
+ * keeps within the limits a manager announced, counted as its
+ * frame_check() and frame-length check will count: 0, or MGR_ELIMIT with a
+ * message in err naming the limit and *broke (may be NULL) saying which.
+ * A zero limit was not announced and is not checked. Walks no deeper than
+ * max_depth + 1, so an absurdly deep value costs no more than a legal one. */
+int frame_request_fits(const struct msg_request *q, const struct frame_limits *lim,
+		       enum frame_limit *broke, char *err, size_t errlen);
 
 /* A frame sized for writing: size first, then the bytes straight into the
  * caller's buffer (no allocation). */

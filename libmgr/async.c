@@ -2,7 +2,7 @@
  * loop, and batches that run several calls atomically on one object. */
 #include <stdlib.h>
 
-#include "client.h"
+#include "call.h"
 
 struct mgr_future {
 	mgr_client *client;
@@ -22,7 +22,9 @@ int mgr_call_async(mgr_object *o, const char *method, mgr_value *const *args,
 				  .nargs = nargs};
 	f->client = o->client;
 	pthread_mutex_lock(&f->client->mu);
-	int err = client_submit(f->client, o, &req, &f->p);
+	int err = call_check(f->client, o, &req);
+	if (!err)
+		err = client_submit(f->client, o, &req, &f->p);
 	pthread_mutex_unlock(&f->client->mu);
 	if (err) {
 		free(f);
@@ -105,12 +107,7 @@ int mgr_call_batch(mgr_object *o, const mgr_batch_call *calls, size_t n, mgr_val
 		batch[i] = (struct msg_call){(char *)calls[i].method, (mgr_value **)calls[i].args,
 					     calls[i].nargs};
 	struct msg_request req = {.method = "", .batch = batch, .nbatch = n};
-	struct pending p = {0};
-	pthread_mutex_lock(&o->client->mu);
-	int err = client_submit(o->client, o, &req, &p);
-	if (!err)
-		err = client_finish(o->client, &p, 0, results);
-	pthread_mutex_unlock(&o->client->mu);
+	int err = call_run(o, &req, results);
 	free(batch);
 	return err;
 }

@@ -1,12 +1,52 @@
 /* Generic calls: by method name with value arguments, the varargs forms,
  * and the small helpers the typed functions are written with. */
+#include "call.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
-#include "client.h"
+#include "../common/frame.h"
 #include "../common/value.h"
 
 #define CALL_MAX_ARGS 16
+
+/* The request as client_submit() will write it: the next id, and the
+ * largest thread id first; only a size over max_frame by the few bytes
+ * that assumption adds asks the kernel for the real one. c->limits are
+ * those of the last Welcome (a reconnect to a restarted manager with other
+ * limits is checked against the old ones once; mgrd checks too). */
+int call_check(mgr_client *c, const mgr_object *o, const struct msg_request *req)
+{
+	char why[256];
+	enum frame_limit broke;
+	struct msg_request q = *req;
+	q.object = o->id;
+	q.id = c->next_id + 1;
+	q.thread = UINT64_MAX;
+	int err = frame_request_fits(&q, &c->limits, &broke, why, sizeof(why));
+	if (err && broke == FRAME_LIMIT_SIZE) {
+		q.thread = (uint64_t)syscall(SYS_gettid); /* what client_submit sends */
+		err = frame_request_fits(&q, &c->limits, NULL, why, sizeof(why));
+	}
+	return err ? client_fail(err, "%s", why) : 0;
+}
+
+int call_run(mgr_object *o, struct msg_request *req, mgr_value **result)
+{
+	mgr_client *c = o->client;
+	struct pending p = {0};
+	client_set_error("%s", "");
+	pthread_mutex_lock(&c->mu);
+	int err = call_check(c, o, req);
+	if (!err)
+		err = client_submit(c, o, req, &p);
+	if (!err)
+		err = client_finish(c, &p, req->timeout_ms, result);
+	pthread_mutex_unlock(&c->mu);
+	return err;
+}
 
 int mgr_call_timeout(mgr_object *o, const char *method, uint32_t timeout_ms,
 		     mgr_value *const *args, size_t nargs, mgr_value **result)
@@ -16,7 +56,9 @@ int mgr_call_timeout(mgr_object *o, const char *method, uint32_t timeout_ms,
 	for (size_t i = 0; i < nargs; i++)
 		if (!args[i])
 			return client_fail(MGR_ENOMEM, "argument %zu is NULL (out of memory?)", i + 1);
-	return client_call(o->client, o, method, args, nargs, timeout_ms, result);
+	struct msg_request req = {.method = (char *)method, .args = (mgr_value **)args,
+				  .nargs = nargs, .timeout_ms = timeout_ms};
+	return call_run(o, &req, result);
 }
 
 int mgr_call(mgr_object *o, const char *method, mgr_value *const *args, size_t nargs,

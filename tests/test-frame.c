@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -491,7 +492,8 @@ static void test_depth_limit_hand_encoded(void **state)
 		free(b.p);
 		b = deep_request(6, max + 1);
 		assert_int_equal(decode(&b, &lim, &out), MGR_ELIMIT);
-		assert_int_equal(out.kind, MSG_NONE);
+		assert_int_equal(out.kind, MSG_REQUEST); /* answerable: see below */
+		assert_int_equal(out.u.request.id, 6);
 		msg_clear(&out);
 		free(b.p);
 	}
@@ -573,6 +575,271 @@ static void test_items_limit_map(void **state)
 	assert_int_equal(round_trip(&m, &lim, &out), MGR_ELIMIT);
 	msg_clear(&out);
 	mgr_value_free(map);
+}
+
+/* ---- over a limit, the request is still answerable ---- */
+
+/* decode() of b must fail with ELIMIT as request id, holding nothing but
+ * the id, with a message naming limit. */
+static void expect_request_limit(const struct pb *b, const struct frame_limits *lim,
+				 uint64_t id, const char *limit)
+{
+	char err[160] = "";
+	struct msg out;
+	int rc = frame_decode(b->p, b->len, lim, &out, err, sizeof(err));
+	struct msg seen = out;
+	msg_clear(&out); /* safe on it: nothing was unpacked */
+	assert_int_equal(rc, MGR_ELIMIT);
+	assert_int_equal(seen.kind, MSG_REQUEST);
+	assert_true(seen.u.request.id == id);
+	assert_null(seen.u.request.method);
+	assert_null(seen.u.request.args);
+	assert_int_equal(seen.u.request.nargs, 0);
+	assert_int_equal(seen.u.request.nbatch, 0);
+	if (!strstr(err, limit))
+		fail_msg("'%s' does not name %s", err, limit);
+}
+
+/* Where the Request's own bytes start in Frame{request} bytes at p. */
+static size_t request_body_at(const uint8_t *p)
+{
+	size_t at = 1; /* the Frame's tag */
+	while (p[at] & 0x80)
+		at++;
+	return at + 1;
+}
+
+static void test_deep_request_keeps_id(void **state)
+{
+	(void)state;
+	struct frame_limits lim = lim_default; /* max_depth 32 */
+	struct pb b = deep_request(0xABCDEF0123ULL, 33);
+	expect_request_limit(&b, &lim, 0xABCDEF0123ULL, "max_depth");
+	free(b.p);
+	b = deep_request(1, 100000); /* walked no deeper than the limit */
+	expect_request_limit(&b, &lim, 1, "max_depth");
+	free(b.p);
+	/* the id given twice: the last one, as protobuf-c reads it */
+	mgr_value *deep = nested_list(40);
+	uint8_t *enc = NULL;
+	size_t len = 0;
+	mgr_value *a[] = {deep};
+	struct msg m = request_of(a, 1);
+	assert_int_equal(frame_encode(&m, &enc, &len), 0);
+	struct pb twice = {0}, req = {0};
+	pb_uint(&req, 1, 5);
+	size_t at = request_body_at(enc + FRAME_HEADER);
+	pb_raw(&req, enc + FRAME_HEADER + at, len - FRAME_HEADER - at); /* then id 77 */
+	pb_msg(&twice, 3, &req);
+	expect_request_limit(&twice, &lim, 77, "max_depth");
+	free(twice.p);
+	free(enc);
+	mgr_value_free(deep);
+}
+
+static void test_items_request_keeps_id(void **state)
+{
+	(void)state;
+	mgr_value *l = mgr_value_new_list(); /* 11 values */
+	for (int i = 0; i < 10; i++)
+		mgr_value_list_append(l, mgr_value_new_int(i));
+	mgr_value *args[] = {l};
+	struct msg m = request_of(args, 1);
+	uint8_t *enc = NULL;
+	size_t len = 0;
+	assert_int_equal(frame_encode(&m, &enc, &len), 0);
+	struct pb b = {0};
+	pb_raw(&b, enc + FRAME_HEADER, len - FRAME_HEADER);
+	struct frame_limits lim = lim_default;
+	lim.max_items = 10;
+	expect_request_limit(&b, &lim, 77, "max_items");
+	/* a batch's calls count too: its Call is the 12th item */
+	struct msg_call call = {(char *)"append", args, 1};
+	m.u.request.batch = &call;
+	m.u.request.nbatch = 1;
+	m.u.request.nargs = 0;
+	free(enc);
+	free(b.p);
+	b = (struct pb){0};
+	assert_int_equal(frame_encode(&m, &enc, &len), 0);
+	pb_raw(&b, enc + FRAME_HEADER, len - FRAME_HEADER);
+	lim.max_items = 12;
+	struct msg out;
+	assert_int_equal(decode(&b, &lim, &out), 0);
+	assert_int_equal(out.u.request.nbatch, 1);
+	msg_clear(&out);
+	lim.max_items = 11;
+	expect_request_limit(&b, &lim, 77, "max_items");
+	free(enc);
+	free(b.p);
+	mgr_value_free(l);
+}
+
+/* Over a limit but not a plain request with an id: nothing to answer. */
+static void test_limit_not_a_request(void **state)
+{
+	(void)state;
+	struct frame_limits lim = lim_default;
+	struct msg out;
+	struct pb b = deep_request(0, 40); /* id 0 is no request's */
+	assert_int_equal(decode(&b, &lim, &out), MGR_ELIMIT);
+	assert_int_equal(out.kind, MSG_NONE);
+	msg_clear(&out);
+	free(b.p);
+	/* a second Frame field after the request */
+	b = deep_request(3, 40);
+	pb_uint(&b, 9, 1);
+	assert_int_equal(decode(&b, &lim, &out), MGR_ELIMIT);
+	assert_int_equal(out.kind, MSG_NONE);
+	msg_clear(&out);
+	free(b.p);
+	/* an id with the wrong wire type (protobuf-c refuses the frame) */
+	b = deep_request(3, 40);
+	size_t at = request_body_at(b.p);
+	assert_int_equal(b.p[at], 0x08);
+	b.p[at] = 0x0D; /* field 1 as fixed32: it and the method's 3 bytes */
+	assert_int_equal(decode(&b, &lim, &out), MGR_ELIMIT);
+	assert_int_equal(out.kind, MSG_NONE);
+	msg_clear(&out);
+	free(b.p);
+	/* malformed bytes after the deep argument win over the limit */
+	struct pb deep = deep_request(4, 40), f = {0};
+	const uint8_t tail[] = {0x28, 0x80}; /* timeout_ms: an unfinished varint */
+	pb_raw(&deep, tail, sizeof(tail));
+	/* fix the Frame's length: re-wrap the request body */
+	struct pb body = {0};
+	at = request_body_at(deep.p);
+	pb_raw(&body, deep.p + at, deep.len - at);
+	pb_msg(&f, 3, &body);
+	assert_int_equal(decode(&f, &lim, &out), MGR_EPROTO);
+	assert_int_equal(out.kind, MSG_NONE);
+	msg_clear(&out);
+	free(f.p);
+	free(deep.p);
+}
+
+/* ---- frame_request_fits: the sender's check agrees with the receiver's ---- */
+
+static int fits(const struct msg_request *q, const struct frame_limits *lim, char *why,
+		enum frame_limit *broke)
+{
+	return frame_request_fits(q, lim, broke, why, 160);
+}
+
+static void test_fits_depth_edge(void **state)
+{
+	(void)state;
+	char why[160];
+	enum frame_limit broke;
+	for (uint32_t depth = 1; depth <= 40; depth++) {
+		mgr_value *args[] = {mgr_value_new_string("first"), nested_list(depth)};
+		struct msg m = request_of(args, 2), out;
+		struct frame_limits lim = lim_default;
+		lim.max_depth = depth;
+		assert_int_equal(fits(&m.u.request, &lim, why, &broke), 0);
+		assert_int_equal(broke, FRAME_LIMIT_NONE);
+		assert_int_equal(round_trip(&m, &lim, &out), 0);
+		msg_clear(&out);
+		lim.max_depth = depth - 1;
+		if (depth > 1) { /* max_depth 0: not announced, not checked */
+			assert_int_equal(fits(&m.u.request, &lim, why, &broke), MGR_ELIMIT);
+			assert_int_equal(broke, FRAME_LIMIT_DEPTH);
+			char want[160];
+			snprintf(want, sizeof(want), "argument 2 is nested deeper than the manager's "
+				 "limit of %u (max_depth)", depth - 1);
+			assert_string_equal(why, want);
+			assert_int_equal(round_trip(&m, &lim, &out), MGR_ELIMIT);
+			msg_clear(&out);
+		}
+		mgr_value_free(args[0]);
+		mgr_value_free(args[1]);
+	}
+	/* a map in a list in a map: entries add no depth, their values do */
+	mgr_value *inner = mgr_value_new_map(), *l = mgr_value_new_list(), *outer = mgr_value_new_map();
+	mgr_value_map_set(inner, mgr_value_new_int(1), mgr_value_new_string("x"));
+	mgr_value_list_append(l, inner);
+	mgr_value_map_set(outer, mgr_value_new_string("k"), l);
+	mgr_value *args[] = {outer};
+	struct msg m = request_of(args, 1);
+	struct frame_limits lim = lim_default;
+	lim.max_depth = 4;
+	assert_int_equal(fits(&m.u.request, &lim, why, NULL), 0);
+	lim.max_depth = 3;
+	assert_int_equal(fits(&m.u.request, &lim, why, NULL), MGR_ELIMIT);
+	/* in a batch call: named by its number and method */
+	struct msg_call calls[2] = {{(char *)"get", NULL, 0}, {(char *)"update", args, 1}};
+	m.u.request.nargs = 0;
+	m.u.request.batch = calls;
+	m.u.request.nbatch = 2;
+	assert_int_equal(fits(&m.u.request, &lim, why, NULL), MGR_ELIMIT);
+	assert_string_equal(why, "batch call 2 (update): argument 1 is nested deeper than "
+				 "the manager's limit of 3 (max_depth)");
+	mgr_value_free(outer);
+	/* 10,000 deep: refused after a walk of the limit's depth */
+	mgr_value *deep = nested_list(10000);
+	mgr_value *dargs[] = {deep};
+	m = request_of(dargs, 1);
+	assert_int_equal(fits(&m.u.request, &lim_default, why, &broke), MGR_ELIMIT);
+	assert_int_equal(broke, FRAME_LIMIT_DEPTH);
+	mgr_value_free(deep);
+}
+
+static void test_fits_items_edge(void **state)
+{
+	(void)state;
+	char why[160];
+	enum frame_limit broke;
+	/* {"a": [1, 2]} and 3: map + entry + key + list + 2 ints + 1 = 7 */
+	mgr_value *map = mgr_value_new_map(), *l = mgr_value_new_list();
+	mgr_value_list_append(l, mgr_value_new_int(1));
+	mgr_value_list_append(l, mgr_value_new_int(2));
+	mgr_value_map_set(map, mgr_value_new_string("a"), l);
+	mgr_value *args[] = {map, mgr_value_new_int(3)};
+	struct msg m = request_of(args, 2), out;
+	struct frame_limits lim = lim_default;
+	lim.max_items = 7;
+	assert_int_equal(fits(&m.u.request, &lim, why, &broke), 0);
+	assert_int_equal(round_trip(&m, &lim, &out), 0);
+	msg_clear(&out);
+	lim.max_items = 6;
+	assert_int_equal(fits(&m.u.request, &lim, why, &broke), MGR_ELIMIT);
+	assert_int_equal(broke, FRAME_LIMIT_ITEMS);
+	assert_string_equal(why, "the call holds more than 6 values, the manager's limit (max_items)");
+	assert_int_equal(round_trip(&m, &lim, &out), MGR_ELIMIT);
+	msg_clear(&out);
+	mgr_value_free(args[0]);
+	mgr_value_free(args[1]);
+}
+
+static void test_fits_size_edge(void **state)
+{
+	(void)state;
+	char why[160], want[160];
+	enum frame_limit broke;
+	mgr_value *args[] = {mgr_value_new_string("a string of some length")};
+	struct msg m = request_of(args, 1);
+	m.u.request.id = UINT64_MAX; /* every field as long as it gets */
+	m.u.request.thread = UINT64_MAX;
+	uint8_t *enc = NULL;
+	size_t len = 0;
+	assert_int_equal(frame_encode(&m, &enc, &len), 0);
+	free(enc);
+	struct frame_limits lim = lim_default;
+	lim.max_frame = (uint32_t)(len - FRAME_HEADER); /* exactly the payload */
+	assert_int_equal(fits(&m.u.request, &lim, why, &broke), 0);
+	lim.max_frame--;
+	assert_int_equal(fits(&m.u.request, &lim, why, &broke), MGR_ELIMIT);
+	assert_int_equal(broke, FRAME_LIMIT_SIZE);
+	snprintf(want, sizeof(want), "the call is %zu bytes, over the manager's limit of %u "
+		 "(max_frame)", len - FRAME_HEADER, lim.max_frame);
+	assert_string_equal(why, want);
+	/* a smaller thread id is a smaller frame */
+	m.u.request.thread = 1;
+	assert_int_equal(fits(&m.u.request, &lim, why, &broke), 0);
+	/* no limits announced: nothing is checked */
+	struct frame_limits none = {0};
+	assert_int_equal(fits(&m.u.request, &none, why, &broke), 0);
+	mgr_value_free(args[0]);
 }
 
 /* ---- malformed input ---- */
@@ -884,6 +1151,12 @@ int main(void)
 		cmocka_unit_test(test_depth_10000),
 		cmocka_unit_test(test_items_limit),
 		cmocka_unit_test(test_items_limit_map),
+		cmocka_unit_test(test_deep_request_keeps_id),
+		cmocka_unit_test(test_items_request_keeps_id),
+		cmocka_unit_test(test_limit_not_a_request),
+		cmocka_unit_test(test_fits_depth_edge),
+		cmocka_unit_test(test_fits_items_edge),
+		cmocka_unit_test(test_fits_size_edge),
 		cmocka_unit_test(test_garbage_cases),
 		cmocka_unit_test(test_wrong_wire_types),
 		cmocka_unit_test(test_truncations),

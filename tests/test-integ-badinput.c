@@ -189,6 +189,20 @@ static void expect_fail(int fd, uint64_t id, int code)
 	msg_clear(&m);
 }
 
+/* The next message refuses request id with ELIMIT, naming the limit. */
+static void expect_limit(int fd, uint64_t id, const char *limit)
+{
+	struct msg m;
+	assert_true(harness_raw_recv_msg(fd, &m, WAIT_MS));
+	assert_int_equal(m.kind, MSG_REPLY);
+	assert_int_equal(m.u.reply.id, id);
+	assert_int_equal(m.u.reply.code, MGR_ELIMIT);
+	assert_non_null(m.u.reply.message);
+	if (!strstr(m.u.reply.message, limit))
+		fail_msg("'%s' does not name %s", m.u.reply.message, limit);
+	msg_clear(&m);
+}
+
 /* The connection is dropped with code: its last frame says so, then EOF. */
 static void expect_dropped(int fd, int code)
 {
@@ -428,27 +442,122 @@ static void send_deep(int fd, uint64_t id, size_t depth)
 	pb_free(&args);
 }
 
+/* A well-formed request with a value too deep is refused alone: the
+ * connection stays and answers the next call. */
 static void test_deep_10000(void **state)
 {
 	struct bad *b = *state;
 	int fd = harness_raw_session(b->h.path);
 	send_deep(fd, 1, 10000);
-	expect_dropped(fd, MGR_ELIMIT);
+	expect_limit(fd, 1, "max_depth");
+	raw_ping_ok(fd, 2);
 	assert_alive(b);
-	/* deeper still, before Hello */
-	fd = harness_raw_connect(b->h.path);
-	send_deep(fd, 1, 100000);
-	expect_dropped(fd, MGR_ELIMIT);
+	/* deeper still, before Hello: a protocol violation first */
+	int early = harness_raw_connect(b->h.path);
+	send_deep(early, 1, 100000);
+	expect_dropped(early, MGR_ELIMIT);
 	assert_alive(b);
-	/* the default limit (64) itself */
-	fd = harness_raw_session(b->h.path);
-	send_deep(fd, 2, 64);
-	mgr_value *v = expect_result(fd, 2);
+	/* the default limit (64) itself, then one over, on the same connection */
+	send_deep(fd, 3, 64);
+	mgr_value *v = expect_result(fd, 3);
 	assert_int_equal(mgr_value_kind(v), MGR_LIST);
 	mgr_value_free(v);
-	send_deep(fd, 3, 65);
+	send_deep(fd, 4, 65);
+	expect_limit(fd, 4, "max_depth");
+	raw_ping_ok(fd, 5);
+	close(fd);
+	assert_alive(b);
+	wait_sessions(b, 1);
+}
+
+/* Pipelined behind and ahead of an over-deep request, calls are answered
+ * in order, each with its own id; an over-deep argument of a batch call
+ * or after a good argument is refused the same way. */
+static void test_deep_pipelined(void **state)
+{
+	struct bad *b = *state;
+	int fd = harness_raw_session(b->h.path);
+	struct pb all = {0}, ok = {0}, args = {0};
+	val_str(&ok, "ok", 2);
+	struct pb f = frame_request(1, 0, "ping", 4, NULL);
+	pb_put(&all, f.p, f.len);
+	pb_free(&f);
+	struct pb deep = value_nested(65);
+	args_add(&args, &ok); /* a good argument first, the deep one second */
+	args_add(&args, &deep);
+	f = frame_request(2, 0, "ping", 4, &args);
+	pb_put(&all, f.p, f.len);
+	pb_free(&f);
+	pb_free(&args);
+	args_add(&args, &ok);
+	f = frame_request(3, 0, "ping", 4, &args);
+	pb_put(&all, f.p, f.len);
+	pb_free(&f);
+	send_pb(fd, &all);
+	mgr_value *v = expect_result(fd, 1);
+	mgr_value_free(v);
+	expect_limit(fd, 2, "max_depth");
+	v = expect_result(fd, 3);
+	assert_string_equal(mgr_value_string(v, NULL), "ok");
+	mgr_value_free(v);
+
+	/* Request{id 4, object 0, batch: [Call{ping, [deep]}]} */
+	struct pb call = {0}, req = {0}, frame = {0};
+	pb_lendelim(&call, 1, "ping", 4);
+	pb_lendelim(&call, 2, deep.p, deep.len);
+	pb_uint(&req, 1, 4);
+	pb_lendelim(&req, 7, call.p, call.len);
+	pb_lendelim(&frame, 3, req.p, req.len);
+	uint8_t hdr[4] = {0, 0, (uint8_t)(frame.len >> 8), (uint8_t)frame.len};
+	harness_raw_send(fd, hdr, 4);
+	send_pb(fd, &frame);
+	expect_limit(fd, 4, "max_depth");
+	raw_ping_ok(fd, 5);
+	pb_free(&call);
+	pb_free(&req);
+	pb_free(&args);
+	pb_free(&ok);
+	pb_free(&deep);
+	close(fd);
+	assert_alive(b);
+	wait_sessions(b, 1);
+}
+
+/* Only a request in the plain form is answered: an over-deep value in a
+ * frame that is not one (two Frame fields; an id of 0; garbage after the
+ * deep part) still ends the connection. */
+static void test_deep_not_a_request(void **state)
+{
+	struct bad *b = *state;
+	struct pb deep = value_nested(100), args = {0};
+	args_add(&args, &deep);
+	/* id 0 */
+	int fd = harness_raw_session(b->h.path);
+	struct pb f = frame_request(0, 0, "ping", 4, &args);
+	send_pb(fd, &f);
 	expect_dropped(fd, MGR_ELIMIT);
 	assert_alive(b);
+	/* the request, then a second Frame field (a Hello) */
+	fd = harness_raw_session(b->h.path);
+	f = frame_request(7, 0, "ping", 4, &args);
+	static const uint8_t hello_field[] = {1 << 3 | 2, 2, 1 << 3, 1}; /* hello{version 1} */
+	pb_put(&f, hello_field, sizeof(hello_field));
+	uint32_t n = (uint32_t)f.len - 4;
+	f.p[0] = (uint8_t)(n >> 24), f.p[1] = (uint8_t)(n >> 16);
+	f.p[2] = (uint8_t)(n >> 8), f.p[3] = (uint8_t)n;
+	send_pb(fd, &f);
+	expect_dropped(fd, MGR_ELIMIT);
+	assert_alive(b);
+	/* a broken field after the deep argument: malformed, not over a limit */
+	fd = harness_raw_session(b->h.path);
+	static const uint8_t broken[] = {5 << 3 | 0, 0x80}; /* an unfinished varint */
+	pb_put(&args, broken, sizeof(broken));
+	f = frame_request(8, 0, "ping", 4, &args);
+	send_pb(fd, &f);
+	expect_dropped(fd, MGR_EPROTO);
+	assert_alive(b);
+	pb_free(&deep);
+	pb_free(&args);
 	wait_sessions(b, 1);
 }
 
@@ -475,7 +584,9 @@ static void test_depth_edge(void **state)
 		mgr_value_free(v);
 	}
 	send_deep(fd, 9, 9);
-	expect_dropped(fd, MGR_ELIMIT);
+	expect_limit(fd, 9, "max_depth");
+	raw_ping_ok(fd, 10);
+	close(fd);
 	assert_alive(b);
 
 	/* the same edge through libmgr: the Welcome told it the limit */
@@ -491,14 +602,186 @@ static void test_depth_edge(void **state)
 	mgr_value_free(r);
 	mgr_client *c2;
 	assert_int_equal(mgr_client_connect(b->h.path, &c2), 0);
+	uint64_t session = mgr_client_session(c2);
 	mgr_value *outer = mgr_value_new_list();
 	assert_int_equal(mgr_value_list_append(outer, v), 0); /* depth 9 */
-	int err = mgr_call(mgr_client_manager(c2), "ping", &outer, 1, &r);
-	assert_true(err == MGR_ELIMIT || err == MGR_EIO);
+	assert_int_equal(mgr_call(mgr_client_manager(c2), "ping", &outer, 1, &r), MGR_ELIMIT);
+	assert_string_equal(mgr_client_errmsg(c2),
+			    "argument 1 is nested deeper than the manager's limit of 8 (max_depth)");
+	assert_int_equal(mgr_client_session(c2), session);
 	mgr_value_free(outer);
 	mgr_client_close(c2);
 	assert_alive(b);
 	wait_sessions(b, 1);
+}
+
+/* ---- through libmgr: the Welcome's limits are checked before sending ---- */
+
+/* A list value `depth` deep (a scalar is 1), an int innermost. */
+static mgr_value *nested_value(int depth)
+{
+	mgr_value *v = mgr_value_new_int(depth);
+	for (int d = 1; d < depth; d++) {
+		mgr_value *outer = mgr_value_new_list();
+		assert_int_equal(mgr_value_list_append(outer, v), 0);
+		v = outer;
+	}
+	return v;
+}
+
+/* mgrd --max-depth 32: a value too deep fails its call and nothing else:
+ * the session keeps its lock, its anonymous objects and its connection. */
+static void test_libmgr_deep_keeps_session(void **state)
+{
+	struct bad *b = *state;
+	mgr_client *c = b->h.c;
+	uint64_t session = mgr_client_session(c);
+	int64_t conns = harness_info(c, "connections_total");
+	mgr_object *lock, *d, *q;
+	bool got = false;
+	assert_int_equal(mgr_lock_open(c, NULL, true, &lock), 0); /* robust: goes with the session */
+	assert_int_equal(mgr_lock_acquire(lock, false, 0, &got, NULL), 0);
+	assert_true(got);
+	assert_int_equal(mgr_object_create(c, "dict", NULL, NULL, 0, &d), 0);
+	assert_int_equal(mgr_dict_set(d, mgr_value_new_string("k"), mgr_value_new_int(7)), 0);
+	assert_int_equal(mgr_queue_open(c, NULL, 0, &q), 0);
+
+	assert_int_equal(mgr_queue_put(q, nested_value(100), true, 0), MGR_ELIMIT);
+	assert_string_equal(mgr_client_errmsg(c), "argument 1 is nested deeper than the "
+				"manager's limit of 32 (max_depth)");
+	assert_int_equal(mgr_dict_set(d, mgr_value_new_string("deep"), nested_value(100)),
+			 MGR_ELIMIT);
+	assert_string_equal(mgr_client_errmsg(c), "argument 2 is nested deeper than the "
+				"manager's limit of 32 (max_depth)");
+	/* the async and batch faces check too */
+	mgr_value *deep = nested_value(33), *key = mgr_value_new_string("deep"), *r = NULL;
+	mgr_future *f = NULL;
+	assert_int_equal(mgr_call_async(q, "put", &deep, 1, &f), MGR_ELIMIT);
+	assert_null(f);
+	assert_non_null(strstr(mgr_client_errmsg(c), "(max_depth)"));
+	mgr_value *set_args[] = {key, deep};
+	mgr_batch_call calls[] = {{"len", NULL, 0}, {"set", set_args, 2}};
+	assert_int_equal(mgr_call_batch(d, calls, 2, &r), MGR_ELIMIT);
+	assert_null(r);
+	assert_string_equal(mgr_client_errmsg(c), "batch call 2 (set): argument 2 is nested "
+				"deeper than the manager's limit of 32 (max_depth)");
+
+	/* nothing was lost: same connection, same session */
+	assert_int_equal(mgr_client_session(c), session);
+	assert_int_equal(harness_info(c, "connections_total"), conns);
+	bool owned = false;
+	assert_int_equal(mgr_lock_owned(lock, &owned), 0);
+	assert_true(owned);
+	mgr_client *c2;
+	mgr_object *lock2;
+	assert_int_equal(mgr_client_connect(b->h.path, &c2), 0);
+	mgr_value *ref = mgr_object_ref(lock);
+	assert_int_equal(mgr_object_from_ref(c2, ref, &lock2), 0);
+	mgr_value_free(ref);
+	got = true;
+	assert_int_equal(mgr_lock_acquire(lock2, false, 0, &got, NULL), 0);
+	assert_false(got); /* still ours */
+	mgr_value *v = NULL, *k = mgr_value_new_string("k");
+	assert_int_equal(mgr_dict_get(d, k, &v), 0); /* the anonymous dict is alive */
+	assert_int_equal(mgr_value_int(v), 7);
+	mgr_value_free(v);
+	mgr_value_free(k);
+	size_t n = 9;
+	assert_int_equal(mgr_dict_len(d, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(mgr_queue_qsize(q, &n), 0);
+	assert_int_equal(n, 0);
+	/* exactly the limit passes, through the same session */
+	mgr_value *edge = nested_value(32);
+	assert_int_equal(mgr_queue_put(q, mgr_value_copy(edge), true, 0), 0);
+	assert_int_equal(mgr_queue_get(q, true, 0, &v), 0);
+	assert_true(mgr_value_equal(v, edge));
+	mgr_value_free(v);
+	set_args[1] = edge;
+	assert_int_equal(mgr_call_batch(d, calls, 2, &r), 0);
+	mgr_value_free(r);
+	assert_int_equal(mgr_call_async(q, "put", &edge, 1, &f), 0);
+	assert_int_equal(mgr_future_wait(f, NULL), 0);
+	assert_int_equal(mgr_client_session(c), session);
+	assert_int_equal(harness_info(c, "connections_total"), conns + 1); /* c2's */
+
+	mgr_value_free(edge);
+	mgr_value_free(deep);
+	mgr_value_free(key);
+	mgr_object_release(lock2);
+	mgr_client_close(c2);
+	assert_int_equal(mgr_lock_release(lock), 0);
+	mgr_object_release(lock);
+	mgr_object_release(d);
+	mgr_object_release(q);
+	assert_alive(b);
+}
+
+/* mgrd --max-items 1000: a call of 1000 values is sent, 1001 is not. */
+static void test_libmgr_items_edge(void **state)
+{
+	struct bad *b = *state;
+	uint64_t session = mgr_client_session(b->h.c);
+	mgr_value *l = mgr_value_new_list(), *r = NULL;
+	for (int i = 0; i < 999; i++) /* the list and 999 items */
+		assert_int_equal(mgr_value_list_append(l, mgr_value_new_nil()), 0);
+	assert_int_equal(mgr_call(mgr_client_manager(b->h.c), "ping", &l, 1, &r), 0);
+	assert_true(mgr_value_equal(l, r));
+	mgr_value_free(r);
+	r = NULL;
+	assert_int_equal(mgr_value_list_append(l, mgr_value_new_nil()), 0);
+	assert_int_equal(mgr_call(mgr_client_manager(b->h.c), "ping", &l, 1, &r), MGR_ELIMIT);
+	assert_null(r);
+	assert_string_equal(mgr_client_errmsg(b->h.c), "the call holds more than 1000 values, "
+				"the manager's limit (max_items)");
+	mgr_value_free(l);
+	assert_int_equal(mgr_client_session(b->h.c), session);
+	assert_alive(b);
+}
+
+/* ping(a string of pad bytes) through libmgr: its code. */
+static int ping_pad(mgr_client *c, size_t pad)
+{
+	char *s = malloc(pad + 1);
+	assert_non_null(s);
+	memset(s, 'x', pad);
+	s[pad] = '\0';
+	mgr_value *v = mgr_value_new_string(s), *r = NULL;
+	free(s);
+	int err = mgr_call(mgr_client_manager(c), "ping", &v, 1, &r);
+	if (!err)
+		assert_true(mgr_value_equal(v, r));
+	mgr_value_free(v);
+	mgr_value_free(r);
+	return err;
+}
+
+/* mgrd --max-frame 1024: the largest call libmgr sends is exactly 1024
+ * bytes (id and thread id counted as they go out), the next is refused
+ * before it leaves. */
+static void test_libmgr_frame_edge(void **state)
+{
+	struct bad *b = *state;
+	mgr_client *c = b->h.c;
+	uint64_t session = mgr_client_session(c);
+	int64_t conns = harness_info(c, "connections_total");
+	size_t lo = 900, hi = 1100; /* lo passes, hi does not */
+	assert_int_equal(ping_pad(c, lo), 0);
+	assert_int_equal(ping_pad(c, hi), MGR_ELIMIT);
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+		int err = ping_pad(c, mid);
+		assert_true(err == 0 || err == MGR_ELIMIT);
+		*(err ? &hi : &lo) = mid;
+	}
+	/* one byte more of string is one byte more of frame here */
+	assert_int_equal(ping_pad(c, lo), 0);
+	assert_int_equal(ping_pad(c, hi), MGR_ELIMIT);
+	assert_string_equal(mgr_client_errmsg(c), "the call is 1025 bytes, over the manager's "
+				"limit of 1024 (max_frame)");
+	assert_int_equal(mgr_client_session(c), session);
+	assert_int_equal(harness_info(c, "connections_total"), conns);
+	assert_alive(b);
 }
 
 /* A Request with 1,000,000 Values: manager.create("list", <999,999 empty
@@ -567,7 +850,9 @@ static void test_million_over_limit(void **state)
 	struct bad *b = *state;
 	int64_t objects = harness_info(b->h.c, "objects");
 	int fd = send_million(b, 7, "create");
-	expect_dropped(fd, MGR_ELIMIT);
+	expect_limit(fd, 7, "max_items");
+	raw_ping_ok(fd, 8); /* refused alone: the connection stays */
+	close(fd);
 	assert_alive(b);
 	assert_int_equal(harness_info(b->h.c, "objects"), objects);
 	wait_sessions(b, 1);
@@ -821,6 +1106,8 @@ static void test_pipelining(void **state)
 static const char *const no_args[] = {NULL};
 static const char *const small_frame[] = {"--max-frame", "1024", NULL};
 static const char *const depth8[] = {"--max-depth", "8", NULL};
+static const char *const depth32[] = {"--max-depth", "32", NULL};
+static const char *const items1000[] = {"--max-items", "1000", NULL};
 static const char *const items_at[] = {"--max-items", "1000000", NULL};
 static const char *const items_under[] = {"--max-items", "999999", NULL};
 static const char *const small_outbuf[] = {"--max-outbuf", "65536", NULL};
@@ -839,7 +1126,12 @@ int main(void)
 		WITH(test_request_before_hello, no_args),
 		WITH(test_wrong_version, no_args),
 		WITH(test_deep_10000, no_args),
+		WITH(test_deep_pipelined, no_args),
+		WITH(test_deep_not_a_request, no_args),
 		WITH(test_depth_edge, depth8),
+		WITH(test_libmgr_deep_keeps_session, depth32),
+		WITH(test_libmgr_items_edge, items1000),
+		WITH(test_libmgr_frame_edge, small_frame),
 		WITH(test_million_default, no_args),
 		WITH(test_million_at_limit, items_at),
 		WITH(test_million_over_limit, items_under),
