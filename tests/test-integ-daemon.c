@@ -1,6 +1,7 @@
 /* The mgrd binary itself ($MGR_MGRD), run directly: socket and directory
  * modes, the default path under $XDG_RUNTIME_DIR, stale and live sockets,
- * SIGTERM and SIGINT, peers of another uid, --max-conns, and the command
+ * SIGTERM and SIGINT, peers of another uid, --max-conns and
+ * --max-conns-per-uid at their edge, and the command
  * line. Readiness comes from the --ready-fd line, never a sleep. */
 #include <errno.h>
 #include <fcntl.h>
@@ -480,6 +481,46 @@ static void test_max_conns(void **state)
 	stop(e, &d, SIGTERM);
 }
 
+/* --max-conns-per-uid 2: two sessions of our uid are served, a third is
+ * closed without a Welcome; the limit is per uid (another allowed uid
+ * still gets in, when we can become one) and a slot frees when one of
+ * ours leaves. */
+static void test_max_conns_per_uid(void **state)
+{
+	struct env *e = *state;
+	snprintf(e->sock, sizeof(e->sock), "%s/sub/s", e->dir); /* for open_up */
+	const char *args[] = {"--max-conns-per-uid", "2", "--allow-uid", "65534", NULL};
+	struct daemon d = start(e, args);
+	mgr_client *c1, *c2, *c3 = NULL;
+	assert_int_equal(mgr_client_connect(e->sock, &c1), 0);
+	assert_int_equal(mgr_client_connect(e->sock, &c2), 0);
+	assert_int_equal(harness_info(c2, "sessions"), 2);
+	int fd = harness_raw_connect(e->sock);
+	struct msg hello = {.kind = MSG_HELLO};
+	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, 1, "third", 0};
+	harness_raw_send_msg(fd, &hello);
+	assert_true(harness_raw_closed(fd, WAIT_MS));
+	close(fd);
+	assert_true(mgr_client_connect(e->sock, &c3) != 0);
+	assert_non_null(strstr(slurp(e->err), "per-uid connection limit"));
+	assert_int_equal(harness_info(c1, "sessions"), 2);
+	if (geteuid() == 0) { /* nobody has a limit of its own */
+		open_up(e);
+		assert_int_equal(in_child(as_nobody_ping, e->sock), 0);
+	}
+	mgr_client_close(c1);
+	int err = -1;
+	int64_t deadline = clock_now_ms() + WAIT_MS;
+	do {
+		err = mgr_client_connect(e->sock, &c3);
+	} while (err && clock_now_ms() < deadline);
+	assert_int_equal(err, 0);
+	assert_int_equal(harness_info(c3, "sessions"), 2);
+	mgr_client_close(c2);
+	mgr_client_close(c3);
+	stop(e, &d, SIGTERM);
+}
+
 /* Runs mgrd with args to its end; returns the exit status. */
 static int run(struct env *e, const char *const *args)
 {
@@ -529,6 +570,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sigint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_uid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_conns, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_max_conns_per_uid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_line, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

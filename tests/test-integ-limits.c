@@ -1,7 +1,8 @@
 /* Limits that need many sockets: mgrd out of file descriptors (accept backs
  * off without spinning, an existing client keeps working, new clients are
  * served again once descriptors free up), and 500 idle or half-sent
- * connections beside a client making 10,000 calls. mgrd's log (its stderr)
+ * connections beside a client making 10,000 calls; parked calls at the
+ * edge of --max-waiters and --max-pending. mgrd's log (its stderr)
  * goes to a file so the tests can read what it said; waits are bounded
  * polls of the server's state, never a sleep. */
 #include <dirent.h>
@@ -25,6 +26,8 @@
 
 #include "../common/frame.h"
 #include "../common/clock.h"
+#include <mgr/sync.h>
+
 #include "harness.h"
 
 #define WAIT_MS 10000
@@ -405,11 +408,158 @@ static void test_idle_half_sent(void **state)
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
 }
 
+/* ---- parked calls: --max-waiters (an object's), --max-pending (a session's) ---- */
+
+#define OVER_MS 100 /* a call over a limit is refused at once; with a bug it
+		     * would park, and this timeout ends it instead of the test */
+
+static int64_t call_int(mgr_object *o, const char *method)
+{
+	mgr_value *r = NULL;
+	int err = mgr_call(o, method, NULL, 0, &r);
+	if (err)
+		fail_msg("%s: %s: %s", method, mgr_errname(err), mgr_client_errmsg(NULL));
+	int64_t n = mgr_value_int(r);
+	mgr_value_free(r);
+	return n;
+}
+
+/* q's parked getters and putters; the calls c sent before are counted (a
+ * connection's calls are served in order). */
+static int64_t waiting(mgr_object *q) { return call_int(q, "waiting"); }
+
+/* Polls q until want calls are parked on it (another session's calls
+ * arrive on the server's own time), at most WAIT_MS. */
+static void wait_waiting(mgr_object *q, int64_t want)
+{
+	int64_t end = clock_now_ms() + WAIT_MS, n;
+	while ((n = waiting(q)) != want && clock_now_ms() < end)
+		;
+	assert_int_equal(n, want);
+}
+
+/* A get parked on q (async: it leaves with the connection's next call). */
+static mgr_future *park_get(mgr_object *q)
+{
+	mgr_future *f = NULL;
+	assert_int_equal(mgr_call_async(q, "get", NULL, 0, &f), 0);
+	return f;
+}
+
+/* Puts v into q; the parked get f receives it. */
+static void feed(mgr_object *q, mgr_future *f, int64_t v)
+{
+	mgr_value *r = NULL;
+	assert_int_equal(mgr_queue_put(q, mgr_value_new_int(v), true, 0), 0);
+	assert_int_equal(mgr_future_wait(f, &r), 0);
+	assert_int_equal(mgr_value_int(r), v);
+	mgr_value_free(r);
+}
+
+/* One blocking get more than the limit allows: ELIMIT at once, whose
+ * message names the limit. */
+static void assert_refused(mgr_object *q, const char *why)
+{
+	mgr_value *item = NULL;
+	assert_int_equal(mgr_queue_get(q, true, OVER_MS, &item), MGR_ELIMIT);
+	assert_null(item);
+	const char *msg = mgr_client_errmsg(mgr_object_client(q));
+	if (!strstr(msg, why))
+		fail_msg("ELIMIT says \"%s\", not \"%s\"", msg, why);
+}
+
+/* mgrd --max-waiters 3: an object parks 3 calls, from any sessions; the
+ * 4th is refused (ELIMIT) while calls that do not park still run; another
+ * object is not limited by it; once served, it parks 3 again. */
+static void test_max_waiters(void **state)
+{
+	(void)state;
+	struct lim l = {0};
+	lim_start(&l, (const char *const[]){"--max-waiters", "3", NULL});
+	mgr_client *c2;
+	mgr_object *q, *q2, *other;
+	assert_int_equal(mgr_client_connect(mgr_manager_address(l.m), &c2), 0);
+	assert_int_equal(mgr_queue_open(l.c, "w", 0, &q), 0);
+	assert_int_equal(mgr_queue_open(c2, "w", 0, &q2), 0);
+	assert_int_equal(mgr_queue_open(l.c, "other", 0, &other), 0);
+	mgr_future *f[4] = {park_get(q), park_get(q)};
+	assert_int_equal(waiting(q), 2);
+	f[2] = park_get(q2); /* the third from another session */
+	assert_int_equal(mgr_client_flush(c2), 0);
+	wait_waiting(q, 3);
+	assert_refused(q, "waiters");
+	assert_refused(q2, "waiters");
+	assert_int_equal(waiting(q), 3);
+	mgr_value *item = NULL;
+	assert_int_equal(mgr_queue_get(q, false, 0, &item), MGR_EEMPTY);
+	assert_alive(&l);
+	f[3] = park_get(other);
+	assert_int_equal(waiting(other), 1);
+	feed(other, f[3], 99);
+	for (int i = 0; i < 3; i++) /* FIFO: ours first, then the other session's */
+		feed(q, f[i], i);
+	assert_int_equal(waiting(q), 0);
+	for (int i = 0; i < 3; i++)
+		f[i] = park_get(q);
+	assert_int_equal(waiting(q), 3);
+	assert_refused(q, "waiters");
+	for (int i = 0; i < 3; i++)
+		feed(q, f[i], 10 + i);
+	mgr_object_release(q2);
+	mgr_client_close(c2);
+	mgr_object_release(q);
+	mgr_object_release(other);
+	lim_stop(&l);
+}
+
+/* mgrd --max-pending 3: a session parks 3 calls, on any objects; its 4th
+ * is refused (ELIMIT) while its calls that do not park still run; another
+ * session parks on the same object; once one is served, it parks again. */
+static void test_max_pending(void **state)
+{
+	(void)state;
+	struct lim l = {0};
+	lim_start(&l, (const char *const[]){"--max-pending", "3", NULL});
+	mgr_client *c2;
+	mgr_object *q[4], *q3;
+	mgr_future *f[4], *f2;
+	const char *names[] = {"a", "b", "c", "d"};
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(mgr_queue_open(l.c, names[i], 0, &q[i]), 0);
+	for (int i = 0; i < 3; i++)
+		f[i] = park_get(q[i]);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(waiting(q[i]), 1);
+	assert_refused(q[3], "parked calls");
+	assert_int_equal(waiting(q[3]), 0);
+	assert_alive(&l);
+	assert_int_equal(mgr_client_connect(mgr_manager_address(l.m), &c2), 0);
+	assert_int_equal(mgr_queue_open(c2, "d", 0, &q3), 0);
+	f2 = park_get(q3);
+	assert_int_equal(mgr_client_flush(c2), 0);
+	wait_waiting(q[3], 1);
+	feed(q[0], f[0], 0); /* one fewer parked: room for one */
+	f[3] = park_get(q[3]);
+	assert_int_equal(waiting(q[3]), 2);
+	assert_refused(q[0], "parked calls");
+	feed(q[3], f2, 3); /* FIFO: the other session's first */
+	feed(q[3], f[3], 4);
+	feed(q[1], f[1], 1);
+	feed(q[2], f[2], 2);
+	mgr_object_release(q3);
+	mgr_client_close(c2);
+	for (int i = 0; i < 4; i++)
+		mgr_object_release(q[i]);
+	lim_stop(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_out_of_fds),
 		cmocka_unit_test(test_idle_half_sent),
+		cmocka_unit_test(test_max_waiters),
+		cmocka_unit_test(test_max_pending),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,9 @@
 /* semaphore and bounded_semaphore across real processes, mirroring
  * Python's lock_tests.py: counting, non-blocking and timed acquire,
  * release(n) waking n waiters in FIFO order, unowned permits (signalling
- * between processes), bounded over-release, constructor errors. */
+ * between processes), bounded over-release, constructor errors, and a
+ * robust one's permits given back at a session's end (exactly those held,
+ * a bounded one capped at its initial value). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -141,6 +143,73 @@ static void test_sem_delete_answers_waiters(void **state)
 	mgr_object_release(s);
 }
 
+/* Takes every free permit of s without blocking; how many it got. */
+static int64_t take_all(mgr_object *s)
+{
+	bool got = true;
+	int64_t n = 0;
+	while (got && n < 100) {
+		assert_int_equal(mgr_semaphore_acquire(s, false, 0, &got), 0);
+		n += got;
+	}
+	return n;
+}
+
+/* A bounded robust semaphore never goes over its initial value: a session
+ * ends holding a permit that another session already released for it
+ * (permits are unowned), and what comes back from the dead session is
+ * capped at the initial value. */
+static void test_bounded_robust_cap(void **state)
+{
+	struct harness *h = *state;
+	mgr_client *other;
+	mgr_object *s, *s2;
+	bool got = false;
+	int64_t v = -1;
+	assert_int_equal(mgr_bounded_semaphore_open(h->c, "bsem-cap", 2, true, &s), 0);
+	assert_int_equal(mgr_client_connect(h->path, &other), 0);
+	assert_int_equal(mgr_bounded_semaphore_open(other, "bsem-cap", 2, true, &s2), 0);
+	assert_int_equal(mgr_semaphore_acquire(s2, false, 0, &got), 0);
+	assert_true(got);
+	assert_int_equal(mgr_semaphore_release(s, 1), 0); /* for the other session */
+	assert_int_equal(mgr_semaphore_value(s, &v), 0);
+	assert_int_equal(v, 2);
+	assert_int_equal(mgr_semaphore_release(s, 1), MGR_ESTATE);
+	mgr_object_release(s2);
+	mgr_client_close(other); /* it ends holding the permit: capped */
+	assert_int_equal(harness_wait_info(h->c, "sessions", 1, 20000), 1); /* ours alone */
+	assert_int_equal(mgr_semaphore_value(s, &v), 0);
+	assert_int_equal(v, 2);
+	assert_int_equal(take_all(s), 2);
+	assert_int_equal(mgr_semaphore_release(s, 2), 0);
+	assert_int_equal(mgr_semaphore_release(s, 1), MGR_ESTATE);
+	mgr_object_release(s);
+}
+
+/* A robust semaphore gives back exactly what an ended session held: not
+ * what it acquired and released again, nor what another session holds. */
+static void test_robust_returns_what_was_held(void **state)
+{
+	struct harness *h = *state;
+	mgr_client *other;
+	mgr_object *s, *s2;
+	int64_t v = -1;
+	assert_int_equal(mgr_semaphore_open(h->c, "rsem-held", 5, true, &s), 0);
+	assert_int_equal(mgr_client_connect(h->path, &other), 0);
+	assert_int_equal(mgr_semaphore_open(other, "rsem-held", 5, true, &s2), 0);
+	assert_int_equal(take_all(s2), 5);
+	assert_int_equal(mgr_semaphore_release(s2, 2), 0); /* it holds 3 */
+	assert_int_equal(take_all(s), 2);		    /* we hold 2 */
+	mgr_object_release(s2);
+	mgr_client_close(other);
+	assert_int_equal(harness_wait_info(h->c, "sessions", 1, 20000), 1); /* ours alone */
+	assert_int_equal(mgr_semaphore_value(s, &v), 0);
+	assert_int_equal(v, 3);
+	assert_int_equal(take_all(s), 3);
+	assert_int_equal(mgr_semaphore_release(s, 5), 0);
+	mgr_object_release(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -150,6 +219,8 @@ int main(void)
 		cmocka_unit_test(test_sem_multirelease_fifo),
 		cmocka_unit_test(test_sem_signal_between_processes),
 		cmocka_unit_test(test_sem_delete_answers_waiters),
+		cmocka_unit_test(test_bounded_robust_cap),
+		cmocka_unit_test(test_robust_returns_what_was_held),
 	};
 	return cmocka_run_group_tests(tests, sync_setup, sync_teardown);
 }
