@@ -1,12 +1,14 @@
 /* lock and rlock across real processes, mirroring Python's lock_tests.py:
  * acquire/release/locked, non-blocking and timed acquire, release errors,
  * hand-off between threads, contention, FIFO service, reentrancy, delete
- * answering waiters, and 1,000 processes parked on one lock. */
+ * answering waiters, 1,000 processes parked on one lock, and a waiter that
+ * died before mgrd read its hang-up skipped at release. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -227,6 +229,84 @@ static void test_lock_delete_answers_waiters(void **state)
 	mgr_object_release(l);
 }
 
+static int dead_waiter_child(void *arg, int i)
+{
+	(void)i;
+	mgr_lock_acquire(arg, true, 0, NULL, NULL);
+	return 1; /* never answered: it is killed first */
+}
+
+static int live_waiter_child(void *arg, int i)
+{
+	(void)i;
+	bool got = false, died = true;
+	CHK(mgr_lock_acquire(arg, true, 10000, &got, &died) == 0 && got && !died);
+	CHK(mgr_lock_release(arg) == 0);
+	return 0;
+}
+
+/* Waits (at most 10 s) until pid is stopped ('T' in /proc/pid/stat). */
+static void wait_stopped(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int64_t end = clock_now_ms() + 10000;
+	for (;;) {
+		FILE *f = fopen(path, "r");
+		assert_non_null(f);
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		const char *p = strrchr(buf, ')'); /* the command may hold spaces */
+		assert_non_null(p);
+		if (p[2] == 'T')
+			return;
+		if (clock_now_ms() > end)
+			fail_msg("mgrd %d not stopped: %s", (int)pid, buf);
+	}
+}
+
+/* A waiter whose process died before mgrd read its hang-up never gets the
+ * lock: the release goes to the next live waiter, without an owner-died
+ * mark (the dead one never held it), robust or not. mgrd is stopped while
+ * the release is sent and then the waiter killed, so it reads the release
+ * first (its socket became readable first) and must see the death itself. */
+static void test_lock_dead_waiter_skipped(void **state)
+{
+	struct harness *h = *state;
+	pid_t mgrd = mgr_manager_pid(h->m);
+	for (int robust = 0; robust < 2; robust++) {
+		mgr_client *c;
+		mgr_object *l;
+		mgr_future *f;
+		bool got = false, died = true;
+		/* the release must come over the socket, the readiness mgrd orders by */
+		assert_int_equal(setenv("MGR_RING_SIZE", "0", 1), 0);
+		assert_int_equal(mgr_client_connect(h->path, &c), 0);
+		assert_int_equal(unsetenv("MGR_RING_SIZE"), 0);
+		assert_int_equal(mgr_lock_open(c, NULL, robust, &l), 0);
+		assert_int_equal(mgr_lock_acquire(l, true, 0, &got, NULL), 0);
+		assert_true(got);
+		pid_t *dead = sync_spawn_parked(1, dead_waiter_child, l, l, "waiting", 0);
+		pid_t *live = sync_spawn_parked(1, live_waiter_child, l, l, "waiting", 1);
+		assert_int_equal(kill(mgrd, SIGSTOP), 0);
+		wait_stopped(mgrd);
+		assert_int_equal(mgr_call_async(l, "release", NULL, 0, &f), 0);
+		assert_int_equal(mgr_client_flush(c), 0);
+		assert_int_equal(kill(dead[0], SIGKILL), 0);
+		assert_int_equal(harness_reap_all(dead, 1), 0); /* its socket is closed */
+		assert_int_equal(kill(mgrd, SIGCONT), 0);
+		assert_int_equal(mgr_future_wait(f, NULL), 0);
+		assert_int_equal(harness_reap_all(live, 1), 1);
+		assert_int_equal(mgr_lock_acquire(l, false, 0, &got, &died), 0);
+		assert_true(got);
+		assert_false(died);
+		assert_int_equal(mgr_lock_release(l), 0);
+		mgr_object_release(l);
+		mgr_client_close(c);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_lock_thousand_waiters),
 		cmocka_unit_test(test_rlock_reentrant),
 		cmocka_unit_test(test_lock_delete_answers_waiters),
+		cmocka_unit_test(test_lock_dead_waiter_skipped),
 	};
 	return cmocka_run_group_tests(tests, sync_setup, sync_teardown);
 }
