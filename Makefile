@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN ?= build-asan
 MESON_TEST ?= meson test --print-errorlogs --num-processes 2
 
-.PHONY: all setup build test test-plain test-asan test-tsan demo bench bench-quick clean fuzz \
+.PHONY: all setup build test test-plain test-asan test-tsan demo bench bench-quick clean fuzz chaos \
 	mutants
 
 all: build
@@ -60,6 +60,17 @@ fuzz: $(FUZZ)/build.ninja
 # that the list still applies).
 mutants:
 	sh scripts/mutants.sh $(MUTANTS_ARGS)
+
+# Chaos for minutes (tests/test-chaos.c, ring then socket, CHAOS_SECONDS
+# each): each run ends with a "chaos summary" line (kills, group kills,
+# calls, items put/got/lost/duplicated, owner-died marks, crashes).
+# scripts/chaos-runs.sh repeats it (RUNS=30 runs of CHAOS_SECONDS=20) and counts
+# the runs in which mgrd crashed.
+CHAOS_SECONDS ?= 120
+chaos: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	MGR_CHAOS_SECONDS=$(CHAOS_SECONDS) meson test -C $(BUILD) --suite chaos -v \
+		--timeout-multiplier 0 --print-errorlogs
 
 demo: build
 	MGR_MGRD=$(CURDIR)/$(BUILD)/mgrd/mgrd $(BUILD)/examples/demo
