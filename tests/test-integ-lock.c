@@ -8,7 +8,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #include <cmocka.h>
 
@@ -245,25 +244,13 @@ static int live_waiter_child(void *arg, int i)
 	return 0;
 }
 
-/* Waits (at most 10 s) until pid is stopped ('T' in /proc/pid/stat). */
-static void wait_stopped(pid_t pid)
+/* Stops mgrd (our child) and waits until it is stopped. */
+static void stop_mgrd(pid_t mgrd)
 {
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int64_t end = clock_now_ms() + 10000;
-	for (;;) {
-		FILE *f = fopen(path, "r");
-		assert_non_null(f);
-		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-		buf[n] = '\0';
-		const char *p = strrchr(buf, ')'); /* the command may hold spaces */
-		assert_non_null(p);
-		if (p[2] == 'T')
-			return;
-		if (clock_now_ms() > end)
-			fail_msg("mgrd %d not stopped: %s", (int)pid, buf);
-	}
+	int st = 0;
+	assert_int_equal(kill(mgrd, SIGSTOP), 0);
+	assert_int_equal(waitpid(mgrd, &st, WUNTRACED), mgrd);
+	assert_true(WIFSTOPPED(st));
 }
 
 /* A waiter whose process died before mgrd read its hang-up never gets the
@@ -289,8 +276,7 @@ static void test_lock_dead_waiter_skipped(void **state)
 		assert_true(got);
 		pid_t *dead = sync_spawn_parked(1, dead_waiter_child, l, l, "waiting", 0);
 		pid_t *live = sync_spawn_parked(1, live_waiter_child, l, l, "waiting", 1);
-		assert_int_equal(kill(mgrd, SIGSTOP), 0);
-		wait_stopped(mgrd);
+		stop_mgrd(mgrd);
 		assert_int_equal(mgr_call_async(l, "release", NULL, 0, &f), 0);
 		assert_int_equal(mgr_client_flush(c), 0);
 		assert_int_equal(kill(dead[0], SIGKILL), 0);

@@ -2,7 +2,8 @@
  * test_queue.py: FIFO order, maxsize, blocking and non-blocking put/get
  * with timeouts, a blocked put admitted when room is made, producers and
  * consumers, task_done/join, delete answering waiters, and 1,000 processes
- * parked in get served in arrival order. */
+ * parked in get served in arrival order, and a getter that died before
+ * mgrd read its hang-up never handed an item. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -228,6 +229,70 @@ static void test_queue_thousand_getters(void **state)
 	mgr_object_release(q);
 }
 
+static int dead_getter(void *arg, int i)
+{
+	(void)i;
+	mgr_queue_get(arg, true, 0, NULL);
+	return 1; /* never answered: it is killed first */
+}
+
+static int live_getter(void *arg, int i)
+{
+	int err;
+	return queue_get_int(arg, true, 10000, &err) == 7 + i && !err ? 0 : 1;
+}
+
+/* Stops mgrd (our child) and waits until it is stopped. */
+static void stop_mgrd(pid_t mgrd)
+{
+	int st = 0;
+	assert_int_equal(kill(mgrd, SIGSTOP), 0);
+	assert_int_equal(waitpid(mgrd, &st, WUNTRACED), mgrd);
+	assert_true(WIFSTOPPED(st));
+}
+
+/* A getter whose process died before mgrd read its hang-up is never handed
+ * an item: it goes to the next live getter, or stays in the queue. mgrd is
+ * stopped while the put is sent and then the getter killed, so it reads
+ * the put first (its socket became readable first) and must see the death
+ * itself. */
+static void test_queue_dead_getter_skipped(void **state)
+{
+	struct harness *h = *state;
+	pid_t mgrd = mgr_manager_pid(h->m);
+	for (int with_live = 1; with_live >= 0; with_live--) {
+		mgr_client *c;
+		mgr_object *q;
+		mgr_future *f;
+		size_t n = 99;
+		int err;
+		mgr_value *seven = mgr_value_new_int(7);
+		/* the put must come over the socket, the readiness mgrd orders by */
+		assert_int_equal(setenv("MGR_RING_SIZE", "0", 1), 0);
+		assert_int_equal(mgr_client_connect(h->path, &c), 0);
+		assert_int_equal(unsetenv("MGR_RING_SIZE"), 0);
+		assert_int_equal(mgr_queue_open(c, NULL, 0, &q), 0);
+		pid_t *dead = sync_spawn_parked(1, dead_getter, q, q, "waiting", 0);
+		pid_t *live = with_live ? sync_spawn_parked(1, live_getter, q, q, "waiting", 1) : NULL;
+		stop_mgrd(mgrd);
+		assert_int_equal(mgr_call_async(q, "put", &seven, 1, &f), 0);
+		assert_int_equal(mgr_client_flush(c), 0);
+		assert_int_equal(kill(dead[0], SIGKILL), 0);
+		assert_int_equal(harness_reap_all(dead, 1), 0); /* its socket is closed */
+		assert_int_equal(kill(mgrd, SIGCONT), 0);
+		assert_int_equal(mgr_future_wait(f, NULL), 0);
+		if (with_live)
+			assert_int_equal(harness_reap_all(live, 1), 1);
+		assert_int_equal(mgr_queue_qsize(q, &n), 0);
+		assert_int_equal(n, with_live ? 0 : 1);
+		if (!with_live)
+			assert_int_equal(queue_get_int(q, false, 0, &err), 7);
+		mgr_value_free(seven);
+		mgr_object_release(q);
+		mgr_client_close(c);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +303,7 @@ int main(void)
 		cmocka_unit_test(test_joinable_join),
 		cmocka_unit_test(test_queue_delete_answers_waiters),
 		cmocka_unit_test(test_queue_thousand_getters),
+		cmocka_unit_test(test_queue_dead_getter_skipped),
 	};
 	return cmocka_run_group_tests(tests, sync_setup, sync_teardown);
 }
