@@ -25,7 +25,6 @@
 #include "../mgrd/log.h"
 #include "../mgrd/server.h"
 #include "../mgrd/session.h"
-#include "../mgrd/types-builtin.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -86,16 +85,13 @@ static void fuzz_drain(int fd)
 
 static int fuzz_server(struct server *srv)
 {
-	memset(srv, 0, sizeof(*srv));
-	config_defaults(&srv->cfg);
-	srv->cfg.frame = (struct frame_limits){.max_frame = 1 << 20, .max_depth = 24,
-					       .max_items = 4096, .max_pending = 64};
-	srv->cfg.max_outbuf = 4u << 20;
-	srv->cfg.max_waiters = 64;
-	srv->listen_fd = -1;
-	srv->manager = (struct object){.id = 0, .type = &type_manager, .state = srv, .refs = 1};
-	if (types_builtin_register() || registry_init(&srv->reg) || !(srv->base = event_base_new()) ||
-	    session_setup(srv))
+	struct config cfg;
+	config_defaults(&cfg);
+	cfg.frame = (struct frame_limits){.max_frame = 1 << 20, .max_depth = 24,
+					  .max_items = 4096, .max_pending = 64};
+	cfg.max_outbuf = 4u << 20;
+	cfg.max_waiters = 64;
+	if (server_init_core(srv, &cfg))
 		return -1;
 	/* server_stop (the manager's shutdown method) expects this timer. */
 	srv->accept_retry_ev = evtimer_new(srv->base, fuzz_noop_cb, srv);

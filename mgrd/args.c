@@ -2,7 +2,7 @@
  * fails with a message that names the method, the argument and the kinds. */
 #include <stdio.h>
 
-#include "dispatch.h"
+#include "call.h"
 
 const mgr_value *arg_get(const struct call *c, size_t i)
 {

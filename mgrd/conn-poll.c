@@ -21,7 +21,7 @@
 #include "../common/spin.h"
 #include "conn-ring.h"
 #include "conn.h"
-#include "server.h"
+#include "state.h"
 
 #define CONN_SPIN_MAX_CONNS 3 /* two busy clients (plus, say, their parent) */
 #define CONN_SPIN_HOT 16 /* rings polled */

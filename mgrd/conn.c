@@ -15,9 +15,8 @@
 #include "../common/frame.h"
 #include "conn-poll.h"
 #include "conn-ring.h"
-#include "dispatch.h"
 #include "log.h"
-#include "server.h"
+#include "state.h"
 
 #define CONN_BUF_MIN 16384   /* first allocation of either buffer */
 #define CONN_BUF_KEEP 262144 /* bigger buffers are freed once empty */
@@ -319,7 +318,7 @@ static void conn_message(struct conn *c, struct msg *m)
 	if (c->state == CONN_HELLO && m->kind == MSG_HELLO)
 		conn_hello(c, m);
 	else if (c->state == CONN_READY && m->kind == MSG_REQUEST)
-		dispatch_request(c->srv, c, &m->u.request);
+		c->srv->hooks.request(c->srv, c, &m->u.request);
 	else
 		conn_violation(c, MGR_EPROTO, c->state == CONN_HELLO
 			       ? "expected Hello as the first frame"

@@ -57,6 +57,10 @@ struct conn {
 	uint32_t n_parked;
 };
 
+/* The pid and session id of a connection. */
+int32_t conn_pid(const struct conn *conn);
+uint64_t conn_session(const struct conn *conn);
+
 struct conn *conn_new(struct server *srv, int fd, pid_t pid, uid_t uid, gid_t gid);
 /* Closes now (replies not yet written are dropped): the socket, ring and
  * events go and c is marked dead, nothing else. Its session ends later, at

@@ -8,9 +8,9 @@
 
 #include "mgr/server.h"
 
-#include "dispatch.h"
+#include "call.h"
 #include "pool.h"
-#include "server.h"
+#include "state.h"
 #include "type.h"
 #include "types-builtin.h"
 
@@ -137,19 +137,11 @@ static void custom_new_on_loop(void *arg)
 	const struct type *t = types_find(n->type);
 	struct call sub = {.srv = n->c->srv, .conn = n->c->conn, .obj = n->c->obj,
 			   .args = (mgr_value **)n->args, .nargs = n->nargs};
-	struct object *o;
 	n->err = !t || t->flags & TYPE_INTERNAL
 		? call_fail(n->c, MGR_ENOTYPE, "no type '%s'", n->type)
-		: registry_create(&n->c->srv->reg, t, NULL, &sub, &o);
-	if (n->err) {
-		if (sub.err[0])
-			memcpy(n->c->err, sub.err, sizeof(sub.err));
-		return;
-	}
-	n->ref = mgr_value_new_ref(o->id, t->name); /* holds it until the reply */
-	registry_unref(&n->c->srv->reg, o->id);     /* the creator's reference */
-	if (!n->ref)
-		n->err = MGR_ENOMEM;
+		: call_create(&sub, t, NULL, &n->ref);
+	if (n->err && sub.err[0])
+		memcpy(n->c->err, sub.err, sizeof(sub.err));
 }
 
 int mgr_request_create(mgr_request *call, const char *type, mgr_value *const *args, size_t nargs,
@@ -162,20 +154,4 @@ int mgr_request_create(mgr_request *call, const char *type, mgr_value *const *ar
 	if (!n.err)
 		*ref = n.ref;
 	return n.err;
-}
-
-/* ---- serving from a program ---- */
-
-int mgr_server_main(const char *socket_path, int ready_fd, int parent_pid)
-{
-	struct config cfg;
-	struct server srv;
-	config_defaults(&cfg);
-	cfg.socket_path = (char *)socket_path;
-	cfg.ready_fd = ready_fd;
-	cfg.parent_pid = parent_pid;
-	cfg.ignore_sigint = true;
-	int rc = server_init(&srv, &cfg) ? 1 : server_run(&srv);
-	server_fini(&srv);
-	return rc;
 }

@@ -9,44 +9,14 @@
 
 #include "conn.h"
 #include "pool.h"
-#include "monitor.h"
-#include "server.h"
+#include "state.h"
 #include "session.h"
 #include "stats.h"
+#include "registry.h"
 
-int call_fail(struct call *c, int code, const char *fmt, ...)
+struct object *dispatch_object(struct server *srv, uint64_t id)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(c->err, sizeof(c->err), fmt, ap);
-	va_end(ap);
-	return code;
-}
-
-int call_return(struct call *c, mgr_value *v)
-{
-	mgr_value_free(c->result);
-	c->borrowed = NULL; /* the last answer set wins */
-	c->result = v;
-	return v ? 0 : MGR_ENOMEM;
-}
-
-int call_return_borrowed(struct call *c, const mgr_value *v)
-{
-	c->borrowed = v;
-	return 0;
-}
-
-int call_return_int(struct call *c, int64_t i)
-{
-	c->slot = (mgr_value){.kind = MGR_INT, .u.i = i};
-	return call_return_borrowed(c, &c->slot);
-}
-
-int call_return_bool(struct call *c, bool b)
-{
-	c->slot = (mgr_value){.kind = MGR_BOOL, .u.b = b};
-	return call_return_borrowed(c, &c->slot);
+	return id == 0 ? &srv->manager : registry_get(&srv->reg, id);
 }
 
 static int dispatch_check_args(struct call *c)
@@ -145,7 +115,7 @@ void dispatch_request(struct server *srv, struct conn *conn, struct msg_request 
 			 .timeout_ms = req->timeout_ms};
 	int code;
 	uint64_t t0 = srv->monitors ? clock_now_ns() : 0; /* the one branch when unwatched */
-	c.obj = server_object(srv, req->object);
+	c.obj = dispatch_object(srv, req->object);
 	if (c.obj) /* held for the call: nothing it runs can free it under us */
 		registry_ref(c.obj);
 	if (!c.obj)
@@ -157,7 +127,7 @@ void dispatch_request(struct server *srv, struct conn *conn, struct msg_request 
 	srv->stats.calls++;
 	conn->calls++;
 	if (srv->monitors)
-		monitor_observe(srv, &c, req, code, t0 ? clock_now_ns() - t0 : 0);
+		srv->hooks.observe(srv, &c, req, code, t0 ? clock_now_ns() - t0 : 0);
 	dispatch_answer(conn, &c, code);
 	if (c.obj && c.obj->id)
 		registry_unref(&srv->reg, c.obj->id);

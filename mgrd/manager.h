@@ -11,9 +11,6 @@
 struct call;
 struct object;
 
-/* A map from n (key, value) pairs; the values are consumed even on
- * failure. NULL on ENOMEM. */
-mgr_value *manager_row(size_t n, const char *const keys[], mgr_value *vals[]);
 /* An object's listing row: id, name, type, refs, size, creator_pid, calls,
  * holder_pid and waiters (nil where the type has no contention hook; a nil
  * holder_pid: nobody holds it). */

@@ -9,11 +9,12 @@
 
 #include "../common/msg.h"
 #include "conn.h"
-#include "dispatch.h"
+#include "call.h"
 #include "manager.h"
 #include "park.h"
-#include "server.h"
+#include "state.h"
 #include "stats.h"
+#include "row.h"
 
 #define MONITOR_RING 1024
 #define MONITOR_BATCH 256
@@ -69,7 +70,7 @@ static mgr_value *monitor_event_value(const struct monitor_event *e, double now_
 		mgr_value_new_int(e->code),
 		mgr_value_new_string(e->code == CALL_PARKED ? "PARKED"
 				     : e->code ? mgr_errname(e->code) : "")};
-	return manager_row(sizeof(keys) / sizeof(keys[0]), keys, vals);
+	return row_new(sizeof(keys) / sizeof(keys[0]), keys, vals);
 }
 
 /* Takes up to max events off m's ring: {events: [...], dropped: N}. */
@@ -86,7 +87,7 @@ static mgr_value *monitor_take(struct monitor *m, size_t max)
 	static const char *const keys[] = {"events", "dropped"};
 	mgr_value *vals[] = {l, mgr_value_new_int((int64_t)m->dropped)};
 	m->dropped = 0;
-	return l ? manager_row(2, keys, vals) : (mgr_value_free(vals[1]), NULL);
+	return l ? row_new(2, keys, vals) : (mgr_value_free(vals[1]), NULL);
 }
 
 /* ---- observing ---- */

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 
 #include "conn.h"
-#include "dispatch.h"
-#include "server.h"
+#include "call.h"
+#include "state.h"
 #include "session.h"
 
 static void park_unlink_queue(struct waiter *w)

@@ -11,11 +11,12 @@
 #include <unistd.h>
 
 #include "conn.h"
-#include "dispatch.h"
+#include "call.h"
 #include "log.h"
-#include "server.h"
+#include "state.h"
 #include "session.h"
 #include "stats.h"
+#include "registry.h"
 
 #define POOL_THREADS 4
 
@@ -257,6 +258,18 @@ void pool_run_on_loop(void (*fn)(void *), void *arg)
 	pthread_mutex_unlock(&pool.mu);
 }
 
+/* The registry's post_ref: off the loop thread, a ref count change is
+ * posted to it. */
+static bool pool_post_ref_hook(uint64_t id, int delta)
+{
+	if (pool_on_loop())
+		return false;
+	pool_post_ref(id, delta);
+	return true;
+}
+
+void pool_setup(struct server *srv) { srv->reg.post_ref = pool_post_ref_hook; }
+
 void pool_post_ref(uint64_t id, int delta)
 {
 	struct job *j = calloc(1, sizeof(*j));
@@ -279,17 +292,28 @@ static void pool_drop(struct job *j)
 	registry_unref(&srv->reg, id);
 }
 
-void pool_drop_waiting(struct object *o)
+/* Calls that waited behind a busy object: refused, before objects go.
+ * Taken off their objects first: dropping one may free its object. */
+static void pool_drop_all_waiting(struct server *srv)
 {
-	for (struct job *j; (j = o->waiting);) {
-		o->waiting = j->next;
+	struct job *all = NULL;
+	IDMAP_FOREACH(&srv->reg.by_id, s)
+	{
+		struct object *o = s->ptr;
+		for (struct job *j; (j = o->waiting);) {
+			o->waiting = j->next;
+			j->next = all;
+			all = j;
+		}
+	}
+	for (struct job *j; (j = all);) {
+		all = j->next;
 		pool_drop(j);
 	}
 }
 
 void pool_fini(struct server *srv)
 {
-	(void)srv;
 	if (!pool.nthreads)
 		return;
 	pthread_mutex_lock(&pool.mu);
@@ -304,6 +328,7 @@ void pool_fini(struct server *srv)
 		pool_drop(j);
 	}
 	pool_drain(pool.efd, 0, NULL); /* calls that finished: answer, unpin */
+	pool_drop_all_waiting(srv);
 	event_free(pool.ev);
 	close(pool.efd);
 	pool.efd = -1;

@@ -28,9 +28,10 @@ bool pool_on_loop(void);
 void pool_run_on_loop(void (*fn)(void *), void *arg);
 /* Applies a reference count change to object id on the loop thread. */
 void pool_post_ref(uint64_t id, int delta);
-/* Answers ESHUTDOWN to the calls waiting for o (the object is going). */
-void pool_drop_waiting(struct object *o);
 /* Joins the workers; calls not started are answered ESHUTDOWN. */
+/* Routes ref counts taken on worker threads to the loop (registry.post_ref). */
+void pool_setup(struct server *srv);
+/* Joins the workers; calls not run yet are refused (ESHUTDOWN). */
 void pool_fini(struct server *srv);
 
 #endif

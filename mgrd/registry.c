@@ -5,27 +5,28 @@
 #include <string.h>
 
 #include "../common/htab.h"
-#include "dispatch.h"
-#include "pool.h"
+#include "conn.h"
 #include "log.h"
 
 /* Ref values count as references (nested objects stay alive while a
  * container holds them). One server per process: the hooks find it here. */
 static struct registry *registry_current;
 
+static bool registry_posted(uint64_t id, int delta)
+{
+	return registry_current && registry_current->post_ref &&
+	       registry_current->post_ref(id, delta);
+}
+
 static void registry_hook_acquire(uint64_t id)
 {
-	if (!pool_on_loop())
-		pool_post_ref(id, 1);
-	else if (registry_current)
+	if (!registry_posted(id, 1) && registry_current)
 		registry_ref_id(registry_current, id);
 }
 
 static void registry_hook_release(uint64_t id)
 {
-	if (!pool_on_loop())
-		pool_post_ref(id, -1);
-	else if (registry_current)
+	if (!registry_posted(id, -1) && registry_current)
 		registry_unref(registry_current, id);
 }
 
@@ -53,8 +54,7 @@ static void registry_destroy_state(struct object *o)
 
 static void registry_free_object(struct object *o)
 {
-	pool_drop_waiting(o);
-	o->busy = false;
+	o->busy = false; /* no worker call is left (pool_fini) */
 	registry_destroy_state(o);
 	free(o->name);
 	free(o);
@@ -85,7 +85,7 @@ static void registry_name_del(struct registry *r, struct object *o)
 }
 
 static struct object *registry_alloc(struct registry *r, const struct type *t,
-				     const char *name, struct call *c)
+				     const char *name)
 {
 	struct object *o = calloc(1, sizeof(*o));
 	if (!o || (name && !(o->name = strdup(name)))) {
@@ -96,8 +96,6 @@ static struct object *registry_alloc(struct registry *r, const struct type *t,
 	o->type = t;
 	o->refs = name ? 2 : 1;
 	o->created = time(NULL);
-	o->creator_pid = c->conn ? conn_pid(c->conn) : 0;
-	o->creator_session = c->conn ? conn_session(c->conn) : 0;
 	return o;
 }
 
@@ -130,21 +128,19 @@ int registry_create(struct registry *r, const struct type *t, const char *name,
 		    struct call *c, struct object **out)
 {
 	if (name && registry_find(r, name))
-		return call_fail(c, MGR_EEXIST, "an object named '%s' exists", name);
-	struct object *o = registry_alloc(r, t, name, c);
+		return MGR_EEXIST;
+	struct object *o = registry_alloc(r, t, name);
 	if (!o)
 		return MGR_ENOMEM;
-	c->creating = t;
 	return registry_add(r, o, t->create ? t->create(c, &o->state) : 0, out);
 }
 
 int registry_restore(struct registry *r, const struct type *t, const char *name,
 		     struct object **out)
 {
-	struct call c = {0};
 	if (registry_find(r, name))
 		return MGR_EEXIST;
-	struct object *o = registry_alloc(r, t, name, &c);
+	struct object *o = registry_alloc(r, t, name);
 	return o ? registry_add(r, o, 0, out) : MGR_ENOMEM;
 }
 

@@ -6,45 +6,17 @@
 #ifndef MGRD_REGISTRY_H
 #define MGRD_REGISTRY_H
 
-#include <stdbool.h>
-#include <stdint.h>
-#include <time.h>
+#include "object.h"
 
-#include "idmap.h"
-#include "type.h"
-
-struct htab;
-struct job;
-
-struct object {
-	uint64_t id;
-	const struct type *type;
-	char *name;   /* NULL: anonymous */
-	void *state;  /* the type's; NULL once dead */
-	uint32_t refs;
-	bool dead;
-	int32_t creator_pid;
-	uint64_t creator_session;
-	time_t created;
-	uint64_t calls;
-	bool busy;          /* a worker thread runs one of its calls */
-	bool freeing;       /* its last reference went: being freed */
-	struct job *waiting; /* its next calls, FIFO (pool.c) */
-};
-
-struct registry {
-	struct idmap by_id;   /* live and dead objects */
-	struct idmap holders; /* live objects whose type has session_end */
-	struct htab *by_name; /* name (string) -> id (int), live only */
-	uint64_t next_id;
-	size_t live;
-};
+struct call;
+struct conn;
 
 int registry_init(struct registry *r);
 /* Frees every object (server shutdown). */
 void registry_fini(struct registry *r);
 /* A new object with one reference (the creator's) plus one for its name.
- * EEXIST if the name is taken. The type's create() reads c->args. */
+ * MGR_EEXIST if the name is taken. c goes to the type's create() as it is
+ * (it reads c->args); the registry does not look into it. */
 int registry_create(struct registry *r, const struct type *t, const char *name,
 		    struct call *c, struct object **out);
 /* For snapshot.c at start: a named object of type t without a state yet

@@ -19,10 +19,14 @@
 
 #include "../common/ring.h"
 #include "../common/path.h"
+#include "mgr/server.h"
 #include "conn.h"
 #include "log.h"
 #include "park.h"
 #include "pool.h"
+#include "monitor.h"
+#include "dispatch.h"
+#include "registry.h"
 #include "session.h"
 #include "snapshot.h"
 #include "types-builtin.h"
@@ -289,7 +293,7 @@ void server_stop(struct server *srv)
 	event_base_once(srv->base, -1, EV_TIMEOUT, server_stop_deadline_cb, srv, &tv);
 }
 
-uint64_t server_calls_per_s(struct server *srv) { return srv->stats.last_second; }
+
 
 /* Once a second: how many calls the last second saw (for info). */
 static void server_tick_cb(evutil_socket_t fd, short what, void *arg)
@@ -299,11 +303,6 @@ static void server_tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct server *srv = arg;
 	srv->stats.last_second = srv->stats.calls - srv->stats.calls_mark;
 	srv->stats.calls_mark = srv->stats.calls;
-}
-
-struct object *server_object(struct server *srv, uint64_t id)
-{
-	return id == 0 ? &srv->manager : registry_get(&srv->reg, id);
 }
 
 /* ---- life ---- */
@@ -349,10 +348,19 @@ static int server_listen(struct server *srv)
 	return server_bind(srv, path);
 }
 
-int server_init(struct server *srv, const struct config *cfg)
+static void server_monitor_end(struct conn *conn)
+{
+	if (conn->srv->monitors)
+		monitor_session_end(conn);
+}
+
+int server_init_core(struct server *srv, const struct config *cfg)
 {
 	memset(srv, 0, sizeof(*srv));
 	srv->cfg = *cfg;
+	srv->hooks = (struct server_hooks){.request = dispatch_request,
+		.session_end = {park_session_end, server_monitor_end},
+		.observe = monitor_observe, .stop = server_stop};
 	srv->listen_fd = -1;
 	srv->started = time(NULL);
 	srv->manager = (struct object){.id = 0, .type = &type_manager, .state = srv, .refs = 1};
@@ -360,9 +368,17 @@ int server_init(struct server *srv, const struct config *cfg)
 		return log_msg(LOG_ERROR, "getrandom failed"), -1;
 	if (types_builtin_register() || registry_init(&srv->reg))
 		return log_msg(LOG_ERROR, "cannot register the built-in types"), -1;
+	pool_setup(srv);
 	srv->base = event_base_new();
 	if (!srv->base || session_setup(srv))
 		return log_msg(LOG_ERROR, "cannot create the event loop"), -1;
+	return 0;
+}
+
+int server_init(struct server *srv, const struct config *cfg)
+{
+	if (server_init_core(srv, cfg))
+		return -1;
 	if (server_listen(srv) || server_events(srv))
 		return -1;
 	if (snapshot_load(srv) || snapshot_start(srv)) /* before the first accept */
@@ -407,4 +423,20 @@ void server_fini(struct server *srv)
 	registry_fini(&srv->reg);
 	types_reset();
 	event_base_free(srv->base);
+}
+
+/* ---- serving from a program (mgr/server.h) ---- */
+
+int mgr_server_main(const char *socket_path, int ready_fd, int parent_pid)
+{
+	struct config cfg;
+	struct server srv;
+	config_defaults(&cfg);
+	cfg.socket_path = (char *)socket_path;
+	cfg.ready_fd = ready_fd;
+	cfg.parent_pid = parent_pid;
+	cfg.ignore_sigint = true;
+	int rc = server_init(&srv, &cfg) ? 1 : server_run(&srv);
+	server_fini(&srv);
+	return rc;
 }

@@ -7,10 +7,8 @@
 
 #include "../common/htab.h"
 #include "conn.h"
-#include "monitor.h"
-#include "park.h"
 #include "registry.h"
-#include "server.h"
+#include "state.h"
 
 /* ---- references ---- */
 
@@ -86,9 +84,9 @@ void session_reply_borrowed(struct conn *c, uint64_t id, const mgr_value *v)
 static void session_release(struct conn *c)
 {
 	struct registry *reg = &c->srv->reg;
-	park_session_end(c);
-	if (c->srv->monitors)
-		monitor_session_end(c);
+	for (size_t i = 0; i < SERVER_END_HOOKS; i++) /* parked calls, monitors */
+		if (c->srv->hooks.session_end[i])
+			c->srv->hooks.session_end[i](c);
 	registry_session_end(reg, c);
 	struct idmap refs = c->refs; /* taken whole: frees below cannot reach it */
 	c->refs = (struct idmap){0};

@@ -21,7 +21,9 @@
 #include "../common/htab.h"
 #include "log.h"
 #include "manager.h"
-#include "server.h"
+#include "state.h"
+#include "registry.h"
+#include "row.h"
 
 #define SNAP_MAGIC "MGRSNAP" /* 8 bytes with its NUL */
 #define SNAP_VERSION 1
@@ -68,15 +70,6 @@ static void snap_header_write(uint8_t h[SNAP_HEADER], const struct snap_header *
 }
 
 /* ---- shared helpers ---- */
-
-const mgr_value *snapshot_field(const mgr_value *map, const char *key, mgr_kind kind)
-{
-	if (!map || map->kind != MGR_MAP)
-		return NULL;
-	mgr_value k = {.kind = MGR_STRING, .u.s = {(char *)key, strlen(key)}};
-	const mgr_value *v = mgr_value_map_get(map, &k);
-	return v && v->kind == kind ? v : NULL;
-}
 
 /* path + suffix; caller owns (NULL on ENOMEM). */
 static char *snapshot_sibling(const char *path, const char *suffix)
@@ -191,7 +184,7 @@ static mgr_value *snapshot_record(struct server *srv, const struct object *o)
 	snapshot_refs(state, snapshot_ref_kept, &srv->reg);
 	mgr_value *vals[] = {mgr_value_new_string(o->name), mgr_value_new_string(o->type->name),
 			     mgr_value_new_int((int64_t)o->id), state};
-	return manager_row(4, keys, vals);
+	return row_new(4, keys, vals);
 }
 
 /* One record as a wire frame: a Reply whose id is its number. */
@@ -471,9 +464,9 @@ static int snapshot_check_header(struct snap_load *L)
 /* Fills r from the record map (borrowed strings stay in it). */
 static int snapshot_check_record(struct snap_load *L, struct snap_rec *r, uint32_t i)
 {
-	const mgr_value *name = snapshot_field(r->rec, "name", MGR_STRING),
-			*type = snapshot_field(r->rec, "type", MGR_STRING),
-			*id = snapshot_field(r->rec, "id", MGR_INT);
+	const mgr_value *name = row_field(r->rec, "name", MGR_STRING),
+			*type = row_field(r->rec, "type", MGR_STRING),
+			*id = row_field(r->rec, "id", MGR_INT);
 	mgr_value k = {.kind = MGR_STRING, .u.s = {"state", 5}};
 	if (!name || !type || !id || id->u.i <= 0 || !value_slen(name) ||
 	    !mgr_value_map_get(r->rec, &k))

@@ -32,7 +32,5 @@ int snapshot_save(struct server *srv, struct snapshot_stats *st, char *err, size
 /* At the end (server_fini, no call running): the final save, if armed. */
 void snapshot_fini(struct server *srv);
 
-/* A field of a saved map value, if present and of that kind (borrowed). */
-const mgr_value *snapshot_field(const mgr_value *map, const char *key, mgr_kind kind);
 
 #endif

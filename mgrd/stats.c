@@ -1,10 +1,10 @@
 /* Latency histograms (see stats.h). Bucket i < 4 holds exactly i ns; above
  * that, each power of two [2^e, 2^(e+1)) is split in four equal buckets. */
 #include "stats.h"
+#include "type.h"
 
 #include <time.h>
 
-#include "dispatch.h"
 
 static unsigned stats_bucket(uint64_t ns)
 {

@@ -8,7 +8,7 @@
 #include <poll.h>
 
 #include "conn.h"
-#include "dispatch.h"
+#include "call.h"
 
 bool sync_alive(const struct conn *conn)
 {

@@ -4,10 +4,10 @@
  * would hang on a dead party instead. */
 #include <stdlib.h>
 
-#include "dispatch.h"
-#include "manager.h"
+#include "call.h"
 #include "sync.h"
 #include "types-builtin.h"
+#include "row.h"
 
 struct barrier {
 	struct waitq q; /* waiter n: its arrival index */
@@ -120,7 +120,7 @@ static mgr_value *barrier_describe(const struct object *o, size_t limit)
 	(void)limit;
 	mgr_value *vals[] = {mgr_value_new_int(b->parties), mgr_value_new_int(b->q.len),
 			     mgr_value_new_bool(b->broken), sync_pids(&b->q)};
-	return manager_row(4, keys, vals);
+	return row_new(4, keys, vals);
 }
 
 static void barrier_contention(const struct object *o, int32_t *holder_pid, uint32_t *waiters)

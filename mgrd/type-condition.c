@@ -4,11 +4,12 @@
  * answered only once it holds the lock again. wait_for is a client loop. */
 #include <stdlib.h>
 
-#include "dispatch.h"
-#include "manager.h"
-#include "server.h"
+#include "call.h"
+#include "state.h"
 #include "sync.h"
 #include "types-builtin.h"
+#include "registry.h"
+#include "row.h"
 
 struct cond {
 	struct waitq q;
@@ -159,7 +160,7 @@ static mgr_value *cond_describe(const struct object *o, size_t limit)
 	(void)limit;
 	mgr_value *vals[] = {k->lock_id ? mgr_value_new_int((int64_t)k->lock_id) : mgr_value_new_nil(),
 			     l ? lock_describe(l) : mgr_value_new_nil(), sync_pids(&k->q)};
-	return manager_row(3, keys, vals);
+	return row_new(3, keys, vals);
 }
 
 /* Only its own lock: a given lock object counts its holds itself. */

@@ -1,7 +1,7 @@
 /* counter: a shared int64 with atomic add and compare-and-swap. */
 #include <stdlib.h>
 
-#include "dispatch.h"
+#include "call.h"
 #include "types-builtin.h"
 
 struct counter {

@@ -1,7 +1,7 @@
 /* dict: Python's dict semantics over an insertion-ordered hash table, plus
  * atomic read-modify-write (incr, setdefault, pop, update). */
 #include "../common/htab.h"
-#include "dispatch.h"
+#include "call.h"
 #include "types-builtin.h"
 
 #define DICT(c) ((struct htab *)(c)->obj->state)

@@ -3,10 +3,10 @@
  * dropped by the parking layer. */
 #include <stdlib.h>
 
-#include "dispatch.h"
-#include "manager.h"
+#include "call.h"
 #include "sync.h"
 #include "types-builtin.h"
+#include "row.h"
 
 struct event_state {
 	struct waitq q;
@@ -69,7 +69,7 @@ static mgr_value *event_describe(const struct object *o, size_t limit)
 	const struct event_state *e = o->state;
 	(void)limit;
 	mgr_value *vals[] = {mgr_value_new_bool(e->flag), sync_pids(&e->q)};
-	return manager_row(2, keys, vals);
+	return row_new(2, keys, vals);
 }
 
 static void event_contention(const struct object *o, int32_t *holder_pid, uint32_t *waiters)

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dispatch.h"
+#include "call.h"
 #include "types-builtin.h"
 
 #define LIST(c) ((struct vlist *)(c)->obj->state)

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 
 #include "conn.h"
-#include "dispatch.h"
-#include "manager.h"
+#include "call.h"
 #include "sync.h"
 #include "types-builtin.h"
+#include "row.h"
 
 #define LOCK(c) ((struct lock *)(c)->obj->state)
 /* A lock waiter's n: the depth to take (bits 1..) and bit 0 of the reply. */
@@ -130,7 +130,7 @@ mgr_value *lock_describe(const struct lock *l)
 		held ? mgr_value_new_int(l->pid) : mgr_value_new_nil(),
 		held ? mgr_value_new_int((int64_t)l->session) : mgr_value_new_nil(),
 		mgr_value_new_bool(l->robust), mgr_value_new_bool(l->owner_died), sync_pids(&l->q)};
-	mgr_value *m = manager_row(sizeof(keys) / sizeof(keys[0]), keys, vals);
+	mgr_value *m = row_new(sizeof(keys) / sizeof(keys[0]), keys, vals);
 	if (m && l->reentrant &&
 	    mgr_value_map_set(m, mgr_value_new_string("depth"), mgr_value_new_int(l->count))) {
 		mgr_value_free(m);

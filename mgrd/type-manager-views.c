@@ -6,12 +6,13 @@
 
 #include "conn-ring.h"
 #include "conn.h"
-#include "dispatch.h"
+#include "call.h"
 #include "log.h"
 #include "manager.h"
 #include "monitor.h"
-#include "server.h"
+#include "state.h"
 #include "stats.h"
+#include "row.h"
 
 #define VIEWS_DEFAULT_LIMIT 100
 
@@ -71,7 +72,7 @@ static mgr_value *views_client_row(struct server *srv, const struct conn *conn)
 		mgr_value_new_int(conn->n_parked),
 		mgr_value_new_bool(monitor_watching(srv, conn)),
 		mgr_value_new_int(conn->ring ? conn->ring->r.cap : 0)};
-	return manager_row(sizeof(keys) / sizeof(keys[0]), keys, vals);
+	return row_new(sizeof(keys) / sizeof(keys[0]), keys, vals);
 }
 
 int manager_clients(struct call *c)
@@ -98,7 +99,7 @@ static mgr_value *views_stats_row(const struct type *t, const struct method *m,
 		mgr_value_new_int((int64_t)stats_quantile(s, 0.50)),
 		mgr_value_new_int((int64_t)stats_quantile(s, 0.99)),
 		mgr_value_new_int((int64_t)s->max_ns)};
-	return manager_row(sizeof(keys) / sizeof(keys[0]), keys, vals);
+	return row_new(sizeof(keys) / sizeof(keys[0]), keys, vals);
 }
 
 int manager_stats(struct call *c)
@@ -208,7 +209,8 @@ static void views_stop_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	server_stop(arg);
+	struct server *srv = arg;
+	srv->hooks.stop(srv);
 }
 
 /* Stops on the next loop turn, so that this call's reply goes out first. */

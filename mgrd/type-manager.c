@@ -4,14 +4,16 @@
 #include <unistd.h>
 
 #include "conn.h"
-#include "dispatch.h"
+#include "call.h"
 #include "manager.h"
 #include "monitor.h"
 #include "pool.h"
-#include "server.h"
+#include "state.h"
 #include "session.h"
 #include "snapshot.h"
 #include "types-builtin.h"
+#include "registry.h"
+#include "row.h"
 
 #define SRV(c) ((struct server *)(c)->obj->state)
 
@@ -49,18 +51,15 @@ static int manager_hand_out(struct call *c, struct object *o)
 static int manager_new(struct call *c, const struct type *t, const char *name)
 {
 	struct call sub = *c;
+	mgr_value *ref;
 	sub.args = c->args + 2;
 	sub.nargs = c->nargs > 2 ? c->nargs - 2 : 0;
-	sub.err[0] = '\0';
-	struct object *o;
-	int err = registry_create(&SRV(c)->reg, t, name, &sub, &o);
+	int err = call_create(&sub, t, name, &ref);
 	if (err) {
 		memcpy(c->err, sub.err, sizeof(c->err));
 		return err;
 	}
-	err = manager_hand_out(c, o); /* the ref value holds it until the reply */
-	registry_unref(&SRV(c)->reg, o->id); /* the creator's reference */
-	return err;
+	return call_return(c, ref); /* the reply hands the session a reference */
 }
 
 static int manager_create(struct call *c)
@@ -167,19 +166,6 @@ static int manager_types(struct call *c)
 }
 
 /* One row of a listing: a map built from (key, value) pairs. */
-mgr_value *manager_row(size_t n, const char *const keys[], mgr_value *vals[])
-{
-	mgr_value *m = mgr_value_new_map();
-	for (size_t i = 0; i < n; i++)
-		if (mgr_value_map_set(m, mgr_value_new_string(keys[i]), vals[i])) {
-			for (size_t j = i + 1; j < n; j++)
-				mgr_value_free(vals[j]);
-			mgr_value_free(m);
-			return NULL;
-		}
-	return m;
-}
-
 static mgr_value *manager_method_row(const struct method *m)
 {
 	static const char *const keys[] = {"name", "args", "doc", "min_args", "max_args",
@@ -188,7 +174,7 @@ static mgr_value *manager_method_row(const struct method *m)
 			     mgr_value_new_string(m->doc ? m->doc : ""),
 			     mgr_value_new_int(m->min_args), mgr_value_new_int(m->max_args),
 			     mgr_value_new_bool(m->flags & METHOD_BLOCKING)};
-	return manager_row(6, keys, vals);
+	return row_new(6, keys, vals);
 }
 
 static int manager_methods(struct call *c)
@@ -226,7 +212,7 @@ mgr_value *manager_object_row(const struct object *o)
 		mgr_value_new_int(o->creator_pid), mgr_value_new_int((int64_t)o->calls),
 		holder ? mgr_value_new_int(holder) : mgr_value_new_nil(),
 		o->type->contention ? mgr_value_new_int(waiters) : mgr_value_new_nil()};
-	return manager_row(sizeof(keys) / sizeof(keys[0]), keys, vals);
+	return row_new(sizeof(keys) / sizeof(keys[0]), keys, vals);
 }
 
 static int manager_objects(struct call *c)
@@ -257,8 +243,8 @@ static int manager_info(struct call *c)
 		mgr_value_new_int((int64_t)srv->stats.errors),
 		mgr_value_new_int((int64_t)srv->stats.conns_total),
 		mgr_value_new_int(1 + (int64_t)pool_threads()),
-		mgr_value_new_int((int64_t)server_calls_per_s(srv))};
-	return call_return(c, manager_row(10, keys, vals));
+		mgr_value_new_int((int64_t)srv->stats.last_second)};
+	return call_return(c, row_new(10, keys, vals));
 }
 
 static int manager_ping(struct call *c)
@@ -277,7 +263,7 @@ static int manager_save(struct call *c)
 	mgr_value *vals[] = {mgr_value_new_string(SRV(c)->cfg.snapshot_path),
 			     mgr_value_new_int(st.objects), mgr_value_new_int(st.skipped),
 			     mgr_value_new_int((int64_t)st.bytes)};
-	return call_return(c, manager_row(4, keys, vals));
+	return call_return(c, row_new(4, keys, vals));
 }
 
 static const struct method manager_methods_table[] = {

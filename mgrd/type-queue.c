@@ -5,11 +5,10 @@
  * method table is queue's plus its last two rows (task_done, join). */
 #include <stdlib.h>
 
-#include "dispatch.h"
-#include "manager.h"
-#include "snapshot.h"
+#include "call.h"
 #include "sync.h"
 #include "types-builtin.h"
+#include "row.h"
 
 struct queue {
 	struct waitq getters, putters, joiners; /* a putter's item is in w->item */
@@ -221,7 +220,7 @@ static mgr_value *queue_describe(const struct object *o, size_t limit)
 	size_t n = joinable ? 7 : 5;
 	for (size_t i = n; i < 7; i++)
 		mgr_value_free(vals[i]);
-	return manager_row(n, keys, vals);
+	return row_new(n, keys, vals);
 }
 
 static void queue_contention(const struct object *o, int32_t *holder_pid, uint32_t *waiters)
@@ -258,9 +257,9 @@ static mgr_value *queue_save(const void *state)
 
 static int queue_load(const mgr_value *saved, void **state)
 {
-	const mgr_value *items = snapshot_field(saved, "items", MGR_LIST),
-			*max = snapshot_field(saved, "maxsize", MGR_INT),
-			*unf = snapshot_field(saved, "unfinished", MGR_INT);
+	const mgr_value *items = row_field(saved, "items", MGR_LIST),
+			*max = row_field(saved, "maxsize", MGR_INT),
+			*unf = row_field(saved, "unfinished", MGR_INT);
 	if (!items || !max || !unf)
 		return MGR_ETYPE;
 	struct queue *q = calloc(1, sizeof(*q));

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 
 #include "conn.h"
-#include "dispatch.h"
-#include "manager.h"
+#include "call.h"
 #include "sync.h"
 #include "types-builtin.h"
+#include "row.h"
 
 struct sem {
 	struct waitq q;
@@ -138,7 +138,7 @@ static mgr_value *sem_holders(const struct sem *s)
 	{
 		mgr_value *vals[] = {mgr_value_new_int((int64_t)slot->id),
 				     mgr_value_new_int((int64_t)(intptr_t)slot->ptr)};
-		if (mgr_value_list_append(l, manager_row(2, keys, vals))) {
+		if (mgr_value_list_append(l, row_new(2, keys, vals))) {
 			mgr_value_free(l);
 			return NULL;
 		}
@@ -155,7 +155,7 @@ static mgr_value *sem_describe(const struct object *o, size_t limit)
 	mgr_value *vals[] = {mgr_value_new_int(s->value), mgr_value_new_int(s->initial),
 			     mgr_value_new_bool(s->bounded), mgr_value_new_bool(s->robust),
 			     s->robust ? sem_holders(s) : mgr_value_new_nil(), sync_pids(&s->q)};
-	return manager_row(sizeof(keys) / sizeof(keys[0]), keys, vals);
+	return row_new(sizeof(keys) / sizeof(keys[0]), keys, vals);
 }
 
 /* Permits conn's session holds (robust only: others are unowned). */

@@ -14,6 +14,9 @@ struct conn;
 struct method_stats;
 struct object;
 
+/* A handler returns 0, an mgr_err, or this: the reply comes later. */
+#define CALL_PARKED (-1)
+
 typedef int (*method_fn)(struct call *c);
 
 enum method_flags {

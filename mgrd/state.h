@@ -1,0 +1,94 @@
+/* The server's state as every layer reads it: configuration, the event
+ * loop, the connections, the registry and the hooks by which lower layers
+ * reach upper ones without calling up (set by server.c). Data only; one
+ * libevent loop thread runs I/O and the built-in types (docs/design.md). */
+#ifndef MGRD_STATE_H
+#define MGRD_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../common/msg.h"
+#include "object.h"
+
+struct event_base;
+struct event;
+struct conn;
+struct monitor;
+struct snapshot;
+struct server;
+struct call;
+struct msg_request;
+
+/* How a lower layer reaches an upper one without calling up: server.c
+ * sets these once (server_init_core); the lower layer calls through them
+ * and knows nothing of what is behind. */
+#define SERVER_END_HOOKS 2
+struct server_hooks {
+	/* transport -> dispatch: a request frame arrived on conn */
+	void (*request)(struct server *srv, struct conn *conn, struct msg_request *req);
+	/* sessions -> parked calls, monitors: a session ended (in order) */
+	void (*session_end[SERVER_END_HOOKS])(struct conn *conn);
+	/* dispatch -> monitor: a call was answered (only while monitors exist) */
+	void (*observe)(struct server *srv, const struct call *c, const struct msg_request *req,
+			int code, uint64_t ns);
+	/* services -> main: stop the server (the manager's shutdown) */
+	void (*stop)(struct server *srv);
+};
+
+#define CONFIG_MAX_ALLOW 16
+
+struct config {
+	char *socket_path;    /* NULL: the default path */
+	int ready_fd;         /* -1: none */
+	int listen_fd;        /* >= 0: already bound (socket activation) */
+	struct frame_limits frame;
+	uint32_t max_outbuf;  /* bytes queued to one client before it is cut off */
+	uint32_t max_conns, max_conns_per_uid;
+	uint32_t max_waiters; /* parked calls on one object */
+	uint32_t handshake_ms;
+	uid_t allow_uid[CONFIG_MAX_ALLOW];
+	gid_t allow_gid[CONFIG_MAX_ALLOW];
+	size_t n_allow_uid, n_allow_gid;
+	pid_t parent_pid;     /* > 0: exit when this process is gone */
+	char *snapshot_path;  /* NULL: no snapshots (snapshot.h) */
+	uint32_t snapshot_interval; /* seconds between saves; 0: at stop and on demand */
+	bool ignore_bad_snapshot;   /* a bad snapshot is set aside, not fatal */
+	bool ignore_sigint;
+	bool remove_dir;      /* the socket's directory is ours: rmdir at stop */
+	bool no_spin;         /* never poll a socket instead of sleeping */
+	uint32_t ring;        /* largest shared-memory ring offered, each way; 0: none */
+};
+
+struct server_stats {
+	uint64_t calls, errors, conns_total;
+	uint64_t calls_mark;   /* calls when the current second began */
+	uint64_t last_second;  /* calls made during the last whole second */
+};
+
+struct server {
+	struct config cfg;
+	struct server_hooks hooks;
+	struct event_base *base;
+	int listen_fd;
+	struct event *accept_ev, *accept_retry_ev, *sig_ev[3], *parent_ev, *tick_ev;
+	char *socket_path; /* ours to unlink, or NULL */
+	struct conn *conns; /* every open connection (doubly linked) */
+	struct conn *hot;   /* connections with a ring, the last to make calls first */
+	struct conn *awake; /* rings read this loop turn: to sleep before it ends */
+	uint32_t n_conns;
+	struct conn *ended; /* closed, their sessions not ended yet (session.c) */
+	struct event *end_ev; /* ends them, at the start of a loop turn */
+	struct registry reg;
+	struct object manager; /* object 0 */
+	uint8_t instance[16];
+	uint64_t next_session;
+	time_t started;
+	bool stopping;
+	struct server_stats stats;
+	struct monitor *monitors; /* sessions watching calls (monitor.h); NULL: none */
+	struct snapshot *snapshot; /* saves armed (snapshot.c); NULL: none */
+};
+
+#endif
