@@ -2,7 +2,8 @@
  * off without spinning, an existing client keeps working, new clients are
  * served again once descriptors free up), and 500 idle or half-sent
  * connections beside a client making 10,000 calls; parked calls at the
- * edge of --max-waiters and --max-pending. mgrd's log (its stderr)
+ * edge of --max-waiters and --max-pending; --max-outbuf at its edge
+ * (through a ring that is never read). mgrd's log (its stderr)
  * goes to a file so the tests can read what it said; waits are bounded
  * polls of the server's state, never a sleep. */
 #include <dirent.h>
@@ -26,6 +27,7 @@
 
 #include "../common/frame.h"
 #include "../common/clock.h"
+#include "../common/ring.h"
 #include <mgr/sync.h>
 
 #include "harness.h"
@@ -553,6 +555,183 @@ static void test_max_pending(void **state)
 	lim_stop(&l);
 }
 
+/* ---- --max-outbuf at its edge, through a ring that is never read ---- */
+
+/* A raw session with a ring of RING_MIN bytes each way: the Welcome comes
+ * over the socket with the memfd and the eventfd; requests then go into
+ * the ring. */
+struct raw_ring {
+	int sock, memfd, efd;
+	struct ring r;
+};
+
+static void raw_ring_open(const char *path, struct raw_ring *rr)
+{
+	rr->sock = harness_raw_connect(path);
+	struct msg hello = {.kind = MSG_HELLO};
+	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), "outbuf",
+					   RING_MIN};
+	harness_raw_send_msg(rr->sock, &hello);
+	uint8_t buf[4096];
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(2 * sizeof(int))];
+	} ctl;
+	struct iovec iov = {buf, sizeof(buf)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space,
+			    .msg_controllen = sizeof(ctl.space)};
+	assert_true(recvmsg(rr->sock, &mh, 0) > FRAME_HEADER);
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	assert_non_null(cm);
+	assert_int_equal(cm->cmsg_type, SCM_RIGHTS);
+	int fds[2];
+	memcpy(fds, CMSG_DATA(cm), sizeof(fds));
+	rr->memfd = fds[0];
+	rr->efd = fds[1];
+	assert_int_equal(ring_attach(&rr->r, rr->memfd, RING_MIN), 0);
+}
+
+static void raw_ring_kick(struct raw_ring *rr)
+{
+	uint64_t one = 1;
+	assert_int_equal(write(rr->efd, &one, sizeof(one)), sizeof(one));
+}
+
+static void raw_ring_close(struct raw_ring *rr)
+{
+	ring_detach(&rr->r);
+	close(rr->memfd);
+	close(rr->efd);
+	close(rr->sock);
+}
+
+/* Request{id, object, "get", [0]} into the ring, and a kick. */
+static void raw_ring_get0(struct raw_ring *rr, uint64_t object)
+{
+	mgr_value *zero = mgr_value_new_int(0);
+	struct msg q = {.kind = MSG_REQUEST};
+	q.u.request = (struct msg_request){.id = 1, .object = object, .method = "get",
+					   .args = &zero, .nargs = 1};
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	encode(&q, &bytes, &len);
+	assert_int_equal(ring_write(&rr->r, bytes, len), (long)len);
+	free(bytes);
+	mgr_value_free(zero);
+	raw_ring_kick(rr);
+}
+
+/* Waits until mgrd has written `bytes` into rr's ring towards us. */
+static void raw_ring_wait_written(struct raw_ring *rr, uint32_t bytes)
+{
+	int64_t end = clock_now_ms() + WAIT_MS;
+	uint32_t head = rr->r.rx_head;
+	while (__atomic_load_n(&rr->r.rx->tail, __ATOMIC_ACQUIRE) - head != bytes)
+		if (clock_now_ms() > end)
+			fail_msg("mgrd wrote %u bytes, not %u",
+				 __atomic_load_n(&rr->r.rx->tail, __ATOMIC_ACQUIRE) - head, bytes);
+}
+
+/* Reads one whole frame from the ring (mgrd refills it as we read); its
+ * size with the header, *str_len the length of the string it returns. */
+static size_t raw_ring_reply(struct raw_ring *rr, size_t *str_len)
+{
+	size_t have = 0, cap = 1u << 20;
+	uint8_t *buf = malloc(cap);
+	assert_non_null(buf);
+	int64_t end = clock_now_ms() + WAIT_MS;
+	while (have < FRAME_HEADER || have < FRAME_HEADER + frame_get_len(buf)) {
+		long n = ring_read(&rr->r, buf + have, cap - have);
+		assert_true(n >= 0);
+		have += (size_t)n;
+		if (n)
+			raw_ring_kick(rr); /* room for mgrd */
+		else if (clock_now_ms() > end)
+			fail_msg("a reply of %zu bytes so far, not whole", have);
+	}
+	assert_int_equal(have, FRAME_HEADER + frame_get_len(buf));
+	struct msg y;
+	struct frame_limits lim = {1u << 20, 64, UINT32_MAX, 0};
+	char why[160];
+	assert_int_equal(frame_decode(buf + FRAME_HEADER, frame_get_len(buf), &lim, &y, why,
+				      sizeof(why)), 0);
+	assert_int_equal(y.kind, MSG_REPLY);
+	assert_int_equal(y.u.reply.id, 1);
+	assert_int_equal(y.u.reply.code, 0);
+	assert_non_null(mgr_value_string(y.u.reply.value, str_len));
+	msg_clear(&y);
+	free(buf);
+	return have;
+}
+
+/* Makes item 0 of list a string of len bytes. */
+static void set_item0(mgr_object *list, size_t len)
+{
+	char *p = malloc(len + 1);
+	assert_non_null(p);
+	memset(p, 'o', len);
+	p[len] = '\0';
+	mgr_value *args[] = {mgr_value_new_int(0), mgr_value_new_string(p)};
+	assert_int_equal(mgr_call(list, "set", args, 2, NULL), 0);
+	mgr_value_free(args[0]);
+	mgr_value_free(args[1]);
+	free(p);
+}
+
+#define OUTBUF 8192
+
+/* mgrd --max-outbuf 8192: a client that reads nothing is cut off once more
+ * than 8192 bytes of replies wait for it, not at 8192. Its ring (4096
+ * bytes, exact) takes the first bytes of a reply and the rest waits: one
+ * reply of 4096 + 8192 bytes leaves exactly the limit waiting (kept, and
+ * then read whole), one byte more is one over (cut off). The reply's
+ * overhead is measured first, on a session that reads; --no-spin keeps
+ * every reply's encoding the same. */
+static void test_max_outbuf_edge(void **state)
+{
+	(void)state;
+	struct lim l = {0};
+	char max[16];
+	snprintf(max, sizeof(max), "%d", OUTBUF);
+	lim_start(&l, (const char *const[]){"--max-outbuf", max, "--no-spin", NULL});
+	const char *path = mgr_manager_address(l.m);
+	mgr_object *list;
+	assert_int_equal(mgr_list_open(l.c, "big", &list), 0);
+	assert_int_equal(mgr_list_append(list, mgr_value_new_string("")), 0);
+	uint64_t id = mgr_object_id(list);
+	/* the overhead of a reply with a string of 2-byte length, as this is */
+	struct raw_ring rr;
+	size_t probe = 10000, got = 0;
+	set_item0(list, probe);
+	raw_ring_open(path, &rr);
+	raw_ring_get0(&rr, id);
+	size_t overhead = raw_ring_reply(&rr, &got) - probe;
+	assert_int_equal(got, probe);
+	raw_ring_close(&rr);
+	wait_sessions(&l, 1);
+	for (size_t over = 0; over <= 1; over++) {
+		size_t len = RING_MIN + OUTBUF + over - overhead;
+		assert_true(len >= 128 && len < 16384); /* the same length encoding */
+		set_item0(list, len);
+		raw_ring_open(path, &rr);
+		wait_sessions(&l, 2);
+		raw_ring_get0(&rr, id);
+		raw_ring_wait_written(&rr, RING_MIN); /* the reply is put, the ring full */
+		if (over) {
+			assert_true(harness_raw_closed(rr.sock, WAIT_MS));
+			wait_sessions(&l, 1);
+		} else {
+			assert_int_equal(harness_info(l.c, "sessions"), 2); /* kept */
+			assert_int_equal(raw_ring_reply(&rr, &got), RING_MIN + OUTBUF);
+			assert_int_equal(got, len);
+		}
+		raw_ring_close(&rr);
+		wait_sessions(&l, 1);
+	}
+	mgr_object_release(list);
+	lim_stop(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -560,6 +739,7 @@ int main(void)
 		cmocka_unit_test(test_idle_half_sent),
 		cmocka_unit_test(test_max_waiters),
 		cmocka_unit_test(test_max_pending),
+		cmocka_unit_test(test_max_outbuf_edge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -273,7 +273,8 @@ static void test_queue_dead_getter_skipped(void **state)
 		assert_int_equal(unsetenv("MGR_RING_SIZE"), 0);
 		assert_int_equal(mgr_queue_open(c, NULL, 0, &q), 0);
 		pid_t *dead = sync_spawn_parked(1, dead_getter, q, q, "waiting", 0);
-		pid_t *live = with_live ? sync_spawn_parked(1, live_getter, q, q, "waiting", 1) : NULL;
+		pid_t *live = with_live ? sync_spawn_parked(1, live_getter, q, q, "waiting", 1)
+				       : NULL;
 		stop_mgrd(mgrd);
 		assert_int_equal(mgr_call_async(q, "put", &seven, 1, &f), 0);
 		assert_int_equal(mgr_client_flush(c), 0);
