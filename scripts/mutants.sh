@@ -148,7 +148,7 @@ def get(muts, name):
 
 def main():
     cmd, lst = sys.argv[1], sys.argv[2]
-    muts = parse(lst)
+    muts = parse(lst) if cmd != "restore" else []
     if cmd == "names":
         print("\n".join(m["name"] for m in muts))
     elif cmd == "field":  # field NAME KEY
@@ -183,7 +183,7 @@ def main():
             out.write(text[: mt.start()] + new + text[mt.end() :])
         print(os.path.relpath(f, tree))
     elif cmd == "restore":  # restore SAVE: the original back, a new mtime
-        save = sys.argv[3]
+        save = sys.argv[2]
         f, _, text = open(save, encoding="utf-8").read().partition("\n")
         with open(f, "w", encoding="utf-8") as out:
             out.write(text)
@@ -285,10 +285,12 @@ ninja -C "$build" >/dev/null 2>&1 || true
 
 # ---- the table ----
 echo
-printf '%-28s %-9s %-58s %s\n' MUTANT RESULT PROMISE "KILLED BY"
-while IFS="$(printf '\t')" read -r n status promise by; do
-	printf '%-28s %-9s %-58s %s\n' "$n" "$status" "$promise" "$by"
-done <"$results"
+awk -F '\t' '{ n[NR] = $1; s[NR] = $2; p[NR] = $3; b[NR] = $4 == "" ? "-" : $4
+	if (length($1) > w1) w1 = length($1); if (length(b[NR]) > w3) w3 = length(b[NR]) }
+END { if (w1 < 6) w1 = 6; if (w3 < 9) w3 = 9
+	printf "%-" w1 "s  %-8s  %-" w3 "s  %s\n", "MUTANT", "RESULT", "KILLED BY", "PROMISE"
+	for (i = 1; i <= NR; i++)
+		printf "%-" w1 "s  %-8s  %-" w3 "s  %s\n", n[i], s[i], b[i], p[i] }' "$results"
 echo
 echo "mutants: $((count - bad)) of $count killed, $(($(date +%s) - start)) s, $what"
 if [ "$bad" -gt 0 ]; then
