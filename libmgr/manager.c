@@ -1,6 +1,8 @@
 /* Private managers: a parent starts mgrd as a child, waits for its
  * readiness line on a pipe, and later stops and reaps it. The child is
- * prepared with async-signal-safe calls only (the parent may have threads). */
+ * prepared with async-signal-safe calls only (the parent may have threads).
+ * Every wait is bounded: a start gives up at start_timeout_ms whatever the
+ * child does, and kills and reaps it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -13,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/clock.h"
 #include "client.h"
 
 #ifndef MGRD_DEFAULT_PATH
@@ -113,29 +116,85 @@ static void manager_child_serve(const mgr_manager_opts *o, int ready_fd, long op
 	_exit(o->serve(path, MANAGER_READY_FD, parent) ? 1 : 0);
 }
 
-/* Waits for the readiness line; EOF means mgrd failed to start. */
+/* Milliseconds left before deadline, for poll(). */
+static int manager_left(int64_t deadline)
+{
+	int64_t left = deadline - clock_now_ms();
+	return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
+/* Reaps pid if it exits before deadline (a pidfd turns readable when it
+ * does; without pidfds, WNOHANG every 5 ms); 1 if reaped into *status. */
+static int manager_reap(pid_t pid, int64_t deadline, int *status)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd >= 0) {
+		struct pollfd p = {pfd, POLLIN, 0};
+		int rc;
+		while ((rc = poll(&p, 1, manager_left(deadline))) < 0 && errno == EINTR)
+			;
+		close(pfd);
+		if (rc <= 0)
+			return 0;
+	}
+	const struct timespec tick = {0, 5 * 1000 * 1000};
+	for (;;) {
+		pid_t r = waitpid(pid, status, pfd >= 0 ? 0 : WNOHANG);
+		if (r == pid || (r < 0 && errno != EINTR))
+			return r == pid;
+		if (r == 0 && clock_now_ms() >= deadline)
+			return 0;
+		if (r == 0)
+			nanosleep(&tick, NULL);
+	}
+}
+
+/* The pipe closed before a whole line: mgrd failed to start, or closed
+ * it and lives on. Reaped if it exits before deadline; else the caller
+ * kills it. */
+static int manager_not_ready(mgr_manager *m, int64_t deadline)
+{
+	int st = 0;
+	if (!manager_reap(m->pid, deadline, &st))
+		return client_fail(MGR_ECONNECT, "mgrd closed its readiness pipe without being ready");
+	m->pid = 0;
+	return client_fail(MGR_ECONNECT, "mgrd exited before it was ready (status %d)",
+			   WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
+/* Waits for the readiness line until timeout_ms from now, whatever the
+ * child writes or closes. */
 static int manager_wait_ready(mgr_manager *m, int fd, uint32_t timeout_ms)
 {
+	int64_t deadline = clock_now_ms() + timeout_ms;
 	char line[256];
 	size_t len = 0;
-	while (len < sizeof(line) - 1 && !memchr(line, '\n', len)) {
+	while (!memchr(line, '\n', len)) {
+		if (len == sizeof(line))
+			return client_fail(MGR_EPROTO, "mgrd's readiness line is too long");
 		struct pollfd pfd = {fd, POLLIN, 0};
-		int rc = poll(&pfd, 1, (int)timeout_ms);
+		int rc = poll(&pfd, 1, manager_left(deadline));
 		if (rc == 0)
 			return client_fail(MGR_ETIMEDOUT, "mgrd did not become ready in %u ms", timeout_ms);
-		ssize_t n = rc > 0 ? read(fd, line + len, sizeof(line) - 1 - len) : -1;
+		ssize_t n = rc > 0 ? read(fd, line + len, sizeof(line) - len) : -1;
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			int st = 0;
-			waitpid(m->pid, &st, 0);
-			m->pid = 0;
-			return client_fail(MGR_ECONNECT, "mgrd exited before it was ready (status %d)",
-					   WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
-		}
+		if (n <= 0)
+			return manager_not_ready(m, deadline);
 		len += (size_t)n;
 	}
 	return 0;
+}
+
+/* SIGKILL, then reaped: the wait is the kernel's, not the child's. */
+static void manager_kill(mgr_manager *m)
+{
+	if (m->pid <= 0)
+		return;
+	kill(m->pid, SIGKILL);
+	while (waitpid(m->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	m->pid = 0;
 }
 
 static void manager_cleanup(mgr_manager *m)
@@ -175,10 +234,7 @@ int mgr_manager_start(const mgr_manager_opts *opts, mgr_manager **out)
 		: manager_wait_ready(m, fds[0], opts && opts->start_timeout_ms ? opts->start_timeout_ms : 10000);
 	close(fds[0]);
 	if (err) {
-		if (m->pid > 0) {
-			kill(m->pid, SIGKILL);
-			waitpid(m->pid, NULL, 0);
-		}
+		manager_kill(m);
 		manager_cleanup(m);
 		return err;
 	}
@@ -190,25 +246,6 @@ const char *mgr_manager_address(const mgr_manager *m) { return m ? m->path : NUL
 
 int mgr_manager_pid(const mgr_manager *m) { return m ? (int)m->pid : 0; }
 
-/* Reaps pid, waiting up to ms for it to exit (a pidfd turns readable when
- * it does); 1 if reaped. */
-static int manager_reap(pid_t pid, int ms, int *status)
-{
-	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pfd >= 0) {
-		struct pollfd p = {pfd, POLLIN, 0};
-		int rc;
-		while ((rc = poll(&p, 1, ms)) < 0 && errno == EINTR)
-			;
-		close(pfd);
-		if (rc == 0)
-			return 0;
-	}
-	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-		;
-	return 1;
-}
-
 int mgr_manager_shutdown(mgr_manager *m)
 {
 	if (!m)
@@ -216,9 +253,8 @@ int mgr_manager_shutdown(mgr_manager *m)
 	int status = 0, err = 0;
 	if (m->pid > 0) {
 		kill(m->pid, SIGTERM);
-		if (!manager_reap(m->pid, 10000, &status)) {
-			kill(m->pid, SIGKILL);
-			waitpid(m->pid, &status, 0);
+		if (!manager_reap(m->pid, clock_now_ms() + 10000, &status)) {
+			manager_kill(m);
 			err = client_fail(MGR_ETIMEDOUT, "mgrd did not stop in time; killed");
 		} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 			err = client_fail(MGR_EIO, "mgrd exited with status %d", status);

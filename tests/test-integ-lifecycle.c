@@ -1,8 +1,9 @@
 /* A private manager's life, seen from its parent: start and connect by
  * address, shutdown reaps it and removes its socket and directory, restart
  * at the same address, Ctrl-C does not reach it, it exits when its parent
- * is SIGKILLed, it starts from a threaded program, and a bad mgrd path is a
- * clean error. */
+ * is SIGKILLed, it starts from a threaded program, a bad mgrd path is a
+ * clean error, a serve function may use a handle inherited over fork, and
+ * start_timeout_ms bounds every way a start can fail. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -423,6 +424,169 @@ static void test_bad_mgrd_path(void **state)
 	lifecycle_assert_no_children();
 }
 
+/* ---- serve in a program that already talks to a manager ----
+ * Each scenario runs in a child of the test (the program), reaped within a
+ * deadline: a start that never returns fails the test in seconds (its
+ * manager then sees its parent die and exits). */
+
+#define LIFECYCLE_PROGRAM_MS 30000
+
+static mgr_object *lifecycle_inherited; /* the program's, used in serve */
+
+/* A serve function that first calls through a handle the program opened
+ * before mgr_manager_start forked, then runs mgrd on ready_fd. */
+static int lifecycle_serve_inherited(const char *path, int ready_fd, int parent_pid)
+{
+	if (mgr_counter_add(lifecycle_inherited, 1, NULL))
+		return 3;
+	return lifecycle_serve_exec(path, ready_fd, parent_pid);
+}
+
+/* Runs fn in a child (the program) and asserts it exits 0 in time. */
+static void lifecycle_in_program(int (*fn)(void *arg, int i), void *arg)
+{
+	pid_t pid = harness_spawn(fn, arg, 0);
+	int st = 0;
+	if (!harness_reap_within(pid, LIFECYCLE_PROGRAM_MS, &st)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		fail_msg("the program did not finish in %d ms: a start hung", LIFECYCLE_PROGRAM_MS);
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("the program failed: status %#x", st);
+}
+
+/* The program: its client's connection is fd 3 — the number the readiness
+ * pipe takes in the manager's child — when it starts a manager whose serve
+ * uses the client. The start must succeed, the call must have happened on
+ * a connection of serve's own, and the program's client must be unharmed. */
+static int lifecycle_program_inherits(void *arg, int i)
+{
+	(void)i;
+	const char *addr = arg;
+	close(3); /* this process's fd 3, if any, is nobody's: make it the client's */
+	mgr_client *c;
+	struct stat sb;
+	if (mgr_client_connect(addr, &c) || fstat(3, &sb) || !S_ISSOCK(sb.st_mode))
+		return 10;
+	if (mgr_counter_open(c, "inherited", &lifecycle_inherited))
+		return 11;
+	mgr_manager_opts o = {.serve = lifecycle_serve_inherited, .start_timeout_ms = 10000};
+	mgr_manager *m;
+	int err = mgr_manager_start(&o, &m);
+	if (err)
+		return 12;
+	mgr_client *c2;
+	int64_t v = 0;
+	if (mgr_client_connect(mgr_manager_address(m), &c2) ||
+	    mgr_call(mgr_client_manager(c2), "ping", NULL, 0, NULL))
+		return 13;
+	mgr_client_close(c2);
+	if (mgr_manager_shutdown(m))
+		return 14;
+	if (mgr_counter_get(lifecycle_inherited, &v) || v != 1) /* serve's call, one */
+		return 15;
+	mgr_object_release(lifecycle_inherited);
+	mgr_client_close(c);
+	return 0;
+}
+
+static void test_serve_uses_inherited_handle(void **state)
+{
+	(void)state;
+	mgr_manager *m = lifecycle_start(NULL);
+	lifecycle_in_program(lifecycle_program_inherits, (void *)mgr_manager_address(m));
+	assert_int_equal(mgr_manager_shutdown(m), 0);
+}
+
+/* ---- start_timeout_ms, whatever the child does ---- */
+
+#define LIFECYCLE_START_MS 500
+#define LIFECYCLE_MARGIN_MS 5000 /* generous: only a hang is wrong */
+
+/* These stand-ins never serve: should the program die (a start that
+ * hangs is killed), they go with it instead of pausing for ever. */
+static void lifecycle_die_with_parent(int parent_pid)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (getppid() != parent_pid)
+		_exit(1);
+}
+
+/* Never becomes ready: sleeps, keeping the pipe open. */
+static int lifecycle_serve_sleeps(const char *path, int ready_fd, int parent_pid)
+{
+	(void)path, (void)ready_fd;
+	lifecycle_die_with_parent(parent_pid);
+	for (;;)
+		pause(); /* no handler: only killing it ends this */
+	return 0;
+}
+
+/* Closes the pipe without a word, and lives on. */
+static int lifecycle_serve_closes(const char *path, int ready_fd, int parent_pid)
+{
+	(void)path;
+	lifecycle_die_with_parent(parent_pid);
+	close(ready_fd);
+	for (;;)
+		pause(); /* no handler: only killing it ends this */
+	return 0;
+}
+
+/* Writes a byte now and then, never a whole line. */
+static int lifecycle_serve_drips(const char *path, int ready_fd, int parent_pid)
+{
+	(void)path;
+	lifecycle_die_with_parent(parent_pid);
+	struct timespec tick = {0, 100 * 1000 * 1000};
+	for (;;) {
+		if (write(ready_fd, "r", 1) != 1)
+			return 1;
+		nanosleep(&tick, NULL);
+	}
+}
+
+struct lifecycle_timeout_case {
+	int (*serve)(const char *, int, int);
+	int want;
+};
+
+/* The program: the start fails with the case's error within the timeout
+ * (plus a margin), and leaves no child behind, reaped or not. */
+static int lifecycle_program_times_out(void *arg, int i)
+{
+	(void)i;
+	const struct lifecycle_timeout_case *k = arg;
+	mgr_manager_opts o = {.serve = k->serve, .start_timeout_ms = LIFECYCLE_START_MS};
+	mgr_manager *m = NULL;
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	int err = mgr_manager_start(&o, &m);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	int64_t ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	if (err != k->want || m)
+		return 20;
+	if (ms > LIFECYCLE_START_MS + LIFECYCLE_MARGIN_MS)
+		return 21;
+	errno = 0;
+	if (waitpid(-1, NULL, WNOHANG) != -1 || errno != ECHILD)
+		return 22; /* a zombie or a live child left */
+	return 0;
+}
+
+static void test_start_timeout_honoured(void **state)
+{
+	(void)state;
+	struct lifecycle_timeout_case cases[] = {
+		{lifecycle_serve_sleeps, MGR_ETIMEDOUT},
+		{lifecycle_serve_closes, MGR_ECONNECT},
+		{lifecycle_serve_drips, MGR_ETIMEDOUT},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		lifecycle_in_program(lifecycle_program_times_out, &cases[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -435,6 +599,8 @@ int main(void)
 		cmocka_unit_test(test_parent_sigkilled_manager_exits),
 		cmocka_unit_test(test_start_with_threads),
 		cmocka_unit_test(test_bad_mgrd_path),
+		cmocka_unit_test(test_serve_uses_inherited_handle),
+		cmocka_unit_test(test_start_timeout_honoured),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
