@@ -38,6 +38,9 @@ static const struct error_row error_table[MGR_ERR_COUNT_] = {
 	[MGR_ESHUTDOWN] = {"ESHUTDOWN", "manager shutting down"},
 	[MGR_ERANGE] = {"ERANGE", "integer overflow"},
 	[MGR_EMODULE] = {"EMODULE", "custom type failed"},
+	[MGR_ENOATTR] = {"ENOATTR", "no such attribute"},
+	[MGR_ESTOP] = {"ESTOP", "iteration stopped"},
+	[MGR_ECHANGED] = {"ECHANGED", "container changed size during iteration"},
 };
 
 static const struct error_row *error_row(int err)

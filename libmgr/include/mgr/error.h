@@ -41,6 +41,9 @@ typedef enum mgr_err {
 	MGR_ESHUTDOWN = 25, /* the manager is shutting down */
 	MGR_ERANGE = 26,    /* integer overflow */
 	MGR_EMODULE = 27,   /* a custom type's code failed */
+	MGR_ENOATTR = 28,   /* no such attribute (namespace) */
+	MGR_ESTOP = 29,     /* iterator exhausted (Python's StopIteration) */
+	MGR_ECHANGED = 30,  /* the container changed size during iteration */
 	MGR_ERR_COUNT_
 } mgr_err;
 
