@@ -1,18 +1,24 @@
 /* Snapshots: the named objects' saved states as records, written
- * atomically (temporary file, fsync, rename, fsync of the directory) at a
- * clean stop, on the manager's `save` and every --snapshot-interval
- * seconds; loaded at start in passes: decode and check every record,
- * create the objects, rewrite refs to the new ids, load the states.
- * Format and rules: docs/snapshot.md. */
+ * atomically (a fresh temporary file of our own, fsync, rename, fsync of
+ * the directory) at a clean stop, on the manager's `save` and every
+ * --snapshot-interval seconds; loaded at start in passes: decode and check
+ * every record, create the objects, rewrite refs to the new ids, load the
+ * states. Only a file and directory that nobody but mgrd's uid (or root)
+ * can write are trusted. Format and rules: docs/snapshot.md; the threat
+ * model: docs/security.md, "Snapshots". */
 #include "snapshot.h"
 
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <dirent.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -71,19 +77,7 @@ static void snap_header_write(uint8_t h[SNAP_HEADER], const struct snap_header *
 
 /* ---- shared helpers ---- */
 
-/* path + suffix; caller owns (NULL on ENOMEM). */
-static char *snapshot_sibling(const char *path, const char *suffix)
-{
-	size_t n = strlen(path), m = strlen(suffix);
-	char *s = malloc(n + m + 1);
-	if (s) {
-		memcpy(s, path, n);
-		memcpy(s + n, suffix, m + 1);
-	}
-	return s;
-}
-
-/* The directory of path, for fsync and access checks; caller owns. */
+/* The directory of path; caller owns. */
 static char *snapshot_dir(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -98,6 +92,150 @@ static int snapshot_sys(char *err, size_t errlen, const char *what, const char *
 {
 	snprintf(err, errlen, "%s %s: %s", what, file, strerror(errno));
 	return MGR_EIO;
+}
+
+__attribute__((format(printf, 3, 4))) static int snap_fail(char *why, size_t n,
+							    const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* ---- where the file lives ----
+ * The directory is opened and checked (like OpenSSH's StrictModes) at
+ * every load and save; every name in it is then used relative to that
+ * descriptor, so a directory swapped afterwards changes nothing. */
+
+struct snap_dir {
+	int fd;           /* the directory; -1 until opened */
+	char *path;       /* for messages; owned */
+	const char *base; /* the file's name in it (inside cfg.snapshot_path) */
+	bool shared;      /* group or others may write it (it is sticky then) */
+};
+
+static const struct {
+	mode_t fmt;
+	const char *what;
+} snap_kinds[] = {
+	{S_IFREG, "a regular file"}, {S_IFLNK, "a symbolic link"}, {S_IFDIR, "a directory"},        {S_IFIFO, "a FIFO"},
+	{S_IFCHR, "a character device"}, {S_IFBLK, "a block device"}, {S_IFSOCK, "a socket"},
+};
+
+static const char *snap_kind(mode_t m)
+{
+	for (size_t i = 0; i < sizeof(snap_kinds) / sizeof(snap_kinds[0]); i++)
+		if ((m & S_IFMT) == snap_kinds[i].fmt)
+			return snap_kinds[i].what;
+	return "of an unknown kind";
+}
+
+static const char *snap_writers(mode_t m)
+{
+	return (m & 022) == 022 ? "group and others" : m & S_IWGRP ? "group" : "others";
+}
+
+/* Owned by mgrd's euid or root; writable by group or others only with the
+ * sticky bit (a /tmp-like directory, where nobody can rename or remove
+ * another's file). 0, or -1 with why. */
+static int snap_dir_open(const char *path, struct snap_dir *d, char *why, size_t n)
+{
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+	uid_t me = geteuid();
+	*d = (struct snap_dir){.fd = -1, .path = snapshot_dir(path), .base = slash ? slash + 1 : path};
+	if (!d->path)
+		return snap_fail(why, n, "out of memory");
+	if (!*d->base)
+		return snap_fail(why, n, "names a directory, not a file");
+	d->fd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->fd < 0 || fstat(d->fd, &st))
+		return snap_fail(why, n, "cannot open its directory %s: %s", d->path, strerror(errno));
+	if (st.st_uid != me && st.st_uid != 0)
+		return snap_fail(why, n, "its directory %s is owned by uid %u, not by mgrd's uid %u or root",
+				 d->path, (unsigned)st.st_uid, (unsigned)me);
+	if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))
+		return snap_fail(why, n, "its directory %s is writable by %s without the sticky bit (mode %04o)",
+				 d->path, snap_writers(st.st_mode), (unsigned)(st.st_mode & 07777));
+	d->shared = st.st_mode & 022;
+	if (faccessat(d->fd, ".", W_OK | X_OK, AT_EACCESS))
+		return snap_fail(why, n, "cannot write its directory %s: %s", d->path, strerror(errno));
+	return 0;
+}
+
+static void snap_dir_close(struct snap_dir *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	free(d->path);
+}
+
+/* name + suffix; caller owns (NULL on ENOMEM). */
+static char *snapshot_sibling(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), m = strlen(suffix);
+	char *s = malloc(n + m + 1);
+	if (s) {
+		memcpy(s, name, n);
+		memcpy(s + n, suffix, m + 1);
+	}
+	return s;
+}
+
+/* A temporary file of ours: BASE.tmp.<12 random hex digits>, created new
+ * (O_EXCL: never a file or link that someone else put there), 0600. Its
+ * name goes to name (size n). An fd, or -1 with errno. */
+static int snap_tmp_create(const struct snap_dir *d, char *name, size_t n)
+{
+	for (int i = 0; i < 8; i++) {
+		uint8_t r[6];
+		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			return -1;
+		snprintf(name, n, "%s.tmp.%02x%02x%02x%02x%02x%02x", d->base, r[0], r[1], r[2], r[3],
+			 r[4], r[5]);
+		int fd = openat(d->fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	return -1;
+}
+
+/* A temporary file's name: BASE.tmp.*, or BASE.tmp (an older mgrd's). */
+static bool snap_is_tmp(const char *name, const char *base)
+{
+	size_t n = strlen(base);
+	return !strncmp(name, base, n) && (!strcmp(name + n, ".tmp") || !strncmp(name + n, ".tmp.", 5));
+}
+
+/* At start: removes what a save cut off left behind. Only our own regular
+ * files: in a shared directory the others' are theirs to remove. */
+static void snap_dir_sweep(const struct snap_dir *d)
+{
+	int fd = openat(d->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	struct stat st;
+	while (dir && (e = readdir(dir))) {
+		if (!snap_is_tmp(e->d_name, d->base) ||
+		    fstatat(d->fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW))
+			continue;
+		if (!S_ISREG(st.st_mode) || st.st_uid != geteuid())
+			log_msg(LOG_WARN, "snapshot: left %s/%s alone: %s of uid %u, not mgrd's",
+				d->path, e->d_name, snap_kind(st.st_mode), (unsigned)st.st_uid);
+		else if (unlinkat(d->fd, e->d_name, 0))
+			log_msg(LOG_WARN, "snapshot: cannot remove %s/%s: %s", d->path, e->d_name,
+				strerror(errno));
+		else
+			log_msg(LOG_INFO, "snapshot: removed %s/%s, left by a save that was cut off",
+				d->path, e->d_name);
+	}
+	if (dir)
+		closedir(dir);
+	else if (fd >= 0)
+		close(fd);
 }
 
 static bool snapshot_wanted(const struct object *o)
@@ -256,36 +394,34 @@ static int snapshot_write_body(struct snap_writer *w, struct server *srv, struct
 }
 
 /* The new file replaces the old one at once, and the rename is durable. */
-static int snapshot_commit(const char *tmp, const char *path, char *err, size_t errlen)
+static int snapshot_commit(const struct snap_dir *d, const char *tmp, const char *path,
+			   char *err, size_t errlen)
 {
-	if (rename(tmp, path))
+	if (renameat(d->fd, tmp, d->fd, d->base))
 		return snapshot_sys(err, errlen, "rename to", path);
-	char *dir = snapshot_dir(path);
-	int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	int rc = fd < 0 || fsync(fd) ? snapshot_sys(err, errlen, "fsync", dir ? dir : "dir") : 0;
-	if (fd >= 0)
-		close(fd);
-	free(dir);
-	return rc;
+	return fsync(d->fd) ? snapshot_sys(err, errlen, "fsync", d->path) : 0;
 }
 
-static int snapshot_write(struct server *srv, const char *tmp, struct object **objs, size_t n,
-			  struct snapshot_stats *st, char *err, size_t errlen)
+/* Writes and commits in d; a failure removes the temporary file and leaves
+ * the previous snapshot as it was. */
+static int snapshot_write(struct server *srv, const struct snap_dir *d, struct object **objs,
+			  size_t n, struct snapshot_stats *st, char *err, size_t errlen)
 {
+	char tmp[NAME_MAX + 20];
 	struct snap_writer w = {.fd = -1, .xx = XXH64_createState(), .buf = malloc(SNAP_BUF)};
 	int rc = w.xx && w.buf ? 0 : MGR_ENOMEM;
 	if (!rc) {
-		w.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-		rc = w.fd < 0 ? snapshot_sys(err, errlen, "create", tmp) : 0;
+		w.fd = snap_tmp_create(d, tmp, sizeof(tmp));
+		rc = w.fd < 0 ? snapshot_sys(err, errlen, "create a temporary file in", d->path) : 0;
 	}
 	if (!rc)
 		rc = snapshot_write_body(&w, srv, objs, n, err, errlen);
 	if (w.fd >= 0 && close(w.fd) && !rc)
-		rc = snapshot_sys(err, errlen, "close", tmp);
+		rc = snapshot_sys(err, errlen, "close", "the temporary file");
 	if (!rc)
-		rc = snapshot_commit(tmp, srv->cfg.snapshot_path, err, errlen);
-	if (rc == MGR_ENOMEM && !err[0])
-		snprintf(err, errlen, "out of memory");
+		rc = snapshot_commit(d, tmp, srv->cfg.snapshot_path, err, errlen);
+	if (rc && w.fd >= 0)
+		unlinkat(d->fd, tmp, 0); /* gone already if the rename was made */
 	st->objects = (uint32_t)n;
 	st->bytes = SNAP_HEADER + w.len;
 	XXH64_freeState(w.xx);
@@ -303,16 +439,18 @@ int snapshot_save(struct server *srv, struct snapshot_stats *st, char *err, size
 		return MGR_ESTATE;
 	}
 	uint64_t calls = srv->stats.calls;
-	char *tmp = snapshot_sibling(path, ".tmp");
+	struct snap_dir d;
 	size_t n = 0;
-	struct object **objs = tmp ? snapshot_collect(srv, &n, &s.skipped) : NULL;
-	int rc = objs ? snapshot_write(srv, tmp, objs, n, &s, err, errlen) : MGR_ENOMEM;
+	struct object **objs = NULL;
+	int rc = snap_dir_open(path, &d, err, errlen) ? MGR_EIO : 0;
+	if (!rc && !(objs = snapshot_collect(srv, &n, &s.skipped)))
+		rc = MGR_ENOMEM;
+	if (!rc)
+		rc = snapshot_write(srv, &d, objs, n, &s, err, errlen);
 	if (rc == MGR_ENOMEM && !err[0])
 		snprintf(err, errlen, "out of memory");
-	if (rc && tmp)
-		unlink(tmp); /* the previous snapshot stays as it was */
+	snap_dir_close(&d);
 	free(objs);
-	free(tmp);
 	if (srv->snapshot) {
 		srv->snapshot->dirty = rc || s.skipped;
 		srv->snapshot->calls = calls;
@@ -402,17 +540,56 @@ __attribute__((format(printf, 2, 3))) static int snap_bad(struct snap_load *L, c
 	return -1;
 }
 
-/* 1: no file (a first start); 0: read; -1: cannot read (L->why). */
-static int snapshot_read(struct snap_load *L)
+/* StrictModes for the file itself (st: as found, not followed): a regular
+ * file; owned by mgrd's euid or root (in a shared directory by mgrd's euid
+ * only, with one link); writable by nobody else. */
+static int snapshot_trusted(struct snap_load *L, const struct snap_dir *d, const struct stat *st)
 {
-	int fd = open(L->path, O_RDONLY | O_CLOEXEC);
+	uid_t me = geteuid();
+	if (!S_ISREG(st->st_mode))
+		return snap_bad(L, "is %s, not a regular file", snap_kind(st->st_mode));
+	if (st->st_uid != me && (st->st_uid != 0 || d->shared))
+		return snap_bad(L, "is owned by uid %u, not by mgrd's uid %u%s", (unsigned)st->st_uid,
+				(unsigned)me, d->shared ? " (its directory is shared)" : me ? " or root" : "");
+	if (st->st_mode & 022)
+		return snap_bad(L, "is writable by %s (mode %04o)", snap_writers(st->st_mode),
+				(unsigned)(st->st_mode & 07777));
+	if (d->shared && st->st_nlink != 1)
+		return snap_bad(L, "has %ju hard links (its directory is shared)",
+				(uintmax_t)st->st_nlink);
+	return 0;
+}
+
+/* Opens what snapshot_trusted passed, never anything else: no link
+ * followed, no FIFO waited on, the same inode. An fd, or -1 with L->why. */
+static int snapshot_open(struct snap_load *L, const struct snap_dir *d, const struct stat *ls)
+{
 	struct stat st;
+	int fd = openat(d->fd, d->base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT ? 1 : snap_bad(L, "cannot open: %s", strerror(errno));
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		return snap_bad(L, "cannot open: %s", strerror(errno));
+	if (fstat(fd, &st) || st.st_dev != ls->st_dev || st.st_ino != ls->st_ino) {
 		close(fd);
-		return snap_bad(L, "not a regular file");
+		return snap_bad(L, "was replaced while it was opened");
 	}
+	return fd;
+}
+
+enum { SNAP_READ = 0, SNAP_NONE = 1, SNAP_FATAL = -1, SNAP_UNTRUSTED = -2 };
+
+/* SNAP_NONE: no file (a first start); SNAP_READ; SNAP_FATAL: cannot read it
+ * (L->why); SNAP_UNTRUSTED: a file not to trust (L->why), bad like a
+ * corrupt one. */
+static int snapshot_read(struct snap_load *L, const struct snap_dir *d)
+{
+	struct stat st;
+	if (fstatat(d->fd, d->base, &st, AT_SYMLINK_NOFOLLOW))
+		return errno == ENOENT ? SNAP_NONE : snap_bad(L, "cannot stat: %s", strerror(errno));
+	if (snapshot_trusted(L, d, &st))
+		return SNAP_UNTRUSTED;
+	int fd = snapshot_open(L, d, &st);
+	if (fd < 0)
+		return SNAP_FATAL;
 	L->size = (size_t)st.st_size;
 	L->data = malloc(L->size + 1);
 	size_t got = 0;
@@ -427,7 +604,7 @@ static int snapshot_read(struct snap_load *L)
 	close(fd);
 	if (!L->data || got != L->size)
 		return snap_bad(L, "cannot read: %s", L->data ? strerror(errno) : "out of memory");
-	return 0;
+	return SNAP_READ;
 }
 
 static int snapshot_check_header(struct snap_load *L)
@@ -593,55 +770,55 @@ static void snapshot_load_done(struct snap_load *L, bool failed)
 	idmap_free(&L->by_old);
 }
 
-/* Leftovers of a save that was cut off, and a directory we cannot write. */
-static int snapshot_prepare(struct snap_load *L)
+/* A bad file with --ignore-bad-snapshot: kept aside as FILE.bad (renamed
+ * in its directory: whatever it is, nothing is followed or opened). */
+static int snapshot_ignore_bad(struct snap_load *L, const struct snap_dir *d)
 {
-	char *tmp = snapshot_sibling(L->path, ".tmp"), *dir = snapshot_dir(L->path);
-	int rc = tmp && dir ? 0 : snap_bad(L, "out of memory");
-	if (!rc && unlink(tmp) == 0)
-		log_msg(LOG_INFO, "snapshot: removed %s, left by a save that was cut off", tmp);
-	if (!rc && access(dir, W_OK | X_OK))
-		rc = snap_bad(L, "cannot write its directory %s: %s", dir, strerror(errno));
-	free(tmp);
-	free(dir);
-	return rc;
-}
-
-/* A bad file with --ignore-bad-snapshot: kept aside as FILE.bad. */
-static int snapshot_ignore_bad(struct snap_load *L)
-{
-	char *bad = snapshot_sibling(L->path, ".bad");
-	bool moved = bad && rename(L->path, bad) == 0;
-	log_msg(LOG_WARN, "snapshot %s: %s; starting empty (--ignore-bad-snapshot)%s%s", L->path,
-		L->why, moved ? ", the bad file is now " : "", moved ? bad : "");
+	char *bad = snapshot_sibling(d->base, ".bad");
+	bool moved = bad && renameat(d->fd, d->base, d->fd, bad) == 0;
+	log_msg(LOG_WARN, "snapshot %s: %s; starting empty (--ignore-bad-snapshot)%s%s%s%s", L->path,
+		L->why, moved ? ", the bad file is now " : "", moved ? d->path : "", moved ? "/" : "",
+		moved ? bad : "");
 	free(bad);
 	return 0;
+}
+
+/* Read, checked and restored: SNAP_READ, SNAP_NONE, SNAP_FATAL, or
+ * SNAP_UNTRUSTED for any bad file (L->why). */
+static int snapshot_load_in(struct snap_load *L, const struct snap_dir *d)
+{
+	int rc = snapshot_read(L, d);
+	if (rc != SNAP_READ) {
+		free(L->data);
+		return rc;
+	}
+	rc = snapshot_check_header(L) || snapshot_decode(L) || snapshot_restore(L) ? -1 : 0;
+	snapshot_load_done(L, rc != 0);
+	return rc ? SNAP_UNTRUSTED : SNAP_READ;
 }
 
 int snapshot_load(struct server *srv)
 {
 	struct snap_load L = {.srv = srv, .path = srv->cfg.snapshot_path};
+	struct snap_dir d;
 	if (!L.path)
 		return 0;
-	if (snapshot_prepare(&L))
-		return log_msg(LOG_ERROR, "snapshot %s: %s", L.path, L.why), -1;
-	int rc = snapshot_read(&L);
-	if (rc) {
-		free(L.data);
-		if (rc < 0)
-			return log_msg(LOG_ERROR, "snapshot %s: %s", L.path, L.why), -1;
-		log_msg(LOG_INFO, "snapshot %s does not exist yet: starting empty", L.path);
-		return 0;
+	int rc = snap_dir_open(L.path, &d, L.why, sizeof(L.why)) ? SNAP_FATAL : SNAP_READ;
+	if (rc == SNAP_READ) {
+		snap_dir_sweep(&d);
+		rc = snapshot_load_in(&L, &d);
 	}
-	rc = snapshot_check_header(&L) || snapshot_decode(&L) || snapshot_restore(&L) ? -1 : 0;
-	snapshot_load_done(&L, rc != 0);
-	if (!rc) {
+	if (rc == SNAP_READ)
 		log_msg(LOG_INFO, "snapshot %s: restored %u objects", L.path, L.n);
-		return 0;
-	}
-	if (srv->cfg.ignore_bad_snapshot)
-		return snapshot_ignore_bad(&L);
-	log_msg(LOG_ERROR, "snapshot %s: %s (start with --ignore-bad-snapshot to set it aside "
-		"and start empty)", L.path, L.why);
-	return -1;
+	else if (rc == SNAP_NONE)
+		log_msg(LOG_INFO, "snapshot %s does not exist yet: starting empty", L.path);
+	else if (rc == SNAP_FATAL)
+		log_msg(LOG_ERROR, "snapshot %s: %s", L.path, L.why);
+	else if (srv->cfg.ignore_bad_snapshot)
+		rc = snapshot_ignore_bad(&L, &d);
+	else
+		log_msg(LOG_ERROR, "snapshot %s: %s (start with --ignore-bad-snapshot to set it aside "
+			"and start empty)", L.path, L.why);
+	snap_dir_close(&d);
+	return rc == SNAP_FATAL || rc == SNAP_UNTRUSTED ? -1 : 0;
 }

@@ -3,10 +3,21 @@
  * save; interval saves; SIGKILL in the middle of a save leaves a snapshot
  * that loads completely; a leftover temporary file is removed; a corrupt
  * or truncated file stops mgrd with exit 1 and a message, or is set aside
- * with --ignore-bad-snapshot; a missing file is a first start. */
+ * with --ignore-bad-snapshot; a missing file is a first start.
+ * Trust (issue 13 item 2), with a second real uid (ATTACKER, made with
+ * useradd; skipped unless root): in a shared sticky directory the
+ * attacker's files named like the temporary file are neither written
+ * through nor followed nor removed, and the saved file is 0600 and ours; a
+ * snapshot of another uid or writable by group/others, a directory others
+ * can write without the sticky bit, a FIFO, symlink, directory or device at
+ * the path: refused at start with exit 1 and one exact line, or set aside
+ * with --ignore-bad-snapshot (never for the directory), without hanging. */
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -16,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,12 +37,17 @@
 #include "harness.h"
 
 #define WAIT_MS 10000
+#define ATTACKER "mgrtest1" /* a second local user */
 
 struct env {
 	char dir[64];
-	char snap[100]; /* dir/snap */
-	char tmp[110];  /* dir/snap.tmp: a save in progress */
+	char snap[100]; /* dir/snap, or dir/pub/snap for the shared directory */
+	char tmp[110];  /* snap.tmp: the temporary file of mgrd before issue 13 */
 	char err[100];  /* dir/stderr of a directly spawned mgrd */
+	char pub[80];   /* dir/pub: a directory shared with the attacker */
+	uid_t auid;     /* the attacker's */
+	gid_t agid;
+	bool run_as_attacker; /* run_mgrd: mgrd runs as the attacker (a user's own mgrd) */
 };
 
 static int setup(void **state)
@@ -41,6 +58,7 @@ static int setup(void **state)
 	snprintf(e->snap, sizeof(e->snap), "%s/snap", e->dir);
 	snprintf(e->tmp, sizeof(e->tmp), "%s.tmp", e->snap);
 	snprintf(e->err, sizeof(e->err), "%s/stderr", e->dir);
+	snprintf(e->pub, sizeof(e->pub), "%s/pub", e->dir);
 	*state = e;
 	return 0;
 }
@@ -325,6 +343,21 @@ static void test_interval(void **state)
 	harness_stop(&h);
 }
 
+/* Files named snap.tmp or snap.tmp.* next to the snapshot. */
+static int count_tmp(struct env *e)
+{
+	char dir[100];
+	snprintf(dir, sizeof(dir), "%s", e->snap);
+	*strrchr(dir, '/') = '\0';
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	int n = 0;
+	for (struct dirent *de; (de = readdir(d));)
+		n += !strcmp(de->d_name, "snap.tmp") || !strncmp(de->d_name, "snap.tmp.", 9);
+	closedir(d);
+	return n;
+}
+
 /* A dict big enough that a save takes a while; "gen" tells the saves apart. */
 static void big_dict(struct harness *h, int64_t gen, int n)
 {
@@ -356,7 +389,7 @@ static void test_kill_during_save(void **state)
 	assert_int_equal(mgr_client_flush(h.c), 0);
 	bool cut = false; /* did the kill come while the temporary file was there? */
 	for (int i = 0; i < WAIT_MS * 10 && !cut; i++) {
-		cut = access(e->tmp, F_OK) == 0;
+		cut = count_tmp(e) > 0;
 		if (!cut)
 			usleep(100);
 	}
@@ -367,7 +400,7 @@ static void test_kill_during_save(void **state)
 	mgr_manager_shutdown(h.m);
 	print_message("killed %s the save\n", cut ? "during" : "after");
 	start(&h, e, NULL, NULL); /* loads completely, or mgrd would have exited 1 */
-	assert_int_equal(access(e->tmp, F_OK), -1); /* the leftover is gone */
+	assert_int_equal(count_tmp(e), 0); /* the leftover is gone */
 	mgr_object *d = lookup(&h, "big");
 	mgr_value *k = str("gen"), *gen = NULL;
 	assert_int_equal(mgr_callv(d, "get", &gen, mgr_value_copy(k), NULL), 0);
@@ -396,9 +429,13 @@ static void test_leftover_tmp_removed(void **state)
 	start(&h, e, NULL, NULL);
 	counter_to(&h, 7);
 	harness_stop(&h);
-	write_file(e->tmp, "MGRSNAP\0half a save", 19);
+	char ours[120];
+	snprintf(ours, sizeof(ours), "%s.tmp.0123456789ab", e->snap);
+	write_file(ours, "MGRSNAP\0half a save", 19);
+	write_file(e->tmp, "MGRSNAP\0half a save", 19); /* an older mgrd's name */
+	assert_int_equal(count_tmp(e), 2);
 	start(&h, e, NULL, NULL);
-	assert_int_equal(access(e->tmp, F_OK), -1);
+	assert_int_equal(count_tmp(e), 0);
 	check_counter(&h, 7);
 	harness_stop(&h);
 }
@@ -407,7 +444,7 @@ static void test_leftover_tmp_removed(void **state)
 static int run_mgrd(struct env *e, const char *extra)
 {
 	char sock[120];
-	snprintf(sock, sizeof(sock), "%s/s", e->dir);
+	snprintf(sock, sizeof(sock), "%s/%s", e->dir, e->run_as_attacker ? "asock/s" : "s");
 	const char *mgrd = getenv("MGR_MGRD");
 	assert_non_null(mgrd);
 	fflush(NULL);
@@ -417,6 +454,8 @@ static int run_mgrd(struct env *e, const char *extra)
 		int fd = open(e->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		if (fd < 0 || dup2(fd, 2) < 0)
 			_exit(126);
+		if (e->run_as_attacker && (setgroups(0, NULL) || setgid(e->agid) || setuid(e->auid)))
+			_exit(126);
 		execl(mgrd, mgrd, "--snapshot", e->snap, "--socket", sock, extra, (char *)NULL);
 		_exit(127);
 	}
@@ -425,7 +464,7 @@ static int run_mgrd(struct env *e, const char *extra)
 		return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
-	fail_msg("mgrd started on a bad snapshot");
+	fail_msg("mgrd did not exit within %d ms (it started on a bad snapshot, or hung)", WAIT_MS);
 	return -1;
 }
 
@@ -538,6 +577,334 @@ static void test_custom_type(void **state)
 	assert_log_has(e, "type 'employee' is not served");
 }
 
+/* ---- trust: a second uid, shared directories, special files ---- */
+
+/* The attacker's uid and gid into e, made with useradd if missing. False
+ * unless root (only root can make a user, give files away or setuid). */
+static bool attacker(struct env *e)
+{
+	if (geteuid() != 0)
+		return false;
+	struct passwd *pw = getpwnam(ATTACKER);
+	if (!pw) { /* another test may be making it now: look again either way */
+		int rc = system("useradd --system --no-create-home --shell /usr/sbin/nologin "
+				ATTACKER " >/dev/null 2>&1");
+		(void)rc;
+		pw = getpwnam(ATTACKER);
+	}
+	assert_non_null(pw);
+	e->auid = pw->pw_uid;
+	e->agid = pw->pw_gid;
+	assert_int_not_equal(e->auid, 0);
+	return true;
+}
+
+#define NEED_ATTACKER(e)                                                                  \
+	do {                                                                              \
+		if (!attacker(e)) {                                                       \
+			print_message("skipped: needs root to make the second uid " ATTACKER \
+				      " and give files away\n");                                  \
+			skip();                                                           \
+		}                                                                         \
+	} while (0)
+
+/* Runs fn(e) in a child as the attacker; its exit status (0: it did it). */
+static int as_attacker(struct env *e, int (*fn)(struct env *e))
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setgroups(0, NULL) || setgid(e->agid) || setuid(e->auid))
+			_exit(126);
+		_exit(fn(e));
+	}
+	int status;
+	assert_true(harness_reap_within(pid, WAIT_MS, &status));
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* dir/pub with mode (chmod: umask does not cut it); dir becomes 0711 so
+ * that the attacker can reach it, and the snapshot is dir/pub/snap. */
+static void make_pub(struct env *e, mode_t mode)
+{
+	assert_int_equal(chmod(e->dir, 0711), 0);
+	assert_int_equal(mkdir(e->pub, 0700), 0);
+	assert_int_equal(chmod(e->pub, mode), 0);
+	snprintf(e->snap, sizeof(e->snap), "%s/snap", e->pub);
+	snprintf(e->tmp, sizeof(e->tmp), "%s.tmp", e->snap);
+}
+
+static char *pub_file(struct env *e, const char *name)
+{
+	static char path[4][120];
+	static int next;
+	char *p = path[next++ % 4];
+	snprintf(p, sizeof(path[0]), "%s/%s", e->pub, name);
+	return p;
+}
+
+static int write_world(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0666);
+	return fd < 0 || fchmod(fd, 0666) || write(fd, text, strlen(text)) != (ssize_t)strlen(text)
+		       ? 1 : close(fd);
+}
+
+/* The attacker's bait, the temporary file's old name, and a symlink that
+ * looks like one of the new temporary files. */
+static int plant_regular(struct env *e)
+{
+	return write_world(pub_file(e, "bait"), "bait") || write_world(e->tmp, "attacker") ||
+	       symlink(pub_file(e, "bait"), pub_file(e, "snap.tmp.000000000000"));
+}
+
+static int plant_symlink(struct env *e)
+{
+	return write_world(pub_file(e, "bait"), "bait") || symlink(pub_file(e, "bait"), e->tmp);
+}
+
+/* 0 if the attacker cannot open the snapshot: EACCES. */
+static int read_snap_as_attacker(struct env *e)
+{
+	return !(open(e->snap, O_RDONLY) < 0 && errno == EACCES);
+}
+
+static void assert_content(const char *path, const char *text)
+{
+	char buf[64] = {0};
+	int fd = open(path, O_RDONLY | O_NOFOLLOW);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, buf, sizeof(buf) - 1), (ssize_t)strlen(text));
+	assert_string_equal(buf, text);
+	close(fd);
+}
+
+/* lstat(path): owned by uid, of kind fmt, with mode. */
+static void assert_stat(const char *path, uid_t uid, mode_t fmt, mode_t mode)
+{
+	struct stat st;
+	if (lstat(path, &st))
+		fail_msg("%s: %s", path, strerror(errno));
+	if (st.st_uid != uid || (st.st_mode & S_IFMT) != fmt ||
+	    (fmt != S_IFLNK && (st.st_mode & 07777) != mode))
+		fail_msg("%s: uid %u, mode %06o; want uid %u, mode %06o", path, (unsigned)st.st_uid,
+			 (unsigned)st.st_mode, (unsigned)uid, (unsigned)(fmt | mode));
+}
+
+static void secret_to(struct harness *h, const char *value)
+{
+	mgr_object *d;
+	assert_int_equal(mgr_object_open(h->c, "dict", "cfg", &d), 0);
+	assert_int_equal(mgr_callv(d, "set", NULL, str("password"), str(value), NULL), 0);
+	mgr_object_release(d);
+}
+
+static void check_secret(struct harness *h, const char *value)
+{
+	mgr_object *d = lookup(h, "cfg");
+	mgr_value *k = str("password"), *v = NULL;
+	assert_int_equal(mgr_callv(d, "get", &v, k, NULL), 0);
+	assert_string_equal(mgr_value_string(v, NULL), value);
+	mgr_value_free(v);
+	mgr_object_release(d);
+}
+
+/* The snapshot is mgrd's alone, and the attacker's files are exactly as
+ * they were planted. */
+static void check_shared_dir(struct env *e, bool tmp_is_link)
+{
+	assert_stat(e->snap, geteuid(), S_IFREG, 0600);
+	assert_int_equal(as_attacker(e, read_snap_as_attacker), 0);
+	assert_content(pub_file(e, "bait"), "bait");
+	assert_stat(pub_file(e, "bait"), e->auid, S_IFREG, 0666);
+	if (tmp_is_link) {
+		assert_stat(e->tmp, e->auid, S_IFLNK, 0);
+	} else {
+		assert_stat(e->tmp, e->auid, S_IFREG, 0666);
+		assert_content(e->tmp, "attacker");
+		assert_stat(pub_file(e, "snap.tmp.000000000000"), e->auid, S_IFLNK, 0);
+	}
+}
+
+/* In a sticky 1777 directory, the attacker's files planted while mgrd
+ * runs: a save and the stop write only a fresh file of mgrd's; the next
+ * start (which sweeps leftovers) and stop leave the attacker's alone. */
+static void shared_dir_round(struct env *e, int (*plant)(struct env *e), bool tmp_is_link)
+{
+	struct harness h;
+	make_pub(e, 01777);
+	start(&h, e, NULL, NULL);
+	assert_int_equal(as_attacker(e, plant), 0);
+	secret_to(&h, "s3cret");
+	mgr_value_free(save(&h, 0));
+	check_shared_dir(e, tmp_is_link);
+	harness_stop(&h); /* and the final save */
+	check_shared_dir(e, tmp_is_link);
+	start(&h, e, NULL, NULL); /* it is a good snapshot, and it loads */
+	check_secret(&h, "s3cret");
+	harness_stop(&h);
+	check_shared_dir(e, tmp_is_link);
+	harness_rmtree(e->pub);
+}
+
+static void test_shared_dir_tmp(void **state)
+{
+	struct env *e = *state;
+	NEED_ATTACKER(e);
+	shared_dir_round(e, plant_regular, false);
+	shared_dir_round(e, plant_symlink, true);
+}
+
+/* mgrd run directly must exit 1 with this line about the snapshot. */
+static void assert_refused(struct env *e, const char *extra, const char *fmt, ...)
+{
+	char why[400], line[600], buf[8192] = {0};
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	assert_int_equal(run_mgrd(e, extra), 1);
+	snprintf(line, sizeof(line), "snapshot %s: %s\n", e->snap, why);
+	int fd = open(e->err, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_true(read(fd, buf, sizeof(buf) - 1) > 0);
+	close(fd);
+	if (!strstr(buf, line))
+		fail_msg("the log has no line ending in\n%s\n--- log:\n%s", line, buf);
+}
+
+#define HINT " (start with --ignore-bad-snapshot to set it aside and start empty)"
+
+/* A good snapshot at e->snap (one counter, 5). */
+static void good_snapshot(struct env *e)
+{
+	struct harness h;
+	start(&h, e, NULL, NULL);
+	counter_to(&h, 5);
+	harness_stop(&h);
+}
+
+static void test_untrusted_file(void **state)
+{
+	struct env *e = *state;
+	struct harness h;
+	NEED_ATTACKER(e);
+	good_snapshot(e);
+	assert_stat(e->snap, 0, S_IFREG, 0600);
+	assert_int_equal(chown(e->snap, e->auid, e->agid), 0);
+	assert_refused(e, NULL, "is owned by uid %u, not by mgrd's uid 0" HINT, (unsigned)e->auid);
+	assert_int_equal(chown(e->snap, 0, 0), 0);
+	assert_int_equal(chmod(e->snap, 0620), 0);
+	assert_refused(e, NULL, "is writable by group (mode 0620)" HINT);
+	assert_int_equal(chmod(e->snap, 0602), 0);
+	assert_refused(e, NULL, "is writable by others (mode 0602)" HINT);
+	assert_int_equal(chmod(e->snap, 0644), 0); /* readable is not forgeable: it loads */
+	start(&h, e, NULL, NULL);
+	check_counter(&h, 5);
+	harness_stop(&h);
+	assert_stat(e->snap, 0, S_IFREG, 0600); /* and the next save is private */
+	assert_int_equal(chmod(e->snap, 0666), 0);
+	start(&h, e, "--ignore-bad-snapshot", NULL); /* set aside */
+	assert_int_equal(harness_info(h.c, "objects"), 0);
+	harness_stop(&h);
+	char bad[120];
+	snprintf(bad, sizeof(bad), "%s.bad", e->snap);
+	assert_stat(bad, 0, S_IFREG, 0666);
+	assert_stat(e->snap, 0, S_IFREG, 0600);
+}
+
+static void test_untrusted_dir(void **state)
+{
+	struct env *e = *state;
+	struct harness h;
+	NEED_ATTACKER(e);
+	make_pub(e, 0777);
+	const char *no_sticky = "its directory %s is writable by %s without the sticky bit (mode %04o)";
+	assert_refused(e, NULL, no_sticky, e->pub, "group and others", 0777);
+	assert_refused(e, "--ignore-bad-snapshot", no_sticky, e->pub, "group and others", 0777);
+	assert_int_equal(chmod(e->pub, 0775), 0);
+	assert_refused(e, NULL, no_sticky, e->pub, "group", 0775);
+	assert_int_equal(chmod(e->pub, 0755), 0);
+	assert_int_equal(chown(e->pub, e->auid, e->agid), 0);
+	assert_refused(e, NULL, "its directory %s is owned by uid %u, not by mgrd's uid 0 or root",
+		       e->pub, (unsigned)e->auid);
+	assert_int_equal(chown(e->pub, 0, 0), 0);
+	assert_int_equal(chmod(e->pub, 01777), 0); /* sticky: a file of ours will do */
+	good_snapshot(e);
+	start(&h, e, NULL, NULL);
+	check_counter(&h, 5);
+	harness_stop(&h);
+	char link2[120];
+	snprintf(link2, sizeof(link2), "%s/another-name", e->pub);
+	assert_int_equal(link(e->snap, link2), 0);
+	assert_refused(e, NULL, "has 2 hard links (its directory is shared)" HINT);
+	assert_int_equal(unlink(link2), 0);
+	assert_int_equal(chown(e->snap, e->auid, e->agid), 0);
+	assert_refused(e, NULL, "is owned by uid %u, not by mgrd's uid 0 (its directory is shared)" HINT,
+		       (unsigned)e->auid);
+}
+
+/* A user's own mgrd (not root) in a shared sticky directory trusts only
+ * its own file there, not even root's (root may have been tricked into
+ * leaving one there). */
+static void test_shared_dir_not_root(void **state)
+{
+	struct env *e = *state;
+	NEED_ATTACKER(e);
+	make_pub(e, 01777);
+	good_snapshot(e); /* root's, made by a root mgrd */
+	assert_int_equal(chmod(e->snap, 0644), 0);
+	char asock[100];
+	snprintf(asock, sizeof(asock), "%s/asock", e->dir);
+	assert_int_equal(mkdir(asock, 0700), 0);
+	assert_int_equal(chown(asock, e->auid, e->agid), 0);
+	e->run_as_attacker = true;
+	assert_refused(e, NULL, "is owned by uid 0, not by mgrd's uid %u (its directory is shared)" HINT,
+		       (unsigned)e->auid);
+	e->run_as_attacker = false;
+}
+
+/* Something that is no regular file at the snapshot's path: refused at
+ * once (run_mgrd waits WAIT_MS at most), not followed, not opened. */
+static void test_special_files(void **state)
+{
+	struct env *e = *state;
+	struct harness h;
+	char good[120], bad[120], fifo[120];
+	struct stat g0, g1;
+	snprintf(good, sizeof(good), "%s/good", e->dir);
+	snprintf(bad, sizeof(bad), "%s.bad", e->snap);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", e->dir);
+	assert_int_equal(mkfifo(e->snap, 0600), 0); /* no writer: an open would wait forever */
+	assert_refused(e, NULL, "is a FIFO, not a regular file" HINT);
+	assert_int_equal(rename(e->snap, fifo), 0);
+	good_snapshot(e);
+	assert_int_equal(rename(e->snap, good), 0);
+	assert_int_equal(stat(good, &g0), 0);
+	assert_int_equal(symlink(good, e->snap), 0); /* to a good snapshot of ours */
+	assert_refused(e, NULL, "is a symbolic link, not a regular file" HINT);
+	assert_int_equal(unlink(e->snap), 0);
+	assert_int_equal(mkdir(e->snap, 0700), 0);
+	assert_refused(e, NULL, "is a directory, not a regular file" HINT);
+	assert_int_equal(rmdir(e->snap), 0);
+	if (geteuid() == 0) { /* /dev/null's numbers */
+		assert_int_equal(mknod(e->snap, S_IFCHR | 0600, makedev(1, 3)), 0);
+		assert_refused(e, NULL, "is a character device, not a regular file" HINT);
+		assert_int_equal(unlink(e->snap), 0);
+	}
+	assert_int_equal(rename(fifo, e->snap), 0);
+	start(&h, e, "--ignore-bad-snapshot", NULL);
+	assert_int_equal(harness_info(h.c, "objects"), 0);
+	harness_stop(&h);
+	assert_stat(bad, geteuid(), S_IFIFO, 0600);
+	assert_stat(e->snap, geteuid(), S_IFREG, 0600);
+	assert_int_equal(stat(good, &g1), 0); /* the symlink's target: untouched */
+	assert_int_equal(g1.st_ino, g0.st_ino);
+	assert_int_equal(g1.st_size, g0.st_size);
+	assert_int_equal(g1.st_mtim.tv_nsec, g0.st_mtim.tv_nsec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -548,6 +915,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_leftover_tmp_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_custom_type, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_dir_tmp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_untrusted_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_untrusted_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_dir_not_root, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_special_files, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
