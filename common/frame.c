@@ -45,6 +45,20 @@ void msg_clear(struct msg *m)
 	memset(m, 0, sizeof(*m));
 }
 
+int64_t msg_timeout(const struct msg_request *q)
+{
+	if (q->timed)
+		return q->wait_ms;
+	return q->timeout_ms ? (int64_t)q->timeout_ms : MSG_FOREVER;
+}
+
+void msg_set_timeout(struct msg_request *q, int64_t ms)
+{
+	q->timed = ms != MSG_FOREVER;
+	q->wait_ms = q->timed ? ms : 0;
+	q->timeout_ms = ms < 0 || !q->timed ? 0 : ms < 1 ? 1 : ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+}
+
 /* ---- decode ---- */
 
 static int frame_dec_hello(const Mgr__Frame *f, struct msg *m)
@@ -102,6 +116,8 @@ static int frame_dec_request(const Mgr__Frame *f, struct msg *m)
 	q->object = r->object;
 	q->thread = r->thread;
 	q->timeout_ms = r->timeout_ms;
+	q->timed = r->wait_case == MGR__REQUEST__WAIT_WAIT_MS;
+	q->wait_ms = r->wait_ms;
 	int err = frame_dec_call(r->method, r->args, r->n_args, &own);
 	q->method = own.method;
 	q->args = own.args;
@@ -210,7 +226,10 @@ static bool frame_fast_req_scalar(const struct codec_field *f, struct msg_reques
 {
 	if (f->wt != 0 || (f->num == 5 && f->v > UINT32_MAX))
 		return false;
-	if (f->num == 1)
+	if (f->num == 8) {
+		q->timed = true;
+		q->wait_ms = (int64_t)(f->v >> 1) ^ -(int64_t)(f->v & 1); /* zig-zag */
+	} else if (f->num == 1)
 		q->id = f->v;
 	else if (f->num == 2)
 		q->object = f->v;
@@ -230,7 +249,7 @@ static int frame_fast_request(const uint8_t *p, const uint8_t *end, struct msg *
 	unsigned seen = 0;
 	m->kind = MSG_REQUEST;
 	while (p < end) {
-		if (!codec_next_field(&p, end, &f) || f.num < 1 || f.num > 7)
+		if (!codec_next_field(&p, end, &f) || f.num < 1 || f.num > 8)
 			return -1;
 		if (f.num == 4 || f.num == 7) {
 			if (f.wt != 2)
@@ -342,7 +361,7 @@ static uint64_t frame_request_id(const uint8_t *p, size_t len)
 		if (!codec_next_field(&p, end, &f))
 			return 0;
 		bool len_field = f.num == 3 || f.num == 4 || f.num == 7;
-		if (f.num <= 7 && f.wt != (len_field ? 2u : 0u))
+		if (f.num <= 8 && f.wt != (len_field ? 2u : 0u))
 			return 0;
 		if (f.num == 1)
 			id = f.v; /* repeated: the last one counts, as for protobuf-c */
@@ -480,6 +499,8 @@ int frame_request_fits(const struct msg_request *q, const struct frame_limits *l
 
 #define FRAME_TAG(field, wt) ((uint8_t)((field) << 3 | (wt)))
 
+static uint64_t frame_zigzag(int64_t i) { return ((uint64_t)i << 1) ^ (uint64_t)(i >> 63); }
+
 static size_t frame_uint_size(uint64_t v) { return v ? 1 + codec_varint_size(v) : 0; }
 
 static size_t frame_str_size(const char *s)
@@ -536,7 +557,8 @@ static size_t frame_size_request(const struct msg *m)
 	const struct msg_request *q = &m->u.request;
 	size_t n = frame_uint_size(q->id) + frame_uint_size(q->object) +
 		   frame_call_size(q->method, q->args, q->nargs) +
-		   frame_uint_size(q->timeout_ms) + frame_uint_size(q->thread);
+		   frame_uint_size(q->timeout_ms) + frame_uint_size(q->thread) +
+		   (q->timed ? 1 + codec_varint_size(frame_zigzag(q->wait_ms)) : 0);
 	for (size_t i = 0; i < q->nbatch; i++)
 		n += codec_len_field(frame_call_size(q->batch[i].method, q->batch[i].args,
 						     q->batch[i].nargs));
@@ -557,6 +579,10 @@ static uint8_t *frame_write_request(const struct msg *m, uint8_t *p)
 		p = frame_put_len(p, 7, frame_call_size(c->method, c->args, c->nargs));
 		p = frame_put_str(p, 1, c->method);
 		p = frame_call_write(p, 2, c->args, c->nargs);
+	}
+	if (q->timed) { /* written even when 0: its presence is the point */
+		*p++ = FRAME_TAG(8, 0);
+		p = codec_put_varint(p, frame_zigzag(q->wait_ms));
 	}
 	return p;
 }

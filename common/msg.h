@@ -4,12 +4,15 @@
 #ifndef COMMON_MSG_H
 #define COMMON_MSG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "value.h"
 
 #define MGR_PROTOCOL_VERSION 1
 #define FRAME_HEADER 4
+/* A call's timeout when it has none (the public MGR_FOREVER). */
+#define MSG_FOREVER INT64_MAX
 
 enum msg_kind { MSG_NONE, MSG_HELLO, MSG_WELCOME, MSG_REQUEST, MSG_REPLY };
 
@@ -48,7 +51,13 @@ struct msg_request {
 	char *method;
 	mgr_value **args;
 	size_t nargs;
+	/* The timeout, two fields on the wire (proto/README.md, "Timeouts"):
+	 * timeout_ms as version-1 clients send it (0: forever), and wait_ms,
+	 * which wins when timed is set (0: do not wait; < 0: refused). Read
+	 * it with msg_timeout(). */
 	uint32_t timeout_ms;
+	bool timed;
+	int64_t wait_ms;
 	struct msg_call *batch; /* nbatch calls instead of method/args */
 	size_t nbatch;
 	/* Where a decoded request's method and arguments usually live (no
@@ -74,6 +83,15 @@ struct msg {
 		struct msg_reply reply;
 	} u;
 };
+
+/* q's timeout in ms: MSG_FOREVER when it has none, else what wait_ms or
+ * timeout_ms say (negative: a client error, for the receiver to refuse). */
+int64_t msg_timeout(const struct msg_request *q);
+/* Sets q's timeout the way every encoder should: ms >= 0 or MSG_FOREVER
+ * (other negatives are sent as given, for the receiver to refuse). A
+ * finite one also goes in timeout_ms (at least 1), so a manager that
+ * predates wait_ms still bounds the call. */
+void msg_set_timeout(struct msg_request *q, int64_t ms);
 
 /* Frees what a decoded msg owns and resets it to MSG_NONE. */
 void msg_clear(struct msg *m);

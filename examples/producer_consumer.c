@@ -18,7 +18,7 @@ static int producer(mgr_client *c, int p, void *q)
 {
 	(void)c;
 	for (int i = 0; i < ITEMS; i++) {
-		int err = mgr_queue_put(q, mgr_value_new_int((int64_t)p * ITEMS + i), true, 0);
+		int err = mgr_queue_put(q, mgr_value_new_int((int64_t)p * ITEMS + i), true, MGR_FOREVER);
 		if (err)
 			return example_fail("put", err);
 	}
@@ -33,7 +33,7 @@ static int consumer(mgr_client *c, int index, void *q)
 	int err = mgr_dict_open(c, "tally", &tally);
 	for (bool stop = false; !err && !stop;) {
 		mgr_value *v = NULL;
-		err = mgr_queue_get(q, true, 0, &v);
+		err = mgr_queue_get(q, true, MGR_FOREVER, &v);
 		stop = !err && mgr_value_kind(v) == MGR_NIL;
 		if (!err && !stop)
 			err = mgr_dict_incr(tally, v, 1, NULL);
@@ -84,7 +84,7 @@ static int run(mgr_client *c)
 	pid_t consumers = start_consumers(c, q);
 	int bad = workers_run(PRODUCERS, producer, c, q);
 	for (int i = 0; i < CONSUMERS; i++) /* one stop item per consumer */
-		bad += mgr_queue_put(q, mgr_value_new_nil(), true, 0) != 0;
+		bad += mgr_queue_put(q, mgr_value_new_nil(), true, MGR_FOREVER) != 0;
 	if ((err = mgr_queue_join(q, 60000)))
 		return example_fail("join", err);
 	printf("join returned: every item put was task_done\n");

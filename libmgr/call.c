@@ -43,12 +43,14 @@ int call_run(mgr_object *o, struct msg_request *req, mgr_value **result)
 	if (!err)
 		err = client_submit(c, o, req, &p);
 	if (!err)
-		err = client_finish(c, &p, req->timeout_ms, result);
+		err = client_finish(c, &p, req->timeout_ms, result); /* bounded, 0: none */
 	pthread_mutex_unlock(&c->mu);
 	return err;
 }
 
-int mgr_call_timeout(mgr_object *o, const char *method, uint32_t timeout_ms,
+_Static_assert(MGR_FOREVER == MSG_FOREVER, "one value for no timeout");
+
+int mgr_call_timeout(mgr_object *o, const char *method, int64_t timeout_ms,
 		     mgr_value *const *args, size_t nargs, mgr_value **result)
 {
 	if (!o || !method)
@@ -57,14 +59,15 @@ int mgr_call_timeout(mgr_object *o, const char *method, uint32_t timeout_ms,
 		if (!args[i])
 			return client_fail(MGR_ENOMEM, "argument %zu is NULL (out of memory?)", i + 1);
 	struct msg_request req = {.method = (char *)method, .args = (mgr_value **)args,
-				  .nargs = nargs, .timeout_ms = timeout_ms};
+				  .nargs = nargs};
+	msg_set_timeout(&req, timeout_ms); /* a negative one is sent: mgrd says EARGS */
 	return call_run(o, &req, result);
 }
 
 int mgr_call(mgr_object *o, const char *method, mgr_value *const *args, size_t nargs,
 	     mgr_value **result)
 {
-	return mgr_call_timeout(o, method, 0, args, nargs, result);
+	return mgr_call_timeout(o, method, MGR_FOREVER, args, nargs, result);
 }
 
 static void call_free_args(mgr_value **args, size_t n)
@@ -115,7 +118,7 @@ static mgr_value *call_arg(char kind, va_list *ap, bool *owned, mgr_value *slot)
 	return va_arg(*ap, mgr_value *);
 }
 
-static int call_vformat(mgr_object *o, const char *method, uint32_t timeout_ms,
+static int call_vformat(mgr_object *o, const char *method, int64_t timeout_ms,
 			mgr_value **result, const char *fmt, va_list ap)
 {
 	mgr_value *args[CALL_MAX_ARGS], slots[CALL_MAX_ARGS];
@@ -137,12 +140,12 @@ int client_callf(mgr_object *o, const char *method, mgr_value **result, const ch
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int err = call_vformat(o, method, 0, result, fmt, ap);
+	int err = call_vformat(o, method, MGR_FOREVER, result, fmt, ap);
 	va_end(ap);
 	return err;
 }
 
-int client_callf_timeout(mgr_object *o, const char *method, uint32_t timeout_ms,
+int client_callf_timeout(mgr_object *o, const char *method, int64_t timeout_ms,
 			 mgr_value **result, const char *fmt, ...)
 {
 	va_list ap;

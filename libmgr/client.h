@@ -121,8 +121,8 @@ int client_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 
  * s const char *, v mgr_value * consumed, V const mgr_value * borrowed. */
 int client_callf(mgr_object *o, const char *method, mgr_value **result, const char *fmt, ...);
 /* The same for a blocking method: the manager waits at most timeout_ms
- * (0: forever) before answering. */
-int client_callf_timeout(mgr_object *o, const char *method, uint32_t timeout_ms,
+ * (0: not at all; MGR_FOREVER: no limit) before answering. */
+int client_callf_timeout(mgr_object *o, const char *method, int64_t timeout_ms,
 			 mgr_value **result, const char *fmt, ...);
 /* Checks the kind of *res (read after err is computed, hence a pointer):
  * MGR_EPROTO (and frees it) if wrong; hands it to *out or frees it. */

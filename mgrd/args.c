@@ -67,6 +67,15 @@ int arg_key(struct call *c, size_t i, const mgr_value **out)
 	return 0;
 }
 
+int arg_ctor_check(struct call *c, const struct type *t)
+{
+	int max = types_ctor_max_args(t);
+	if (max < 0 || c->nargs <= (size_t)max)
+		return 0;
+	return call_fail(c, MGR_EARGS, "%s takes %d constructor argument%s (%s), got %zu", t->name,
+			 max, max == 1 ? "" : "s", max ? t->ctor_args : "none", c->nargs);
+}
+
 mgr_value *arg_take(struct call *c, size_t i)
 {
 	if (i >= c->nargs)

@@ -50,7 +50,10 @@ int call_create(struct call *c, const struct type *t, const char *name, mgr_valu
 	struct object *o;
 	sub.creating = t;
 	sub.err[0] = '\0';
-	int err = registry_create(&c->srv->reg, t, name, &sub, &o);
+	int err = arg_ctor_check(c, t);
+	if (err)
+		return err;
+	err = registry_create(&c->srv->reg, t, name, &sub, &o);
 	if (err == MGR_EEXIST)
 		return call_fail(c, err, "an object named '%s' exists", name);
 	if (err) {

@@ -22,7 +22,7 @@ struct call {
 	const struct type *creating; /* in a type's create(): which type */
 	const struct method *method;
 	uint64_t req_id, thread;
-	uint32_t timeout_ms;
+	int64_t timeout_ms; /* a blocking call's: MSG_FOREVER none, 0 do not wait */
 	mgr_value **args; /* a handler may take args[i] and set it to NULL */
 	size_t nargs;
 	mgr_value *result; /* owned; NULL is nil */
@@ -45,6 +45,10 @@ int call_return_bool(struct call *c, bool b);
  * from c's args and made by c's session: *ref (caller owns) is its ref
  * value, which holds it until the reply hands it to the session. */
 int call_create(struct call *c, const struct type *t, const char *name, mgr_value **ref);
+
+/* EARGS when c carries more constructor arguments than t takes (its
+ * ctor_args row, type.h); 0 when it takes that many or does not say. */
+int arg_ctor_check(struct call *c, const struct type *t);
 
 /* Arguments. Each returns 0 or MGR_EARGS with a message naming the
  * argument, the expected kind and the kind given. */

@@ -112,7 +112,7 @@ static void dispatch_answer(struct conn *conn, struct call *c, int code)
 void dispatch_request(struct server *srv, struct conn *conn, struct msg_request *req)
 {
 	struct call c = {.srv = srv, .conn = conn, .req_id = req->id, .thread = req->thread,
-			 .timeout_ms = req->timeout_ms};
+			 .timeout_ms = msg_timeout(req)};
 	int code;
 	uint64_t t0 = srv->monitors ? clock_now_ns() : 0; /* the one branch when unwatched */
 	c.obj = dispatch_object(srv, req->object);

@@ -4,6 +4,7 @@
 #include <event2/event.h>
 #include <stdlib.h>
 
+#include "../common/msg.h"
 #include "conn.h"
 #include "call.h"
 #include "state.h"
@@ -60,12 +61,17 @@ static void park_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		park_answer(w, MGR_ETIMEDOUT, NULL, "timed out waiting");
 }
 
+/* Longer than this (68 years) is forever: keeps timeval arithmetic sane. */
+#define PARK_MAX_MS ((int64_t)INT32_MAX * 1000)
+
+/* A zero timeout fires on the loop's next turn: the call is answered by
+ * its type's timeout op, exactly as a longer one is, just sooner. */
 static int park_arm(struct call *c, struct waiter *w)
 {
-	if (!c->timeout_ms)
+	if (c->timeout_ms >= PARK_MAX_MS)
 		return 0;
 	w->timer = evtimer_new(c->srv->base, park_timeout_cb, w);
-	struct timeval tv = {c->timeout_ms / 1000, (c->timeout_ms % 1000) * 1000};
+	struct timeval tv = {(time_t)(c->timeout_ms / 1000), (c->timeout_ms % 1000) * 1000};
 	return w->timer && !evtimer_add(w->timer, &tv) ? 0 : MGR_ENOMEM;
 }
 
@@ -74,6 +80,9 @@ int park_call(struct call *c, struct waitq *q, const struct waiter_ops *ops,
 {
 	if (!c->conn)
 		return call_fail(c, MGR_ESTATE, "internal call cannot block");
+	if (c->timeout_ms < 0)
+		return call_fail(c, MGR_EARGS, "timeout must be >= 0 ms, got %lld",
+				 (long long)c->timeout_ms);
 	if (q->len >= c->srv->cfg.max_waiters)
 		return call_fail(c, MGR_ELIMIT, "object has %u waiters (limit)", q->len);
 	if (c->conn->n_parked >= c->srv->cfg.frame.max_pending)

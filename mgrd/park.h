@@ -41,9 +41,10 @@ struct waiter {
 	int64_t n;       /* the type's own use */
 };
 
-/* Parks c on q; returns CALL_PARKED, or an error (ELIMIT when the object's
- * waiter limit is reached, ETIMEDOUT right away for a zero timeout when
- * nonblocking). ops may be NULL. */
+/* Parks c on q until answered or c->timeout_ms passes (MSG_FOREVER: no
+ * timer; 0: the timer fires on the loop's next turn); returns CALL_PARKED,
+ * or an error (EARGS for a negative timeout, ELIMIT when the object's or
+ * the session's waiter limit is reached). ops may be NULL. */
 int park_call(struct call *c, struct waitq *q, const struct waiter_ops *ops,
 	      struct waiter **out);
 /* Answers and frees w. value consumed; message borrowed. */

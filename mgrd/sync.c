@@ -7,8 +7,27 @@
 
 #include <poll.h>
 
+#include "../common/msg.h"
 #include "conn.h"
 #include "call.h"
+
+int sync_check_timeout(struct call *c, bool blocking)
+{
+	const char *what = c->method ? c->method->name : "call";
+	if (c->timeout_ms < 0)
+		return call_fail(c, MGR_EARGS, "%s.%s: timeout must be >= 0 ms, got %lld",
+				 c->obj->type->name, what, (long long)c->timeout_ms);
+	if (!blocking && c->timeout_ms != MSG_FOREVER)
+		return call_fail(c, MGR_EARGS, "%s.%s: can't specify a timeout for a non-blocking call",
+				 c->obj->type->name, what);
+	return 0;
+}
+
+int sync_blocking_arg(struct call *c, size_t i, bool *blocking)
+{
+	int err = arg_bool_opt(c, i, true, blocking);
+	return err ? err : sync_check_timeout(c, *blocking);
+}
 
 bool sync_alive(const struct conn *conn)
 {

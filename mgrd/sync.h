@@ -6,6 +6,7 @@
 #define MGRD_SYNC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "park.h"
@@ -19,6 +20,13 @@ struct registry;
  * bit 0 acquired (wait: notified), bit 1 the previous holder's session
  * ended without releasing (robust locks). */
 enum { SYNC_ACQUIRED = 1, SYNC_OWNER_DIED = 2 };
+
+/* Checks a blocking method's timeout before it does anything: EARGS for a
+ * negative one, and for one given (not MSG_FOREVER) when the call does not
+ * block ("can't specify a timeout for a non-blocking call", as Python). */
+int sync_check_timeout(struct call *c, bool blocking);
+/* Reads argument i as blocking=true (a bool) and checks the timeout. */
+int sync_blocking_arg(struct call *c, size_t i, bool *blocking);
 
 /* False once the peer of conn hung up, even before the loop reads the EOF. */
 bool sync_alive(const struct conn *conn);

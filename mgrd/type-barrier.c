@@ -1,9 +1,11 @@
 /* barrier: Python's Barrier. The last of `parties` arrivals releases
- * everyone with their arrival index; a timeout, abort, reset or a waiter's
+ * everyone with their arrival index; a wait given no timeout takes the
+ * barrier's default (its timeout argument). A timeout, abort, reset or a waiter's
  * process dying breaks it for every waiter (EBROKEN) — Python's waiters
  * would hang on a dead party instead. */
 #include <stdlib.h>
 
+#include "../common/msg.h"
 #include "call.h"
 #include "sync.h"
 #include "types-builtin.h"
@@ -12,6 +14,7 @@
 struct barrier {
 	struct waitq q; /* waiter n: its arrival index */
 	int64_t parties;
+	int64_t timeout_ms; /* for a wait given none (MSG_FOREVER: none) */
 	bool broken;
 	bool tripping; /* releasing everyone: a write failing now breaks nothing */
 };
@@ -37,16 +40,34 @@ static const struct waiter_ops barrier_waiter_ops = {
 	.gone = barrier_waiter_end,
 };
 
+/* Python's Barrier(parties, action=None, timeout=None). An action is code
+ * (Python runs it in one waiter): mgr runs none, so only nil is taken. */
+static int barrier_args(struct call *c, int64_t *parties, int64_t *timeout_ms)
+{
+	const mgr_value *action = arg_get(c, 1);
+	int err = arg_int(c, 0, parties);
+	if (!err && *parties < 1)
+		err = call_fail(c, MGR_EVALUE, "barrier parties must be 1 or more");
+	if (!err && action && action->kind != MGR_NIL)
+		err = call_fail(c, MGR_EARGS, "barrier: an action cannot be run by the manager "
+					      "(pass nil; run it where wait returned index 0)");
+	if (!err)
+		err = arg_int_opt(c, 2, MSG_FOREVER, timeout_ms);
+	if (!err && *timeout_ms < 0)
+		err = call_fail(c, MGR_EARGS, "barrier: timeout must be >= 0 ms or nil, got %lld",
+				(long long)*timeout_ms);
+	return err;
+}
+
 static int barrier_create(struct call *c, void **state)
 {
-	int64_t parties;
-	int err = arg_int(c, 0, &parties);
-	if (!err && parties < 1)
-		err = call_fail(c, MGR_EVALUE, "barrier parties must be 1 or more");
+	int64_t parties, timeout_ms;
+	int err = barrier_args(c, &parties, &timeout_ms);
 	struct barrier *b = err ? NULL : calloc(1, sizeof(*b));
 	if (err || !b)
 		return err ? err : MGR_ENOMEM;
 	b->parties = parties;
+	b->timeout_ms = timeout_ms;
 	*state = b;
 	return 0;
 }
@@ -85,6 +106,11 @@ static int barrier_wait(struct call *c)
 {
 	struct barrier *b = BAR(c);
 	struct waiter *w;
+	int err = sync_check_timeout(c, true);
+	if (err)
+		return err;
+	if (c->timeout_ms == MSG_FOREVER)
+		c->timeout_ms = b->timeout_ms; /* Python: timeout=None takes the default */
 	if (b->broken)
 		return call_fail(c, MGR_EBROKEN, "the barrier is broken");
 	int64_t index = b->q.len;
@@ -115,12 +141,16 @@ static int barrier_parties(struct call *c) { return call_return_int(c, BAR(c)->p
 
 static mgr_value *barrier_describe(const struct object *o, size_t limit)
 {
-	static const char *const keys[] = {"parties", "n_waiting", "broken", "waiters"};
+	static const char *const keys[] = {"parties", "n_waiting", "broken", "timeout_ms",
+					   "waiters"};
 	const struct barrier *b = o->state;
 	(void)limit;
 	mgr_value *vals[] = {mgr_value_new_int(b->parties), mgr_value_new_int(b->q.len),
-			     mgr_value_new_bool(b->broken), sync_pids(&b->q)};
-	return row_new(4, keys, vals);
+			     mgr_value_new_bool(b->broken),
+			     b->timeout_ms == MSG_FOREVER ? mgr_value_new_nil()
+							  : mgr_value_new_int(b->timeout_ms),
+			     sync_pids(&b->q)};
+	return row_new(5, keys, vals);
 }
 
 static void barrier_contention(const struct object *o, int32_t *holder_pid, uint32_t *waiters)
@@ -141,8 +171,10 @@ static const struct method barrier_methods[] = {
 
 const struct type type_barrier = {
 	.name = "barrier",
-	.doc = "Python's Barrier; args: parties",
+	.doc = "Python's Barrier; args: parties, action=None (only nil), timeout=None (ms: "
+	       "the default for a wait given none)",
 	.create = barrier_create,
+	.ctor_args = "parties, action=None, timeout=None",
 	.destroy = barrier_destroy,
 	.length = barrier_length,
 	.describe = barrier_describe,

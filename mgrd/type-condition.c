@@ -118,7 +118,9 @@ static int cond_wait(struct call *c)
 {
 	struct lock *l;
 	struct waiter *w;
-	int rc = cond_get_lock(c, true, &l);
+	int rc = sync_check_timeout(c, true);
+	if (!rc)
+		rc = cond_get_lock(c, true, &l);
 	if (!rc)
 		rc = park_call(c, &COND(c)->q, &cond_waiter_ops, &w);
 	if (rc != CALL_PARKED)
@@ -194,6 +196,7 @@ const struct type type_condition = {
 	.name = "condition",
 	.doc = "Python's Condition; args: lock=None (a lock or rlock ref; None: its own rlock)",
 	.create = cond_create,
+	.ctor_args = "lock=None",
 	.destroy = cond_destroy,
 	.session_end = cond_session_end,
 	.describe = cond_describe,

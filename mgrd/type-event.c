@@ -47,6 +47,9 @@ static int event_is_set(struct call *c) { return call_return_bool(c, EVT(c)->fla
 
 static int event_wait(struct call *c)
 {
+	int err = sync_check_timeout(c, true);
+	if (err)
+		return err;
 	if (EVT(c)->flag)
 		return call_return_bool(c, true);
 	return park_call(c, &EVT(c)->q, &event_waiter_ops, NULL);
@@ -98,6 +101,7 @@ const struct type type_event = {
 	.name = "event",
 	.doc = "Python's Event",
 	.create = event_create,
+	.ctor_args = "",
 	.destroy = event_destroy,
 	.save = event_save,
 	.load = event_load,

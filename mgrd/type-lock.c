@@ -63,7 +63,7 @@ bool lock_owned(const struct lock *l, const struct call *c)
 int lock_acquire(struct call *c, struct lock *l)
 {
 	bool blocking;
-	int err = arg_bool_opt(c, 0, true, &blocking);
+	int err = sync_blocking_arg(c, 0, &blocking);
 	if (err || !c->conn)
 		return err ? err : call_fail(c, MGR_ESTATE, "internal calls cannot hold a lock");
 	if (l->reentrant && lock_owned(l, c)) {
@@ -219,7 +219,7 @@ static const struct method lock_methods[] = {
 	 .destroy = lock_destroy, .length = lock_length,                            \
 	 .session_end = lock_type_session_end, .describe = lock_type_describe,      \
 	 .held = lock_type_held, .contention = lock_contention,                     \
-	 .methods = lock_methods, .flags = TYPE_STATE_MAP,                          \
+	 .methods = lock_methods, .flags = TYPE_STATE_MAP, .ctor_args = "robust=true", \
 	 .nmethods = sizeof(lock_methods) / sizeof(lock_methods[0])}
 
 const struct type type_lock = LOCK_TYPE("lock", "Python's Lock; args: robust=true", lock_create);

@@ -14,7 +14,10 @@ struct sem {
 	struct waitq q;
 	int64_t value, initial;
 	bool bounded, robust;
-	struct idmap held; /* robust: session -> permits acquired, not released */
+	/* robust: session -> its net permits, acquired minus released (not 0;
+	 * negative when it released more than it took, so what it takes later
+	 * is paid for and not given back at its end). */
+	struct idmap held;
 };
 
 #define SEM(c) ((struct sem *)(c)->obj->state)
@@ -31,7 +34,7 @@ static int sem_create_kind(struct call *c, void **state, bool bounded)
 	if (!err)
 		err = arg_bool_opt(c, 1, false, &s->robust);
 	if (!err && s->value < 0)
-		err = call_fail(c, MGR_EVALUE, "semaphore initial value must be >= 0");
+		err = call_fail(c, MGR_EARGS, "semaphore initial value must be >= 0");
 	if (err) {
 		free(s);
 		return err;
@@ -54,13 +57,13 @@ static void sem_destroy(void *state)
 
 static size_t sem_length(const void *state) { return (size_t)((const struct sem *)state)->value; }
 
-/* Adds delta to the permits session holds (robust only). */
+/* Adds delta to session's net permits (robust only). */
 static int sem_hold(struct sem *s, uint64_t session, int64_t delta)
 {
 	if (!s->robust)
 		return 0;
 	int64_t n = (int64_t)(intptr_t)idmap_get(&s->held, session) + delta;
-	if (n <= 0) {
+	if (n == 0) {
 		idmap_del(&s->held, session);
 		return 0;
 	}
@@ -83,7 +86,7 @@ static int sem_acquire(struct call *c)
 {
 	struct sem *s = SEM(c);
 	bool blocking;
-	int err = arg_bool_opt(c, 0, true, &blocking);
+	int err = sync_blocking_arg(c, 0, &blocking);
 	if (err)
 		return err;
 	if (s->value > 0 && !s->q.head) {
@@ -107,8 +110,8 @@ static int sem_release(struct call *c)
 	if (s->bounded ? n > s->initial - s->value : n > INT64_MAX - s->value)
 		return call_fail(c, s->bounded ? MGR_ESTATE : MGR_ERANGE,
 				 "semaphore released too many times");
-	if (c->conn)
-		sem_hold(s, conn_session(c->conn), -n);
+	if (c->conn && sem_hold(s, conn_session(c->conn), -n))
+		return MGR_ENOMEM;
 	s->value += n;
 	sem_wake(s);
 	return 0;
@@ -163,7 +166,7 @@ static uint32_t sem_held(const struct object *o, const struct conn *conn)
 {
 	const struct sem *s = o->state;
 	int64_t n = (int64_t)(intptr_t)idmap_get(&s->held, conn_session(conn));
-	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+	return n <= 0 ? 0 : n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
 static void sem_contention(const struct object *o, int32_t *holder_pid, uint32_t *waiters)
@@ -186,6 +189,7 @@ static const struct method sem_methods[] = {
 	 .destroy = sem_destroy, .length = sem_length, .session_end = sem_session_end, \
 	 .describe = sem_describe, .held = sem_held, .contention = sem_contention,  \
 	 .flags = TYPE_STATE_MAP, .methods = sem_methods,                           \
+	 .ctor_args = "value=1, robust=false",                                      \
 	 .nmethods = sizeof(sem_methods) / sizeof(sem_methods[0])}
 
 const struct type type_semaphore =

@@ -47,6 +47,11 @@ struct type {
 	const char *doc;
 	/* Builds the state from c->args (the constructor arguments). */
 	int (*create)(struct call *c, void **state);
+	/* The constructor's arguments as a method row writes them ("parties,
+	 * action=None, timeout=None"; "" for none): more than it names are
+	 * refused with EARGS before create runs (types_ctor_max_args). NULL:
+	 * not checked (create reads what it wants). */
+	const char *ctor_args;
 	void (*destroy)(void *state);
 	/* Size of the state's contents, for listings (items, entries...). */
 	size_t (*length)(const void *state);
@@ -73,6 +78,11 @@ struct type {
 	 * without both is not saved. */
 	mgr_value *(*save)(const void *state);
 	int (*load)(const mgr_value *saved, void **state);
+	/* Optional, for the manager's `repr`: Python's repr() of the object
+	 * ("{'a': 1}", "Namespace(a=1)"), at most max bytes (then cut, ending
+	 * in "..."); caller owns — free with free(); NULL on ENOMEM. Without
+	 * it, repr is built from describe. */
+	char *(*repr)(const struct object *o, size_t max);
 };
 
 /* The type registry: built-ins first, then custom types. */
@@ -81,6 +91,9 @@ const struct type *types_find(const char *name);
 const struct method *types_method(const struct type *t, const char *name);
 /* The call statistics of m, one of t's rows (stats.h). */
 struct method_stats *types_stats(const struct type *t, const struct method *m);
+/* How many constructor arguments t takes at most (the names in its
+ * ctor_args), or -1 when it does not say. */
+int types_ctor_max_args(const struct type *t);
 size_t types_count(void);
 const struct type *types_at(size_t i);
 void types_reset(void);

@@ -88,6 +88,16 @@ struct method_stats *types_stats(const struct type *t, const struct method *m)
 								    : NULL;
 }
 
+int types_ctor_max_args(const struct type *t)
+{
+	if (!t->ctor_args)
+		return -1;
+	int n = t->ctor_args[0] != '\0';
+	for (const char *p = t->ctor_args; *p; p++)
+		n += *p == ',';
+	return n;
+}
+
 size_t types_count(void) { return types_n; }
 
 const struct type *types_at(size_t i) { return i < types_n ? types_table[i].type : NULL; }

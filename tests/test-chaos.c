@@ -508,7 +508,7 @@ static void worker_open(struct worker *w, bool employee)
 	WCHK(mgr_condition_open(w->c, "cond", NULL, &w->cond) == 0);
 	WCHK(mgr_queue_open(w->c, "q-empty", 0, &w->q_empty) == 0);
 	WCHK(mgr_queue_open(w->c, "q-work", 0, &w->q_work) == 0);
-	WCHK(mgr_barrier_open(w->c, "barrier", 3, &w->barrier) == 0);
+	WCHK(mgr_barrier_open(w->c, "barrier", 3, MGR_FOREVER, &w->barrier) == 0);
 	WCHK(mgr_event_open(w->c, "event", &w->event) == 0);
 	WCHK(mgr_semaphore_open(w->c, "sem", 3, true, &w->sem) == 0);
 	WCHK(mgr_queue_open(w->c, "q-items", ITEMS_MAX, &w->items) == 0);
@@ -969,7 +969,7 @@ static void chaos_create(struct chaos *ch, struct parent_objs *o)
 	assert_int_equal(mgr_condition_open(c, "cond", NULL, &o->cond), 0);
 	assert_int_equal(mgr_queue_open(c, "q-empty", 0, &o->q_empty), 0);
 	assert_int_equal(mgr_queue_open(c, "q-work", 0, &qw), 0);
-	assert_int_equal(mgr_barrier_open(c, "barrier", 3, &o->barrier), 0);
+	assert_int_equal(mgr_barrier_open(c, "barrier", 3, MGR_FOREVER, &o->barrier), 0);
 	assert_int_equal(mgr_event_open(c, "event", &o->event), 0);
 	assert_int_equal(mgr_semaphore_open(c, "sem", 3, true, &o->sem), 0);
 	assert_int_equal(mgr_queue_open(c, "q-items", ITEMS_MAX, &o->items), 0);

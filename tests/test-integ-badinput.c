@@ -640,13 +640,13 @@ static void test_libmgr_deep_keeps_session(void **state)
 	mgr_object *lock, *d, *q;
 	bool got = false;
 	assert_int_equal(mgr_lock_open(c, NULL, true, &lock), 0); /* robust: goes with the session */
-	assert_int_equal(mgr_lock_acquire(lock, false, 0, &got, NULL), 0);
+	assert_int_equal(mgr_lock_acquire(lock, false, MGR_FOREVER, &got, NULL), 0);
 	assert_true(got);
 	assert_int_equal(mgr_object_create(c, "dict", NULL, NULL, 0, &d), 0);
 	assert_int_equal(mgr_dict_set(d, mgr_value_new_string("k"), mgr_value_new_int(7)), 0);
 	assert_int_equal(mgr_queue_open(c, NULL, 0, &q), 0);
 
-	assert_int_equal(mgr_queue_put(q, nested_value(100), true, 0), MGR_ELIMIT);
+	assert_int_equal(mgr_queue_put(q, nested_value(100), true, MGR_FOREVER), MGR_ELIMIT);
 	assert_string_equal(mgr_client_errmsg(c), "argument 1 is nested deeper than the "
 				"manager's limit of 32 (max_depth)");
 	assert_int_equal(mgr_dict_set(d, mgr_value_new_string("deep"), nested_value(100)),
@@ -679,7 +679,7 @@ static void test_libmgr_deep_keeps_session(void **state)
 	assert_int_equal(mgr_object_from_ref(c2, ref, &lock2), 0);
 	mgr_value_free(ref);
 	got = true;
-	assert_int_equal(mgr_lock_acquire(lock2, false, 0, &got, NULL), 0);
+	assert_int_equal(mgr_lock_acquire(lock2, false, MGR_FOREVER, &got, NULL), 0);
 	assert_false(got); /* still ours */
 	mgr_value *v = NULL, *k = mgr_value_new_string("k");
 	assert_int_equal(mgr_dict_get(d, k, &v), 0); /* the anonymous dict is alive */
@@ -693,8 +693,8 @@ static void test_libmgr_deep_keeps_session(void **state)
 	assert_int_equal(n, 0);
 	/* exactly the limit passes, through the same session */
 	mgr_value *edge = nested_value(32);
-	assert_int_equal(mgr_queue_put(q, mgr_value_copy(edge), true, 0), 0);
-	assert_int_equal(mgr_queue_get(q, true, 0, &v), 0);
+	assert_int_equal(mgr_queue_put(q, mgr_value_copy(edge), true, MGR_FOREVER), 0);
+	assert_int_equal(mgr_queue_get(q, true, MGR_FOREVER, &v), 0);
 	assert_true(mgr_value_equal(v, edge));
 	mgr_value_free(v);
 	set_args[1] = edge;

@@ -35,7 +35,7 @@ static void test_barrier_rounds(void **state)
 	struct harness *h = *state;
 	struct bar_ctx x;
 	int64_t parties = 0, seen = 0;
-	assert_int_equal(mgr_barrier_open(h->c, NULL, 4, &x.bar), 0);
+	assert_int_equal(mgr_barrier_open(h->c, NULL, 4, MGR_FOREVER, &x.bar), 0);
 	assert_int_equal(mgr_object_create(h->c, "counter", NULL, NULL, 0, &x.seen), 0);
 	assert_int_equal(mgr_barrier_parties(x.bar, &parties), 0);
 	assert_int_equal(parties, 4);
@@ -49,7 +49,7 @@ static void test_barrier_rounds(void **state)
 static int broken_child(void *arg, int i)
 {
 	(void)i;
-	CHK(mgr_barrier_wait(arg, 0, NULL) == MGR_EBROKEN);
+	CHK(mgr_barrier_wait(arg, MGR_FOREVER, NULL) == MGR_EBROKEN);
 	return 0;
 }
 
@@ -58,14 +58,14 @@ static void barrier_break_with(struct harness *h, int (*breaker)(mgr_object *), 
 	mgr_object *b;
 	bool broken = !stays;
 	int64_t index = -1;
-	assert_int_equal(mgr_barrier_open(h->c, NULL, 3, &b), 0);
+	assert_int_equal(mgr_barrier_open(h->c, NULL, 3, MGR_FOREVER, &b), 0);
 	pid_t *pids = sync_spawn_parked(2, broken_child, b, b, "n_waiting", 0);
 	assert_int_equal(breaker(b), 0);
 	assert_int_equal(harness_reap_all(pids, 2), 2);
 	assert_int_equal(mgr_barrier_broken(b, &broken), 0);
 	assert_int_equal(broken, stays);
 	if (stays)
-		assert_int_equal(mgr_barrier_wait(b, 0, NULL), MGR_EBROKEN);
+		assert_int_equal(mgr_barrier_wait(b, MGR_FOREVER, NULL), MGR_EBROKEN);
 	assert_int_equal(mgr_barrier_reset(b), 0);
 	assert_int_equal(mgr_barrier_broken(b, &broken), 0);
 	assert_false(broken);
@@ -82,7 +82,7 @@ static void test_barrier_timeout_breaks(void **state)
 	mgr_object *b;
 	bool broken = false;
 	int64_t n = -1;
-	assert_int_equal(mgr_barrier_open(h->c, NULL, 2, &b), 0);
+	assert_int_equal(mgr_barrier_open(h->c, NULL, 2, MGR_FOREVER, &b), 0);
 	assert_int_equal(mgr_barrier_wait(b, 50, NULL), MGR_EBROKEN);
 	assert_int_equal(mgr_barrier_broken(b, &broken), 0);
 	assert_true(broken);
@@ -96,10 +96,10 @@ static void test_barrier_constructor(void **state)
 	struct harness *h = *state;
 	mgr_object *b = NULL;
 	int64_t index = -1;
-	assert_int_equal(mgr_barrier_open(h->c, NULL, 0, &b), MGR_EVALUE);
+	assert_int_equal(mgr_barrier_open(h->c, NULL, 0, MGR_FOREVER, &b), MGR_EVALUE);
 	assert_int_equal(mgr_object_create(h->c, "barrier", NULL, NULL, 0, &b), MGR_EARGS);
-	assert_int_equal(mgr_barrier_open(h->c, NULL, 1, &b), 0);
-	assert_int_equal(mgr_barrier_wait(b, 0, &index), 0); /* one party: at once */
+	assert_int_equal(mgr_barrier_open(h->c, NULL, 1, MGR_FOREVER, &b), 0);
+	assert_int_equal(mgr_barrier_wait(b, MGR_FOREVER, &index), 0); /* one party: at once */
 	assert_int_equal(index, 0);
 	mgr_object_release(b);
 }

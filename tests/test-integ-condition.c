@@ -40,8 +40,8 @@ static void test_cond_timeout_keeps_depth(void **state)
 	mgr_object *c;
 	bool notified = true, got = false;
 	assert_int_equal(mgr_condition_open(h->c, NULL, NULL, &c), 0);
-	assert_int_equal(mgr_condition_acquire(c, true, 0, &got, NULL), 0);
-	assert_int_equal(mgr_condition_acquire(c, true, 0, &got, NULL), 0);
+	assert_int_equal(mgr_condition_acquire(c, true, MGR_FOREVER, &got, NULL), 0);
+	assert_int_equal(mgr_condition_acquire(c, true, MGR_FOREVER, &got, NULL), 0);
 	int64_t t0 = clock_now_ms();
 	assert_int_equal(mgr_condition_wait(c, 60, &notified, NULL), 0);
 	assert_false(notified);
@@ -56,8 +56,8 @@ static int cond_waiter_child(void *arg, int i)
 {
 	struct cond_ctx *x = arg;
 	bool notified = false, owned = false;
-	CHK(mgr_condition_acquire(x->cond, true, 0, NULL, NULL) == 0);
-	CHK(mgr_condition_wait(x->cond, 0, &notified, NULL) == 0 && notified);
+	CHK(mgr_condition_acquire(x->cond, true, MGR_FOREVER, NULL, NULL) == 0);
+	CHK(mgr_condition_wait(x->cond, MGR_FOREVER, &notified, NULL) == 0 && notified);
 	CHK(mgr_lock_owned(x->cond, &owned) == 0 && owned);
 	CHK(mgr_list_append(x->list, mgr_value_new_int(i)) == 0);
 	CHK(mgr_condition_release(x->cond) == 0);
@@ -67,7 +67,7 @@ static int cond_waiter_child(void *arg, int i)
 static void cond_notify_locked(struct cond_ctx *x, int64_t n, int64_t want_woken)
 {
 	int64_t woken = -1;
-	assert_int_equal(mgr_condition_acquire(x->cond, true, 0, NULL, NULL), 0);
+	assert_int_equal(mgr_condition_acquire(x->cond, true, MGR_FOREVER, NULL, NULL), 0);
 	assert_int_equal(n < 0 ? mgr_condition_notify_all(x->cond, &woken)
 			       : mgr_condition_notify(x->cond, n, &woken), 0);
 	assert_int_equal(woken, want_woken);
@@ -104,8 +104,8 @@ static int given_lock_child(void *arg, int i)
 	struct cond_ctx *x = arg;
 	bool notified = false, owned = false;
 	int64_t v = 0;
-	CHK(mgr_condition_acquire(x->cond, true, 0, NULL, NULL) == 0);
-	CHK(mgr_condition_wait(x->cond, 0, &notified, NULL) == 0 && notified);
+	CHK(mgr_condition_acquire(x->cond, true, MGR_FOREVER, NULL, NULL) == 0);
+	CHK(mgr_condition_wait(x->cond, MGR_FOREVER, &notified, NULL) == 0 && notified);
 	CHK(mgr_lock_owned(x->lock, &owned) == 0 && owned);
 	CHK(mgr_counter_get(x->count, &v) == 0 && v == 7); /* set before the release */
 	CHK(mgr_lock_release(x->lock) == 0);
@@ -122,7 +122,7 @@ static void test_cond_given_lock_reacquire(void **state)
 	assert_int_equal(mgr_condition_open(h->c, NULL, x.lock, &x.cond), 0);
 	assert_int_equal(mgr_object_create(h->c, "counter", NULL, NULL, 0, &x.count), 0);
 	pid_t *pids = sync_spawn_parked(1, given_lock_child, &x, x.cond, "waiting", 0);
-	assert_int_equal(mgr_lock_acquire(x.lock, true, 0, NULL, NULL), 0);
+	assert_int_equal(mgr_lock_acquire(x.lock, true, MGR_FOREVER, NULL, NULL), 0);
 	assert_int_equal(mgr_condition_notify(x.cond, 1, &woken), 0);
 	assert_int_equal(woken, 1);
 	assert_int_equal(sync_call_int(x.cond, "waiting"), 0);
@@ -140,7 +140,7 @@ static int bump_child(void *arg, int ready)
 	(void)ready;
 	struct cond_ctx *x = arg;
 	for (int i = 0; i < 3; i++) {
-		CHK(mgr_condition_acquire(x->cond, true, 0, NULL, NULL) == 0);
+		CHK(mgr_condition_acquire(x->cond, true, MGR_FOREVER, NULL, NULL) == 0);
 		CHK(mgr_counter_add(x->count, 1, NULL) == 0);
 		CHK(mgr_condition_notify_all(x->cond, NULL) == 0);
 		CHK(mgr_condition_release(x->cond) == 0);
@@ -161,7 +161,7 @@ static void test_cond_wait_for(void **state)
 	bool ok = false;
 	assert_int_equal(mgr_condition_open(h->c, NULL, NULL, &x.cond), 0);
 	assert_int_equal(mgr_object_create(h->c, "counter", NULL, NULL, 0, &x.count), 0);
-	assert_int_equal(mgr_condition_acquire(x.cond, true, 0, NULL, NULL), 0);
+	assert_int_equal(mgr_condition_acquire(x.cond, true, MGR_FOREVER, NULL, NULL), 0);
 	assert_int_equal(mgr_condition_wait_for(x.cond, count_reached_3, x.count, 50, &ok), 0);
 	assert_false(ok); /* nobody bumps it yet: times out */
 	struct kid k = kid_spawn(bump_child, &x);

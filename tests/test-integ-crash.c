@@ -22,9 +22,9 @@ static int hold_and_hang(void *arg, int ready, int (*hold)(mgr_object *))
 		pause();
 }
 
-static int take_lock(mgr_object *o) { return mgr_lock_acquire(o, true, 0, NULL, NULL); }
+static int take_lock(mgr_object *o) { return mgr_lock_acquire(o, true, MGR_FOREVER, NULL, NULL); }
 static int take_lock_twice(mgr_object *o) { return take_lock(o) ? -1 : take_lock(o); }
-static int take_permits(mgr_object *o) { return mgr_semaphore_acquire(o, true, 0, NULL) ? -1 : mgr_semaphore_acquire(o, true, 0, NULL); }
+static int take_permits(mgr_object *o) { return mgr_semaphore_acquire(o, true, MGR_FOREVER, NULL) ? -1 : mgr_semaphore_acquire(o, true, MGR_FOREVER, NULL); }
 
 static int lock_holder(void *arg, int ready) { return hold_and_hang(arg, ready, take_lock); }
 static int rlock_holder(void *arg, int ready) { return hold_and_hang(arg, ready, take_lock_twice); }
@@ -34,7 +34,7 @@ static int owner_died_waiter(void *arg, int i)
 {
 	(void)i;
 	bool got = false, died = false;
-	CHK(mgr_lock_acquire(arg, true, 0, &got, &died) == 0 && got && died);
+	CHK(mgr_lock_acquire(arg, true, MGR_FOREVER, &got, &died) == 0 && got && died);
 	CHK(mgr_lock_release(arg) == 0);
 	return 0;
 }
@@ -52,7 +52,7 @@ static void test_crash_lock_holder(void **state)
 	pid_t *pids = sync_spawn_parked(1, owner_died_waiter, l, l, "waiting", 0);
 	kid_kill(&k);
 	assert_int_equal(harness_reap_all(pids, 1), 1);
-	assert_int_equal(mgr_lock_acquire(l, false, 0, &got, &died), 0);
+	assert_int_equal(mgr_lock_acquire(l, false, MGR_FOREVER, &got, &died), 0);
 	assert_true(got);
 	assert_false(died);
 	assert_int_equal(mgr_lock_release(l), 0);
@@ -81,7 +81,7 @@ static void test_crash_rlock_held_twice(void **state)
 static int getter_hang(void *arg, int i)
 {
 	(void)i;
-	mgr_queue_get(arg, true, 0, NULL);
+	mgr_queue_get(arg, true, MGR_FOREVER, NULL);
 	return 1; /* never answered: it is killed first */
 }
 
@@ -89,7 +89,7 @@ static int getter_expect(void *arg, int i)
 {
 	(void)i;
 	mgr_value *v = NULL;
-	CHK(mgr_queue_get(arg, true, 0, &v) == 0);
+	CHK(mgr_queue_get(arg, true, MGR_FOREVER, &v) == 0);
 	CHK(strcmp(mgr_value_string(v, NULL), "item") == 0);
 	mgr_value_free(v);
 	return 0;
@@ -107,12 +107,12 @@ static void test_crash_queue_getter(void **state)
 	pid_t *live = sync_spawn_parked(1, getter_expect, q, q, "waiting", 1);
 	assert_int_equal(kill(dead[0], SIGKILL), 0);
 	assert_int_equal(harness_reap_all(dead, 1), 0);
-	assert_int_equal(mgr_queue_put(q, mgr_value_new_string("item"), true, 0), 0);
+	assert_int_equal(mgr_queue_put(q, mgr_value_new_string("item"), true, MGR_FOREVER), 0);
 	assert_int_equal(harness_reap_all(live, 1), 1);
 	dead = sync_spawn_parked(1, getter_hang, q, q, "waiting", 0);
 	assert_int_equal(kill(dead[0], SIGKILL), 0);
 	assert_int_equal(harness_reap_all(dead, 1), 0);
-	assert_int_equal(mgr_queue_put(q, mgr_value_new_string("item"), true, 0), 0);
+	assert_int_equal(mgr_queue_put(q, mgr_value_new_string("item"), true, MGR_FOREVER), 0);
 	assert_int_equal(mgr_queue_qsize(q, &n), 0);
 	assert_int_equal(n, 1);
 	mgr_object_release(q);
@@ -157,21 +157,21 @@ static void test_crash_queue_getter_eof_unread(void **state)
 static int barrier_hang(void *arg, int i)
 {
 	(void)i;
-	mgr_barrier_wait(arg, 0, NULL);
+	mgr_barrier_wait(arg, MGR_FOREVER, NULL);
 	return 1;
 }
 
 static int barrier_expect_broken(void *arg, int i)
 {
 	(void)i;
-	CHK(mgr_barrier_wait(arg, 0, NULL) == MGR_EBROKEN);
+	CHK(mgr_barrier_wait(arg, MGR_FOREVER, NULL) == MGR_EBROKEN);
 	return 0;
 }
 
 static int barrier_expect_index(void *arg, int i)
 {
 	int64_t index = -1;
-	CHK(mgr_barrier_wait(arg, 0, &index) == 0 && index == i);
+	CHK(mgr_barrier_wait(arg, MGR_FOREVER, &index) == 0 && index == i);
 	return 0;
 }
 
@@ -182,7 +182,7 @@ static void test_crash_barrier_waiter(void **state)
 	mgr_object *b;
 	bool broken = false;
 	int64_t index = -1;
-	assert_int_equal(mgr_barrier_open(h->c, NULL, 3, &b), 0);
+	assert_int_equal(mgr_barrier_open(h->c, NULL, 3, MGR_FOREVER, &b), 0);
 	pid_t *dead = sync_spawn_parked(1, barrier_hang, b, b, "n_waiting", 0);
 	pid_t *live = sync_spawn_parked(1, barrier_expect_broken, b, b, "n_waiting", 1);
 	assert_int_equal(kill(dead[0], SIGKILL), 0);
@@ -190,10 +190,10 @@ static void test_crash_barrier_waiter(void **state)
 	assert_int_equal(harness_reap_all(live, 1), 1);
 	assert_int_equal(mgr_barrier_broken(b, &broken), 0);
 	assert_true(broken);
-	assert_int_equal(mgr_barrier_wait(b, 0, NULL), MGR_EBROKEN);
+	assert_int_equal(mgr_barrier_wait(b, MGR_FOREVER, NULL), MGR_EBROKEN);
 	assert_int_equal(mgr_barrier_reset(b), 0); /* usable again: three parties */
 	dead = sync_spawn_parked(2, barrier_expect_index, b, b, "n_waiting", 0);
-	assert_int_equal(mgr_barrier_wait(b, 0, &index), 0);
+	assert_int_equal(mgr_barrier_wait(b, MGR_FOREVER, &index), 0);
 	assert_int_equal(index, 2);
 	assert_int_equal(harness_reap_all(dead, 2), 2);
 	mgr_object_release(b);
@@ -212,7 +212,7 @@ static void test_crash_semaphore_permits(void **state)
 	struct kid k = kid_spawn(permit_holder, s), kp = kid_spawn(permit_holder, plain);
 	kid_await(&k);
 	kid_await(&kp);
-	assert_int_equal(mgr_semaphore_acquire(s, false, 0, &got), 0);
+	assert_int_equal(mgr_semaphore_acquire(s, false, MGR_FOREVER, &got), 0);
 	assert_false(got);
 	kid_kill(&k);
 	kid_kill(&kp);
@@ -242,7 +242,7 @@ static void test_crash_nonrobust_lock(void **state)
 	assert_int_equal(mgr_lock_locked(l, &locked), 0);
 	assert_true(locked);
 	assert_int_equal(mgr_lock_release(l), 0);
-	assert_int_equal(mgr_lock_acquire(l, false, 0, &got, &died), 0);
+	assert_int_equal(mgr_lock_acquire(l, false, MGR_FOREVER, &got, &died), 0);
 	assert_true(got);
 	assert_false(died);
 	mgr_object_release(l);
@@ -251,8 +251,8 @@ static void test_crash_nonrobust_lock(void **state)
 static int cond_hang(void *arg, int i)
 {
 	(void)i;
-	CHK(mgr_condition_acquire(arg, true, 0, NULL, NULL) == 0);
-	mgr_condition_wait(arg, 0, NULL, NULL);
+	CHK(mgr_condition_acquire(arg, true, MGR_FOREVER, NULL, NULL) == 0);
+	mgr_condition_wait(arg, MGR_FOREVER, NULL, NULL);
 	return 1;
 }
 
@@ -260,8 +260,8 @@ static int cond_expect(void *arg, int i)
 {
 	(void)i;
 	bool notified = false;
-	CHK(mgr_condition_acquire(arg, true, 0, NULL, NULL) == 0);
-	CHK(mgr_condition_wait(arg, 0, &notified, NULL) == 0 && notified);
+	CHK(mgr_condition_acquire(arg, true, MGR_FOREVER, NULL, NULL) == 0);
+	CHK(mgr_condition_wait(arg, MGR_FOREVER, &notified, NULL) == 0 && notified);
 	CHK(mgr_condition_release(arg) == 0);
 	return 0;
 }
@@ -277,7 +277,7 @@ static void test_crash_condition_waiter(void **state)
 	pid_t *live = sync_spawn_parked(1, cond_expect, c, c, "waiting", 1);
 	assert_int_equal(kill(dead[0], SIGKILL), 0);
 	assert_int_equal(harness_reap_all(dead, 1), 0);
-	assert_int_equal(mgr_condition_acquire(c, true, 0, NULL, NULL), 0);
+	assert_int_equal(mgr_condition_acquire(c, true, MGR_FOREVER, NULL, NULL), 0);
 	assert_int_equal(mgr_condition_notify(c, 1, &woken), 0);
 	assert_int_equal(woken, 1);
 	assert_int_equal(mgr_condition_release(c), 0);

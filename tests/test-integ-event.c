@@ -21,7 +21,7 @@ static void test_event_flag(void **state)
 	assert_int_equal(mgr_event_set(e), 0);
 	assert_int_equal(mgr_event_is_set(e, &set), 0);
 	assert_true(set);
-	assert_int_equal(mgr_event_wait(e, 0, &set), 0); /* set: at once */
+	assert_int_equal(mgr_event_wait(e, MGR_FOREVER, &set), 0); /* set: at once */
 	assert_true(set);
 	assert_int_equal(mgr_event_clear(e), 0);
 	assert_int_equal(mgr_event_is_set(e, &set), 0);
@@ -47,7 +47,7 @@ static int event_waiter_child(void *arg, int i)
 {
 	(void)i;
 	bool set = false;
-	CHK(mgr_event_wait(arg, 0, &set) == 0 && set);
+	CHK(mgr_event_wait(arg, MGR_FOREVER, &set) == 0 && set);
 	return 0;
 }
 
@@ -68,7 +68,7 @@ static void test_event_set_wakes_all(void **state)
 static int event_deleted_child(void *arg, int i)
 {
 	(void)i;
-	CHK(mgr_event_wait(arg, 0, NULL) == MGR_ENOOBJ);
+	CHK(mgr_event_wait(arg, MGR_FOREVER, NULL) == MGR_ENOOBJ);
 	return 0;
 }
 

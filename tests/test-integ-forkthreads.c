@@ -98,7 +98,7 @@ static int ft_parked(struct ft_thread *th)
 {
 	ft_started(th->ft); /* it cannot finish a call first: it is one */
 	bool got = false;
-	if (mgr_lock_acquire(th->ft->parked, true, 0, &got, NULL))
+	if (mgr_lock_acquire(th->ft->parked, true, MGR_FOREVER, &got, NULL))
 		return 5;
 	if (!got)
 		return 6;
@@ -176,10 +176,10 @@ static void ft_open(struct ft *ft, struct harness *h, mgr_client *holder)
 	assert_int_equal(mgr_lock_open(ft->c, "ft-parked", false, &ft->parked), 0);
 	bool got = false;
 	assert_int_equal(mgr_lock_open(holder, "ft-held", false, &ft->hheld), 0);
-	assert_int_equal(mgr_lock_acquire(ft->hheld, true, 0, &got, NULL), 0);
+	assert_int_equal(mgr_lock_acquire(ft->hheld, true, MGR_FOREVER, &got, NULL), 0);
 	assert_true(got);
 	assert_int_equal(mgr_lock_open(holder, "ft-parked", false, &ft->hparked), 0);
-	assert_int_equal(mgr_lock_acquire(ft->hparked, true, 0, &got, NULL), 0);
+	assert_int_equal(mgr_lock_acquire(ft->hparked, true, MGR_FOREVER, &got, NULL), 0);
 	assert_true(got);
 }
 

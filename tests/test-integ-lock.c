@@ -23,12 +23,12 @@ static void test_lock_basic(void **state)
 	mgr_object *l;
 	bool got = false, died = true, locked = false;
 	assert_int_equal(mgr_lock_open(h->c, NULL, true, &l), 0);
-	assert_int_equal(mgr_lock_acquire(l, true, 0, &got, &died), 0);
+	assert_int_equal(mgr_lock_acquire(l, true, MGR_FOREVER, &got, &died), 0);
 	assert_true(got);
 	assert_false(died);
 	assert_int_equal(mgr_lock_locked(l, &locked), 0);
 	assert_true(locked);
-	assert_int_equal(mgr_lock_acquire(l, false, 0, &got, NULL), 0); /* not reentrant */
+	assert_int_equal(mgr_lock_acquire(l, false, MGR_FOREVER, &got, NULL), 0); /* not reentrant */
 	assert_false(got);
 	assert_int_equal(mgr_lock_release(l), 0);
 	assert_int_equal(mgr_lock_locked(l, &locked), 0);
@@ -42,7 +42,7 @@ static int timed_acquire_child(void *arg, int ready)
 	(void)ready;
 	mgr_object *l = arg;
 	bool got = true;
-	CHK(mgr_lock_acquire(l, false, 0, &got, NULL) == 0 && !got);
+	CHK(mgr_lock_acquire(l, false, MGR_FOREVER, &got, NULL) == 0 && !got);
 	int64_t t0 = clock_now_ms();
 	CHK(mgr_lock_acquire(l, true, 100, &got, NULL) == 0 && !got);
 	CHK(clock_now_ms() - t0 >= 90);
@@ -55,7 +55,7 @@ static void test_lock_timeout_and_owner(void **state)
 	struct harness *h = *state;
 	mgr_object *l;
 	assert_int_equal(mgr_lock_open(h->c, NULL, true, &l), 0);
-	assert_int_equal(mgr_lock_acquire(l, true, 0, NULL, NULL), 0);
+	assert_int_equal(mgr_lock_acquire(l, true, MGR_FOREVER, NULL, NULL), 0);
 	struct kid k = kid_spawn(timed_acquire_child, l);
 	assert_int_equal(kid_reap(&k), 0);
 	assert_int_equal(sync_call_int(l, "waiting"), 0); /* the timed-out waiter left */
@@ -78,7 +78,7 @@ static void test_lock_nonrobust_release_by_other(void **state)
 	mgr_object *l;
 	bool locked = true;
 	assert_int_equal(mgr_lock_open(h->c, NULL, false, &l), 0);
-	assert_int_equal(mgr_lock_acquire(l, true, 0, NULL, NULL), 0);
+	assert_int_equal(mgr_lock_acquire(l, true, MGR_FOREVER, NULL, NULL), 0);
 	struct kid k = kid_spawn(release_child, l);
 	assert_int_equal(kid_reap(&k), 0);
 	assert_int_equal(mgr_lock_locked(l, &locked), 0);
@@ -95,7 +95,7 @@ static void test_lock_release_from_other_thread(void **state)
 	pthread_t t;
 	void *rc;
 	assert_int_equal(mgr_lock_open(h->c, NULL, true, &l), 0);
-	assert_int_equal(mgr_lock_acquire(l, true, 0, NULL, NULL), 0);
+	assert_int_equal(mgr_lock_acquire(l, true, MGR_FOREVER, NULL, NULL), 0);
 	assert_int_equal(pthread_create(&t, NULL, release_thread, l), 0);
 	assert_int_equal(pthread_join(t, &rc), 0);
 	assert_int_equal((intptr_t)rc, 0);
@@ -108,7 +108,7 @@ static int contention_child(void *arg, int i)
 	struct lock_ctx *x = arg;
 	for (int n = 0; n < 100; n++) {
 		int64_t v = 0;
-		CHK(mgr_lock_acquire(x->lock, true, 0, NULL, NULL) == 0);
+		CHK(mgr_lock_acquire(x->lock, true, MGR_FOREVER, NULL, NULL) == 0);
 		CHK(mgr_counter_get(x->count, &v) == 0); /* read-modify-write, unsafe */
 		CHK(mgr_counter_set(x->count, v + 1) == 0); /* without the lock */
 		CHK(mgr_lock_release(x->lock) == 0);
@@ -137,7 +137,7 @@ static int fifo_child(void *arg, int i)
 	struct lock_ctx *x = arg;
 	bool got = false;
 	int64_t v = -1;
-	CHK(mgr_lock_acquire(x->lock, true, 0, &got, NULL) == 0 && got);
+	CHK(mgr_lock_acquire(x->lock, true, MGR_FOREVER, &got, NULL) == 0 && got);
 	CHK(mgr_counter_get(x->count, &v) == 0);
 	CHK(v == i);
 	CHK(mgr_counter_set(x->count, v + 1) == 0);
@@ -151,7 +151,7 @@ static void lock_fifo_run(struct harness *h, int n)
 	int64_t v = 0;
 	assert_int_equal(mgr_lock_open(h->c, NULL, true, &x.lock), 0);
 	assert_int_equal(mgr_object_create(h->c, "counter", NULL, NULL, 0, &x.count), 0);
-	assert_int_equal(mgr_lock_acquire(x.lock, true, 0, NULL, NULL), 0);
+	assert_int_equal(mgr_lock_acquire(x.lock, true, MGR_FOREVER, NULL, NULL), 0);
 	pid_t *pids = sync_spawn_parked(n, fifo_child, &x, x.lock, "waiting", 0);
 	assert_int_equal(mgr_lock_release(x.lock), 0);
 	assert_int_equal(harness_reap_all(pids, n), n);
@@ -178,7 +178,7 @@ static int rlock_other_process(void *arg, int ready)
 	(void)ready;
 	bool got = true;
 	CHK(mgr_lock_release(arg) == MGR_EPERM);
-	CHK(mgr_lock_acquire(arg, false, 0, &got, NULL) == 0 && !got);
+	CHK(mgr_lock_acquire(arg, false, MGR_FOREVER, &got, NULL) == 0 && !got);
 	return 0;
 }
 
@@ -191,7 +191,7 @@ static void test_rlock_reentrant(void **state)
 	void *rc;
 	assert_int_equal(mgr_rlock_open(h->c, NULL, true, &r), 0);
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(mgr_lock_acquire(r, false, 0, &got, NULL), 0);
+		assert_int_equal(mgr_lock_acquire(r, false, MGR_FOREVER, &got, NULL), 0);
 		assert_true(got);
 	}
 	assert_int_equal(mgr_lock_owned(r, &owned), 0);
@@ -212,7 +212,7 @@ static void test_rlock_reentrant(void **state)
 static int deleted_waiter_child(void *arg, int i)
 {
 	(void)i;
-	CHK(mgr_lock_acquire(arg, true, 0, NULL, NULL) == MGR_ENOOBJ);
+	CHK(mgr_lock_acquire(arg, true, MGR_FOREVER, NULL, NULL) == MGR_ENOOBJ);
 	return 0;
 }
 
@@ -221,7 +221,7 @@ static void test_lock_delete_answers_waiters(void **state)
 	struct harness *h = *state;
 	mgr_object *l;
 	assert_int_equal(mgr_lock_open(h->c, "doomed-lock", true, &l), 0);
-	assert_int_equal(mgr_lock_acquire(l, true, 0, NULL, NULL), 0);
+	assert_int_equal(mgr_lock_acquire(l, true, MGR_FOREVER, NULL, NULL), 0);
 	pid_t *pids = sync_spawn_parked(3, deleted_waiter_child, l, l, "waiting", 0);
 	assert_int_equal(mgr_object_delete(l), 0);
 	assert_int_equal(harness_reap_all(pids, 3), 3);
@@ -231,7 +231,7 @@ static void test_lock_delete_answers_waiters(void **state)
 static int dead_waiter_child(void *arg, int i)
 {
 	(void)i;
-	mgr_lock_acquire(arg, true, 0, NULL, NULL);
+	mgr_lock_acquire(arg, true, MGR_FOREVER, NULL, NULL);
 	return 1; /* never answered: it is killed first */
 }
 
@@ -272,7 +272,7 @@ static void test_lock_dead_waiter_skipped(void **state)
 		assert_int_equal(mgr_client_connect(h->path, &c), 0);
 		assert_int_equal(unsetenv("MGR_RING_SIZE"), 0);
 		assert_int_equal(mgr_lock_open(c, NULL, robust, &l), 0);
-		assert_int_equal(mgr_lock_acquire(l, true, 0, &got, NULL), 0);
+		assert_int_equal(mgr_lock_acquire(l, true, MGR_FOREVER, &got, NULL), 0);
 		assert_true(got);
 		pid_t *dead = sync_spawn_parked(1, dead_waiter_child, l, l, "waiting", 0);
 		pid_t *live = sync_spawn_parked(1, live_waiter_child, l, l, "waiting", 1);
@@ -284,7 +284,7 @@ static void test_lock_dead_waiter_skipped(void **state)
 		assert_int_equal(kill(mgrd, SIGCONT), 0);
 		assert_int_equal(mgr_future_wait(f, NULL), 0);
 		assert_int_equal(harness_reap_all(live, 1), 1);
-		assert_int_equal(mgr_lock_acquire(l, false, 0, &got, &died), 0);
+		assert_int_equal(mgr_lock_acquire(l, false, MGR_FOREVER, &got, &died), 0);
 		assert_true(got);
 		assert_false(died);
 		assert_int_equal(mgr_lock_release(l), 0);

@@ -13,7 +13,7 @@
 
 #include "sync-helpers.h"
 
-static int64_t queue_get_int(mgr_object *q, bool block, uint32_t timeout_ms, int *err)
+static int64_t queue_get_int(mgr_object *q, bool block, int64_t timeout_ms, int *err)
 {
 	mgr_value *v = NULL;
 	*err = mgr_queue_get(q, block, timeout_ms, &v);
@@ -33,13 +33,13 @@ static void test_queue_fifo(void **state)
 	assert_int_equal(mgr_queue_empty(q, &empty), 0);
 	assert_true(empty);
 	for (int i = 0; i < 100; i++)
-		assert_int_equal(mgr_queue_put(q, mgr_value_new_int(i), true, 0), 0);
+		assert_int_equal(mgr_queue_put(q, mgr_value_new_int(i), true, MGR_FOREVER), 0);
 	assert_int_equal(mgr_queue_qsize(q, &n), 0);
 	assert_int_equal(n, 100);
 	assert_int_equal(mgr_queue_full(q, &full), 0);
 	assert_false(full); /* unbounded */
 	for (int i = 0; i < 100; i++) {
-		assert_int_equal(queue_get_int(q, i % 2, 0, &err), i);
+		assert_int_equal(queue_get_int(q, i % 2, MGR_FOREVER, &err), i);
 		assert_int_equal(err, 0);
 	}
 	assert_int_equal(mgr_queue_get_nowait(q, NULL), MGR_EEMPTY);
@@ -54,15 +54,15 @@ static void test_queue_maxsize_and_timeouts(void **state)
 	int err;
 	assert_int_equal(mgr_queue_open(h->c, NULL, 2, &q), 0);
 	assert_int_equal(mgr_queue_put_nowait(q, mgr_value_new_int(1)), 0);
-	assert_int_equal(mgr_queue_put(q, mgr_value_new_int(2), false, 0), 0);
+	assert_int_equal(mgr_queue_put(q, mgr_value_new_int(2), false, MGR_FOREVER), 0);
 	assert_int_equal(mgr_queue_full(q, &full), 0);
 	assert_true(full);
 	assert_int_equal(mgr_queue_put_nowait(q, mgr_value_new_int(3)), MGR_EFULL);
 	int64_t t0 = clock_now_ms();
 	assert_int_equal(mgr_queue_put(q, mgr_value_new_int(3), true, 50), MGR_EFULL);
 	assert_true(clock_now_ms() - t0 >= 40);
-	assert_int_equal(queue_get_int(q, false, 0, &err), 1);
-	assert_int_equal(queue_get_int(q, true, 0, &err), 2);
+	assert_int_equal(queue_get_int(q, false, MGR_FOREVER, &err), 1);
+	assert_int_equal(queue_get_int(q, true, MGR_FOREVER, &err), 2);
 	t0 = clock_now_ms();
 	assert_int_equal(queue_get_int(q, true, 50, &err), -1);
 	assert_int_equal(err, MGR_EEMPTY);
@@ -73,7 +73,7 @@ static void test_queue_maxsize_and_timeouts(void **state)
 
 static int blocked_put_child(void *arg, int i)
 {
-	CHK(mgr_queue_put(arg, mgr_value_new_int(100 + i), true, 0) == 0);
+	CHK(mgr_queue_put(arg, mgr_value_new_int(100 + i), true, MGR_FOREVER) == 0);
 	return 0;
 }
 
@@ -85,9 +85,9 @@ static void test_queue_blocked_put(void **state)
 	mgr_object *q;
 	int err;
 	assert_int_equal(mgr_queue_open(h->c, NULL, 1, &q), 0);
-	assert_int_equal(mgr_queue_put(q, mgr_value_new_int(7), true, 0), 0);
+	assert_int_equal(mgr_queue_put(q, mgr_value_new_int(7), true, MGR_FOREVER), 0);
 	pid_t *pids = sync_spawn_parked(3, blocked_put_child, q, q, "waiting", 0);
-	assert_int_equal(queue_get_int(q, true, 0, &err), 7);
+	assert_int_equal(queue_get_int(q, true, MGR_FOREVER, &err), 7);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(queue_get_int(q, true, 20000, &err), 100 + i);
 	assert_int_equal(harness_reap_all(pids, 3), 3);
@@ -104,7 +104,7 @@ static int producer(void *arg, int i)
 {
 	struct pc_ctx *x = arg;
 	for (int n = 1; n <= PC_ITEMS; n++)
-		CHK(mgr_queue_put(x->q, mgr_value_new_int(n), true, 0) == 0);
+		CHK(mgr_queue_put(x->q, mgr_value_new_int(n), true, MGR_FOREVER) == 0);
 	(void)i;
 	return 0;
 }
@@ -115,7 +115,7 @@ static int consumer(void *arg, int i)
 	struct pc_ctx *x = arg;
 	for (;;) {
 		mgr_value *v = NULL;
-		CHK(mgr_queue_get(x->q, true, 0, &v) == 0);
+		CHK(mgr_queue_get(x->q, true, MGR_FOREVER, &v) == 0);
 		int64_t n = mgr_value_int(v);
 		bool stop = mgr_value_kind(v) == MGR_NIL;
 		mgr_value_free(v);
@@ -147,7 +147,7 @@ static void test_queue_producers_consumers(void **state)
 		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	}
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(mgr_queue_put(x.q, mgr_value_new_nil(), true, 0), 0);
+		assert_int_equal(mgr_queue_put(x.q, mgr_value_new_nil(), true, MGR_FOREVER), 0);
 	assert_int_equal(mgr_queue_join(x.q, 20000), 0);
 	for (int i = 3; i < 6; i++) {
 		assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
@@ -163,7 +163,7 @@ static int task_child(void *arg, int ready)
 {
 	(void)ready;
 	for (int i = 0; i < 3; i++) {
-		CHK(mgr_queue_get(arg, true, 0, NULL) == 0);
+		CHK(mgr_queue_get(arg, true, MGR_FOREVER, NULL) == 0);
 		CHK(mgr_queue_task_done(arg) == 0);
 	}
 	return 0;
@@ -176,9 +176,9 @@ static void test_joinable_join(void **state)
 	mgr_object *q, *plain;
 	assert_int_equal(mgr_joinable_queue_open(h->c, NULL, 0, &q), 0);
 	assert_int_equal(mgr_queue_task_done(q), MGR_ESTATE);
-	assert_int_equal(mgr_queue_join(q, 0), 0); /* nothing unfinished */
+	assert_int_equal(mgr_queue_join(q, MGR_FOREVER), 0); /* nothing unfinished */
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(mgr_queue_put(q, mgr_value_new_int(i), true, 0), 0);
+		assert_int_equal(mgr_queue_put(q, mgr_value_new_int(i), true, MGR_FOREVER), 0);
 	assert_int_equal(mgr_queue_join(q, 30), MGR_ETIMEDOUT);
 	struct kid k = kid_spawn(task_child, q);
 	assert_int_equal(mgr_queue_join(q, 20000), 0);
@@ -193,7 +193,7 @@ static void test_joinable_join(void **state)
 static int deleted_getter(void *arg, int i)
 {
 	(void)i;
-	CHK(mgr_queue_get(arg, true, 0, NULL) == MGR_ENOOBJ);
+	CHK(mgr_queue_get(arg, true, MGR_FOREVER, NULL) == MGR_ENOOBJ);
 	return 0;
 }
 
@@ -211,7 +211,7 @@ static void test_queue_delete_answers_waiters(void **state)
 static int fifo_getter(void *arg, int i)
 {
 	int err;
-	CHK(queue_get_int(arg, true, 0, &err) == i);
+	CHK(queue_get_int(arg, true, MGR_FOREVER, &err) == i);
 	return 0;
 }
 
@@ -224,7 +224,7 @@ static void test_queue_thousand_getters(void **state)
 	assert_int_equal(mgr_queue_open(h->c, NULL, 0, &q), 0);
 	pid_t *pids = sync_spawn_parked(N, fifo_getter, q, q, "waiting", 0);
 	for (int i = 0; i < N; i++)
-		assert_int_equal(mgr_queue_put(q, mgr_value_new_int(i), true, 0), 0);
+		assert_int_equal(mgr_queue_put(q, mgr_value_new_int(i), true, MGR_FOREVER), 0);
 	assert_int_equal(harness_reap_all(pids, N), N);
 	mgr_object_release(q);
 }
@@ -232,7 +232,7 @@ static void test_queue_thousand_getters(void **state)
 static int dead_getter(void *arg, int i)
 {
 	(void)i;
-	mgr_queue_get(arg, true, 0, NULL);
+	mgr_queue_get(arg, true, MGR_FOREVER, NULL);
 	return 1; /* never answered: it is killed first */
 }
 
@@ -287,7 +287,7 @@ static void test_queue_dead_getter_skipped(void **state)
 		assert_int_equal(mgr_queue_qsize(q, &n), 0);
 		assert_int_equal(n, with_live ? 0 : 1);
 		if (!with_live)
-			assert_int_equal(queue_get_int(q, false, 0, &err), 7);
+			assert_int_equal(queue_get_int(q, false, MGR_FOREVER, &err), 7);
 		mgr_value_free(seven);
 		mgr_object_release(q);
 		mgr_client_close(c);

@@ -26,6 +26,7 @@
 #include "../common/frame.h"
 #include "../common/ring.h"
 #include "harness.h"
+#include "raw-ring.h"
 
 /* ---- helpers ---- */
 
@@ -298,7 +299,7 @@ static void test_manager_killed_while_waiting(void **state)
 	mgr_object *lock = NULL;
 	bool got = false;
 	assert_int_equal(mgr_lock_open(h.c, "l", true, &lock), 0);
-	assert_int_equal(mgr_lock_acquire(lock, true, 0, &got, NULL), 0);
+	assert_int_equal(mgr_lock_acquire(lock, true, MGR_FOREVER, &got, NULL), 0);
 	assert_true(got);
 	int ready[2];
 	assert_int_equal(pipe(ready), 0);
@@ -309,7 +310,7 @@ static void test_manager_killed_while_waiting(void **state)
 		if (mgr_lock_open(c, "l", true, &l) || ring_of(c) != RING_DEFAULT)
 			_exit(2);
 		(void)!write(ready[1], "x", 1);
-		int err = mgr_lock_acquire(l, true, 0, NULL, NULL);
+		int err = mgr_lock_acquire(l, true, MGR_FOREVER, NULL, NULL);
 		_exit(err == MGR_EIO ? 0 : 3);
 	}
 	char b;
@@ -345,7 +346,7 @@ struct two_threads {
 static void *blocked_reader(void *arg)
 {
 	struct two_threads *t = arg;
-	t->err = mgr_lock_acquire(t->lock, true, 0, NULL, NULL);
+	t->err = mgr_lock_acquire(t->lock, true, MGR_FOREVER, NULL, NULL);
 	return NULL;
 }
 
@@ -357,7 +358,7 @@ static void test_manager_killed_under_two_threads(void **state)
 	mgr_object *held = NULL, *lock = NULL, *dict = NULL;
 	bool got = false;
 	assert_int_equal(mgr_lock_open(other, "l2", true, &held), 0);
-	assert_int_equal(mgr_lock_acquire(held, true, 0, &got, NULL), 0);
+	assert_int_equal(mgr_lock_acquire(held, true, MGR_FOREVER, &got, NULL), 0);
 	assert_true(got);
 	assert_int_equal(mgr_lock_open(h->c, "l2", true, &lock), 0);
 	assert_int_equal(mgr_dict_open(h->c, "d2", &dict), 0);
@@ -395,72 +396,12 @@ static void test_manager_killed_under_two_threads(void **state)
 
 /* ---- hostile clients ---- */
 
-/* A raw session that asks for a ring: the Welcome comes with the memfd
- * and the eventfd. */
-struct raw_ring {
-	int sock, memfd, efd;
-	struct ring r;
-};
-
-static void raw_ring_open(const char *path, struct raw_ring *rr)
-{
-	rr->sock = harness_raw_connect(path);
-	struct msg hello = {.kind = MSG_HELLO};
-	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), "raw-ring",
-					   RING_MIN};
-	harness_raw_send_msg(rr->sock, &hello);
-	uint8_t buf[4096];
-	union {
-		struct cmsghdr h;
-		char space[CMSG_SPACE(2 * sizeof(int))];
-	} ctl;
-	struct iovec iov = {buf, sizeof(buf)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space,
-			    .msg_controllen = sizeof(ctl.space)};
-	ssize_t n = recvmsg(rr->sock, &mh, 0);
-	assert_true(n > FRAME_HEADER);
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	assert_non_null(cm);
-	assert_int_equal(cm->cmsg_type, SCM_RIGHTS);
-	int fds[2];
-	memcpy(fds, CMSG_DATA(cm), sizeof(fds));
-	rr->memfd = fds[0];
-	rr->efd = fds[1];
-	struct msg w;
-	struct frame_limits lim = {1u << 20, 64, UINT32_MAX, 0};
-	char why[160];
-	assert_int_equal(frame_decode(buf + FRAME_HEADER, frame_get_len(buf), &lim, &w, why,
-				      sizeof(why)), 0);
-	assert_int_equal(w.kind, MSG_WELCOME);
-	assert_int_equal(w.u.welcome.ring, RING_MIN);
-	assert_int_equal(ring_attach(&rr->r, rr->memfd, RING_MIN), 0);
-}
-
-static void raw_ring_kick(struct raw_ring *rr)
-{
-	uint64_t one = 1;
-	assert_int_equal(write(rr->efd, &one, sizeof(one)), sizeof(one));
-}
-
 /* Writes Request{id, object 0, "info"} into the ring and kicks mgrd. */
 static void raw_ring_request(struct raw_ring *rr, uint64_t id)
 {
 	struct msg q = {.kind = MSG_REQUEST};
 	q.u.request = (struct msg_request){.id = id, .object = 0, .method = "info"};
-	uint8_t *bytes = NULL;
-	size_t len = 0;
-	assert_int_equal(frame_encode(&q, &bytes, &len), 0);
-	assert_int_equal(ring_write(&rr->r, bytes, len), (long)len);
-	free(bytes);
-	raw_ring_kick(rr);
-}
-
-static void raw_ring_close(struct raw_ring *rr)
-{
-	ring_detach(&rr->r);
-	close(rr->memfd);
-	close(rr->efd);
-	close(rr->sock);
+	raw_ring_send(rr, &q);
 }
 
 /* By hand, the protocol works: a Request written into the ring and a kick
@@ -469,7 +410,7 @@ static void test_raw_request_through_the_ring(void **state)
 {
 	struct harness *h = *state;
 	struct raw_ring rr;
-	raw_ring_open(h->path, &rr);
+	raw_ring_open(h->path, "raw-ring", &rr);
 	raw_ring_request(&rr, 7);
 	uint8_t buf[8192];
 	size_t have = 0;
@@ -500,7 +441,7 @@ static void test_ring_cannot_be_shrunk(void **state)
 {
 	struct harness *h = *state;
 	struct raw_ring rr;
-	raw_ring_open(h->path, &rr);
+	raw_ring_open(h->path, "raw-ring", &rr);
 	assert_int_equal(ftruncate(rr.memfd, 0), -1);
 	assert_int_equal(errno, EPERM);
 	raw_ring_close(&rr);
@@ -515,7 +456,7 @@ static void test_broken_ring_drops_only_that_client(void **state)
 	static const uint32_t bogus_tail[] = {RING_MIN + 1, 0x80000000u, 0xffffffffu};
 	for (size_t i = 0; i < sizeof(bogus_tail) / sizeof(bogus_tail[0]); i++) {
 		struct raw_ring rr;
-		raw_ring_open(h->path, &rr);
+		raw_ring_open(h->path, "raw-ring", &rr);
 		__atomic_store_n(&rr.r.shm->dir[0].tail, bogus_tail[i], __ATOMIC_SEQ_CST);
 		raw_ring_kick(&rr);
 		assert_true(harness_raw_closed(rr.sock, 5000));
@@ -523,7 +464,7 @@ static void test_broken_ring_drops_only_that_client(void **state)
 	}
 	/* mgrd's own counters in shared memory are not trusted either */
 	struct raw_ring rr;
-	raw_ring_open(h->path, &rr);
+	raw_ring_open(h->path, "raw-ring", &rr);
 	__atomic_store_n(&rr.r.shm->dir[1].head, 0x40000000u, __ATOMIC_SEQ_CST);
 	raw_ring_request(&rr, 1);
 	assert_true(harness_raw_closed(rr.sock, 5000));
@@ -537,7 +478,7 @@ static void test_socket_talk_after_ring_dropped(void **state)
 {
 	struct harness *h = *state;
 	struct raw_ring rr;
-	raw_ring_open(h->path, &rr);
+	raw_ring_open(h->path, "raw-ring", &rr);
 	struct msg q = {.kind = MSG_REQUEST};
 	q.u.request = (struct msg_request){.id = 1, .object = 0, .method = "info"};
 	harness_raw_send_msg(rr.sock, &q);

@@ -21,12 +21,12 @@ static void test_sem_counting(void **state)
 	int64_t v = -1;
 	assert_int_equal(mgr_semaphore_open(h->c, NULL, 3, false, &s), 0);
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(mgr_semaphore_acquire(s, false, 0, &got), 0);
+		assert_int_equal(mgr_semaphore_acquire(s, false, MGR_FOREVER, &got), 0);
 		assert_true(got);
 	}
 	assert_int_equal(mgr_semaphore_value(s, &v), 0);
 	assert_int_equal(v, 0);
-	assert_int_equal(mgr_semaphore_acquire(s, false, 0, &got), 0);
+	assert_int_equal(mgr_semaphore_acquire(s, false, MGR_FOREVER, &got), 0);
 	assert_false(got);
 	int64_t t0 = clock_now_ms();
 	assert_int_equal(mgr_semaphore_acquire(s, true, 80, &got), 0);
@@ -44,7 +44,7 @@ static void test_sem_constructor(void **state)
 	struct harness *h = *state;
 	mgr_object *s = NULL;
 	int64_t v = 0;
-	assert_int_equal(mgr_semaphore_open(h->c, NULL, -1, false, &s), MGR_EVALUE);
+	assert_int_equal(mgr_semaphore_open(h->c, NULL, -1, false, &s), MGR_EARGS);
 	assert_int_equal(mgr_object_create(h->c, "semaphore", NULL, NULL, 0, &s), 0);
 	assert_int_equal(mgr_semaphore_value(s, &v), 0);
 	assert_int_equal(v, 1); /* Python's default */
@@ -57,7 +57,7 @@ static void test_bounded_over_release(void **state)
 	mgr_object *s;
 	assert_int_equal(mgr_bounded_semaphore_open(h->c, NULL, 2, false, &s), 0);
 	assert_int_equal(mgr_semaphore_release(s, 1), MGR_ESTATE);
-	assert_int_equal(mgr_semaphore_acquire(s, true, 0, NULL), 0);
+	assert_int_equal(mgr_semaphore_acquire(s, true, MGR_FOREVER, NULL), 0);
 	assert_int_equal(mgr_semaphore_release(s, 2), MGR_ESTATE);
 	assert_int_equal(mgr_semaphore_release(s, 1), 0);
 	assert_int_equal(mgr_semaphore_release(s, 1), MGR_ESTATE);
@@ -72,7 +72,7 @@ static int sem_waiter_child(void *arg, int i)
 {
 	struct sem_ctx *x = arg;
 	bool got = false;
-	CHK(mgr_semaphore_acquire(x->sem, true, 0, &got) == 0 && got);
+	CHK(mgr_semaphore_acquire(x->sem, true, MGR_FOREVER, &got) == 0 && got);
 	CHK(mgr_list_append(x->order, mgr_value_new_int(i)) == 0);
 	return 0;
 }
@@ -128,7 +128,7 @@ static void test_sem_signal_between_processes(void **state)
 static int sem_deleted_child(void *arg, int i)
 {
 	(void)i;
-	CHK(mgr_semaphore_acquire(arg, true, 0, NULL) == MGR_ENOOBJ);
+	CHK(mgr_semaphore_acquire(arg, true, MGR_FOREVER, NULL) == MGR_ENOOBJ);
 	return 0;
 }
 
@@ -149,7 +149,7 @@ static int64_t take_all(mgr_object *s)
 	bool got = true;
 	int64_t n = 0;
 	while (got && n < 100) {
-		assert_int_equal(mgr_semaphore_acquire(s, false, 0, &got), 0);
+		assert_int_equal(mgr_semaphore_acquire(s, false, MGR_FOREVER, &got), 0);
 		n += got;
 	}
 	return n;
@@ -169,7 +169,7 @@ static void test_bounded_robust_cap(void **state)
 	assert_int_equal(mgr_bounded_semaphore_open(h->c, "bsem-cap", 2, true, &s), 0);
 	assert_int_equal(mgr_client_connect(h->path, &other), 0);
 	assert_int_equal(mgr_bounded_semaphore_open(other, "bsem-cap", 2, true, &s2), 0);
-	assert_int_equal(mgr_semaphore_acquire(s2, false, 0, &got), 0);
+	assert_int_equal(mgr_semaphore_acquire(s2, false, MGR_FOREVER, &got), 0);
 	assert_true(got);
 	assert_int_equal(mgr_semaphore_release(s, 1), 0); /* for the other session */
 	assert_int_equal(mgr_semaphore_value(s, &v), 0);

@@ -234,7 +234,7 @@ static void cond_wait(mgr_object *o)
 
 /* ---- barrier: two parties, the leader and the worker, trip in turn ---- */
 
-static int barrier_create(mgr_client *c, mgr_object **o) { return mgr_barrier_open(c, NULL, 2, o); }
+static int barrier_create(mgr_client *c, mgr_object **o) { return mgr_barrier_open(c, NULL, 2, MGR_FOREVER, o); }
 
 static void barrier_work(mgr_object *o, int ready)
 {

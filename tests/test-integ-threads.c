@@ -76,7 +76,7 @@ static void *queue_waiter(void *arg)
 {
 	struct shared *s = arg;
 	mgr_value *item = NULL;
-	CHECK(s, mgr_queue_get(s->queue, true, 0, &item) == 0);
+	CHECK(s, mgr_queue_get(s->queue, true, MGR_FOREVER, &item) == 0);
 	CHECK(s, mgr_value_int(item) == 42);
 	mgr_value_free(item);
 	return NULL;
@@ -87,7 +87,7 @@ static void *lock_waiter(void *arg)
 {
 	struct shared *s = arg;
 	bool got = false;
-	CHECK(s, mgr_lock_acquire(s->lock, true, 0, &got, NULL) == 0 && got);
+	CHECK(s, mgr_lock_acquire(s->lock, true, MGR_FOREVER, &got, NULL) == 0 && got);
 	CHECK(s, mgr_lock_release(s->lock) == 0);
 	return NULL;
 }

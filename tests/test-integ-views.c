@@ -76,7 +76,7 @@ static int acquire_child(void *arg, int i)
 {
 	(void)i;
 	bool got = false;
-	CHK(mgr_lock_acquire(arg, true, 0, &got, NULL) == 0 && got);
+	CHK(mgr_lock_acquire(arg, true, MGR_FOREVER, &got, NULL) == 0 && got);
 	CHK(mgr_lock_release(arg) == 0);
 	return 0;
 }
@@ -88,7 +88,7 @@ static void test_lock_holder_waiters(void **state)
 	mgr_object *l, *d;
 	assert_int_equal(mgr_lock_open(h.c, "L", true, &l), 0);
 	assert_int_equal(mgr_dict_open(h.c, "plain", &d), 0);
-	assert_int_equal(mgr_lock_acquire(l, true, 0, NULL, NULL), 0);
+	assert_int_equal(mgr_lock_acquire(l, true, MGR_FOREVER, NULL, NULL), 0);
 	pid_t *kids = sync_spawn_parked(2, acquire_child, l, l, "waiting", 0);
 	pid_t order[2] = {kids[0], kids[1]};
 
@@ -140,7 +140,7 @@ static void test_lock_holder_waiters(void **state)
 /* A robust lock whose holder died: the mark shows until the next take. */
 static int die_holding(void *arg, int ready)
 {
-	CHK(mgr_lock_acquire(arg, true, 0, NULL, NULL) == 0);
+	CHK(mgr_lock_acquire(arg, true, MGR_FOREVER, NULL, NULL) == 0);
 	kid_signal(ready);
 	for (;;)
 		pause();
@@ -158,7 +158,7 @@ static void test_lock_owner_died(void **state)
 	json_decref(v);
 	kid_kill(&k);
 	bool died = false;
-	assert_int_equal(mgr_lock_acquire(l, true, 0, NULL, &died), 0);
+	assert_int_equal(mgr_lock_acquire(l, true, MGR_FOREVER, NULL, &died), 0);
 	assert_true(died);
 	v = show_value("Ldied");
 	assert_int_equal(json_integer_value(json_object_get(v, "owner_pid")), getpid());
@@ -178,10 +178,10 @@ static void test_rlock_depth_and_held(void **state)
 	assert_int_equal(mgr_condition_open(h.c, "C", NULL, &cond), 0);
 	assert_int_equal(mgr_semaphore_open(h.c, "S", 3, true, &sem), 0);
 	for (int i = 0; i < 2; i++)
-		assert_int_equal(mgr_lock_acquire(rl, true, 0, NULL, NULL), 0);
-	assert_int_equal(mgr_condition_acquire(cond, true, 0, NULL, NULL), 0);
+		assert_int_equal(mgr_lock_acquire(rl, true, MGR_FOREVER, NULL, NULL), 0);
+	assert_int_equal(mgr_condition_acquire(cond, true, MGR_FOREVER, NULL, NULL), 0);
 	for (int i = 0; i < 2; i++)
-		assert_int_equal(mgr_semaphore_acquire(sem, true, 0, NULL), 0);
+		assert_int_equal(mgr_semaphore_acquire(sem, true, MGR_FOREVER, NULL), 0);
 
 	json_t *v = show_value("R");
 	assert_int_equal(json_integer_value(json_object_get(v, "depth")), 2);
@@ -224,14 +224,14 @@ static int event_child(void *arg, int i)
 {
 	(void)i;
 	bool set = false;
-	CHK(mgr_event_wait(arg, 0, &set) == 0 && set);
+	CHK(mgr_event_wait(arg, MGR_FOREVER, &set) == 0 && set);
 	return 0;
 }
 
 static int barrier_child(void *arg, int i)
 {
 	(void)i;
-	CHK(mgr_barrier_wait(arg, 0, NULL) == 0);
+	CHK(mgr_barrier_wait(arg, MGR_FOREVER, NULL) == 0);
 	return 0;
 }
 
@@ -240,7 +240,7 @@ static void test_event_barrier(void **state)
 	(void)state;
 	mgr_object *ev, *bar;
 	assert_int_equal(mgr_event_open(h.c, "E", &ev), 0);
-	assert_int_equal(mgr_barrier_open(h.c, "B", 3, &bar), 0);
+	assert_int_equal(mgr_barrier_open(h.c, "B", 3, MGR_FOREVER, &bar), 0);
 	pid_t *ek = sync_spawn_parked(1, event_child, ev, ev, "waiting", 0);
 	pid_t *bk = sync_spawn_parked(2, barrier_child, bar, bar, "n_waiting", 0);
 	pid_t border[2] = {bk[0], bk[1]};
@@ -261,7 +261,7 @@ static void test_event_barrier(void **state)
 	json_decref(ls);
 
 	assert_int_equal(mgr_event_set(ev), 0);
-	assert_int_equal(mgr_barrier_wait(bar, 0, NULL), 0);
+	assert_int_equal(mgr_barrier_wait(bar, MGR_FOREVER, NULL), 0);
 	assert_int_equal(harness_reap_all(ek, 1), 1);
 	assert_int_equal(harness_reap_all(bk, 2), 2);
 	mgr_object_delete(ev);
@@ -276,7 +276,7 @@ static int get_child(void *arg, int i)
 {
 	(void)i;
 	mgr_value *item = NULL;
-	CHK(mgr_queue_get(arg, true, 0, &item) == 0 && mgr_value_int(item) == 7);
+	CHK(mgr_queue_get(arg, true, MGR_FOREVER, &item) == 0 && mgr_value_int(item) == 7);
 	mgr_value_free(item);
 	return 0;
 }
@@ -284,7 +284,7 @@ static int get_child(void *arg, int i)
 static int put_child(void *arg, int i)
 {
 	(void)i;
-	CHK(mgr_queue_put(arg, mgr_value_new_int(100 + i), true, 0) == 0);
+	CHK(mgr_queue_put(arg, mgr_value_new_int(100 + i), true, MGR_FOREVER) == 0);
 	return 0;
 }
 
@@ -295,7 +295,7 @@ static void test_queue(void **state)
 	assert_int_equal(mgr_joinable_queue_open(h.c, "Qfull", 3, &full), 0);
 	assert_int_equal(mgr_queue_open(h.c, "Qempty", 0, &empty), 0);
 	for (int i = 1; i <= 3; i++)
-		assert_int_equal(mgr_queue_put(full, mgr_value_new_int(i), true, 0), 0);
+		assert_int_equal(mgr_queue_put(full, mgr_value_new_int(i), true, MGR_FOREVER), 0);
 	pid_t *putter = sync_spawn_parked(1, put_child, full, full, "waiting", 0);
 	pid_t *getter = sync_spawn_parked(1, get_child, empty, empty, "waiting", 0);
 
@@ -334,9 +334,9 @@ static void test_queue(void **state)
 	assert_non_null(strstr(r.out, "... 1 of 3 shown"));
 	run_free(&r);
 
-	assert_int_equal(mgr_queue_put(empty, mgr_value_new_int(7), true, 0), 0);
+	assert_int_equal(mgr_queue_put(empty, mgr_value_new_int(7), true, MGR_FOREVER), 0);
 	mgr_value *item = NULL;
-	assert_int_equal(mgr_queue_get(full, true, 0, &item), 0); /* lets the putter in */
+	assert_int_equal(mgr_queue_get(full, true, MGR_FOREVER, &item), 0); /* lets the putter in */
 	mgr_value_free(item);
 	assert_int_equal(harness_reap_all(getter, 1), 1);
 	assert_int_equal(harness_reap_all(putter, 1), 1);

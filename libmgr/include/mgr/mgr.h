@@ -92,8 +92,10 @@ MGR_API int mgr_manager_shutdown(mgr_manager *m);
 MGR_API int mgr_call(mgr_object *o, const char *method, mgr_value *const *args,
 		     size_t nargs, mgr_value **result);
 /* The same, for blocking methods: the manager waits at most timeout_ms
- * (0: forever) before answering MGR_ETIMEDOUT (or the method's own answer). */
-MGR_API int mgr_call_timeout(mgr_object *o, const char *method, uint32_t timeout_ms,
+ * before answering MGR_ETIMEDOUT (or the method's own answer): 0 does not
+ * wait (a poll), MGR_FOREVER (mgr/sync.h) waits as long as it takes (what
+ * mgr_call does); a negative one is refused with MGR_EARGS. */
+MGR_API int mgr_call_timeout(mgr_object *o, const char *method, int64_t timeout_ms,
 			     mgr_value *const *args, size_t nargs, mgr_value **result);
 /* Arguments as a NULL-terminated list of values, consumed even on failure:
  * mgr_callv(o, "set", NULL, mgr_value_new_string("k"), mgr_value_new_int(1), NULL) */
