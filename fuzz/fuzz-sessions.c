@@ -948,6 +948,21 @@ static void fz_create_op(int k, int slot, uint8_t t, uint8_t a, bool open)
 	fz_request(k, id, 0, open ? "open" : "create", args, n);
 }
 
+/* Whether a session other than k may hold o (a lock, robust permits):
+ * deleting it then is refused unless forced, in the versions that have
+ * delete(target, force); the model does not go there. */
+static bool fz_held_by_other(const struct mobj *o, int k)
+{
+	if (!o->live)
+		return false;
+	if (o->type == T_LOCK && o->holder >= 0 && o->holder != k)
+		return true;
+	for (int j = 0; j < NSESS; j++)
+		if (j != k && o->held[j])
+			return true;
+	return false;
+}
+
 /* lookup, adopt, release, delete: by name (named slots) or id. */
 enum { M_LOOKUP, M_ADOPT, M_RELEASE, M_DELETE };
 static const char *const fz_mgr_name[] = {"lookup", "adopt", "release", "delete"};
@@ -958,6 +973,8 @@ static void fz_manager_op(int k, int slot, int what)
 		return;
 	int idx = fz.slot[slot];
 	struct mobj *o = &fz.o[idx];
+	if (what == M_DELETE && fz_held_by_other(o, k))
+		return;
 	uint64_t id = ++fz.next_id;
 	char name[8];
 	snprintf(name, sizeof(name), "n%d", slot);
