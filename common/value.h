@@ -74,6 +74,23 @@ size_t value_refs_alive(void);
 bool value_is_key(const mgr_value *v);
 uint64_t value_hash(const mgr_value *v);
 bool value_utf8_valid(const char *s, size_t len);
+/* Text built piece by piece (value-format.c): Python's repr() of values
+ * (None, True, 'text', {'a': [1, 2.5]}) and plain text, at most max bytes;
+ * past that the text is cut and ends in "...". value_text_full: cut, stop
+ * walking. value_text_end: the text (caller owns — free with free(); NULL
+ * on ENOMEM). value_repr: the repr of one value the same way. */
+struct value_text {
+	char *buf;
+	size_t size, len; /* len >= size: cut, nothing more is written */
+	size_t max;       /* growable up to max bytes of text; 0: fixed buffer */
+	bool python;      /* Python's repr() instead of the JSON-like form */
+};
+void value_text_init(struct value_text *t, size_t max);
+void value_text_put(struct value_text *t, const char *text);
+void value_text_repr(struct value_text *t, const mgr_value *v);
+bool value_text_full(const struct value_text *t);
+char *value_text_end(struct value_text *t);
+char *value_repr(const mgr_value *v, size_t max);
 /* An empty value of the given kind (NULL on ENOMEM). */
 mgr_value *value_alloc(mgr_kind kind);
 /* Approximate heap bytes used by v, for memory accounting. */

@@ -82,3 +82,32 @@ int mgr_dict_incr(mgr_object *o, const mgr_value *key, int64_t delta, int64_t *n
 	mgr_value *r = NULL;
 	return client_want_int(client_callf(o, "incr", &r, "Vi", key, delta), &r, now);
 }
+
+int mgr_dict_create(mgr_client *c, const char *name, const mgr_value *init, mgr_object **out)
+{
+	mgr_value *args[1] = {(mgr_value *)init};
+	return mgr_object_create(c, "dict", name, args, init ? 1 : 0, out);
+}
+
+int mgr_dict_popitem(mgr_object *o, mgr_value **key, mgr_value **value)
+{
+	mgr_value *r = NULL, *pair = NULL;
+	int err = client_want(client_callf(o, "popitem", &r, ""), &r, MGR_LIST, &pair);
+	if (err)
+		return err;
+	if (mgr_value_len(pair) != 2) {
+		mgr_value_free(pair);
+		return client_fail(MGR_EPROTO, "popitem did not answer a [key, value] pair");
+	}
+	mgr_value *k = mgr_value_copy(mgr_value_list_get(pair, 0));
+	mgr_value *v = mgr_value_copy(mgr_value_list_get(pair, 1));
+	mgr_value_free(pair);
+	if (!k || !v) {
+		mgr_value_free(k);
+		mgr_value_free(v);
+		return client_fail(MGR_ENOMEM, "out of memory");
+	}
+	*key = k;
+	*value = v;
+	return 0;
+}

@@ -77,3 +77,23 @@ int mgr_list_copy(mgr_object *o, mgr_value **items)
 	mgr_value *r = NULL;
 	return client_want(client_callf(o, "copy", &r, ""), &r, MGR_LIST, items);
 }
+
+int mgr_list_contains(mgr_object *o, const mgr_value *value, bool *found)
+{
+	mgr_value *r = NULL;
+	return client_want_bool(client_callf(o, "contains", &r, "V", value), &r, found);
+}
+
+int mgr_list_concat(mgr_object *o, mgr_value *items, mgr_value **result)
+{
+	mgr_value *r = NULL;
+	return client_want(client_callf(o, "concat", &r, "v", items), &r, MGR_LIST, result);
+}
+
+int mgr_list_repeat(mgr_object *o, int64_t n, mgr_value **result)
+{
+	mgr_value *r = NULL;
+	return client_want(client_callf(o, "repeat", &r, "i", n), &r, MGR_LIST, result);
+}
+
+int mgr_list_imul(mgr_object *o, int64_t n) { return client_callf(o, "imul", NULL, "i", n); }

@@ -24,5 +24,7 @@ int manager_clients(struct call *c);
 int manager_stats(struct call *c);
 int manager_describe(struct call *c);
 int manager_shutdown(struct call *c);
+/* Python's repr() of an object: type-manager-repr.c. */
+int manager_repr(struct call *c);
 
 #endif

@@ -1,9 +1,12 @@
 /* list: Python's list semantics (negative indexes count from the end,
- * slices clamp), with pop/insert/remove atomic on the server. */
+ * slices clamp), with pop/insert/remove atomic on the server, and
+ * iterators that walk by index as Python's do. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "call.h"
+#include "state.h"
+#include "type-iterator.h"
 #include "types-builtin.h"
 
 #define LIST(c) ((struct vlist *)(c)->obj->state)
@@ -144,6 +147,8 @@ static int list_count(struct call *c)
 	return call_return_int(c, n);
 }
 
+static int list_contains(struct call *c) { return call_return_bool(c, list_find(c) >= 0); }
+
 static int list_len(struct call *c) { return call_return_int(c, (int64_t)LIST(c)->len); }
 
 /* A slice bound: nil means the default; Python clamps into [0, len]. */
@@ -184,6 +189,119 @@ static int list_slice(struct call *c)
 }
 
 static int list_copy(struct call *c) { return list_copy_range(c, 0, LIST(c)->len); }
+
+/* ---- Python's + and *: concat and repeat answer a new plain list (a
+ * copy, as `proxy + [..]` does); imul repeats in place (`*=`). ---- */
+
+/* Argument i as a repeat count: below 0 counts as 0 (Python). ELIMIT when
+ * len * n items would be more than a frame may carry (max_items): a
+ * request of a few bytes must not make the manager build gigabytes. */
+static int list_times(struct call *c, size_t i, size_t len, size_t *n)
+{
+	int64_t k;
+	int err = arg_int(c, i, &k);
+	if (err)
+		return err;
+	*n = k < 0 ? 0 : (size_t)k;
+	size_t most = c->srv && c->srv->cfg.frame.max_items ? c->srv->cfg.frame.max_items : UINT32_MAX;
+	if (len && *n > most / len)
+		return call_fail(c, MGR_ELIMIT, "list.%s: %zu x %lld items is too long",
+				 c->method->name, len, (long long)k);
+	return 0;
+}
+
+/* Appends n copies of the first len items of src to out (src may be out:
+ * its items are read after out grows). */
+static int list_append_copies(struct vlist *out, const struct vlist *src, size_t len, size_t n)
+{
+	if (vlist_reserve(out, out->len + len * n))
+		return MGR_ENOMEM;
+	for (size_t r = 0; r < n; r++)
+		for (size_t i = 0; i < len; i++) {
+			mgr_value *v = mgr_value_copy(src->items[i]);
+			if (!v)
+				return MGR_ENOMEM;
+			out->items[out->len++] = v;
+		}
+	return 0;
+}
+
+static int list_repeat(struct call *c)
+{
+	size_t n;
+	int err = list_times(c, 0, LIST(c)->len, &n);
+	mgr_value *out = err ? NULL : mgr_value_new_list();
+	if (err || !out)
+		return err ? err : MGR_ENOMEM;
+	err = list_append_copies(&out->u.list, LIST(c), LIST(c)->len, n);
+	if (err) {
+		mgr_value_free(out);
+		return err;
+	}
+	return call_return(c, out);
+}
+
+static int list_imul(struct call *c)
+{
+	struct vlist *l = LIST(c);
+	size_t n, len = l->len;
+	int err = list_times(c, 0, len, &n);
+	if (err || n == 1)
+		return err;
+	if (n == 0) {
+		vlist_clear(l);
+		return 0;
+	}
+	err = list_append_copies(l, l, len, n - 1);
+	while (err && l->len > len) /* all or nothing */
+		mgr_value_free(l->items[--l->len]);
+	return err;
+}
+
+static int list_concat(struct call *c)
+{
+	const mgr_value *tail = arg_get(c, 0);
+	if (tail->kind != MGR_LIST)
+		return call_fail(c, MGR_EARGS, "can only concatenate list (not \"%s\") to list",
+				 mgr_kind_name(tail->kind));
+	if ((size_t)LIST(c)->len + tail->u.list.len > UINT32_MAX)
+		return call_fail(c, MGR_ELIMIT, "list.concat: the result is too long");
+	mgr_value *out = mgr_value_new_list();
+	int err = out ? list_append_copies(&out->u.list, LIST(c), LIST(c)->len, 1) : MGR_ENOMEM;
+	if (!err) { /* the argument's items move */
+		err = vlist_reserve(&out->u.list, out->u.list.len + tail->u.list.len);
+		for (size_t i = 0; !err && i < tail->u.list.len; i++)
+			out->u.list.items[out->u.list.len++] = tail->u.list.items[i];
+		if (!err)
+			c->args[0]->u.list.len = 0;
+	}
+	if (err) {
+		mgr_value_free(out);
+		return err;
+	}
+	return call_return(c, out);
+}
+
+/* ---- iterators (type-iterator.c): by index, as Python's list iterator:
+ * items added or removed meanwhile are seen or skipped, never an error. */
+
+static int list_step(struct call *c, const struct object *o, struct iter_pos *p, mgr_value **out)
+{
+	(void)c;
+	const struct vlist *l = o->state;
+	if (p->at >= l->len)
+		return MGR_ESTOP;
+	if (!(*out = mgr_value_copy(l->items[p->at])))
+		return MGR_ENOMEM;
+	p->at++;
+	return 0;
+}
+
+static int list_iter(struct call *c)
+{
+	struct iter_pos start = {0};
+	return iter_open(c, list_step, &start);
+}
 
 static int list_reverse(struct call *c)
 {
@@ -253,12 +371,17 @@ static const struct method list_methods[] = {
 	{"remove", list_remove, 1, 1, 0, "value", "remove the first equal item; EVALUE if none"},
 	{"index", list_index, 1, 1, METHOD_READONLY, "value", "index of the first equal item"},
 	{"count", list_count, 1, 1, METHOD_READONLY, "value", "number of equal items"},
+	{"contains", list_contains, 1, 1, METHOD_READONLY, "value", "value in l"},
 	{"len", list_len, 0, 0, METHOD_READONLY, "", "number of items"},
 	{"slice", list_slice, 0, 2, METHOD_READONLY, "start=0, stop=len", "l[start:stop] as a list"},
 	{"reverse", list_reverse, 0, 0, 0, "", "reverse in place"},
 	{"sort", list_sort, 0, 1, 0, "reverse=false", "stable sort of numbers or of strings"},
 	{"clear", list_clear, 0, 0, 0, "", "remove every item"},
 	{"copy", list_copy, 0, 0, METHOD_READONLY, "", "the items as a plain list"},
+	{"concat", list_concat, 1, 1, METHOD_READONLY, "list", "l + list, as a plain list"},
+	{"repeat", list_repeat, 1, 1, METHOD_READONLY, "n", "l * n, as a plain list"},
+	{"imul", list_imul, 1, 1, 0, "n", "l *= n (n <= 0 empties it)"},
+	{"iter", list_iter, 0, 0, METHOD_READONLY, "", "an iterator over the items (next(n)), by index"},
 };
 
 /* Snapshots (snapshot.c): the items as a list value. */
@@ -283,14 +406,37 @@ static int list_load(const mgr_value *saved, void **state)
 	return 0;
 }
 
+/* For `mgrctl show`: at most limit items, without copying the rest. */
+static mgr_value *list_describe(const struct object *o, size_t limit)
+{
+	const struct vlist *l = o->state;
+	mgr_value *out = mgr_value_new_list();
+	for (size_t i = 0; out && i < l->len && i < limit; i++)
+		if (mgr_value_list_append(out, mgr_value_copy(l->items[i]))) {
+			mgr_value_free(out);
+			return NULL;
+		}
+	return out;
+}
+
+/* Python's repr: [1, 'a', None]. */
+static char *list_repr(const struct object *o, size_t max)
+{
+	mgr_value l = {.kind = MGR_LIST, .u.list = *(const struct vlist *)o->state};
+	return value_repr(&l, max);
+}
+
 const struct type type_list = {
 	.name = "list",
+	.ctor_args = "initial=[]",
 	.doc = "a shared list",
 	.create = list_create,
 	.destroy = list_destroy,
 	.length = list_length,
 	.save = list_save,
 	.load = list_load,
+	.describe = list_describe,
+	.repr = list_repr,
 	.methods = list_methods,
 	.nmethods = sizeof(list_methods) / sizeof(list_methods[0]),
 };

@@ -286,6 +286,8 @@ static const struct method manager_methods_table[] = {
 	 "calls, errors and latency per type and method"},
 	{"describe", manager_describe, 1, 2, METHOD_READONLY, "ref|id|name, limit=100",
 	 "an object's listing row and its contents"},
+	{"repr", manager_repr, 1, 2, METHOD_READONLY, "ref|id|name, max=4096",
+	 "Python's repr() of the object, at most max bytes"},
 	{"shutdown", manager_shutdown, 0, 0, 0, "", "stop the manager (as SIGTERM does)"},
 	{"save", manager_save, 0, 0, 0, "",
 	 "write the --snapshot file now: {path, objects, skipped, bytes}"},

@@ -15,6 +15,8 @@ static const struct type *const types_builtin[] = {
 	&type_barrier,
 	&type_queue,
 	&type_joinable_queue,
+	&type_namespace,
+	&type_iterator,
 };
 
 int types_builtin_register(void)

@@ -17,6 +17,8 @@ extern const struct type type_condition;
 extern const struct type type_barrier;
 extern const struct type type_queue;
 extern const struct type type_joinable_queue;
+extern const struct type type_namespace;
+extern const struct type type_iterator; /* internal: made by dict.iter, list.iter */
 
 /* Registers every built-in type once; 0 or an mgr_err. */
 int types_builtin_register(void);

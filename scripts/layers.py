@@ -17,9 +17,9 @@ LAYERS = [
     ("sessions", "session"),
     ("calls", "call args park pool"),
     ("dispatch", "dispatch"),
-    ("types", "sync type-counter type-dict type-list type-lock type-semaphore type-event "
+    ("types", "sync type-counter type-dict type-list type-namespace type-iterator type-lock type-semaphore type-event "
               "type-condition type-barrier type-queue custom types-builtin rows"),
-    ("services", "type-manager type-manager-views manager monitor snapshot"),
+    ("services", "type-manager type-manager-views type-manager-repr manager monitor snapshot"),
     ("main", "server main module activation"),
 ]
 RANK = {m: i for i, (_, mods) in enumerate(LAYERS) for m in mods.split()}

@@ -38,7 +38,8 @@ static void test_table(void **state)
 	} rows[] = {{"get", 1, 2},	{"set", 2, 2},	 {"del", 1, 1},	   {"contains", 1, 1},
 		    {"len", 0, 0},	{"keys", 0, 0},	 {"values", 0, 0}, {"items", 0, 0},
 		    {"update", 1, 1},	{"pop", 1, 2},	 {"setdefault", 1, 2},
-		    {"clear", 0, 0},	{"copy", 0, 0},	 {"incr", 1, 2}};
+		    {"clear", 0, 0},	{"copy", 0, 0},	 {"incr", 1, 2},
+		    {"popitem", 0, 0},	{"iter", 0, 1}};
 	size_t n = sizeof(rows) / sizeof(rows[0]);
 	assert_int_equal(type_dict.nmethods, n);
 	for (size_t i = 0; i < n; i++) {
@@ -386,6 +387,98 @@ static void test_many(void **state)
 	assert_int_equal(type_dict.length(f->obj->state), 2500);
 }
 
+/* popitem: the last entry inserted, as [key, value], LIFO; ENOKEY (Python's
+ * KeyError) when empty; a key set again keeps its place. */
+static void test_popitem(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(th_run(&f->t, f->obj, "popitem", 0), MGR_ENOKEY);
+	assert_string_equal(f->t.c.err, "popitem(): dictionary is empty");
+	set(f, S("a"), I(1));
+	set(f, S("b"), I(2));
+	set(f, S("c"), I(3));
+	set(f, S("a"), I(10)); /* a new value: the order stays a, b, c */
+	assert_int_equal(th_run(&f->t, f->obj, "del", 1, S("b")), 0);
+	static const char *const order[] = {"c", "a"};
+	static const int vals[] = {3, 10};
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(th_run(&f->t, f->obj, "popitem", 0), 0);
+		const mgr_value *p = res(f);
+		assert_int_equal(mgr_value_len(p), 2);
+		assert_string_equal(mgr_value_string(mgr_value_list_get(p, 0), NULL), order[i]);
+		assert_int_equal(mgr_value_int(mgr_value_list_get(p, 1)), vals[i]);
+	}
+	assert_int_equal(len(f), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "popitem", 0), MGR_ENOKEY);
+}
+
+/* dict(map), dict(pairs), dict(pairs, map): Python's dict(iterable,
+ * **kwargs), the map winning; anything else EARGS. */
+static void test_create_args(void **state)
+{
+	struct fx *f = *state;
+	struct object *o;
+	mgr_value *m = mgr_value_new_map();
+	assert_int_equal(mgr_value_map_set(m, S("a"), I(1)), 0);
+	assert_int_equal(th_create(&f->reg, &type_dict, &o, 1, m), 0);
+	assert_int_equal(th_run(&f->t, o, "get", 1, S("a")), 0);
+	assert_int_equal(mgr_value_int(res(f)), 1);
+
+	mgr_value *pairs = mgr_value_new_list(), *kw = mgr_value_new_map();
+	assert_int_equal(mgr_value_list_append(pairs, th_ints(2, 7, 70)), 0);
+	assert_int_equal(mgr_value_list_append(pairs, th_ints(2, 8, 80)), 0);
+	assert_int_equal(mgr_value_map_set(kw, I(8), I(800)), 0);
+	assert_int_equal(th_create(&f->reg, &type_dict, &o, 2, pairs, kw), 0);
+	assert_int_equal(th_run(&f->t, o, "items", 0), 0);
+	assert_int_equal(mgr_value_len(res(f)), 2);
+	th_assert_ints(mgr_value_list_get(res(f), 0), 2, 7, 70);
+	th_assert_ints(mgr_value_list_get(res(f), 1), 2, 8, 800);
+
+	pairs = mgr_value_new_list();
+	assert_int_equal(mgr_value_list_append(pairs, th_ints(3, 1, 2, 3)), 0);
+	assert_int_equal(th_create(&f->reg, &type_dict, &o, 1, pairs), MGR_EARGS);
+	pairs = mgr_value_new_list();
+	assert_int_equal(mgr_value_list_append(pairs, th_ints(2, 1, 2)), 0);
+	mgr_value *bad = mgr_value_new_list();
+	assert_int_equal(mgr_value_list_append(bad, D(1.5)), 0);
+	assert_int_equal(mgr_value_list_append(bad, I(1)), 0);
+	assert_int_equal(mgr_value_list_append(pairs, bad), 0); /* a double is no key */
+	assert_int_equal(th_create(&f->reg, &type_dict, &o, 1, pairs), MGR_EARGS);
+	assert_int_equal(th_create(&f->reg, &type_dict, &o, 1, I(3)), MGR_EARGS);
+	assert_int_equal(th_create(&f->reg, &type_dict, &o, 2, NIL(), I(3)), MGR_EARGS);
+	assert_int_equal(th_create(&f->reg, &type_dict, &o, 3, NIL(), NIL(), NIL()), MGR_EARGS);
+	assert_int_equal(th_create(&f->reg, &type_dict, &o, 1, NIL()), 0);
+	assert_int_equal(th_run(&f->t, o, "len", 0), 0);
+	assert_int_equal(mgr_value_int(res(f)), 0);
+}
+
+/* The repr hook: Python's text for keys and values of every kind. */
+static void test_repr(void **state)
+{
+	struct fx *f = *state;
+	char *text = type_dict.repr(f->obj, 4096);
+	assert_string_equal(text, "{}");
+	free(text);
+	mgr_value *l = mgr_value_new_list();
+	assert_int_equal(mgr_value_list_append(l, NIL()), 0);
+	assert_int_equal(mgr_value_list_append(l, B(true)), 0);
+	assert_int_equal(mgr_value_list_append(l, D(2.5)), 0);
+	assert_int_equal(mgr_value_list_append(l, D(1)), 0);
+	assert_int_equal(mgr_value_list_append(l, D(0.1)), 0);
+	assert_int_equal(mgr_value_list_append(l, D(1e16)), 0);
+	assert_int_equal(mgr_value_list_append(l, mgr_value_new_bytes("\x00\xff", 2)), 0);
+	set(f, S("a"), I(1));
+	set(f, I(2), l);
+	set(f, S("it's"), S("tab\there"));
+	text = type_dict.repr(f->obj, 4096);
+	assert_string_equal(text, "{'a': 1, 2: [None, True, 2.5, 1.0, 0.1, 1e+16, b'\\x00\\xff'], "
+				  "\"it's\": 'tab\\there'}");
+	free(text);
+	text = type_dict.repr(f->obj, 10); /* cut, and says so */
+	assert_string_equal(text, "{'a': 1...");
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -401,6 +494,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_copy, setup, th_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_incr, setup, th_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_many, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_popitem, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_create_args, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_repr, setup, th_fx_teardown),
 	};
 	/* MGR_TEST_SKIP=pattern skips tests (e.g. a known crash under ASan) */
 	if (getenv("MGR_TEST_SKIP"))

@@ -38,7 +38,9 @@ static void test_table(void **state)
 	} rows[] = {{"append", 1, 1}, {"extend", 1, 1}, {"insert", 2, 2},  {"get", 1, 1},
 		    {"set", 2, 2},    {"del", 1, 1},	{"pop", 0, 1},	   {"remove", 1, 1},
 		    {"index", 1, 1},  {"count", 1, 1},	{"len", 0, 0},	   {"slice", 0, 2},
-		    {"reverse", 0, 0}, {"sort", 0, 1},	{"clear", 0, 0},   {"copy", 0, 0}};
+		    {"reverse", 0, 0}, {"sort", 0, 1},	{"clear", 0, 0},   {"copy", 0, 0},
+		    {"contains", 1, 1}, {"concat", 1, 1}, {"repeat", 1, 1}, {"imul", 1, 1},
+		    {"iter", 0, 0}};
 	size_t n = sizeof(rows) / sizeof(rows[0]);
 	assert_int_equal(type_list.nmethods, n);
 	for (size_t i = 0; i < n; i++) {
@@ -506,6 +508,50 @@ static void test_sort_bool_with_doubles(void **state)
 	assert_true(mgr_value_double(mgr_value_list_get(v, 2)) == 2.5);
 }
 
+/* contains; + and * as copies (the list unchanged); *= in place. */
+static void test_contains_concat_repeat(void **state)
+{
+	struct fx *f = *state;
+	struct tcall *t = &f->t;
+	assert_int_equal(th_run(t, f->obj, "extend", 1, th_ints(2, 1, 2)), 0);
+	assert_int_equal(th_run(t, f->obj, "contains", 1, I(2)), 0);
+	assert_true(mgr_value_bool(th_result(t)));
+	assert_int_equal(th_run(t, f->obj, "contains", 1, S("2")), 0);
+	assert_false(mgr_value_bool(th_result(t)));
+	assert_int_equal(th_run(t, f->obj, "concat", 1, th_ints(1, 3)), 0);
+	th_assert_ints(th_result(t), 3, 1, 2, 3);
+	assert_int_equal(th_run(t, f->obj, "concat", 1, I(3)), MGR_EARGS);
+	assert_string_equal(t->c.err, "can only concatenate list (not \"int\") to list");
+	assert_int_equal(th_run(t, f->obj, "repeat", 1, I(3)), 0);
+	th_assert_ints(th_result(t), 6, 1, 2, 1, 2, 1, 2);
+	assert_int_equal(th_run(t, f->obj, "repeat", 1, I(-1)), 0);
+	th_assert_ints(th_result(t), 0);
+	assert_int_equal(th_run(t, f->obj, "copy", 0), 0);
+	th_assert_ints(th_result(t), 2, 1, 2); /* + and * left it alone */
+	assert_int_equal(th_run(t, f->obj, "imul", 1, I(3)), 0);
+	assert_int_equal(th_run(t, f->obj, "copy", 0), 0);
+	th_assert_ints(th_result(t), 6, 1, 2, 1, 2, 1, 2);
+	assert_int_equal(th_run(t, f->obj, "imul", 1, I(1)), 0);
+	assert_int_equal(th_run(t, f->obj, "len", 0), 0);
+	assert_int_equal(mgr_value_int(th_result(t)), 6);
+	assert_int_equal(th_run(t, f->obj, "repeat", 1, I(INT64_MAX)), MGR_ELIMIT);
+	assert_int_equal(th_run(t, f->obj, "imul", 1, I(INT64_MAX / 2)), MGR_ELIMIT);
+	assert_int_equal(th_run(t, f->obj, "imul", 1, I(0)), 0);
+	assert_int_equal(th_run(t, f->obj, "len", 0), 0);
+	assert_int_equal(mgr_value_int(th_result(t)), 0);
+	assert_int_equal(th_run(t, f->obj, "imul", 1, S("2")), MGR_EARGS);
+}
+
+static void test_repr(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(th_run(&f->t, f->obj, "extend", 1, th_ints(2, 1, 2)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "append", 1, S("x")), 0);
+	char *text = type_list.repr(f->obj, 100);
+	assert_string_equal(text, "[1, 2, 'x']");
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -526,6 +572,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sort_bool_with_doubles, setup, th_fx_teardown),
 		/* BUG: fails under UBSan until fixed; kept last (UBSan may abort) */
 		cmocka_unit_test_setup_teardown(test_extend_empty, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_contains_concat_repeat, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_repr, setup, th_fx_teardown),
 	};
 	/* MGR_TEST_SKIP=pattern skips tests (e.g. a known crash under ASan) */
 	if (getenv("MGR_TEST_SKIP"))

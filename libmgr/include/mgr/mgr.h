@@ -246,3 +246,4 @@ MGR_API int mgr_list_copy(mgr_object *o, mgr_value **items);
 #endif
 
 #include "mgr/sync.h"
+#include "mgr/containers.h"
