@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -695,6 +697,117 @@ static void test_errmsg(void **state)
 	mgr_object_release(k);
 }
 
+/* ---- issue 12: popitem, dict(...), list contains / + / * / *=, repr ---- */
+
+static void test_dict_popitem_create(void **state)
+{
+	struct harness *h = *state;
+	mgr_value *pairs = mgr_value_new_list(), *p = mgr_value_new_list();
+	assert_int_equal(mgr_value_list_append(p, S("a")), 0);
+	assert_int_equal(mgr_value_list_append(p, I(1)), 0);
+	assert_int_equal(mgr_value_list_append(pairs, p), 0);
+	mgr_value *kw = mgr_value_new_map();
+	assert_int_equal(mgr_value_map_set(kw, S("b"), I(2)), 0);
+	mgr_value *args[] = {pairs, kw};
+	mgr_object *d;
+	assert_ok(mgr_object_create(h->c, "dict", NULL, args, 2, &d)); /* dict([("a", 1)], b=2) */
+	mgr_value *k, *v;
+	assert_ok(mgr_dict_popitem(d, &k, &v));
+	assert_value_is(k, "\"b\"");
+	assert_int_value(v, 2);
+	mgr_value_free(k);
+	assert_ok(mgr_dict_popitem(d, &k, &v));
+	assert_string_value(k, "a");
+	assert_int_value(v, 1);
+	assert_fails(mgr_dict_popitem(d, &k, &v), MGR_ENOKEY, "popitem(): dictionary is empty");
+	mgr_object_release(d);
+	mgr_object *x;
+	assert_ok(mgr_dict_create(h->c, NULL, args[1], &x)); /* a map alone is fine */
+	mgr_object_release(x);
+	mgr_value *three = I(3);
+	assert_fails(mgr_dict_create(h->c, NULL, three, &x), MGR_EARGS, "map or a list");
+	mgr_value *too_many[] = {three, three, three};
+	assert_fails(mgr_object_create(h->c, "dict", NULL, too_many, 3, &x), MGR_EARGS, "");
+	mgr_value_free(three);
+	mgr_value_free(pairs);
+	mgr_value_free(kw);
+}
+
+static void test_list_contains_concat_repeat(void **state)
+{
+	struct harness *h = *state;
+	mgr_object *l = new_obj(h, "list");
+	list_fill(l, 2, (int64_t[]){1, 2});
+	bool found;
+	mgr_value *two = I(2);
+	assert_ok(mgr_list_contains(l, two, &found));
+	assert_true(found);
+	mgr_value_free(two);
+	mgr_value *r;
+	assert_ok(mgr_list_concat(l, ints(1, (int64_t[]){3}), &r)); /* proxy + [3] */
+	assert_value_is(r, "[1, 2, 3]");
+	mgr_value_free(r);
+	assert_ok(mgr_list_repeat(l, 2, &r)); /* proxy * 2 */
+	assert_value_is(r, "[1, 2, 1, 2]");
+	mgr_value_free(r);
+	assert_list_is(l, "[1, 2]"); /* copies: the list is as it was */
+	assert_ok(mgr_list_imul(l, 2)); /* proxy *= 2 */
+	assert_list_is(l, "[1, 2, 1, 2]");
+	assert_ok(mgr_list_extend(l, ints(1, (int64_t[]){5}))); /* proxy += [5] */
+	assert_list_is(l, "[1, 2, 1, 2, 5]");
+	assert_fails(mgr_list_concat(l, I(1), &r), MGR_EARGS, "can only concatenate list");
+	assert_fails(mgr_list_imul(l, INT64_MAX), MGR_ELIMIT, "too long");
+	assert_list_is(l, "[1, 2, 1, 2, 5]");
+	mgr_object_release(l);
+}
+
+static void assert_repr_is(mgr_object *o, size_t max, const char *want)
+{
+	char *text = NULL;
+	assert_ok(mgr_object_repr(o, max, &text));
+	assert_string_equal(text, want);
+	free(text);
+}
+
+/* str()/repr() of any object, made by the manager: a type's own (dict,
+ * list, namespace), else from what describe shows. */
+static void test_repr(void **state)
+{
+	struct harness *h = *state;
+	mgr_object *d = new_obj(h, "dict"), *l = new_obj(h, "list");
+	mgr_value *k = S("k");
+	assert_ok(mgr_dict_set(d, S("a"), I(1)));
+	assert_ok(mgr_dict_set(d, S("b"), mgr_value_new_double(0.5)));
+	assert_ok(mgr_dict_set(d, I(3), mgr_value_new_nil()));
+	assert_ok(mgr_list_append(l, mgr_value_new_bool(true)));
+	assert_ok(mgr_list_append(l, mgr_object_ref(d)));
+	assert_repr_is(d, 0, "{'a': 1, 'b': 0.5, 3: None}");
+	char want[64];
+	snprintf(want, sizeof(want), "[True, <dict #%llu>]", (unsigned long long)mgr_object_id(d));
+	assert_repr_is(l, 0, want);
+	assert_repr_is(d, 12, "{'a': 1, ...");
+	mgr_object *c = new_obj(h, "counter");
+	assert_ok(mgr_counter_set(c, 5));
+	assert_repr_is(c, 0, "<counter(5)>");
+	mgr_object *e = new_obj(h, "event");
+	assert_repr_is(e, 0, "<event(set=False, waiters=[])>");
+	mgr_object *lk = new_obj(h, "lock");
+	assert_repr_is(lk, 0, "<lock(locked=False, owner_pid=None, owner_session=None, robust=True, "
+			      "owner_died=False, waiters=[])>");
+	char *text;
+	assert_fails(mgr_object_repr(d, 4, &text), MGR_EARGS, "max is 8");
+	mgr_value *gone = mgr_value_new_int(999999);
+	mgr_value *r = NULL;
+	assert_fails(mgr_call(mgr_client_manager(h->c), "repr", &gone, 1, &r), MGR_ENOOBJ, "no object");
+	mgr_value_free(gone);
+	mgr_value_free(k);
+	mgr_object_release(lk);
+	mgr_object_release(e);
+	mgr_object_release(c);
+	mgr_object_release(l);
+	mgr_object_release(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -714,6 +827,9 @@ int main(void)
 		cmocka_unit_test(test_no_object),
 		cmocka_unit_test(test_refs_in_containers),
 		cmocka_unit_test(test_errmsg),
+		cmocka_unit_test(test_dict_popitem_create),
+		cmocka_unit_test(test_list_contains_concat_repeat),
+		cmocka_unit_test(test_repr),
 	};
 	return cmocka_run_group_tests(tests, harness_setup, harness_teardown);
 }
