@@ -109,6 +109,36 @@ static inline void sync_poll(mgr_object *o, const char *method, int64_t want)
 		fail_msg("%s() stayed %lld, expected %lld", method, (long long)n, (long long)want);
 }
 
+/* o's state as `mgrctl show` reads it (the manager's describe): field key
+ * of its value map as an int, or a list's length; fails if absent. */
+static inline int64_t sync_state(mgr_object *o, const char *key)
+{
+	mgr_value *r = NULL, *ref = mgr_object_ref(o);
+	int err = mgr_call(mgr_client_manager(mgr_object_client(o)), "describe", &ref, 1, &r);
+	mgr_value_free(ref);
+	if (err)
+		fail_msg("describe: %s", mgr_strerror(err));
+	mgr_value *k = mgr_value_new_string("value"), *kk = mgr_value_new_string(key);
+	const mgr_value *v = mgr_value_map_get(mgr_value_map_get(r, k), kk);
+	if (!v)
+		fail_msg("describe: no %s", key);
+	int64_t n = mgr_value_kind(v) == MGR_LIST ? (int64_t)mgr_value_len(v) : mgr_value_int(v);
+	mgr_value_free(k);
+	mgr_value_free(kk);
+	mgr_value_free(r);
+	return n;
+}
+
+/* Polls sync_state(o, key) until it equals want; fails after 20 s. */
+static inline void sync_poll_state(mgr_object *o, const char *key, int64_t want)
+{
+	int64_t deadline = clock_now_ms() + 20000, n;
+	while ((n = sync_state(o, key)) != want && clock_now_ms() < deadline)
+		;
+	if (n != want)
+		fail_msg("%s stayed %lld, expected %lld", key, (long long)n, (long long)want);
+}
+
 /* n children in order, each parked on o before the next starts (so the
  * server's FIFO order is the spawn order): child i runs fn(arg, i) and is
  * parked once o.method() reaches base + i + 1. */

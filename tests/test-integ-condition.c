@@ -173,11 +173,38 @@ static void test_cond_wait_for(void **state)
 	mgr_object_release(x.count);
 }
 
+/* Python: wait(0) releases the lock, is not notified, and holds the lock
+ * again before it returns (at once: the client timeout bounds the old
+ * forever); negative timeouts are refused before the lock is released. */
+static void test_cond_zero_timeout(void **state)
+{
+	struct harness *h = *state;
+	mgr_object *c;
+	bool notified = true, got = false, owned = false;
+	assert_int_equal(mgr_condition_open(h->c, NULL, NULL, &c), 0);
+	mgr_client_set_timeout(h->c, 5000);
+	assert_int_equal(mgr_condition_acquire(c, true, 0, &got, NULL), 0);
+	assert_true(got);
+	assert_int_equal(mgr_condition_wait(c, 0, &notified, NULL), 0);
+	assert_false(notified);
+	assert_int_equal(mgr_lock_owned(c, &owned), 0);
+	assert_true(owned);
+	assert_int_equal(mgr_condition_wait(c, -1, &notified, NULL), MGR_EARGS);
+	assert_int_equal(mgr_lock_owned(c, &owned), 0);
+	assert_true(owned);
+	assert_int_equal(mgr_condition_wait_for(c, NULL, NULL, 0, NULL), MGR_EINVAL);
+	assert_int_equal(mgr_condition_release(c), 0);
+	assert_int_equal(mgr_condition_acquire(c, false, 10, &got, NULL), MGR_EARGS);
+	mgr_client_set_timeout(h->c, 0);
+	mgr_object_release(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cond_requires_lock),
 		cmocka_unit_test(test_cond_timeout_keeps_depth),
+		cmocka_unit_test(test_cond_zero_timeout),
 		cmocka_unit_test(test_cond_notify_fifo),
 		cmocka_unit_test(test_cond_given_lock_reacquire),
 		cmocka_unit_test(test_cond_wait_for),

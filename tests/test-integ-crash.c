@@ -248,6 +248,62 @@ static void test_crash_nonrobust_lock(void **state)
 	mgr_object_release(l);
 }
 
+/* The manager has ended every session but the test's own. */
+static void await_sessions_ended(struct harness *h)
+{
+	assert_int_equal(harness_wait_info(h->c, "sessions", 1, 20000), 1);
+}
+
+/* (h) a robust=false rlock stays locked, and owned by the dead holder:
+ * nobody else may release it (unlike a robust=false plain lock). */
+static void test_crash_nonrobust_rlock(void **state)
+{
+	struct harness *h = *state;
+	mgr_object *r;
+	bool got = true, locked = false;
+	assert_int_equal(mgr_rlock_open(h->c, NULL, false, &r), 0);
+	struct kid k = kid_spawn(rlock_holder, r);
+	kid_await(&k);
+	kid_kill(&k);
+	await_sessions_ended(h);
+	assert_int_equal(mgr_lock_acquire(r, false, MGR_FOREVER, &got, NULL), 0);
+	assert_false(got);
+	assert_int_equal(mgr_lock_locked(r, &locked), 0);
+	assert_true(locked);
+	assert_int_equal(mgr_lock_release(r), MGR_EPERM);
+	mgr_object_release(r);
+}
+
+static int release_twice_take_once(mgr_object *o)
+{
+	bool got = false;
+	if (mgr_semaphore_release(o, 1) || mgr_semaphore_release(o, 1))
+		return -1;
+	return mgr_semaphore_acquire(o, true, MGR_FOREVER, &got) || !got ? -1 : 0;
+}
+
+static int net_giver(void *arg, int ready) { return hold_and_hang(arg, ready, release_twice_take_once); }
+
+/* (i) a robust semaphore counts a session's permits net: one that released
+ * 2 and acquired 1 gave one more than it took, so its end returns nothing
+ * (the value stays 1; counting only what it acquired gave 2). */
+static void test_crash_semaphore_net(void **state)
+{
+	struct harness *h = *state;
+	mgr_object *s;
+	int64_t v = -1;
+	assert_int_equal(mgr_semaphore_open(h->c, NULL, 0, true, &s), 0);
+	struct kid k = kid_spawn(net_giver, s);
+	kid_await(&k);
+	assert_int_equal(mgr_semaphore_value(s, &v), 0);
+	assert_int_equal(v, 1);
+	kid_kill(&k);
+	await_sessions_ended(h);
+	assert_int_equal(mgr_semaphore_value(s, &v), 0);
+	assert_int_equal(v, 1);
+	mgr_object_release(s);
+}
+
 static int cond_hang(void *arg, int i)
 {
 	(void)i;
@@ -296,6 +352,8 @@ int main(void)
 		cmocka_unit_test(test_crash_semaphore_permits),
 		cmocka_unit_test(test_crash_nonrobust_lock),
 		cmocka_unit_test(test_crash_condition_waiter),
+		cmocka_unit_test(test_crash_nonrobust_rlock),
+		cmocka_unit_test(test_crash_semaphore_net),
 	};
 	return cmocka_run_group_tests(tests, sync_setup, sync_teardown);
 }

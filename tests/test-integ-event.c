@@ -83,11 +83,35 @@ static void test_event_delete_answers_waiters(void **state)
 	mgr_object_release(e);
 }
 
+/* Python: wait(0) is a poll, false at once when unset (it used to mean
+ * forever: the client timeout turns that hang into a failure), true when
+ * set; a negative timeout is refused (Python: ValueError). */
+static void test_event_zero_timeout(void **state)
+{
+	struct harness *h = *state;
+	mgr_object *e;
+	bool set = true;
+	assert_int_equal(mgr_event_open(h->c, NULL, &e), 0);
+	mgr_client_set_timeout(h->c, 5000);
+	assert_int_equal(mgr_event_wait(e, 0, &set), 0);
+	assert_false(set);
+	assert_int_equal(sync_call_int(e, "waiting"), 0);
+	assert_int_equal(mgr_event_wait(e, -1, &set), MGR_EARGS);
+	assert_int_equal(mgr_event_set(e), 0);
+	assert_int_equal(mgr_event_wait(e, -1, &set), MGR_EARGS); /* even when set */
+	set = false;
+	assert_int_equal(mgr_event_wait(e, 0, &set), 0);
+	assert_true(set);
+	mgr_client_set_timeout(h->c, 0);
+	mgr_object_release(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_event_flag),
 		cmocka_unit_test(test_event_timeout),
+		cmocka_unit_test(test_event_zero_timeout),
 		cmocka_unit_test(test_event_set_wakes_all),
 		cmocka_unit_test(test_event_delete_answers_waiters),
 	};

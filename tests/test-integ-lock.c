@@ -293,10 +293,65 @@ static void test_lock_dead_waiter_skipped(void **state)
 	}
 }
 
+/* Python's acquire(blocking, timeout): a timeout with blocking false and a
+ * negative one are refused (ValueError there, EARGS here) before anything
+ * is taken; 0 polls (it used to mean forever: the client timeout turns that
+ * hang into a failure). Also through the generic mgr_call_timeout. */
+static void test_lock_timeout_arguments(void **state)
+{
+	struct harness *h = *state;
+	mgr_object *l;
+	mgr_value *r = NULL;
+	bool got = true, locked = true;
+	assert_int_equal(mgr_lock_open(h->c, NULL, true, &l), 0);
+	mgr_client_set_timeout(h->c, 5000);
+	assert_int_equal(mgr_lock_acquire(l, false, 0, &got, NULL), MGR_EARGS);
+	assert_int_equal(mgr_lock_acquire(l, false, 100, &got, NULL), MGR_EARGS);
+	assert_int_equal(mgr_lock_acquire(l, true, -1, &got, NULL), MGR_EARGS);
+	assert_int_equal(mgr_lock_locked(l, &locked), 0);
+	assert_false(locked); /* nothing was taken */
+	assert_int_equal(mgr_lock_acquire(l, true, 0, &got, NULL), 0);
+	assert_true(got); /* free: a poll takes it */
+	assert_int_equal(mgr_lock_acquire(l, true, 0, &got, NULL), 0);
+	assert_false(got); /* held: a poll does not wait */
+	assert_int_equal(mgr_call_timeout(l, "acquire", 0, NULL, 0, &r), 0);
+	assert_int_equal(mgr_value_int(r), 0);
+	mgr_value_free(r);
+	r = NULL;
+	assert_int_equal(mgr_call_timeout(l, "acquire", 30, NULL, 0, &r), 0);
+	assert_int_equal(mgr_value_int(r), 0); /* timed out: not acquired */
+	mgr_value_free(r);
+	assert_int_equal(mgr_call_timeout(l, "acquire", -5, NULL, 0, NULL), MGR_EARGS);
+	assert_int_equal(sync_call_int(l, "waiting"), 0);
+	assert_int_equal(mgr_lock_release(l), 0);
+	mgr_client_set_timeout(h->c, 0);
+	mgr_object_release(l);
+}
+
+/* mgr_counter_take: subtracts only when at least n is there. */
+static void test_counter_take(void **state)
+{
+	struct harness *h = *state;
+	mgr_object *k;
+	bool taken = false;
+	int64_t v = -1;
+	assert_int_equal(mgr_counter_open(h->c, "take-k", &k), 0);
+	assert_int_equal(mgr_counter_add(k, 3, NULL), 0);
+	assert_int_equal(mgr_counter_take(k, 2, &taken), 0);
+	assert_true(taken);
+	assert_int_equal(mgr_counter_take(k, 2, &taken), 0);
+	assert_false(taken);
+	assert_int_equal(mgr_counter_get(k, &v), 0);
+	assert_int_equal(v, 1);
+	mgr_object_release(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lock_basic),
+		cmocka_unit_test(test_lock_timeout_arguments),
+		cmocka_unit_test(test_counter_take),
 		cmocka_unit_test(test_lock_timeout_and_owner),
 		cmocka_unit_test(test_lock_nonrobust_release_by_other),
 		cmocka_unit_test(test_lock_release_from_other_thread),

@@ -294,11 +294,197 @@ static void test_queue_dead_getter_skipped(void **state)
 	}
 }
 
+/* Python: get(block, timeout) refuses a negative timeout and a timeout
+ * with block false; get(True, 0) on an empty queue raises Empty at once. */
+static void test_queue_timeout_arguments(void **state)
+{
+	struct harness *h = *state;
+	mgr_object *q;
+	int err;
+	assert_int_equal(mgr_queue_open(h->c, NULL, 1, &q), 0);
+	mgr_client_set_timeout(h->c, 5000);
+	assert_int_equal(queue_get_int(q, true, 0, &err), -1);
+	assert_int_equal(err, MGR_EEMPTY);
+	assert_int_equal(queue_get_int(q, false, 0, &err), -1);
+	assert_int_equal(err, MGR_EARGS);
+	assert_int_equal(queue_get_int(q, true, -1, &err), -1);
+	assert_int_equal(err, MGR_EARGS);
+	assert_int_equal(mgr_queue_put(q, mgr_value_new_int(1), false, 10), MGR_EARGS);
+	assert_int_equal(mgr_queue_put(q, mgr_value_new_int(1), true, -1), MGR_EARGS);
+	assert_int_equal(mgr_queue_put(q, mgr_value_new_int(1), true, 0), 0);
+	assert_int_equal(mgr_queue_put(q, mgr_value_new_int(2), true, 0), MGR_EFULL);
+	assert_int_equal(queue_get_int(q, true, 0, &err), 1);
+	mgr_client_set_timeout(h->c, 0);
+	mgr_object_release(q);
+}
+
+static int put_and_hang(void *arg, int i)
+{
+	CHK(mgr_queue_put(arg, mgr_value_new_int(i), true, MGR_FOREVER) == 0);
+	return 1; /* killed before */
+}
+
+static int put_expect_ok(void *arg, int i)
+{
+	CHK(mgr_queue_put(arg, mgr_value_new_int(i), true, 20000) == 0);
+	return 0;
+}
+
+/* A putter that dies while parked on a full queue: its item never enters;
+ * the next putter's does. */
+static void test_queue_dead_putter(void **state)
+{
+	struct harness *h = *state;
+	mgr_object *q;
+	int err;
+	assert_int_equal(mgr_queue_open(h->c, NULL, 1, &q), 0);
+	assert_int_equal(mgr_queue_put(q, mgr_value_new_int(0), true, MGR_FOREVER), 0);
+	pid_t *dead = sync_spawn_parked(1, put_and_hang, q, q, "waiting", 0);
+	assert_int_equal(kill(dead[0], SIGKILL), 0);
+	assert_int_equal(harness_reap_all(dead, 1), 0);
+	sync_poll(q, "waiting", 0);
+	pid_t *live = sync_spawn_parked(1, put_expect_ok, q, q, "waiting", 0);
+	assert_int_equal(queue_get_int(q, false, MGR_FOREVER, &err), 0);
+	assert_int_equal(queue_get_int(q, true, 20000, &err), 0); /* the live putter's i = 0 */
+	assert_int_equal(harness_reap_all(live, 1), 1);
+	assert_int_equal(mgr_queue_get_nowait(q, NULL), MGR_EEMPTY); /* the dead one's: never */
+	mgr_object_release(q);
+}
+
+static int join_and_hang(void *arg, int i)
+{
+	(void)i;
+	mgr_queue_join(arg, MGR_FOREVER);
+	return 1;
+}
+
+/* A process parked in join that dies is removed from the joiners. */
+static void test_queue_dead_joiner(void **state)
+{
+	struct harness *h = *state;
+	mgr_object *q;
+	assert_int_equal(mgr_joinable_queue_open(h->c, NULL, 0, &q), 0);
+	assert_int_equal(mgr_queue_put(q, mgr_value_new_int(1), true, MGR_FOREVER), 0);
+	pid_t *pid = calloc(1, sizeof(*pid));
+	assert_non_null(pid);
+	pid[0] = harness_spawn(join_and_hang, q, 0);
+	sync_poll_state(q, "joiners", 1);
+	assert_int_equal(kill(pid[0], SIGKILL), 0);
+	assert_int_equal(harness_reap_all(pid, 1), 0);
+	sync_poll_state(q, "joiners", 0);
+	mgr_object_release(q);
+}
+
+static int get_and_hang(void *arg, int ready)
+{
+	mgr_value *v = NULL;
+	CHK(mgr_queue_get(arg, true, MGR_FOREVER, &v) == 0);
+	mgr_value_free(v);
+	kid_signal(ready);
+	for (;;)
+		pause();
+}
+
+/* A worker that took the item and died before task_done: a joinable queue
+ * (ack=redeliver by default) hands the item to the next get, marked as a
+ * second delivery; after its task_done join() returns. It used to hang. */
+static void test_queue_redeliver(void **state)
+{
+	struct harness *h = *state;
+	mgr_object *q;
+	mgr_value *v = NULL;
+	int64_t delivery = 0;
+	bool again = false;
+	assert_int_equal(mgr_joinable_queue_open(h->c, NULL, 0, &q), 0);
+	assert_int_equal(mgr_queue_put(q, mgr_value_new_string("job"), true, MGR_FOREVER), 0);
+	assert_int_equal(mgr_queue_put(q, mgr_value_new_string("next"), true, MGR_FOREVER), 0);
+	struct kid k = kid_spawn(get_and_hang, q);
+	kid_await(&k);
+	assert_int_equal(sync_state(q, "unacked"), 1);
+	kid_kill(&k);
+	assert_int_equal(mgr_queue_get_ex(q, true, 20000, &v, &delivery, &again), 0);
+	assert_string_equal(mgr_value_string(v, NULL), "job"); /* back at the front */
+	assert_int_equal(delivery, 2);
+	assert_true(again);
+	mgr_value_free(v);
+	assert_int_equal(sync_state(q, "redelivered"), 1);
+	assert_int_equal(mgr_queue_task_done(q), 0);
+	assert_int_equal(mgr_queue_get_ex(q, false, MGR_FOREVER, &v, &delivery, &again), 0);
+	assert_string_equal(mgr_value_string(v, NULL), "next");
+	assert_int_equal(delivery, 1);
+	assert_false(again);
+	mgr_value_free(v);
+	assert_int_equal(mgr_queue_task_done(q), 0);
+	assert_int_equal(mgr_queue_join(q, 5000), 0);
+	assert_int_equal(sync_state(q, "unacked"), 0);
+	mgr_object_release(q);
+}
+
+/* ack=abandon: the dead worker's item is counted and finished: join()
+ * returns, and abandoned says 1. */
+static void test_queue_abandon(void **state)
+{
+	struct harness *h = *state;
+	mgr_object *q;
+	int64_t n = -1;
+	size_t len = 9;
+	assert_int_equal(mgr_queue_open_ack(h->c, NULL, true, 0, MGR_ACK_ABANDON, &q), 0);
+	assert_int_equal(mgr_queue_put(q, mgr_value_new_string("job"), true, MGR_FOREVER), 0);
+	struct kid k = kid_spawn(get_and_hang, q);
+	kid_await(&k);
+	kid_kill(&k);
+	assert_int_equal(mgr_queue_join(q, 20000), 0);
+	assert_int_equal(mgr_queue_abandoned(q, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(mgr_queue_qsize(q, &len), 0);
+	assert_int_equal(len, 0);
+	mgr_object_release(q);
+}
+
+/* A plain queue keeps Python's final get, unless made with an ack mode:
+ * then a dead getter's item comes back, and ack() settles one. */
+static void test_queue_plain_ack(void **state)
+{
+	struct harness *h = *state;
+	mgr_object *plain, *acked;
+	mgr_value *v = NULL;
+	int64_t delivery = 0;
+	int err;
+	assert_int_equal(mgr_queue_open(h->c, NULL, 0, &plain), 0);
+	assert_int_equal(mgr_queue_open_ack(h->c, NULL, false, 0, MGR_ACK_REDELIVER, &acked), 0);
+	assert_int_equal(mgr_queue_put(plain, mgr_value_new_int(1), true, MGR_FOREVER), 0);
+	assert_int_equal(mgr_queue_put(acked, mgr_value_new_int(2), true, MGR_FOREVER), 0);
+	struct kid k1 = kid_spawn(get_and_hang, plain), k2 = kid_spawn(get_and_hang, acked);
+	kid_await(&k1);
+	kid_await(&k2);
+	kid_kill(&k1);
+	kid_kill(&k2);
+	assert_int_equal(mgr_queue_get_ex(acked, true, 20000, &v, &delivery, NULL), 0);
+	assert_int_equal(mgr_value_int(v), 2);
+	assert_int_equal(delivery, 2);
+	mgr_value_free(v);
+	assert_int_equal(mgr_queue_ack(acked), 0);
+	assert_int_equal(mgr_queue_ack(acked), MGR_ESTATE); /* nothing left to acknowledge */
+	assert_int_equal(harness_wait_info(h->c, "sessions", 1, 20000), 1);
+	assert_int_equal(queue_get_int(plain, false, MGR_FOREVER, &err), -1);
+	assert_int_equal(err, MGR_EEMPTY); /* Python: the item went with its getter */
+	assert_int_equal(mgr_queue_ack(plain), MGR_ESTATE);
+	assert_int_equal(mgr_queue_task_done(plain), MGR_ENOMETHOD);
+	mgr_object_release(plain);
+	mgr_object_release(acked);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_queue_fifo),
 		cmocka_unit_test(test_queue_maxsize_and_timeouts),
+		cmocka_unit_test(test_queue_timeout_arguments),
+		cmocka_unit_test(test_queue_dead_putter),
+		cmocka_unit_test(test_queue_dead_joiner),
+		cmocka_unit_test(test_queue_redeliver),
+		cmocka_unit_test(test_queue_abandon),
+		cmocka_unit_test(test_queue_plain_ack),
 		cmocka_unit_test(test_queue_blocked_put),
 		cmocka_unit_test(test_queue_producers_consumers),
 		cmocka_unit_test(test_joinable_join),
