@@ -784,19 +784,26 @@ static void test_libmgr_frame_edge(void **state)
 	assert_alive(b);
 }
 
-/* A Request with 1,000,000 Values: manager.create("list", <999,999 empty
- * Values>), or ping(<1,000,000 empty Values>). Returns the fd it went to. */
+/* A Request with 1,000,000 Values: manager.create("list", nil, [<999,997
+ * empty Values>]) (a list takes one constructor argument: more are
+ * refused), or ping(<1,000,000 empty Values>). Returns the fd it went to. */
 static int send_million(struct bad *b, uint64_t id, const char *method)
 {
-	struct pb args = {0}, first = {0};
+	struct pb args = {0}, first = {0}, items = {0}, initial = {0};
 	size_t values = 0;
+	static const uint8_t empty_arg[2] = {4 << 3 | 2, 0}, empty_item[2] = {1 << 3 | 2, 0};
 	if (strcmp(method, "create") == 0) {
 		val_str(&first, "list", 4);
 		args_add(&args, &first);
 		pb_free(&first);
-		values++;
+		pb_put(&args, empty_arg, 2); /* the name: nil */
+		for (values = 3; values < 1000000; values++)
+			pb_put(&items, empty_item, 2);
+		pb_lendelim(&initial, 7, items.p, items.len); /* Value.list */
+		args_add(&args, &initial);
+		pb_free(&items);
+		pb_free(&initial);
 	}
-	static const uint8_t empty_arg[2] = {4 << 3 | 2, 0};
 	for (; values < 1000000; values++)
 		pb_put(&args, empty_arg, 2);
 	int fd = harness_raw_session(b->h.path);

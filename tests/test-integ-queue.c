@@ -402,6 +402,7 @@ static void test_queue_redeliver(void **state)
 	kid_await(&k);
 	assert_int_equal(sync_state(q, "unacked"), 1);
 	kid_kill(&k);
+	sync_poll_state(q, "unacked", 0); /* its session ended: the item is back */
 	assert_int_equal(mgr_queue_get_ex(q, true, 20000, &v, &delivery, &again), 0);
 	assert_string_equal(mgr_value_string(v, NULL), "job"); /* back at the front */
 	assert_int_equal(delivery, 2);
