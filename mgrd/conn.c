@@ -1,7 +1,11 @@
 /* One connection = one session: reads frames (length checked before any
- * allocation), runs the handshake state machine, queues replies and writes
- * them in bulk, cuts off clients that do not read, and on close gives back
- * everything the session held. */
+ * allocation; the input buffer grows only as bytes come, and unfinished
+ * frames of all connections together are held to --max-partial-bytes),
+ * runs the handshake state machine and the deadlines after it (a frame
+ * begun must end within --frame-timeout; --idle-timeout), queues replies
+ * and writes them in bulk (a reply too big to ever send is answered
+ * ELIMIT instead), cuts off clients that do not read, and on close gives
+ * back everything the session held. */
 #include "conn.h"
 
 #include <errno.h>
@@ -12,15 +16,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/clock.h"
 #include "../common/frame.h"
 #include "conn-poll.h"
 #include "conn-ring.h"
 #include "log.h"
 #include "state.h"
 
-#define CONN_BUF_MIN 16384   /* first allocation of either buffer */
-#define CONN_BUF_KEEP 262144 /* bigger buffers are freed once empty */
-#define CONN_READ_MIN 4096   /* room made before every read */
+#define CONN_BUF_MIN 16384   /* first allocation of either buffer; input keeps no more */
+#define CONN_BUF_KEEP 262144 /* bigger output buffers are freed once empty */
+#define CONN_READ_MIN 4096   /* least room made before a read */
+#define CONN_READ_MAX 1048576 /* most room made ahead of the bytes held */
 
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
@@ -99,6 +105,14 @@ static void conn_unlink(struct conn *c)
 		event_base_loopexit(srv->base, NULL);
 }
 
+/* c's input holds n bytes of an unfinished frame: the server's count
+ * follows (0 once c reads no more). */
+static void conn_in_charge(struct conn *c, size_t n)
+{
+	c->srv->partial_bytes = c->srv->partial_bytes - c->in_charge + n;
+	c->in_charge = n;
+}
+
 void conn_close(struct conn *c, const char *why)
 {
 	if (c->state == CONN_DEAD && c->fd < 0)
@@ -111,6 +125,7 @@ void conn_close(struct conn *c, const char *why)
 		if (evs[i])
 			event_free(evs[i]);
 	c->read_ev = c->write_ev = c->timer_ev = c->ring_ev = NULL;
+	conn_in_charge(c, 0);
 	conn_poll_forget(c);
 	conn_ring_free(c->ring);
 	c->ring = NULL;
@@ -126,39 +141,100 @@ void conn_close(struct conn *c, const char *why)
 
 /* ---- buffers: plain bytes, [off, len) pending; one read() or send() a turn ---- */
 
-/* Room for n more bytes at the end (moving the pending ones to the start
- * first); NULL when out of memory. */
+/* Moves the pending bytes to the start. */
+static void conn_buf_compact(struct conn_buf *b)
+{
+	if (!b->off)
+		return;
+	memmove(b->p, b->p + b->off, b->len - b->off);
+	b->len -= b->off;
+	b->off = 0;
+}
+
+/* Capacity exactly cap (>= the pending bytes, compacted); -1 when out of
+ * memory (b unchanged). */
+static int conn_buf_resize(struct conn_buf *b, size_t cap)
+{
+	conn_buf_compact(b);
+	uint8_t *p = realloc(b->p, cap);
+	if (!p)
+		return -1;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+/* Room for n more bytes at the end, doubling (replies: ours, bounded by
+ * max_outbuf); NULL when out of memory. */
 static uint8_t *conn_buf_room(struct conn_buf *b, size_t n)
 {
-	if (b->off && b->cap - b->len < n) {
-		memmove(b->p, b->p + b->off, b->len - b->off);
-		b->len -= b->off;
-		b->off = 0;
-	}
+	if (b->off && b->cap - b->len < n)
+		conn_buf_compact(b);
 	if (b->cap - b->len < n) {
 		size_t cap = b->cap ? b->cap : CONN_BUF_MIN;
 		while (cap - b->len < n)
 			cap *= 2;
-		uint8_t *p = realloc(b->p, cap);
-		if (!p)
+		if (conn_buf_resize(b, cap))
 			return NULL;
-		b->p = p;
-		b->cap = cap;
 	}
 	return b->p + b->len;
 }
 
-/* Everything consumed: start over, and give back what a big frame grew. */
-static void conn_buf_consumed(struct conn_buf *b)
+/* Everything consumed: start over, and give back a buffer over keep. */
+static void conn_buf_consumed(struct conn_buf *b, size_t keep)
 {
 	if (b->off < b->len)
 		return;
 	b->off = b->len = 0;
-	if (b->cap > CONN_BUF_KEEP) {
+	if (b->cap > keep) {
 		free(b->p);
 		b->p = NULL;
 		b->cap = 0;
 	}
+}
+
+/* ---- input buffer: grows as bytes come, never as a header announces ----
+ * Before a read there is room for a quarter of what is held (4 KiB to
+ * 1 MiB), no more than the unfinished frame still lacks (4 KiB at least);
+ * once frames are taken, a buffer more than half empty shrinks. So a
+ * buffer stays under about 2.5 times the bytes it holds, plus 16 KiB, and
+ * a 16 MiB frame costs about 30 reallocations. */
+
+static size_t conn_in_want(const struct conn *c)
+{
+	size_t have = c->in.len - c->in.off, want = have / 4;
+	want = want < CONN_READ_MIN ? CONN_READ_MIN : want > CONN_READ_MAX ? CONN_READ_MAX : want;
+	if (have >= FRAME_HEADER) {
+		size_t rest = FRAME_HEADER + (size_t)frame_get_len(c->in.p + c->in.off) - have;
+		if (rest < want) /* (a whole frame waiting: rest wraps, huge) */
+			want = rest > CONN_READ_MIN ? rest : CONN_READ_MIN;
+	}
+	return want;
+}
+
+/* Room before a read; NULL when out of memory. */
+static uint8_t *conn_in_room(struct conn *c)
+{
+	struct conn_buf *b = &c->in;
+	size_t want = conn_in_want(c);
+	if (b->cap - b->len < want && b->off)
+		conn_buf_compact(b);
+	if (b->cap - b->len < want) {
+		size_t cap = b->len + want;
+		if (conn_buf_resize(b, cap < CONN_BUF_MIN ? CONN_BUF_MIN : cap))
+			return NULL;
+	}
+	return b->p + b->len;
+}
+
+/* After frames were taken: give back what is no longer needed. */
+static void conn_in_shrink(struct conn *c)
+{
+	struct conn_buf *b = &c->in;
+	conn_buf_consumed(b, CONN_BUF_MIN);
+	size_t need = b->len - b->off + conn_in_want(c);
+	if (b->cap > CONN_BUF_MIN && b->cap / 2 > need)
+		(void)conn_buf_resize(b, need < CONN_BUF_MIN ? CONN_BUF_MIN : need);
 }
 
 /* ---- output ---- */
@@ -193,7 +269,7 @@ static void conn_flush(struct conn *c)
 		if (n > 0)
 			c->out.off += (size_t)n;
 	}
-	conn_buf_consumed(&c->out);
+	conn_buf_consumed(&c->out, CONN_BUF_KEEP);
 	if (c->state == CONN_CLOSING && !c->pins) /* a worker's reply still to come */
 		conn_close(c, "closed after last reply");
 }
@@ -205,21 +281,86 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	conn_flush(arg);
 }
 
+static void conn_deadline_arm(struct conn *c, int64_t due, int64_t now);
+
 void conn_close_after_flush(struct conn *c)
 {
 	if (c->state == CONN_DEAD)
 		return;
+	if (c->state != CONN_CLOSING) { /* its last replies get a frame's time */
+		int64_t now = clock_now_ms();
+		c->closing_since = now;
+		if (c->state == CONN_READY)
+			conn_deadline_arm(c, now + c->srv->cfg.frame_ms, now);
+	}
 	c->state = CONN_CLOSING;
+	conn_in_charge(c, 0); /* read no more: its unfinished frame never ends */
 	event_del(c->read_ev);
 	if (!c->users)
 		conn_flush(c);
+}
+
+/* Bytes c's ring would take now (a socket's room is not known before
+ * sending: 0). */
+static size_t conn_send_room(const struct conn *c)
+{
+	if (!c->ring)
+		return 0;
+	const struct ring *r = &c->ring->r;
+	uint32_t used = r->tx_tail - __atomic_load_n(&r->tx->head, __ATOMIC_ACQUIRE);
+	return used > r->cap ? 0 : r->cap - used;
+}
+
+/* Whether a reply can never reach c (why says which limit): its body is
+ * over max_frame (the client would refuse it), or, on its own, it is more
+ * than max_outbuf plus what the ring takes now (queuing it would cut c
+ * off however fast it reads). */
+static bool conn_reply_too_big(const struct conn *c, const struct frame_out *fo, char *why,
+			       size_t n)
+{
+	const struct config *cfg = &c->srv->cfg;
+	size_t body = fo->size - FRAME_HEADER, room = conn_send_room(c);
+	if (body > cfg->frame.max_frame)
+		snprintf(why, n, "reply of %zu bytes exceeds max_frame %u", body,
+			 cfg->frame.max_frame);
+	else if (fo->size > cfg->max_outbuf + room)
+		snprintf(why, n, "reply of %zu bytes exceeds max_outbuf %u%s", fo->size,
+			 cfg->max_outbuf, room ? " and the room in the ring" : "");
+	else
+		return false;
+	return true;
+}
+
+static void conn_put(struct conn *c, const struct msg *m);
+
+/* Answers a reply that cannot be sent with ELIMIT naming the limit; the
+ * session stays. References the value handed the session stay with it
+ * until it drops them or ends. */
+static void conn_put_too_big(struct conn *c, const struct msg *m, const char *why)
+{
+	log_msg(LOG_INFO, "session %llu (pid %d): %s; answered with an error",
+		(unsigned long long)c->session, (int)c->pid, why);
+	struct msg e = {.kind = MSG_REPLY};
+	e.u.reply = (struct msg_reply){m->u.reply.id, MGR_ELIMIT, NULL, (char *)why,
+				       m->u.reply.spin};
+	conn_put(c, &e); /* no value: never too big itself */
 }
 
 static void conn_put(struct conn *c, const struct msg *m)
 {
 	struct frame_out fo;
 	uint8_t *dst;
-	if (frame_prepare(&fo, m) || !(dst = conn_buf_room(&c->out, fo.size))) {
+	char why[128];
+	int err = frame_prepare(&fo, m);
+	if (m->kind == MSG_REPLY && m->u.reply.value &&
+	    (err == MGR_ELIMIT || (!err && conn_reply_too_big(c, &fo, why, sizeof(why))))) {
+		if (err)
+			snprintf(why, sizeof(why), "reply of over 4 GiB exceeds max_frame %u",
+				 c->srv->cfg.frame.max_frame);
+		conn_put_too_big(c, m, why);
+		return;
+	}
+	if (err || !(dst = conn_buf_room(&c->out, fo.size))) {
 		conn_close(c, "out of memory encoding a reply");
 		return;
 	}
@@ -271,6 +412,21 @@ static void conn_violation(struct conn *c, int code, const char *why)
 	conn_close_after_flush(c);
 }
 
+/* The unfinished frames of all connections passed --max-partial-bytes as
+ * c's grew: c goes (the one asking for more, never one that already
+ * holds its share), its input at once. */
+static void conn_over_budget(struct conn *c)
+{
+	char why[160];
+	snprintf(why, sizeof(why), "unfinished frames of all clients would hold %llu bytes, "
+		 "over max_partial_bytes %u", (unsigned long long)c->srv->partial_bytes,
+		 c->srv->cfg.max_partial);
+	conn_in_charge(c, 0);
+	free(c->in.p);
+	c->in = (struct conn_buf){0};
+	conn_violation(c, MGR_ELIMIT, why);
+}
+
 /* The Welcome (all that is in the output) leaves over the socket with the
  * ring's fds; from now on the ring carries everything. */
 static void conn_ring_start(struct conn *c, struct conn_ring *ring, int memfd)
@@ -299,8 +455,13 @@ static void conn_hello(struct conn *c, struct msg *m)
 		return;
 	}
 	snprintf(c->name, sizeof(c->name), "%s", m->u.hello.name);
-	evtimer_del(c->timer_ev);
+	evtimer_del(c->timer_ev); /* from now on: the deadlines below */
 	c->state = CONN_READY;
+	if (c->srv->cfg.idle_ms) {
+		int64_t now = clock_now_ms();
+		c->active_since = now;
+		conn_deadline_arm(c, now + c->srv->cfg.idle_ms, now);
+	}
 	struct msg w = {.kind = MSG_WELCOME};
 	w.u.welcome = (struct msg_welcome){.version = MGR_PROTOCOL_VERSION,
 		.session = c->session, .pid = (int32_t)getpid(), .limits = c->srv->cfg.frame};
@@ -372,8 +533,6 @@ static void conn_take_input(struct conn *c)
 	while ((c->state == CONN_HELLO || c->state == CONN_READY) && conn_next_frame(c))
 		;
 	c->users--;
-	if (c->state != CONN_DEAD)
-		conn_buf_consumed(&c->in);
 	conn_flush(c);
 }
 
@@ -384,9 +543,34 @@ static ssize_t conn_recv(struct conn *c, void *p, size_t n)
 	return c->ring ? conn_ring_recv(c->ring, p, n) : read(c->fd, p, n);
 }
 
+/* After input was taken: the unfinished frame's bytes are counted (over
+ * the server's budget: c is dropped), the buffer shrinks, and a frame
+ * begun now starts its deadline. held_before, off_before: before the read. */
+static void conn_after_input(struct conn *c, size_t held_before, size_t off_before)
+{
+	if (c->state != CONN_READY && c->state != CONN_HELLO)
+		return; /* closing: counted no more */
+	size_t held = c->in.len - c->in.off;
+	bool began = held && (!held_before || c->in.off != off_before);
+	conn_in_charge(c, held);
+	if (c->srv->partial_bytes > c->srv->cfg.max_partial) {
+		conn_over_budget(c);
+		return;
+	}
+	conn_in_shrink(c);
+	if (c->state != CONN_READY || (!began && !c->srv->cfg.idle_ms))
+		return;
+	int64_t now = clock_now_ms();
+	c->active_since = now;
+	if (began) {
+		c->frame_since = now;
+		conn_deadline_arm(c, now + c->srv->cfg.frame_ms, now);
+	}
+}
+
 int conn_read_once(struct conn *c, bool polling)
 {
-	uint8_t *room = conn_buf_room(&c->in, CONN_READ_MIN);
+	uint8_t *room = conn_in_room(c);
 	if (!room) {
 		conn_close(c, "out of memory reading");
 		return -1;
@@ -399,9 +583,11 @@ int conn_read_once(struct conn *c, bool polling)
 		conn_close(c, n == 0 ? "peer closed" : errno == EPROTO ? "broke its ring" : "read failed");
 		return -1;
 	}
+	size_t held_before = c->in.len - c->in.off, off_before = c->in.off;
 	c->in.len += (size_t)n;
 	uint64_t calls = c->calls;
 	conn_take_input(c);
+	conn_after_input(c, held_before, off_before);
 	if (c->ring && c->calls != calls && c->state == CONN_READY)
 		conn_poll_hot(c);
 	return c->calls != calls;
@@ -450,11 +636,73 @@ static void conn_ring_cb(evutil_socket_t fd, short what, void *arg)
 	conn_poll_sleep_all(c->srv);
 }
 
+/* ---- deadlines after Hello: one timer, re-armed lazily ----
+ * Reads only note the time (a frame begun, the last bytes); the timer,
+ * when it fires, finds the nearest deadline and either drops c or sleeps
+ * until then. Closing: the last replies must be read within a frame's
+ * time. An unfinished frame: it must end within frame_ms of its first
+ * bytes. Otherwise, with idle_ms: a session quiet that long with nothing
+ * parked, running or unsent is dropped. */
+
+static void conn_deadline_arm(struct conn *c, int64_t due, int64_t now)
+{
+	if (!c->timer_ev || (c->timer_due && c->timer_due <= due))
+		return; /* it fires earlier and looks again */
+	int64_t ms = due > now ? due - now : 0;
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	if (evtimer_add(c->timer_ev, &tv) == 0)
+		c->timer_due = due;
+}
+
+static bool conn_busy(const struct conn *c)
+{
+	return c->n_parked || c->pins || c->out.len > c->out.off;
+}
+
+/* c's nearest deadline (0: none) and what passing it means. */
+static int64_t conn_deadline(const struct conn *c, char *why, size_t n)
+{
+	const struct config *cfg = &c->srv->cfg;
+	size_t held = c->in.len - c->in.off;
+	if (c->state == CONN_CLOSING) {
+		snprintf(why, n, "its last replies not read within %u ms", cfg->frame_ms);
+		return c->closing_since + cfg->frame_ms;
+	}
+	if (held) {
+		snprintf(why, n, "a frame of %zu bytes unfinished after %u ms (%zu came)",
+			 held >= FRAME_HEADER ? (size_t)frame_get_len(c->in.p + c->in.off) : 0,
+			 cfg->frame_ms, held);
+		return c->frame_since + cfg->frame_ms;
+	}
+	snprintf(why, n, "idle for %u ms", cfg->idle_ms);
+	return cfg->idle_ms ? c->active_since + cfg->idle_ms : 0;
+}
+
+static void conn_deadline_check(struct conn *c)
+{
+	char why[128];
+	int64_t now = clock_now_ms(), due = conn_deadline(c, why, sizeof(why));
+	if (!due)
+		return;
+	if (due > now)
+		conn_deadline_arm(c, due, now);
+	else if (c->state == CONN_CLOSING)
+		conn_close(c, why);
+	else if (c->in.len == c->in.off && conn_busy(c)) { /* waiting on us is not idle */
+		c->active_since = now;
+		conn_deadline_arm(c, now + c->srv->cfg.idle_ms, now);
+	} else
+		conn_violation(c, MGR_ETIMEDOUT, why);
+}
+
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct conn *c = arg;
+	c->timer_due = 0;
 	if (c->state == CONN_HELLO)
 		conn_close(c, "no Hello before the handshake deadline");
+	else
+		conn_deadline_check(c);
 }

@@ -18,6 +18,9 @@ struct object;
 struct msg;
 struct conn_ring;
 
+/* Supplementary groups kept per session (admit.h, admit_conn_in_group). */
+#define CONN_MAX_GROUPS 64
+
 enum conn_state {
 	CONN_HELLO,   /* waiting for Hello; nothing else is accepted */
 	CONN_READY,   /* serving requests */
@@ -44,9 +47,18 @@ struct conn {
 		uint8_t *p;
 		size_t off, len, cap;
 	} in, out;
+	/* Deadlines after Hello (conn.c): when the unfinished frame in `in`
+	 * began, when the client last sent anything, when closing began; the
+	 * timer is due at timer_due (all ms, monotonic; 0: not armed). */
+	int64_t frame_since, active_since, closing_since, timer_due;
+	size_t in_charge; /* bytes of `in` counted in srv->partial_bytes */
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
+	/* the peer's supplementary groups at connect() (admit.c): ngroups is
+	 * the kernel's count, groups the first CONN_MAX_GROUPS of them */
+	gid_t groups[CONN_MAX_GROUPS];
+	int ngroups;
 	uint64_t session;
 	char name[64];
 	time_t since;

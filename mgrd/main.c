@@ -110,6 +110,22 @@ static int opt_log_level(struct config *cfg, const char *arg, void *field)
 	return 0;
 }
 
+/* N lines of one kind per second, or N/MS: per MS milliseconds. */
+static int opt_log_rate(struct config *cfg, const char *arg, void *field)
+{
+	(void)cfg;
+	(void)field;
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(arg, &end, 10), ms = 1000;
+	if (*end == '/')
+		ms = strtoul(end + 1, &end, 10);
+	if (errno || *end || !*arg || !n || !ms || n > UINT32_MAX || ms > UINT32_MAX)
+		return -1;
+	log_set_rate((unsigned)n, (unsigned)ms);
+	return 0;
+}
+
 static int opt_module(struct config *cfg, const char *arg, void *field)
 {
 	(void)cfg;
@@ -131,6 +147,9 @@ static const struct option_row option_table[] = {
 	{"max-conns-per-uid", "N", opt_u32, OFF(max_conns_per_uid), "connections per uid (default 4096)"},
 	{"max-waiters", "N", opt_u32, OFF(max_waiters), "parked calls per object (default 65536)"},
 	{"handshake-timeout", "MS", opt_u32, OFF(handshake_ms), "close connections silent this long (default 5000)"},
+	{"max-partial-bytes", "BYTES", opt_u32, OFF(max_partial), "unfinished frames of all clients together; the one growing past it is dropped (default 64 MiB)"},
+	{"frame-timeout", "MS", opt_u32, OFF(frame_ms), "drop a client that began a frame and did not finish it in MS (default 30000)"},
+	{"idle-timeout", "MS", opt_u32, OFF(idle_ms), "drop a session with nothing sent, waiting or owed for MS (default: never)"},
 	{"allow-uid", "UID", opt_allow_uid, 0, "also accept this user (repeatable)"},
 	{"allow-gid", "GID", opt_allow_gid, 0, "also accept this group (repeatable)"},
 	{"parent-pid", "PID", opt_int, OFF(parent_pid), "exit when this process ends"},
@@ -139,6 +158,7 @@ static const struct option_row option_table[] = {
 	{"ring-size", "BYTES", opt_ring, OFF(ring), "largest shared-memory ring per client, each way, 4 KiB-64 MiB; 0: the socket only (default 64 KiB)"},
 	{"no-spin", NULL, opt_flag, OFF(no_spin), "never busy-poll a client's socket (saves CPU, costs latency)"},
 	{"log-level", "LEVEL", opt_log_level, 0, "error, warn, info (default) or debug"},
+	{"log-rate", "N[/MS]", opt_log_rate, 0, "at most N lines of one kind per MS (default 10/1000), then a count"},
 	{"module", "PATH", opt_module, 0, "serve the custom types of this .so (repeatable)"},
 	{"snapshot", "FILE", opt_path, OFF(snapshot_path), "keep named objects in FILE across restarts"},
 	{"snapshot-interval", "SECONDS", opt_u32, OFF(snapshot_interval), "also save every SECONDS (if anything was called)"},

@@ -47,6 +47,8 @@ void config_defaults(struct config *cfg)
 		.ring = RING_DEFAULT,
 		.max_waiters = 65536,
 		.handshake_ms = 5000,
+		.max_partial = 64u << 20,
+		.frame_ms = 30000,
 	};
 }
 

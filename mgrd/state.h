@@ -48,6 +48,9 @@ struct config {
 	uint32_t max_conns, max_conns_per_uid;
 	uint32_t max_waiters; /* parked calls on one object */
 	uint32_t handshake_ms;
+	uint32_t max_partial; /* bytes of unfinished frames, all connections together */
+	uint32_t frame_ms;    /* a frame begun must be whole within this */
+	uint32_t idle_ms;     /* 0: a quiet session stays as long as it likes */
 	uid_t allow_uid[CONFIG_MAX_ALLOW];
 	gid_t allow_gid[CONFIG_MAX_ALLOW];
 	size_t n_allow_uid, n_allow_gid;
@@ -78,6 +81,7 @@ struct server {
 	struct conn *hot;   /* connections with a ring, the last to make calls first */
 	struct conn *awake; /* rings read this loop turn: to sleep before it ends */
 	uint32_t n_conns;
+	uint64_t partial_bytes; /* of unfinished frames, counted against max_partial (conn.c) */
 	struct conn *ended; /* closed, their sessions not ended yet (session.c) */
 	struct event *end_ev; /* ends them, at the start of a loop turn */
 	struct registry reg;
