@@ -2,9 +2,14 @@
  * The same code builds values in libmgr and stores them in mgrd. */
 #include "value.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "htab.h"
@@ -450,12 +455,60 @@ int mgr_value_compare(const mgr_value *a, const mgr_value *b, int *out)
 	return 0;
 }
 
+/* The hash secret: XXH3 secret bytes drawn from getrandom() once per
+ * process, on first use (pthread_once: libmgr hashes from any thread). A
+ * forked child keeps its parent's, which its tables were built with.
+ * Random bytes are what XXH3 asks of a secret ("must look like a bunch of
+ * random bytes"), so they are used as they are. */
+#define VALUE_SECRET_SIZE 192 /* XXH3's default size; at least XXH3_SECRET_SIZE_MIN */
+static unsigned char value_secret[VALUE_SECRET_SIZE];
+static pthread_once_t value_secret_once = PTHREAD_ONCE_INIT;
+
+/* No getrandom (a seccomp filter, a pre-3.17 kernel): what tells this
+ * process apart from others, spread over the secret by XXH3 itself. Not
+ * secret from a local attacker; the probe cap in htab.c still bounds the
+ * cost of collisions. */
+static void value_secret_fallback(void)
+{
+	struct timespec t[2];
+	clock_gettime(CLOCK_REALTIME, &t[0]);
+	clock_gettime(CLOCK_MONOTONIC, &t[1]);
+	uint64_t seed[] = {(uint64_t)t[0].tv_sec, (uint64_t)t[0].tv_nsec, (uint64_t)t[1].tv_nsec,
+			   (uint64_t)getpid(), (uint64_t)(uintptr_t)&t,
+			   (uint64_t)(uintptr_t)value_secret_fallback};
+	for (size_t i = 0; i < sizeof(value_secret) / 8; i++) {
+		uint64_t w = XXH3_64bits_withSeed(seed, sizeof(seed), i);
+		memcpy(value_secret + 8 * i, &w, 8);
+	}
+}
+
+static void value_secret_init(void)
+{
+	int saved = errno;
+	size_t got = 0;
+	while (got < sizeof(value_secret)) {
+		ssize_t n = getrandom(value_secret + got, sizeof(value_secret) - got, 0);
+		if (n > 0)
+			got += (size_t)n;
+		else if (n < 0 && errno != EINTR)
+			break;
+	}
+	if (got < sizeof(value_secret))
+		value_secret_fallback();
+	errno = saved;
+}
+
 uint64_t value_hash(const mgr_value *v)
 {
-	if (v->kind == MGR_STRING || v->kind == MGR_BYTES)
-		return XXH3_64bits_withSeed(value_str(v), value_slen(v), v->kind);
-	int64_t x = v->kind == MGR_BOOL ? v->u.b : v->u.i;
-	return XXH3_64bits_withSeed(&x, sizeof(x), v->kind);
+	pthread_once(&value_secret_once, value_secret_init);
+	if (v->kind == MGR_STRING || v->kind == MGR_BYTES) /* a string and bytes alike share a hash */
+		return XXH3_64bits_withSecret(value_str(v), value_slen(v), value_secret,
+					      sizeof(value_secret));
+	/* 16 bytes take XXH3's 9-16 byte path: both words keyed with 64 bits of
+	 * the secret each and multiplied together (128-bit), where 8 bytes would
+	 * take a fixed bijection of x ^ one 64-bit word. */
+	uint64_t x[2] = {(uint64_t)(v->kind == MGR_BOOL ? v->u.b : v->u.i), v->kind};
+	return XXH3_64bits_withSecret(x, sizeof(x), value_secret, sizeof(value_secret));
 }
 
 size_t value_size(const mgr_value *v)

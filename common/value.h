@@ -72,6 +72,8 @@ void value_set_ref_hooks(const struct value_ref_hooks *hooks); /* NULL: none */
 size_t value_refs_alive(void);
 
 bool value_is_key(const mgr_value *v);
+/* A keyed hash of a key value (XXH3 with a per-process random secret):
+ * stable within a process and its forked children, unpredictable outside. */
 uint64_t value_hash(const mgr_value *v);
 bool value_utf8_valid(const char *s, size_t len);
 /* Text built piece by piece (value-format.c): Python's repr() of values

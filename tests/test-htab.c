@@ -1,6 +1,8 @@
 /* Unit tests for the ordered hash table (common/htab.c): insert, replace,
- * delete, re-insert, insertion order with holes, htab_nth, growth, and a
- * long random run against a plain reference array. */
+ * delete, re-insert, insertion order with holes, htab_nth, growth, a long
+ * random run against a plain reference array, and hash flooding: keys that
+ * collided under the old unkeyed hash, and the probe cap under a constant
+ * hash (counted probes, never time). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,7 @@
 #include <cmocka.h>
 
 #include "../common/htab.h"
+#include "oldhash.h"
 
 static mgr_value *ikey(int64_t i) { return mgr_value_new_int(i); }
 
@@ -324,6 +327,150 @@ static void test_random_vs_reference(void **state)
 	htab_free(h);
 }
 
+/* ---- hash flooding (issue 13) ---- */
+
+enum { FLOOD_N = 40000, FLOOD_BITS = 16 }; /* 40k keys: a 65536-slot index */
+
+static uint64_t hash_keyed(const mgr_value *k) { return value_hash(k); }
+static uint64_t hash_old(const mgr_value *k) { return oldhash_int(mgr_value_int(k)); }
+static uint64_t hash_const(const mgr_value *k) { (void)k; return 42; }
+/* Four groups whose hashes differ only in bits 9 and 10. */
+static uint64_t hash_groups(const mgr_value *k) { return (uint64_t)(mgr_value_int(k) & 3) << 9; }
+
+static int64_t *flood_keys(void)
+{
+	int64_t *keys = malloc(FLOOD_N * sizeof(*keys));
+	assert_non_null(keys);
+	oldhash_colliding(keys, FLOOD_N, FLOOD_BITS);
+	for (size_t i = 0; i < FLOOD_N; i++) /* they did collide: one home slot */
+		assert_int_equal(oldhash_int(keys[i]) & ((1u << FLOOD_BITS) - 1), 0);
+	return keys;
+}
+
+/* Inserts keys[0..n) (value i) until the first failure: how many went in;
+ * *err the failure's code (0 if none). */
+static size_t insert_until_fail(struct htab *h, const int64_t *keys, size_t n, int *err)
+{
+	*err = 0;
+	for (size_t i = 0; i < n; i++)
+		if ((*err = htab_set(h, ikey(keys[i]), mgr_value_new_int((int64_t)i))))
+			return i;
+	return n;
+}
+
+/* The old attack set costs what random keys cost: the keyed hash spreads it
+ * over the index (counted: slots looked at, and the longest probe). */
+static void test_flood_keyed(void **state)
+{
+	(void)state;
+	int64_t *keys = flood_keys();
+	struct htab_test_hook hook = {hash_keyed, 0};
+	htab_test_set_hook(&hook);
+	struct htab *h = htab_new();
+	int err;
+	assert_int_equal(insert_until_fail(h, keys, FLOOD_N, &err), FLOOD_N);
+	/* the old scheme: n^2/2 = 8e8 slots; random keys: about 3 an insert */
+	if (hook.probes > 16 * (uint64_t)FLOOD_N)
+		fail_msg("%llu slots looked at for %d inserts", (unsigned long long)hook.probes, FLOOD_N);
+	assert_int_equal(h->nidx, 1u << FLOOD_BITS); /* the usual index, never widened */
+	size_t longest = htab_longest_probe(h);
+	if (longest >= HTAB_PROBE_MAX) /* random keys at <= 2/3 load: ~60 */
+		fail_msg("longest probe %zu", longest);
+	for (size_t i = 0; i < FLOOD_N; i++)
+		assert_int_equal(get_int(h, keys[i]), (int64_t)i);
+	/* and their keyed hashes spread over the low bits the old ones shared */
+	uint8_t *seen = calloc(1u << FLOOD_BITS, 1);
+	size_t distinct = 0;
+	for (size_t i = 0; i < FLOOD_N; i++) {
+		mgr_value *k = ikey(keys[i]);
+		size_t low = value_hash(k) & ((1u << FLOOD_BITS) - 1);
+		distinct += !seen[low];
+		seen[low] = 1;
+		mgr_value_free(k);
+	}
+	assert_true(distinct > FLOOD_N / 2); /* random: ~29,700 */
+	free(seen);
+	htab_free(h);
+	htab_test_set_hook(NULL);
+	free(keys);
+}
+
+/* Even the old unkeyed hash can no longer go quadratic: the cap refuses the
+ * key that would scan past HTAB_PROBE_MAX slots. */
+static void test_flood_old_hash_capped(void **state)
+{
+	(void)state;
+	int64_t *keys = flood_keys();
+	struct htab_test_hook hook = {hash_old, 0};
+	htab_test_set_hook(&hook);
+	struct htab *h = htab_new();
+	int err;
+	size_t in = insert_until_fail(h, keys, FLOOD_N, &err);
+	assert_int_equal(err, MGR_ELIMIT);
+	assert_int_equal(in, HTAB_PROBE_MAX);
+	assert_true(hook.probes < 8 * (uint64_t)HTAB_PROBE_MAX * HTAB_PROBE_MAX);
+	htab_free(h);
+	htab_test_set_hook(NULL);
+	free(keys);
+}
+
+/* Every key in one home slot: HTAB_PROBE_MAX keys go in, every later insert
+ * fails with ELIMIT after one bounded scan; the index widened at most
+ * HTAB_SPREAD_MAX times; lookups, replacing and deleting still work. */
+static void test_probe_cap_constant(void **state)
+{
+	(void)state;
+	enum { N = 10000 };
+	struct htab_test_hook hook = {hash_const, 0};
+	htab_test_set_hook(&hook);
+	struct htab *h = htab_new();
+	size_t in = 0, limited = 0;
+	for (int64_t k = 0; k < N; k++) {
+		int err = htab_set(h, ikey(k), mgr_value_new_int(k));
+		in += err == 0;
+		limited += err == MGR_ELIMIT;
+	}
+	assert_int_equal(in, HTAB_PROBE_MAX);
+	assert_int_equal(limited, N - HTAB_PROBE_MAX);
+	assert_int_equal(h->live, HTAB_PROBE_MAX);
+	/* building: under 8 cap^2 (inserts, rebuilds, widening); each refusal:
+	 * one scan of the cluster. Without the cap: N^2/2 = 5e7. */
+	uint64_t bound = 8 * (uint64_t)HTAB_PROBE_MAX * HTAB_PROBE_MAX +
+			 (uint64_t)(N - HTAB_PROBE_MAX) * (HTAB_PROBE_MAX + 1);
+	if (hook.probes > bound)
+		fail_msg("%llu slots looked at, bound %llu", (unsigned long long)hook.probes,
+			 (unsigned long long)bound);
+	assert_true(h->nidx <= 4 * (size_t)HTAB_PROBE_MAX * HTAB_SPREAD_MAX);
+	for (int64_t k = 0; k < HTAB_PROBE_MAX; k++)
+		assert_int_equal(get_int(h, k), k);
+	assert_int_equal(get_int(h, N), -1);
+	set_int(h, 7, 77, false); /* a present key is replaced, never refused */
+	assert_true(del_int(h, 3));
+	assert_int_equal(get_int(h, 3), -1);
+	assert_int_equal(get_int(h, 4), 4);
+	htab_free(h);
+	htab_test_set_hook(NULL);
+}
+
+/* Keys that share only their low hash bits: the cap widens the index past
+ * its usual size, which parts them, and every insert succeeds. */
+static void test_probe_cap_widens(void **state)
+{
+	(void)state;
+	enum { N = 600 }; /* usual index for 600 keys: 1024 slots */
+	struct htab_test_hook hook = {hash_groups, 0};
+	htab_test_set_hook(&hook);
+	struct htab *h = htab_new();
+	for (int64_t k = 0; k < N; k++)
+		set_int(h, k, k, true);
+	assert_int_equal(h->nidx, 2048); /* 4 groups of 150: scans of ~150 */
+	assert_true(htab_longest_probe(h) <= N / 4);
+	for (int64_t k = 0; k < N; k++)
+		assert_int_equal(get_int(h, k), k);
+	htab_free(h);
+	htab_test_set_hook(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +484,10 @@ int main(void)
 		cmocka_unit_test(test_churn),
 		cmocka_unit_test(test_clear),
 		cmocka_unit_test(test_random_vs_reference),
+		cmocka_unit_test(test_flood_keyed),
+		cmocka_unit_test(test_flood_old_hash_capped),
+		cmocka_unit_test(test_probe_cap_constant),
+		cmocka_unit_test(test_probe_cap_widens),
 	};
 	/* MGR_TEST_SKIP=pattern skips tests (e.g. a known crash under ASan) */
 	if (getenv("MGR_TEST_SKIP"))
