@@ -18,6 +18,8 @@ static const struct table_col cmd_ls_cols[] = {
 	{"CREATOR", "creator_pid", NULL, true},
 	{"HOLDER", "holder_pid", NULL, true}, /* sync types; "-": none */
 	{"WAITERS", "waiters", NULL, true},
+	{"OWNER", "owner_uid", NULL, true},
+	{"MODE", "mode"}, /* rwd for owner, group, others; "-": a manager without */
 };
 
 static int cmd_ls_cmp(const void *a, const void *b)
@@ -93,7 +95,8 @@ static void cmd_show_header(const mgr_value *d)
 	static const struct table_col cols[] = {
 		{"id", "id", table_fmt_id}, {"name", "name"},	{"type", "type"},
 		{"size", "size"},	    {"refs", "refs"},	{"calls", "calls"},
-		{"creator", "creator_pid"},
+		{"creator", "creator_pid"}, {"owner", "owner_uid"}, {"group", "owner_gid"},
+		{"mode", "mode"},
 	};
 	table_print_fields(COLS(cols), d);
 }

@@ -23,6 +23,25 @@ static int cmd_create_print(const struct ctl *ctl, const mgr_value *ref, const c
 	return rc;
 }
 
+/* The manager's argument 1: the name (or nil), or with --mode the options
+ * map {name, mode} (a manager without permissions refuses the map). */
+static mgr_value *cmd_create_name(const struct ctl *ctl, const char *name)
+{
+	mgr_value *n = name ? mgr_value_new_string(name) : mgr_value_new_nil();
+	if (!ctl->opt[0])
+		return n;
+	mgr_value *m = mgr_value_new_map();
+	if (m && (mgr_value_map_set(m, mgr_value_new_string("name"), n) ||
+		  mgr_value_map_set(m, mgr_value_new_string("mode"),
+				    mgr_value_new_string(ctl->opt[0])))) {
+		mgr_value_free(m);
+		return NULL;
+	}
+	if (!m)
+		mgr_value_free(n);
+	return m;
+}
+
 /* create TYPE [NAME|-] [ARG...]: "-" (or no NAME) makes an anonymous
  * object, which ends with this mgrctl's session: mostly useful to check
  * that arguments are accepted. */
@@ -37,7 +56,7 @@ int cmd_create(struct ctl *ctl, int argc, char **argv)
 	mgr_value *ref = NULL;
 	if (rc == CTL_OK) {
 		args[0] = mgr_value_new_string(argv[0]);
-		args[1] = name ? mgr_value_new_string(name) : mgr_value_new_nil();
+		args[1] = cmd_create_name(ctl, name);
 		rc = ctl_manager(ctl, "create", args, (size_t)nargs + 2, &ref);
 	}
 	if (rc == CTL_OK)
@@ -55,7 +74,10 @@ int cmd_rm(struct ctl *ctl, int argc, char **argv)
 	mgr_value *target = ctl_target(argv[0]);
 	if (!target)
 		return CTL_FAIL;
-	int rc = ctl_manager(ctl, "delete", &target, 1, NULL);
+	mgr_value *args[] = {target, mgr_value_new_bool(true)};
+	int rc = ctl_manager(ctl, "delete", args, ctl->flag ? 2 : 1, NULL);
+	if (!ctl->flag)
+		mgr_value_free(args[1]);
 	if (rc == CTL_OK && ctl->json)
 		printf("{\"deleted\": true}\n");
 	return rc;

@@ -17,6 +17,7 @@ struct ctl {
 	mgr_client *client; /* connected before a verb runs, if it needs one */
 	const struct ctl_verb *verb;
 	const char *opt[2]; /* the verb's options' values (NULL: not given) */
+	bool flag;          /* the verb's flag was given */
 };
 
 struct ctl_verb {
@@ -27,6 +28,7 @@ struct ctl_verb {
 	int min_args, max_args; /* positional, after options; -1: any */
 	int (*run)(struct ctl *ctl, int argc, char **argv);
 	bool offline; /* runs without a manager (help) */
+	const char *flag; /* its "--name" flag without a value, into ctl->flag */
 };
 
 /* Prints "mgrctl: ..." to stderr; returns CTL_FAIL. */

@@ -13,9 +13,10 @@ static const struct ctl_verb ctl_verbs[] = {
 	{"show", "OBJ [--limit N]", "an object's contents", {"limit"}, 1, 1, cmd_show},
 	{"call", "OBJ METHOD [ARG...]", "call a method; each ARG is a JSON value", {0}, 2, -1,
 	 cmd_call},
-	{"create", "TYPE [NAME|-] [ARG...]", "a new object (ARGs are JSON)", {0}, 1, -1,
-	 cmd_create},
-	{"rm", "OBJ", "delete an object", {0}, 1, 1, cmd_rm},
+	{"create", "TYPE [NAME|-] [ARG...] [--mode MODE]",
+	 "a new object (ARGs are JSON; MODE like 0750 or rwdr-d---)", {"mode"}, 1, -1, cmd_create},
+	{"rm", "OBJ [--force]", "delete an object (--force: even if another session holds it)",
+	 {0}, 1, 1, cmd_rm, false, "force"},
 	{"types", "", "the types the manager serves", {0}, 0, 0, cmd_types},
 	{"methods", "TYPE", "a type's methods", {0}, 1, 1, cmd_methods},
 	{"clients", "", "the sessions", {0}, 0, 0, cmd_clients},
@@ -100,6 +101,11 @@ static int ctl_verb_args(struct ctl *ctl, int *argc, char **argv)
 		if (ctl_option(argc, argv, v->opts[i], &ctl->opt[i]) < 0)
 			return ctl_usage(ctl, "--%s needs a value", v->opts[i]);
 	ctl->json |= ctl_flag(argc, argv, "--json"); /* also after the verb */
+	if (v->flag) {
+		char flag[32];
+		snprintf(flag, sizeof(flag), "--%s", v->flag);
+		ctl->flag = ctl_flag(argc, argv, flag);
+	}
 	for (int i = 0; i < *argc; i++)
 		if (!strcmp(argv[i], "--")) {
 			memmove(&argv[i], &argv[i + 1], (size_t)(*argc - i) * sizeof(*argv));

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "policy.h"
 #include "registry.h"
 #include "state.h"
 
@@ -62,6 +63,7 @@ int call_create(struct call *c, const struct type *t, const char *name, mgr_valu
 	}
 	o->creator_pid = c->conn ? conn_pid(c->conn) : 0;
 	o->creator_session = c->conn ? conn_session(c->conn) : 0;
+	policy_stamp(c, o);
 	*ref = mgr_value_new_ref(o->id, t->name); /* holds it until the reply */
 	registry_unref(&c->srv->reg, o->id);      /* the creator's reference */
 	return *ref ? 0 : MGR_ENOMEM;

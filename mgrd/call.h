@@ -23,6 +23,9 @@ struct call {
 	const struct method *method;
 	uint64_t req_id, thread;
 	int64_t timeout_ms; /* a blocking call's: MSG_FOREVER none, 0 do not wait */
+	/* For call_create: POLICY_MODE_GIVEN | the new object's rwd bits, or
+	 * 0 for --default-mode (policy.h). */
+	uint16_t mode;
 	mgr_value **args; /* a handler may take args[i] and set it to NULL */
 	size_t nargs;
 	mgr_value *result; /* owned; NULL is nil */
@@ -42,7 +45,8 @@ int call_return_int(struct call *c, int64_t i);
 int call_return_bool(struct call *c, bool b);
 
 /* A new object of type t (named, or anonymous when name is NULL) built
- * from c's args and made by c's session: *ref (caller owns) is its ref
+ * from c's args and made by c's session, which owns it (with c->mode, see
+ * policy.h): *ref (caller owns) is its ref
  * value, which holds it until the reply hands it to the session. */
 int call_create(struct call *c, const struct type *t, const char *name, mgr_value **ref);
 

@@ -1,6 +1,7 @@
 /* Request dispatch: object by id, method by name (both table lookups), the
- * argument count from the method's row, then the handler. No per-type or
- * per-method code lives here. */
+ * argument count from the method's row, the caller's permission
+ * (policy.c), then the handler. No per-type or per-method code lives
+ * here. */
 #include "dispatch.h"
 
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "policy.h"
 #include "pool.h"
 #include "state.h"
 #include "session.h"
@@ -47,6 +49,8 @@ static int dispatch_run(struct call *c, struct msg_call *mc)
 	c->args = mc->args;
 	c->nargs = mc->nargs;
 	int code = dispatch_find(c, mc->method);
+	if (!code)
+		code = policy_check(c);
 	if (code)
 		return code;
 	c->obj->calls++;
@@ -109,6 +113,20 @@ static void dispatch_answer(struct conn *conn, struct call *c, int code)
 		mgr_value_free(c->result);
 }
 
+/* No live object with that id: say who deleted it, if someone did and it
+ * is still known (a session's reference keeps the struct of a dead one). */
+static int dispatch_missing(struct call *c, uint64_t id)
+{
+	const struct object *o = id ? idmap_get(&c->srv->reg.by_id, id) : NULL;
+	if (!o || !o->dead || !o->deleted_by)
+		return call_fail(c, MGR_ENOOBJ, "no object #%llu", (unsigned long long)id);
+	return call_fail(c, MGR_ENOOBJ, "no object #%llu: %s%s%s%s was deleted%s by session %llu (pid %d)",
+			 (unsigned long long)id, o->type->name, o->name ? " '" : "",
+			 o->name ? o->name : "", o->name ? "'" : "",
+			 o->deleted_forced ? " (forced)" : "", (unsigned long long)o->deleted_by,
+			 (int)o->deleted_pid);
+}
+
 void dispatch_request(struct server *srv, struct conn *conn, struct msg_request *req)
 {
 	struct call c = {.srv = srv, .conn = conn, .req_id = req->id, .thread = req->thread,
@@ -119,7 +137,7 @@ void dispatch_request(struct server *srv, struct conn *conn, struct msg_request 
 	if (c.obj) /* held for the call: nothing it runs can free it under us */
 		registry_ref(c.obj);
 	if (!c.obj)
-		code = call_fail(&c, MGR_ENOOBJ, "no object #%llu", (unsigned long long)req->object);
+		code = dispatch_missing(&c, req->object);
 	else if (req->nbatch)
 		code = dispatch_batch(&c, req);
 	else

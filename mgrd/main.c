@@ -14,6 +14,7 @@
 #include "activation.h"
 #include "log.h"
 #include "module.h"
+#include "policy.h"
 #include "server.h"
 
 struct option_row {
@@ -133,6 +134,38 @@ static int opt_module(struct config *cfg, const char *arg, void *field)
 	return module_load(arg) ? -1 : 0; /* logs why */
 }
 
+/* Administrators (policy.c): a user or group name, or a number. */
+static int opt_admin_uid(struct config *cfg, const char *arg, void *field)
+{
+	(void)field;
+	struct passwd *pw = getpwnam(arg);
+	char *end;
+	unsigned long v = pw ? pw->pw_uid : strtoul(arg, &end, 10);
+	if ((!pw && (*end || !*arg)) || cfg->n_admin_uid == CONFIG_MAX_ALLOW)
+		return -1;
+	cfg->admin_uid[cfg->n_admin_uid++] = (uid_t)v;
+	return 0;
+}
+
+static int opt_admin_gid(struct config *cfg, const char *arg, void *field)
+{
+	(void)field;
+	struct group *gr = getgrnam(arg);
+	char *end;
+	unsigned long v = gr ? gr->gr_gid : strtoul(arg, &end, 10);
+	if ((!gr && (*end || !*arg)) || cfg->n_admin_gid == CONFIG_MAX_ALLOW)
+		return -1;
+	cfg->admin_gid[cfg->n_admin_gid++] = (gid_t)v;
+	return 0;
+}
+
+/* An object mode: octal or "rwdr-d---" (policy.h). */
+static int opt_object_mode(struct config *cfg, const char *arg, void *field)
+{
+	(void)cfg;
+	return policy_mode_parse(arg, (uint16_t *)field);
+}
+
 #define OFF(f) offsetof(struct config, f)
 
 static const struct option_row option_table[] = {
@@ -163,6 +196,9 @@ static const struct option_row option_table[] = {
 	{"snapshot", "FILE", opt_path, OFF(snapshot_path), "keep named objects in FILE across restarts"},
 	{"snapshot-interval", "SECONDS", opt_u32, OFF(snapshot_interval), "also save every SECONDS (if anything was called)"},
 	{"ignore-bad-snapshot", NULL, opt_flag, OFF(ignore_bad_snapshot), "set a corrupt snapshot aside and start empty"},
+	{"admin-uid", "UID", opt_admin_uid, 0, "also let this user shut down, save and monitor (repeatable)"},
+	{"admin-gid", "GID", opt_admin_gid, 0, "also let this group shut down, save and monitor (repeatable)"},
+	{"default-mode", "MODE", opt_object_mode, OFF(default_mode), "a new object's permissions unless its creator gives some: octal rwd bits for owner, group, others, or like rwdr-d--- (default 0700: the owner's alone)"},
 };
 
 #define N_OPTIONS (sizeof(option_table) / sizeof(option_table[0]))

@@ -10,13 +10,16 @@
 
 struct call;
 struct object;
+struct server;
 
 /* An object's listing row: id, name, type, refs, size, creator_pid, calls,
  * holder_pid and waiters (nil where the type has no contention hook; a nil
- * holder_pid: nobody holds it). */
-mgr_value *manager_object_row(const struct object *o);
-/* The live object v names (a ref, an id or a name); ENOOBJ / EARGS with a
- * message set on c otherwise. */
+ * holder_pid: nobody holds it), owner_uid, owner_gid and mode ("rwd------",
+ * policy.h). */
+mgr_value *manager_object_row(const struct server *srv, const struct object *o);
+/* The live object v names (a ref, an id or a name), if the caller has the
+ * right the method's policy row asks on it (policy.h); ENOOBJ / EARGS /
+ * EPERM with a message set on c otherwise. */
 int manager_resolve(struct call *c, const mgr_value *v, struct object **out);
 
 /* Rows of the manager's table implemented in type-manager-views.c. */

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "idmap.h"
@@ -24,6 +25,19 @@ struct object {
 	uint64_t creator_session;
 	time_t created;
 	uint64_t calls;
+	/* Who may do what (policy.h): the creator's uid and primary gid and
+	 * the rwd bits for owner, group, others. owned false: not made by a
+	 * call (restored from a snapshot), so mgrd's own uid with
+	 * --default-mode. */
+	uid_t owner_uid;
+	gid_t owner_gid;
+	uint16_t mode;
+	bool owned;
+	/* Set by manager.delete before the state goes: who ended it, for the
+	 * sessions that still call it or waited on it (0: mgrd itself). */
+	uint64_t deleted_by;
+	int32_t deleted_pid;
+	bool deleted_forced;
 	bool busy;          /* a worker thread runs one of its calls */
 	bool freeing;       /* its last reference went: being freed */
 	struct job *waiting; /* its next calls, FIFO (pool.c) */

@@ -47,6 +47,7 @@ void config_defaults(struct config *cfg)
 		.ring = RING_DEFAULT,
 		.max_waiters = 65536,
 		.handshake_ms = 5000,
+		.default_mode = 0700, /* policy.h: the owner's alone */
 		.max_partial = 64u << 20,
 		.frame_ms = 30000,
 	};

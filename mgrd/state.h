@@ -54,6 +54,11 @@ struct config {
 	uid_t allow_uid[CONFIG_MAX_ALLOW];
 	gid_t allow_gid[CONFIG_MAX_ALLOW];
 	size_t n_allow_uid, n_allow_gid;
+	/* Administrative calls (policy.c): mgrd's own uid, root, and these. */
+	uid_t admin_uid[CONFIG_MAX_ALLOW];
+	gid_t admin_gid[CONFIG_MAX_ALLOW];
+	size_t n_admin_uid, n_admin_gid;
+	uint16_t default_mode; /* a new object's rwd bits unless its creator gives some */
 	pid_t parent_pid;     /* > 0: exit when this process is gone */
 	char *snapshot_path;  /* NULL: no snapshots (snapshot.h) */
 	uint32_t snapshot_interval; /* seconds between saves; 0: at stop and on demand */

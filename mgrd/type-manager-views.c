@@ -10,6 +10,7 @@
 #include "log.h"
 #include "manager.h"
 #include "monitor.h"
+#include "policy.h"
 #include "state.h"
 #include "stats.h"
 #include "row.h"
@@ -75,11 +76,13 @@ static mgr_value *views_client_row(struct server *srv, const struct conn *conn)
 	return row_new(sizeof(keys) / sizeof(keys[0]), keys, vals);
 }
 
+/* Admins see every session; anyone else the sessions of its own uid. */
 int manager_clients(struct call *c)
 {
 	mgr_value *l = mgr_value_new_list();
+	bool all = !c->conn || policy_admin(c->srv, c->conn);
 	for (const struct conn *conn = c->srv->conns; conn; conn = conn->next)
-		if (conn->state == CONN_READY)
+		if (conn->state == CONN_READY && (all || conn->uid == c->conn->uid))
 			l = views_append(l, views_client_row(c->srv, conn));
 	return views_return_list(c, l);
 }
@@ -191,7 +194,7 @@ int manager_describe(struct call *c)
 		err = call_fail(c, MGR_EARGS, "limit cannot be negative");
 	if (err)
 		return err;
-	mgr_value *row = manager_object_row(o);
+	mgr_value *row = manager_object_row(c->srv, o);
 	mgr_value *v = o->type->describe ? o->type->describe(o, (size_t)limit)
 					 : views_read(c, o, (size_t)limit);
 	bool cut = views_truncated(o, v);

@@ -1,12 +1,18 @@
 /* Object 0, the manager itself: creating, opening, finding, deleting and
- * releasing objects, and introspection (types, methods, objects, info). */
+ * releasing objects, and introspection (types, methods, objects, info).
+ * Who may do which is policy.c's; the handlers ask it about the object
+ * they name. */
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "conn.h"
+#include "log.h"
 #include "call.h"
 #include "manager.h"
 #include "monitor.h"
+#include "park.h"
+#include "policy.h"
 #include "pool.h"
 #include "state.h"
 #include "session.h"
@@ -28,17 +34,64 @@ static int manager_type_arg(struct call *c, const struct type **t)
 						       : call_fail(c, MGR_ENOTYPE, "no type '%s'", name);
 }
 
-/* Argument 1: a name, or nil for an anonymous object. */
+static int manager_check_name(struct call *c, const mgr_value *v, bool required,
+			      const char **name)
+{
+	if ((!v || v->kind == MGR_NIL) && !required)
+		return 0;
+	if (!v || v->kind != MGR_STRING)
+		return call_fail(c, MGR_EARGS, "the name must be a string%s",
+				 required ? "" : " or nil");
+	*name = value_str(v);
+	return **name ? 0 : call_fail(c, MGR_EARGS, "an object name cannot be empty");
+}
+
+/* The "mode" option: 0750 or "rwdr-d---" (policy.h). */
+static int manager_check_mode(struct call *c, const mgr_value *v)
+{
+	uint16_t mode;
+	if (v->kind == MGR_INT && v->u.i >= 0 && v->u.i <= POLICY_MODE_BITS)
+		mode = (uint16_t)v->u.i;
+	else if (v->kind != MGR_STRING || policy_mode_parse(value_str(v), &mode))
+		return call_fail(c, MGR_EARGS, "mode is 0 to 0777 (octal) or like \"rwdr-d---\"");
+	c->mode = POLICY_MODE_GIVEN | mode;
+	return 0;
+}
+
+/* The option key in opts (borrowed), or NULL. */
+static const mgr_value *manager_option(const mgr_value *opts, const char *key)
+{
+	mgr_value k = {.kind = MGR_STRING, .u.s = {(char *)key, strlen(key)}};
+	return mgr_value_map_get(opts, &k);
+}
+
+/* Argument 1 as a map of options, {"name": name or nil, "mode": mode}:
+ * both optional, nothing else. */
+static int manager_options(struct call *c, const mgr_value *opts, bool required,
+			   const char **name)
+{
+	static const char *const known[] = {"name", "mode"};
+	for (size_t i = 0; i < mgr_value_len(opts); i++) {
+		const mgr_value *k = mgr_value_map_key(opts, i);
+		bool ok = k->kind == MGR_STRING &&
+			  (!strcmp(value_str(k), known[0]) || !strcmp(value_str(k), known[1]));
+		if (!ok)
+			return call_fail(c, MGR_EARGS, "options are {name, mode}");
+	}
+	const mgr_value *mode = manager_option(opts, "mode");
+	int err = mode ? manager_check_mode(c, mode) : 0;
+	return err ? err : manager_check_name(c, manager_option(opts, "name"), required, name);
+}
+
+/* Argument 1: a name, nil for an anonymous object, or a map of options
+ * {name, mode} (policy.h; an old client sends a name or nil). */
 static int manager_name_arg(struct call *c, bool required, const char **name)
 {
 	const mgr_value *v = arg_get(c, 1);
 	*name = NULL;
-	if ((!v || v->kind == MGR_NIL) && !required)
-		return 0;
-	int err = arg_string(c, 1, name);
-	if (!err && !**name)
-		return call_fail(c, MGR_EARGS, "an object name cannot be empty");
-	return err;
+	if (v && v->kind == MGR_MAP)
+		return manager_options(c, v, required, name);
+	return manager_check_name(c, v, required, name);
 }
 
 /* o as a ref value: the reply hands the caller's session a reference to it
@@ -84,9 +137,10 @@ static int manager_open(struct call *c)
 	struct object *o = registry_find(&SRV(c)->reg, name);
 	if (!o)
 		return manager_new(c, t, name);
-	if (o->type != t)
-		return call_fail(c, MGR_ETYPE, "'%s' is a %s, not a %s", name, o->type->name, t->name);
-	return manager_hand_out(c, o);
+	err = policy_target(c, o); /* the mode asked for is for a new object only */
+	if (!err && o->type != t)
+		err = call_fail(c, MGR_ETYPE, "'%s' is a %s, not a %s", name, o->type->name, t->name);
+	return err ? err : manager_hand_out(c, o);
 }
 
 int manager_resolve(struct call *c, const mgr_value *v, struct object **out)
@@ -102,7 +156,7 @@ int manager_resolve(struct call *c, const mgr_value *v, struct object **out)
 		char buf[96];
 		return call_fail(c, MGR_ENOOBJ, "no object %s", mgr_value_format(v, buf, sizeof(buf)));
 	}
-	return 0;
+	return policy_target(c, *out); /* the right this method's row asks */
 }
 
 /* Argument 0 names an object: a ref, an id or a name. */
@@ -132,13 +186,73 @@ static int manager_adopt(struct call *c)
 	return call_return_bool(c, true);
 }
 
+/* "lock #5 'jobs'" into buf. */
+static const char *manager_label(const struct object *o, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s #%llu%s%s%s", o->type->name, (unsigned long long)o->id,
+		 o->name ? " '" : "", o->name ? o->name : "", o->name ? "'" : "");
+	return buf;
+}
+
+/* Another session that holds o (a lock's owner: the type's held hook), or
+ * NULL. */
+static const struct conn *manager_holder(struct call *c, const struct object *o)
+{
+	if (!o->type->held)
+		return NULL;
+	for (const struct conn *conn = c->srv->conns; conn; conn = conn->next)
+		if (conn != c->conn && conn->state != CONN_DEAD && o->type->held(o, conn) > 0)
+			return conn;
+	return NULL;
+}
+
+/* Every call parked on o is answered now, naming the deletion (the type's
+ * destroy would only say that the object went). */
+static void manager_wake_waiters(struct call *c, struct object *o)
+{
+	char label[160], why[256];
+	snprintf(why, sizeof(why), "%s was deleted%s by session %llu (pid %d) while this call waited",
+		 manager_label(o, label, sizeof(label)), o->deleted_forced ? " (forced)" : "",
+		 (unsigned long long)o->deleted_by, (int)o->deleted_pid);
+	for (struct conn *conn = c->srv->conns; conn; conn = conn->next)
+		for (struct waiter *w = conn->parked, *next; w; w = next) {
+			next = w->cnext;
+			if (w->obj == o && w->q)
+				park_answer(w, MGR_ENOOBJ, NULL, why);
+		}
+}
+
+/* delete(target, force=false): refused (ESTATE) while another session
+ * holds the object (a lock it would lose without knowing), unless forced.
+ * Calls parked on it are answered at once with who deleted it; a holder
+ * learns it at its next call (dispatch.c). */
 static int manager_delete(struct call *c)
 {
 	struct object *o;
+	bool force;
 	int err = manager_target(c, &o);
 	if (!err)
-		registry_delete(&SRV(c)->reg, o);
-	return err;
+		err = arg_bool_opt(c, 1, false, &force);
+	if (err)
+		return err;
+	const struct conn *holder = manager_holder(c, o);
+	char label[160];
+	manager_label(o, label, sizeof(label));
+	if (holder && !force)
+		return call_fail(c, MGR_ESTATE,
+				 "%s is held by session %llu (pid %d): delete(target, force=true) "
+				 "ends it anyway",
+				 label, (unsigned long long)holder->session, (int)holder->pid);
+	o->deleted_by = c->conn ? c->conn->session : 0;
+	o->deleted_pid = c->conn ? c->conn->pid : 0;
+	o->deleted_forced = holder != NULL;
+	if (holder)
+		log_msg(LOG_INFO, "%s deleted by force by session %llu (pid %d), held by session %llu",
+			label, (unsigned long long)o->deleted_by, (int)o->deleted_pid,
+			(unsigned long long)holder->session);
+	manager_wake_waiters(c, o);
+	registry_delete(&SRV(c)->reg, o);
+	return 0;
 }
 
 static int manager_release(struct call *c)
@@ -195,14 +309,21 @@ static int manager_methods(struct call *c)
 	return call_return(c, l);
 }
 
-mgr_value *manager_object_row(const struct object *o)
+mgr_value *manager_object_row(const struct server *srv, const struct object *o)
 {
-	static const char *const keys[] = {"id",	  "name",  "type",	 "refs",   "size",
-					   "creator_pid", "calls", "holder_pid", "waiters"};
+	static const char *const keys[] = {"id",	"name",	      "type",	 "refs",
+					   "size",	"creator_pid", "calls",	 "holder_pid",
+					   "waiters", "owner_uid",   "owner_gid", "mode"};
 	int32_t holder = 0;
 	uint32_t waiters = 0;
 	if (o->type->contention)
 		o->type->contention(o, &holder, &waiters);
+	uid_t uid;
+	gid_t gid;
+	uint16_t mode;
+	char ms[POLICY_MODE_LEN];
+	policy_owner(srv, o, &uid, &gid, &mode);
+	policy_mode_format(mode, ms);
 	mgr_value *vals[] = {
 		mgr_value_new_int((int64_t)o->id),
 		o->name ? mgr_value_new_string(o->name) : mgr_value_new_nil(),
@@ -211,7 +332,8 @@ mgr_value *manager_object_row(const struct object *o)
 				: mgr_value_new_nil(), /* no size: a counter, a custom type */
 		mgr_value_new_int(o->creator_pid), mgr_value_new_int((int64_t)o->calls),
 		holder ? mgr_value_new_int(holder) : mgr_value_new_nil(),
-		o->type->contention ? mgr_value_new_int(waiters) : mgr_value_new_nil()};
+		o->type->contention ? mgr_value_new_int(waiters) : mgr_value_new_nil(),
+		mgr_value_new_int(uid), mgr_value_new_int(gid), mgr_value_new_string(ms)};
 	return row_new(sizeof(keys) / sizeof(keys[0]), keys, vals);
 }
 
@@ -221,7 +343,9 @@ static int manager_objects(struct call *c)
 	IDMAP_FOREACH(&SRV(c)->reg.by_id, s)
 	{
 		struct object *o = s->ptr;
-		if (!o->dead && mgr_value_list_append(l, manager_object_row(o))) {
+		if (o->dead || !policy_may(c->srv, c->conn, o, POLICY_READ))
+			continue; /* what the caller may not open, it does not see */
+		if (mgr_value_list_append(l, manager_object_row(c->srv, o))) {
 			mgr_value_free(l);
 			return MGR_ENOMEM;
 		}
@@ -273,7 +397,8 @@ static const struct method manager_methods_table[] = {
 	 "the named object, created if missing"},
 	{"lookup", manager_lookup, 1, 1, 0, "name|id", "a reference to an existing object"},
 	{"adopt", manager_adopt, 1, 1, 0, "ref|id", "own a reference a reply handed over"},
-	{"delete", manager_delete, 1, 1, 0, "ref|id|name", "end the object now"},
+	{"delete", manager_delete, 1, 2, 0, "ref|id|name, force=false",
+	 "end the object now; ESTATE while another session holds it, unless forced"},
 	{"release", manager_release, 1, 1, 0, "ref|id", "drop this session's reference"},
 	{"types", manager_types, 0, 0, METHOD_READONLY, "", "names of the types served"},
 	{"methods", manager_methods, 1, 1, METHOD_READONLY, "type", "a type's methods"},

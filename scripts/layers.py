@@ -15,7 +15,7 @@ LAYERS = [
     ("transport", "conn conn-poll conn-ring"),
     ("objects", "registry"),
     ("sessions", "session"),
-    ("calls", "call args park pool"),
+    ("calls", "call args park pool policy"),
     ("dispatch", "dispatch"),
     ("types", "sync type-counter type-dict type-list type-namespace type-iterator type-lock type-semaphore type-event "
               "type-condition type-barrier type-queue custom types-builtin rows"),
