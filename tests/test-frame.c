@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "../common/frame.h"
+#include "mgr.pb-c.h"
 
 static const struct frame_limits lim_default = {1 << 20, 32, 100000, 64};
 
@@ -249,6 +250,47 @@ static void test_request(void **state)
 	msg_clear(&out);
 	for (size_t i = 0; i < 3; i++)
 		mgr_value_free(args[i]);
+}
+
+/* A request's timeout (proto/README.md, "Timeouts"): wait_ms is sent with
+ * its presence (0 included) and wins; forever is neither field; a finite
+ * one also goes in timeout_ms for a manager that predates wait_ms; the
+ * bytes are what protobuf-c reads; a version-1 request keeps its meaning. */
+static void test_request_timeouts(void **state)
+{
+	(void)state;
+	const int64_t cases[] = {MSG_FOREVER, 0, 1, 250, 5000000000LL, -1, -7};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct msg m = request_of(NULL, 0), out;
+		msg_set_timeout(&m.u.request, cases[i]);
+		assert_int_equal(round_trip(&m, &lim_default, &out), 0);
+		assert_true(msg_timeout(&out.u.request) == cases[i]);
+		assert_int_equal(out.u.request.timed, cases[i] != MSG_FOREVER);
+		uint32_t legacy = cases[i] == MSG_FOREVER || cases[i] < 0 ? 0
+				  : cases[i] > UINT32_MAX ? UINT32_MAX : cases[i] ? (uint32_t)cases[i] : 1;
+		assert_int_equal(out.u.request.timeout_ms, legacy);
+		msg_clear(&out);
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		assert_int_equal(frame_encode(&m, &buf, &len), 0);
+		Mgr__Frame *f = mgr__frame__unpack(NULL, len - FRAME_HEADER, buf + FRAME_HEADER);
+		assert_non_null(f);
+		assert_int_equal(f->request->wait_case == MGR__REQUEST__WAIT_WAIT_MS,
+				 cases[i] != MSG_FOREVER);
+		if (cases[i] != MSG_FOREVER)
+			assert_true(f->request->wait_ms == cases[i]);
+		mgr__frame__free_unpacked(f, NULL);
+		free(buf);
+	}
+	struct msg old = request_of(NULL, 0), out; /* version 1: timeout_ms only */
+	old.u.request.timeout_ms = 0;
+	assert_int_equal(round_trip(&old, &lim_default, &out), 0);
+	assert_true(msg_timeout(&out.u.request) == MSG_FOREVER);
+	msg_clear(&out);
+	old.u.request.timeout_ms = 250;
+	assert_int_equal(round_trip(&old, &lim_default, &out), 0);
+	assert_true(msg_timeout(&out.u.request) == 250);
+	msg_clear(&out);
 }
 
 static void test_request_zero_values(void **state)
@@ -1140,6 +1182,7 @@ int main(void)
 		cmocka_unit_test(test_hello),
 		cmocka_unit_test(test_welcome),
 		cmocka_unit_test(test_request),
+		cmocka_unit_test(test_request_timeouts),
 		cmocka_unit_test(test_request_zero_values),
 		cmocka_unit_test(test_reply),
 		cmocka_unit_test(test_reply_error_code_zero),
