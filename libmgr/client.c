@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -410,13 +411,17 @@ static uint32_t client_ring_wanted(void)
 	return v > RING_MAX ? RING_MAX : (uint32_t)v;
 }
 
+/* A manager that refuses us (not admitted, full) sends its reason and
+ * closes at once, maybe before our Hello arrives: then the send fails
+ * (EPIPE) but the reason is still there to read, and it is the answer. */
 static int client_handshake(mgr_client *c, uint32_t ring)
 {
 	struct msg hello = {.kind = MSG_HELLO};
 	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), c->name, ring};
 	int err = client_queue_msg(c, &hello);
-	if (!err)
-		err = client_flush(c);
+	if (err)
+		return err;
+	int sent = client_flush(c);
 	int64_t deadline = clock_now_ms() + CLIENT_HANDSHAKE_MS;
 	c->limits.max_depth = 64;
 	struct msg m = {0};
@@ -424,14 +429,58 @@ static int client_handshake(mgr_client *c, uint32_t ring)
 		err = client_recv(c, c->fd, NULL, deadline);
 	if (!err)
 		err = client_handshake_reply(c, &m);
+	else if (sent)
+		err = client_fail(sent, "send to the manager at %s failed: it closed the connection",
+				  c->path);
 	msg_clear(&m);
 	return err;
+}
+
+/* ---- trusting the manager (docs/security.md) ----
+ * Before anything is sent: the socket's directory must be ours or root's
+ * (or the accepted server uid's) and writable by nobody else (or, in a
+ * sticky shared directory, the socket itself owned so); and the process
+ * listening must run as us, root or the accepted uid. Else MGR_EPERM. */
+
+/* Disconnects, keeping the thread's error message as it is. */
+static void client_keep_error_disconnect(mgr_client *c)
+{
+	char keep[sizeof(client_errbuf)];
+	memcpy(keep, client_errbuf, sizeof(keep));
+	client_disconnect(c, MGR_EIO);
+	memcpy(client_errbuf, keep, sizeof(keep));
+}
+
+static int client_check_path(const mgr_client *c)
+{
+	struct path_trust t = {geteuid(), c->server_uid};
+	char why[sizeof(client_errbuf) - 64];
+	if (path_check_socket(c->path, &t, why, sizeof(why)) == PATH_REFUSED)
+		return client_fail(MGR_EPERM, "%s", why);
+	return 0;
+}
+
+static int client_check_peer(const mgr_client *c)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	struct path_trust t = {geteuid(), c->server_uid};
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cr, &len))
+		return client_fail(MGR_EPERM, "refusing the manager at %s: its uid is unknown: %s",
+				   c->path, strerror(errno));
+	if (path_trusted(&t, cr.uid))
+		return 0;
+	return client_fail(MGR_EPERM, "refusing the manager at %s: it runs as uid %u "
+			   "(set MGR_SERVER_UID to accept it)", c->path, (unsigned)cr.uid);
 }
 
 static int client_open_once(mgr_client *c, uint32_t ring)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->path);
+	int err = client_check_path(c);
+	if (err)
+		return err;
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return client_fail(MGR_ECONNECT, "socket: %s", strerror(errno));
@@ -441,17 +490,17 @@ static int client_open_once(mgr_client *c, uint32_t ring)
 		return client_fail(MGR_ECONNECT, "no manager at %s: %s — is mgrd running? set MGR_SOCKET",
 				   c->path, strerror(e));
 	}
+	if ((err = client_check_peer(c))) {
+		client_keep_error_disconnect(c);
+		return err;
+	}
 	c->pid = getpid();
 	c->rlen = 0;
 	c->session = 0; /* handshaking: read with recvmsg, for the ring's fds */
 	c->peer_spins = false;
-	int err = client_handshake(c, ring);
-	if (err) {
-		char keep[sizeof(client_errbuf)];
-		memcpy(keep, client_errbuf, sizeof(keep));
-		client_disconnect(c, MGR_EIO);
-		memcpy(client_errbuf, keep, sizeof(keep));
-	}
+	err = client_handshake(c, ring);
+	if (err)
+		client_keep_error_disconnect(c);
 	return err;
 }
 
@@ -693,13 +742,14 @@ static void client_free(mgr_client *c)
 	free(c);
 }
 
-static int client_new(const char *path, mgr_client **out)
+static int client_new(const char *path, uid_t server_uid, mgr_client **out)
 {
 	mgr_client *c = calloc(1, sizeof(*c));
 	if (!c)
 		return client_fail(MGR_ENOMEM, "out of memory");
 	client_locks_init(c);
 	c->fd = -1;
+	c->server_uid = server_uid;
 	c->passed_fds[0] = c->passed_fds[1] = c->orphan_fd = -1;
 	c->manager = (mgr_object){.client = c, .id = 0, .type = strdup("manager")};
 	snprintf(c->path, sizeof(c->path), "%s", path);
@@ -713,12 +763,42 @@ static int client_new(const char *path, mgr_client **out)
 	return c->manager.type ? 0 : MGR_ENOMEM;
 }
 
+/* A user name or a uid; NULL or empty: none ((uid_t)-1). */
+static int client_server_uid(const char *user, uid_t *uid)
+{
+	*uid = (uid_t)-1;
+	if (!user || !*user)
+		return 0;
+	char *end, buf[4096];
+	unsigned long v = strtoul(user, &end, 10);
+	if (!*end && v < (uid_t)-1) {
+		*uid = (uid_t)v;
+		return 0;
+	}
+	struct passwd pw, *found = NULL;
+	if (getpwnam_r(user, &pw, buf, sizeof(buf), &found) || !found)
+		return client_fail(MGR_EINVAL, "server user '%s' (MGR_SERVER_UID): no such user", user);
+	*uid = found->pw_uid;
+	return 0;
+}
+
 int mgr_client_connect(const char *path, mgr_client **out)
+{
+	return mgr_client_connect_opts(&(mgr_client_opts){.address = path}, out);
+}
+
+int mgr_client_connect_opts(const mgr_client_opts *opts, mgr_client **out)
 {
 	char def[108];
 	pthread_once(&client_once, client_init_once);
-	if (!out)
-		return client_fail(MGR_EINVAL, "out is NULL");
+	if (!out || !opts)
+		return client_fail(MGR_EINVAL, "%s is NULL", out ? "opts" : "out");
+	const char *path = opts->address;
+	uid_t server_uid;
+	int err = client_server_uid(opts->server_user ? opts->server_user
+						      : getenv("MGR_SERVER_UID"), &server_uid);
+	if (err)
+		return err;
 	if (!path || !*path)
 		path = getenv("MGR_SOCKET");
 	if ((!path || !*path) && path_default_socket(def, sizeof(def)) == 0)
@@ -726,7 +806,7 @@ int mgr_client_connect(const char *path, mgr_client **out)
 	if (!path || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return client_fail(MGR_EINVAL, "socket path missing or too long");
 	mgr_client *c = NULL;
-	int err = client_new(path, &c);
+	err = client_new(path, server_uid, &c);
 	if (!err) {
 		pthread_mutex_lock(&c->mu);
 		err = client_ensure(c);

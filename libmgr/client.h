@@ -39,6 +39,7 @@ struct mgr_client {
 	mgr_client *next_client; /* all clients (client_list), for fork() */
 	char path[108];
 	char name[64];
+	uid_t server_uid; /* also trusted as the manager's uid; (uid_t)-1: none */
 	int fd;        /* -1: not connected */
 	pid_t pid;     /* the process that opened fd */
 	uint64_t gen;  /* fork generation the state belongs to (else: the child's

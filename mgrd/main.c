@@ -100,6 +100,31 @@ static int opt_allow_gid(struct config *cfg, const char *arg, void *field)
 	return 0;
 }
 
+/* Octal permission bits; mgrd's own uid keeps read and write. */
+static int opt_mode(struct config *cfg, const char *arg, void *field)
+{
+	(void)cfg;
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(arg, &end, 8);
+	if (errno || *end || !*arg || v & ~0666ul || (v & 0600) != 0600)
+		return -1;
+	*(mode_t *)field = (mode_t)v;
+	return 0;
+}
+
+static int opt_group(struct config *cfg, const char *arg, void *field)
+{
+	(void)cfg;
+	struct group *gr = getgrnam(arg);
+	char *end;
+	unsigned long v = gr ? gr->gr_gid : strtoul(arg, &end, 10);
+	if ((!gr && (*end || !*arg)) || v >= (gid_t)-1)
+		return -1;
+	*(gid_t *)field = (gid_t)v;
+	return 0;
+}
+
 static int opt_log_level(struct config *cfg, const char *arg, void *field)
 {
 	(void)cfg;
@@ -177,14 +202,17 @@ static const struct option_row option_table[] = {
 	{"max-pending", "N", opt_u32, OFF(frame.max_pending), "parked calls per connection (default 4096)"},
 	{"max-outbuf", "BYTES", opt_u32, OFF(max_outbuf), "unread reply bytes before a client is cut off (default 64 MiB)"},
 	{"max-conns", "N", opt_u32, OFF(max_conns), "connections in total (default 4096)"},
-	{"max-conns-per-uid", "N", opt_u32, OFF(max_conns_per_uid), "connections per uid (default 4096)"},
+	{"max-conns-per-uid", "N", opt_u32, OFF(max_conns_per_uid), "connections per uid (default: --max-conns less the reserve, half that with --allow-uid/--allow-gid)"},
+	{"reserved-conns", "N", opt_u32, OFF(reserved_conns), "connections only mgrd's uid and root may take (default min(8, max-conns/4))"},
 	{"max-waiters", "N", opt_u32, OFF(max_waiters), "parked calls per object (default 65536)"},
 	{"handshake-timeout", "MS", opt_u32, OFF(handshake_ms), "close connections silent this long (default 5000)"},
 	{"max-partial-bytes", "BYTES", opt_u32, OFF(max_partial), "unfinished frames of all clients together; the one growing past it is dropped (default 64 MiB)"},
 	{"frame-timeout", "MS", opt_u32, OFF(frame_ms), "drop a client that began a frame and did not finish it in MS (default 30000)"},
 	{"idle-timeout", "MS", opt_u32, OFF(idle_ms), "drop a session with nothing sent, waiting or owed for MS (default: never)"},
 	{"allow-uid", "UID", opt_allow_uid, 0, "also accept this user (repeatable)"},
-	{"allow-gid", "GID", opt_allow_gid, 0, "also accept this group (repeatable)"},
+	{"allow-gid", "GID", opt_allow_gid, 0, "also accept this group, primary or supplementary (repeatable)"},
+	{"socket-mode", "MODE", opt_mode, OFF(socket_mode), "the socket's permissions, octal (default 0600); its directory gets search for the same"},
+	{"socket-group", "GROUP", opt_group, OFF(socket_group), "the socket's and its directory's group (default mgrd's)"},
 	{"parent-pid", "PID", opt_int, OFF(parent_pid), "exit when this process ends"},
 	{"ignore-sigint", NULL, opt_flag, OFF(ignore_sigint), "do not stop on SIGINT"},
 	{"remove-dir", NULL, opt_flag, OFF(remove_dir), "remove the socket's directory at exit"},

@@ -1,5 +1,5 @@
 /* The listening side of mgrd: the socket (path, modes, stale-socket
- * detection), accepting with SO_PEERCRED checks and connection limits, back
+ * detection), accepting (who may: admit.c), back
  * off when out of descriptors, signals, and the orderly stop. */
 #include "server.h"
 
@@ -20,6 +20,7 @@
 #include "../common/ring.h"
 #include "../common/path.h"
 #include "mgr/server.h"
+#include "admit.h"
 #include "conn.h"
 #include "log.h"
 #include "park.h"
@@ -43,7 +44,9 @@ void config_defaults(struct config *cfg)
 			  .max_pending = 4096},
 		.max_outbuf = 64u << 20,
 		.max_conns = 4096,
-		.max_conns_per_uid = 4096,
+		.max_conns_per_uid = 0, /* admit_resolve_limits */
+		.socket_mode = 0600,
+		.socket_group = (gid_t)-1,
 		.ring = RING_DEFAULT,
 		.max_waiters = 65536,
 		.handshake_ms = 5000,
@@ -55,27 +58,60 @@ void config_defaults(struct config *cfg)
 
 /* ---- the socket ---- */
 
-/* The socket's directory: created 0700; an existing one must be ours. */
-static int server_make_dir(const char *path)
+/* The directory's mode: 0700, plus search (x only, never read or write)
+ * for whom the socket's mode lets in. */
+static mode_t server_dir_mode(mode_t sock)
 {
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	if (mkdir(dir, 0700) == 0 || errno != EEXIST)
-		return errno == EEXIST || access(dir, W_OK) == 0 ? 0 : -1;
+	return 0700 | (sock & 0060 ? 0010 : 0) | (sock & 0006 ? 0001 : 0);
+}
+
+/* A directory we just made: its group and mode. */
+static int server_dir_perms(const struct config *cfg, const char *dir)
+{
+	if (cfg->socket_group != (gid_t)-1 && chown(dir, (uid_t)-1, cfg->socket_group))
+		return log_msg(LOG_ERROR, "cannot give %s to group %u: %s", dir,
+			       (unsigned)cfg->socket_group, strerror(errno)), -1;
+	if (chmod(dir, server_dir_mode(cfg->socket_mode)))
+		return log_msg(LOG_ERROR, "cannot chmod %s: %s", dir, strerror(errno)), -1;
+	return 0;
+}
+
+/* The socket's directory: made (0700, or with the search bits the socket's
+ * mode needs); an existing one must pass the clients' own check
+ * (path_check_dir: ours or root's, writable by nobody else, or a sticky
+ * shared one) and is never changed — someone else's is refused, not fixed. */
+static int server_make_dir(const struct config *cfg, const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)], why[256];
+	if (!path_dir_of(path, dir, sizeof(dir)))
+		return -1;
+	bool made = mkdir(dir, 0700) == 0;
+	if (!made && errno != EEXIST)
+		return log_msg(LOG_ERROR, "cannot create the directory %s: %s", dir,
+			       strerror(errno)), -1;
+	struct path_trust t = {geteuid(), (uid_t)-1};
+	enum path_verdict v = path_check_dir(dir, &t, why, sizeof(why));
+	if (v == PATH_REFUSED || v == PATH_ABSENT)
+		return log_msg(LOG_ERROR, "%s; not using it for the socket",
+			       v == PATH_ABSENT ? "the socket's directory vanished" : why), -1;
+	if (made)
+		return server_dir_perms(cfg, dir);
 	struct stat st;
-	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
-		log_msg(LOG_ERROR, "%s is not a directory", dir);
-		return -1;
-	}
-	if (st.st_uid != geteuid() && strncmp(dir, "/tmp/mgr-", 9) == 0) {
-		log_msg(LOG_ERROR, "%s belongs to uid %u, not to us; refusing it", dir,
-			(unsigned)st.st_uid);
-		return -1;
-	}
+	mode_t need = server_dir_mode(cfg->socket_mode);
+	if (v == PATH_OK && stat(dir, &st) == 0 && (st.st_mode & need) != need)
+		log_msg(LOG_WARN, "%s (mode %04o) keeps out some of whom --socket-mode %04o lets in",
+			dir, (unsigned)(st.st_mode & 07777), (unsigned)cfg->socket_mode);
+	return 0;
+}
+
+/* The socket (made 0600): its group, then its mode, before listen(). */
+static int server_socket_perms(const struct config *cfg, const char *path)
+{
+	if (cfg->socket_group != (gid_t)-1 && chown(path, (uid_t)-1, cfg->socket_group))
+		return log_msg(LOG_ERROR, "cannot give %s to group %u: %s", path,
+			       (unsigned)cfg->socket_group, strerror(errno)), -1;
+	if (cfg->socket_mode != 0600 && chmod(path, cfg->socket_mode))
+		return log_msg(LOG_ERROR, "cannot chmod %s: %s", path, strerror(errno)), -1;
 	return 0;
 }
 
@@ -99,9 +135,8 @@ static int server_bind(struct server *srv, const char *path)
 		return -1;
 	}
 	strcpy(sa.sun_path, path);
-	if (server_make_dir(path))
-		return log_msg(LOG_ERROR, "cannot create the directory of %s: %s", path,
-			       strerror(errno)), -1;
+	if (server_make_dir(&srv->cfg, path))
+		return -1;
 	if (server_path_live(&sa)) {
 		log_msg(LOG_ERROR, "another mgrd is already listening on %s", path);
 		return -1;
@@ -116,6 +151,11 @@ static int server_bind(struct server *srv, const char *path)
 	mode_t old = umask(0177);
 	int rc = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
+	if (!rc && server_socket_perms(&srv->cfg, path)) {
+		close(fd);
+		unlink(path);
+		return -1;
+	}
 	if (rc || listen(fd, 512)) {
 		log_msg(LOG_ERROR, "cannot listen on %s: %s", path, strerror(errno));
 		if (fd >= 0)
@@ -129,55 +169,28 @@ static int server_bind(struct server *srv, const char *path)
 
 /* ---- accepting ---- */
 
-static bool server_uid_allowed(const struct server *srv, uid_t uid, gid_t gid)
-{
-	if (uid == geteuid())
-		return true;
-	for (size_t i = 0; i < srv->cfg.n_allow_uid; i++)
-		if (srv->cfg.allow_uid[i] == uid)
-			return true;
-	for (size_t i = 0; i < srv->cfg.n_allow_gid; i++)
-		if (srv->cfg.allow_gid[i] == gid)
-			return true;
-	return false;
-}
-
-static uint32_t server_conns_of(const struct server *srv, uid_t uid)
-{
-	uint32_t n = 0;
-	for (const struct conn *c = srv->conns; c; c = c->next)
-		n += c->uid == uid;
-	return n;
-}
-
-static const char *server_admit(const struct server *srv, const struct ucred *cr)
-{
-	if (!server_uid_allowed(srv, cr->uid, cr->gid))
-		return "uid not allowed (see --allow-uid / --allow-gid)";
-	if (srv->n_conns >= srv->cfg.max_conns)
-		return "connection limit reached (--max-conns)";
-	if (server_conns_of(srv, cr->uid) >= srv->cfg.max_conns_per_uid)
-		return "per-uid connection limit reached (--max-conns-per-uid)";
-	return NULL;
-}
-
+/* Admission (admit.h): a refused peer is told why in a final frame. */
 static void server_accept_one(struct server *srv, int fd)
 {
-	struct ucred cr;
-	socklen_t len = sizeof(cr);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len)) {
+	struct admit_peer p;
+	if (admit_peer_read(fd, &p)) {
 		close(fd);
 		return;
 	}
-	const char *why = server_admit(srv, &cr);
+	int code;
+	const char *why = admit_check(srv, &p, &code);
 	if (why) {
-		log_msg(LOG_WARN, "refused pid %d uid %u gid %u: %s", (int)cr.pid,
-			(unsigned)cr.uid, (unsigned)cr.gid, why);
-		close(fd);
-		return;
+		log_msg(LOG_WARN, "refused pid %d uid %u gid %u: %s", (int)p.pid, (unsigned)p.uid,
+			(unsigned)p.gid, why);
+		admit_refuse(fd, code, why);
+	} else {
+		struct conn *c = conn_new(srv, fd, p.pid, p.uid, p.gid);
+		if (c) {
+			admit_keep_groups(c, &p);
+			srv->stats.conns_total++;
+		}
 	}
-	if (conn_new(srv, fd, cr.pid, cr.uid, cr.gid))
-		srv->stats.conns_total++;
+	admit_peer_clear(&p);
 }
 
 static void server_accept_cb(evutil_socket_t lfd, short what, void *arg)
@@ -215,6 +228,10 @@ static void server_accept_retry_cb(evutil_socket_t fd, short what, void *arg)
 static void server_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
+	if (sig == SIGHUP) { /* a terminal or a service manager's nudge */
+		log_msg(LOG_INFO, "SIGHUP: ignored (the log is stderr: nothing to reopen)");
+		return;
+	}
 	log_msg(LOG_INFO, "signal %d: stopping", (int)sig);
 	server_stop(arg);
 }
@@ -361,6 +378,9 @@ int server_init_core(struct server *srv, const struct config *cfg)
 {
 	memset(srv, 0, sizeof(*srv));
 	srv->cfg = *cfg;
+	const char *bad = admit_resolve_limits(&srv->cfg);
+	if (bad)
+		return log_msg(LOG_ERROR, "%s", bad), -1;
 	srv->hooks = (struct server_hooks){.request = dispatch_request,
 		.session_end = {park_session_end, server_monitor_end},
 		.observe = monitor_observe, .stop = server_stop};

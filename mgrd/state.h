@@ -45,7 +45,10 @@ struct config {
 	int listen_fd;        /* >= 0: already bound (socket activation) */
 	struct frame_limits frame;
 	uint32_t max_outbuf;  /* bytes queued to one client before it is cut off */
-	uint32_t max_conns, max_conns_per_uid;
+	uint32_t max_conns, max_conns_per_uid; /* per uid 0: automatic (admit.h) */
+	uint32_t reserved_conns; /* kept for mgrd's uid and root; 0: automatic */
+	mode_t socket_mode;   /* the socket's permission bits (0600) */
+	gid_t socket_group;   /* the socket's and directory's group; (gid_t)-1: ours */
 	uint32_t max_waiters; /* parked calls on one object */
 	uint32_t handshake_ms;
 	uint32_t max_partial; /* bytes of unfinished frames, all connections together */

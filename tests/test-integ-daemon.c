@@ -1,7 +1,8 @@
 /* The mgrd binary itself ($MGR_MGRD), run directly: socket and directory
  * modes, the default path under $XDG_RUNTIME_DIR, stale and live sockets,
- * SIGTERM and SIGINT, peers of another uid, --max-conns and
- * --max-conns-per-uid at their edge, and the command
+ * SIGTERM and SIGINT (which stop it) and SIGHUP (which does not), peers of
+ * another uid, --max-conns and --max-conns-per-uid at their edge, the
+ * per-uid default and the reserve for mgrd's uid and root, and the command
  * line. Readiness comes from the --ready-fd line, never a sleep. */
 #include <errno.h>
 #include <fcntl.h>
@@ -91,8 +92,8 @@ static pid_t spawn(const struct env *e, const char *const *args, const char *xdg
 		int out = open(e->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		int err = open(e->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0 ||
-		    dup2(p[1], READY_FD) < 0)
-			_exit(126);
+		    dup2(p[1], READY_FD) < 0 || fcntl(READY_FD, F_SETFD, 0))
+			_exit(126); /* (dup2 onto itself keeps O_CLOEXEC: cleared) */
 		if (xdg)
 			setenv("XDG_RUNTIME_DIR", xdg, 1);
 		else
@@ -352,31 +353,72 @@ static void signal_stops(struct env *e, int sig)
 static void test_sigterm(void **state) { signal_stops(*state, SIGTERM); }
 static void test_sigint(void **state) { signal_stops(*state, SIGINT); }
 
-/* In a child as uid/gid 65534: connect and say Hello. Exit 0 if the
- * connection was closed without a Welcome, 1 if welcomed, 2+ on errors. */
+/* Reads exactly len bytes within WAIT_MS each; false on EOF or timeout. */
+static bool read_all(int fd, uint8_t *p, size_t len)
+{
+	while (len) {
+		struct pollfd pfd = {fd, POLLIN, 0};
+		if (poll(&pfd, 1, WAIT_MS) != 1)
+			return false;
+		ssize_t n = recv(fd, p, len, 0);
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* Connects to path and says Hello, without cmocka (for children): 1 if
+ * welcomed (*fd stays open), 0 if refused (why: the final frame's message,
+ * "" if there was none; the refusal that a client can print), -1 if it
+ * could not connect, -2 on anything else. */
+static int raw_hello(const char *path, int *fd, char *why, size_t size)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (*fd < 0 || connect(*fd, (struct sockaddr *)&sa, sizeof(sa)))
+		return -1;
+	struct msg m = {.kind = MSG_HELLO};
+	m.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), "raw", 0};
+	uint8_t *buf, hdr[FRAME_HEADER];
+	size_t len;
+	if (frame_encode(&m, &buf, &len))
+		return -2;
+	send(*fd, buf, len, MSG_NOSIGNAL); /* may fail: we may be closed already */
+	free(buf);
+	snprintf(why, size, "%s", "");
+	if (!read_all(*fd, hdr, sizeof(hdr)))
+		return 0; /* closed without a word */
+	uint32_t blen = frame_get_len(hdr);
+	uint8_t *body = malloc(blen + 1);
+	struct frame_limits lim = {1u << 20, 64, 1u << 20, 0};
+	char err[160];
+	int rc = body && read_all(*fd, body, blen) &&
+		 !frame_decode(body, blen, &lim, &m, err, sizeof(err)) ? 0 : -2;
+	free(body);
+	if (rc == 0 && m.kind == MSG_WELCOME)
+		rc = 1;
+	else if (rc == 0 && m.kind == MSG_REPLY && m.u.reply.id == 0 && m.u.reply.code)
+		snprintf(why, size, "%s", m.u.reply.message ? m.u.reply.message : "");
+	else
+		rc = -2;
+	msg_clear(&m);
+	return rc;
+}
+
+/* In a child as uid/gid 65534: connect and say Hello. Exit 0 if refused
+ * (a final frame saying why, or a bare close), 1 if welcomed, 2+ on errors
+ * (3: could not connect at all). */
 static int as_nobody_hello(const char *path)
 {
 	if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY))
 		return 2;
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
-		return 3;
-	struct msg hello = {.kind = MSG_HELLO};
-	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), "nobody", 0};
-	uint8_t *buf;
-	size_t len;
-	if (frame_encode(&hello, &buf, &len))
-		return 4;
-	send(fd, buf, len, MSG_NOSIGNAL); /* may fail: we may be closed already */
-	free(buf);
-	uint8_t hdr[4];
-	struct pollfd pfd = {fd, POLLIN, 0};
-	if (poll(&pfd, 1, WAIT_MS) != 1)
-		return 5; /* neither closed nor welcomed */
-	ssize_t n = recv(fd, hdr, sizeof(hdr), MSG_WAITALL);
-	return n == 0 || (n < 0 && errno == ECONNRESET) ? 0 : n == 4 ? 1 : 6;
+	int fd;
+	char why[256];
+	int rc = raw_hello(path, &fd, why, sizeof(why));
+	return rc == 1 ? 1 : rc == 0 ? 0 : rc == -1 ? 3 : 6;
 }
 
 /* In a child as 65534: a libmgr client that pings. 0 on success. */
@@ -429,7 +471,7 @@ static void test_other_uid(void **state)
 	open_up(e);
 	assert_int_equal(in_child(as_nobody_hello, e->sock), 0); /* refused by SO_PEERCRED */
 	assert_true(in_child(as_nobody_ping, e->sock) != 0);
-	assert_non_null(strstr(slurp(e->err), "uid not allowed"));
+	assert_non_null(strstr(slurp(e->err), "uid 65534 is not allowed"));
 	assert_serves(e->sock); /* our own uid still is */
 	stop(e, &d, SIGTERM);
 
@@ -521,6 +563,134 @@ static void test_max_conns_per_uid(void **state)
 	stop(e, &d, SIGTERM);
 }
 
+/* A child as uid 65534 opens sessions on path until one is refused (at
+ * most 16) and holds them until *release is closed; *count gets how many
+ * were welcomed, why the refusal's message. Returns the child's pid. */
+static pid_t hold_as_nobody(const char *path, int *release, int *count, char *why, size_t size)
+{
+	int res[2], rel[2];
+	assert_int_equal(pipe2(res, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(rel, O_CLOEXEC), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(rel[1]);
+		if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY))
+			_exit(2);
+		int n = 0, fd, rc = 1;
+		char msg[256] = "";
+		while (n < 16 && (rc = raw_hello(path, &fd, msg, sizeof(msg))) == 1)
+			n++;
+		dprintf(res[1], "%d %s\n", rc == 0 ? n : -1, msg);
+		char c;
+		(void)!read(rel[0], &c, 1); /* EOF: released */
+		_exit(0);
+	}
+	close(res[1]);
+	close(rel[0]);
+	*release = rel[1];
+	char line[300] = "";
+	size_t len = 0;
+	while (len < sizeof(line) - 1 && !strchr(line, '\n')) {
+		struct pollfd pfd = {res[0], POLLIN, 0};
+		assert_int_equal(poll(&pfd, 1, WAIT_MS), 1);
+		ssize_t r = read(res[0], line + len, sizeof(line) - 1 - len);
+		assert_true(r > 0);
+		len += (size_t)r;
+		line[len] = '\0';
+	}
+	close(res[0]);
+	/* "N message\n" */
+	char *sp = strchr(line, ' ');
+	assert_non_null(sp);
+	*count = atoi(line);
+	sp[strcspn(sp, "\n")] = '\0';
+	snprintf(why, size, "%s", sp + 1);
+	return pid;
+}
+
+static void release_holder(pid_t pid, int release)
+{
+	close(release);
+	int st;
+	assert_true(harness_reap_within(pid, WAIT_MS, &st));
+}
+
+/* The per-uid default leaves room for others: --max-conns 8 with another
+ * uid admitted keeps 2 for mgrd's uid and root and gives each uid half of
+ * the other 6. A uid that fills its share is told so, and root still
+ * connects (before: one uid could take all 8). */
+static void test_per_uid_default(void **state)
+{
+	struct env *e = *state;
+	if (geteuid() != 0)
+		skip(); /* needs root to become another user */
+	snprintf(e->sock, sizeof(e->sock), "%s/sub/s", e->dir);
+	const char *args[] = {"--max-conns", "8", "--allow-uid", "65534", NULL};
+	struct daemon d = start(e, args);
+	open_up(e);
+	int release, n;
+	char why[256];
+	pid_t h = hold_as_nobody(e->sock, &release, &n, why, sizeof(why));
+	assert_int_equal(n, 3);
+	assert_string_equal(why, "per-uid connection limit reached for uid 65534 "
+				 "(--max-conns-per-uid 3)");
+	assert_serves(e->sock); /* root, while 65534 holds its 3 */
+	release_holder(h, release);
+	stop(e, &d, SIGTERM);
+}
+
+/* The reserve: with --max-conns 4 (1 kept for mgrd's uid and root) and a
+ * uid that may take all 4, it gets 3 and is told why not a 4th; root takes
+ * the last one, and a 5th, even root's, is refused with the reason that
+ * libmgr reports (not a bare "connection lost"). */
+static void test_reserve(void **state)
+{
+	struct env *e = *state;
+	if (geteuid() != 0)
+		skip(); /* needs root to become another user */
+	snprintf(e->sock, sizeof(e->sock), "%s/sub/s", e->dir);
+	const char *args[] = {"--max-conns", "4", "--max-conns-per-uid", "4",
+			      "--allow-uid", "65534", NULL};
+	struct daemon d = start(e, args);
+	open_up(e);
+	int release, n;
+	char why[256];
+	pid_t h = hold_as_nobody(e->sock, &release, &n, why, sizeof(why));
+	assert_int_equal(n, 3);
+	assert_string_equal(why, "connection limit reached: the last 1 of --max-conns 4 are "
+				 "reserved for mgrd's uid and root (--reserved-conns)");
+	mgr_client *c, *c2 = NULL;
+	assert_int_equal(mgr_client_connect(e->sock, &c), 0);
+	assert_int_equal(harness_info(c, "sessions"), 4);
+	assert_int_equal(mgr_client_connect(e->sock, &c2), MGR_ELIMIT);
+	assert_string_equal(mgr_client_errmsg(NULL),
+			    "manager refused: connection limit reached (--max-conns 4)");
+	mgr_client_close(c);
+	release_holder(h, release);
+	stop(e, &d, SIGTERM);
+}
+
+/* SIGHUP (a closed terminal, a service manager's reload) leaves mgrd
+ * serving; it says so in its log. */
+static void test_sighup(void **state)
+{
+	struct env *e = *state;
+	struct daemon d = start(e, NULL);
+	mgr_client *c;
+	assert_int_equal(mgr_client_connect(e->sock, &c), 0);
+	assert_int_equal(kill(d.pid, SIGHUP), 0);
+	int64_t deadline = clock_now_ms() + WAIT_MS;
+	while (!strstr(slurp(e->err), "SIGHUP: ignored") && clock_now_ms() < deadline)
+		usleep(10000); /* a log line is all there is to wait for */
+	assert_non_null(strstr(slurp(e->err), "SIGHUP: ignored"));
+	assert_int_equal(harness_info(c, "sessions"), 1); /* the same session, alive */
+	assert_serves(e->sock);
+	mgr_client_close(c);
+	stop(e, &d, SIGTERM);
+}
+
 /* Runs mgrd with args to its end; returns the exit status. */
 static int run(struct env *e, const char *const *args)
 {
@@ -547,6 +717,15 @@ static void test_command_line(void **state)
 	assert_int_equal(run(e, (const char *[]){"--ring-size", "67108865", NULL}), 2);
 	assert_int_equal(run(e, (const char *[]){"--socket", e->sock, "extra", NULL}), 2);
 	assert_int_equal(run(e, (const char *[]){"--ready-fd", NULL}), 2); /* missing value */
+	/* a socket mode keeps mgrd's own read and write, and no x bits */
+	assert_int_equal(run(e, (const char *[]){"--socket-mode", "0460", NULL}), 2);
+	assert_int_equal(run(e, (const char *[]){"--socket-mode", "0770", NULL}), 2);
+	assert_int_equal(run(e, (const char *[]){"--socket-mode", "rw", NULL}), 2);
+	assert_int_equal(run(e, (const char *[]){"--socket-group", "no-such-group-here", NULL}), 2);
+	/* the reserve must leave some connections to share */
+	assert_int_equal(run(e, (const char *[]){"--socket", e->sock, "--max-conns", "4",
+						 "--reserved-conns", "4", NULL}), 1);
+	assert_non_null(strstr(slurp(e->err), "--reserved-conns must be less than --max-conns"));
 	/* paths it cannot use: exit 1 with a message */
 	assert_int_equal(run(e, (const char *[]){"--socket", "relative.sock", NULL}), 1);
 	assert_non_null(strstr(slurp(e->err), "absolute"));
@@ -571,6 +750,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_other_uid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_conns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_conns_per_uid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_per_uid_default, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reserve, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sighup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_line, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,8 +40,28 @@ typedef struct mgr_object mgr_object;
 
 /* Connects to the manager at path; NULL: $MGR_SOCKET, else the default path
  * ($XDG_RUNTIME_DIR/mgr/mgrd.sock, else /tmp/mgr-$UID/mgrd.sock).
+ * Before anything is sent (and again at every reconnect) the manager must be
+ * trusted: the socket's directory owned by this process's uid or root and
+ * writable by nobody else (in a sticky shared directory such as /tmp: the
+ * socket itself owned so), and the listening process running as this uid
+ * or root — or as the uid named by $MGR_SERVER_UID (a number or a user
+ * name). Otherwise MGR_EPERM, with mgr_client_errmsg() saying what is
+ * wrong ("refusing /tmp/mgr-0: owned by uid 1001, not root"). A manager
+ * that does not admit us says why: the code (MGR_EPERM, MGR_ELIMIT) and
+ * "manager refused: <its reason>".
  * *out: caller owns — free with mgr_client_close(). */
 MGR_API int mgr_client_connect(const char *path, mgr_client **out);
+
+/* Options for mgr_client_connect_opts; zero what is not used. */
+typedef struct mgr_client_opts {
+	const char *address;     /* as mgr_client_connect's path */
+	const char *server_user; /* also trust a manager running as this user (a name
+				  * or a uid); NULL: $MGR_SERVER_UID, else none */
+} mgr_client_opts;
+
+/* mgr_client_connect with options (borrowed). *out: caller owns — free
+ * with mgr_client_close(). MGR_EINVAL if server_user names nobody. */
+MGR_API int mgr_client_connect_opts(const mgr_client_opts *opts, mgr_client **out);
 /* Accepts NULL. Closes the connection; the session's references drop. */
 MGR_API void mgr_client_close(mgr_client *c);
 /* Per-call timeout in ms for waiting on the manager (0: none, the default).
