@@ -11,7 +11,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -267,20 +269,40 @@ static void test_holds_container(void **state)
 	assert_int_equal(harness_info(h->c, "objects"), base);
 }
 
-/* A session that ends with an iterator open leaves nothing behind. */
+/* A process that ends with an iterator open (and its dict's handle
+ * released: the iterator holds it alone) leaves nothing behind. */
 static void test_session_end_frees(void **state)
 {
 	struct harness *h = *state;
 	int64_t base = harness_info(h->c, "objects");
-	mgr_client *c2;
-	assert_ok(mgr_client_connect(h->path, &c2));
-	mgr_object *d = int_dict(c2, 5);
-	mgr_iter *it;
-	assert_ok(mgr_dict_iter_open(d, MGR_DICT_KEYS, 2, &it));
-	const mgr_value *e;
-	assert_ok(mgr_iter_next(it, &e));
-	assert_int_equal(harness_info(h->c, "objects"), base + 2);
-	mgr_client_close(c2); /* handles leak on purpose: the session's end frees */
+	mgr_value *keys = mgr_value_new_map(); /* more than a batch: the walk stays open */
+	for (int k = 0; k < 5; k++)
+		assert_int_equal(mgr_value_map_set(keys, I(k), I(k)), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		mgr_client *c2;
+		mgr_object *d;
+		mgr_iter *it;
+		const mgr_value *e;
+		int step = 1;
+		if (!mgr_client_connect(h->path, &c2) && ++step && !mgr_dict_create(c2, NULL, NULL, &d) &&
+		    ++step && !mgr_dict_update(d, mgr_value_copy(keys)) && ++step &&
+		    !mgr_dict_iter_open(d, MGR_DICT_KEYS, 2, &it) && ++step && !mgr_object_release(d) &&
+		    ++step && !mgr_iter_next(it, &e) && ++step &&
+		    harness_info(c2, "objects") == base + 2)
+			step = 0;
+		if (step)
+			fprintf(stderr, "child: step %d: %s (objects %lld, base %lld)\n", step,
+				mgr_client_errmsg(NULL), (long long)harness_info(c2, "objects"),
+				(long long)base);
+		_exit(step); /* no close, no release: the session's end frees */
+	}
+	mgr_value_free(keys);
+	int status;
+	assert_true(harness_reap_within(pid, 10000, &status));
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		fail_msg("the child ended with status %#x", status);
 	assert_int_equal(harness_wait_info(h->c, "objects", base, 10000), base);
 }
 
