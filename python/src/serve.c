@@ -1,0 +1,277 @@
+/* Private managers (Manager) and the Python types they serve.
+ *
+ * Manager() runs mgr_manager_start with .serve: the manager is a fork of
+ * this Python process running mgrd's core (mgr_server_main), as CPython's
+ * fork-context manager is a fork of the parent. Types registered with
+ * _register_type are mgr custom types whose handlers run on mgrd's worker
+ * threads and call the Python hooks (mgr/_pyserve.py) under the GIL; mgrd
+ * runs each call under the object's lock, so methods of one object never
+ * overlap. The built-in types never enter Python. */
+#include "ext.h"
+
+#include <mgr/server.h>
+#include <structmember.h>
+#include <string.h>
+#include <unistd.h>
+
+static PyObject *hook_create, *hook_call, *hook_destroy, *hook_start; /* owned */
+
+PyObject *serve_set_hooks(PyObject *self, PyObject *args)
+{
+	(void)self;
+	PyObject *c, *m, *d, *st;
+	if (!PyArg_ParseTuple(args, "OOOO", &c, &m, &d, &st))
+		return NULL;
+	Py_XSETREF(hook_start, Py_NewRef(st));
+	Py_XSETREF(hook_create, Py_NewRef(c));
+	Py_XSETREF(hook_call, Py_NewRef(m));
+	Py_XSETREF(hook_destroy, Py_NewRef(d));
+	Py_RETURN_NONE;
+}
+
+/* The request's arguments as a Python list (refs as (id, type) tuples). */
+static PyObject *serve_args(mgr_request *call)
+{
+	size_t n = mgr_request_nargs(call);
+	PyObject *l = PyList_New((Py_ssize_t)n);
+	for (size_t i = 0; l && i < n; i++) {
+		PyObject *v = convert_from_value(NULL, mgr_request_arg(call, i));
+		if (!v)
+			Py_CLEAR(l);
+		else
+			PyList_SET_ITEM(l, (Py_ssize_t)i, v);
+	}
+	return l;
+}
+
+/* The Python exception in flight as the call's error (EMODULE). */
+static int serve_fail(mgr_request *call)
+{
+	PyObject *type, *exc, *tb;
+	PyErr_Fetch(&type, &exc, &tb);
+	PyErr_NormalizeException(&type, &exc, &tb);
+	PyObject *s = exc ? PyObject_Repr(exc) : NULL;
+	const char *text = s ? PyUnicode_AsUTF8(s) : NULL;
+	int err = mgr_request_error(call, MGR_EMODULE, "%s", text ? text : "python error");
+	PyErr_Clear();
+	Py_XDECREF(s);
+	Py_XDECREF(type);
+	Py_XDECREF(exc);
+	Py_XDECREF(tb);
+	return err;
+}
+
+static int serve_init(void **state, mgr_request *call)
+{
+	PyGILState_STATE g = PyGILState_Ensure();
+	PyObject *args = serve_args(call);
+	PyObject *obj = args && hook_create ? PyObject_CallOneArg(hook_create, args) : NULL;
+	Py_XDECREF(args);
+	int err = obj ? 0 : serve_fail(call);
+	*state = obj;
+	PyGILState_Release(g);
+	return err;
+}
+
+static void serve_destroy(void *state)
+{
+	if (!state || !Py_IsInitialized())
+		return;
+	PyGILState_STATE g = PyGILState_Ensure();
+	if (hook_destroy) {
+		PyObject *r = PyObject_CallOneArg(hook_destroy, state);
+		Py_XDECREF(r);
+		PyErr_Clear();
+	}
+	Py_DECREF((PyObject *)state);
+	PyGILState_Release(g);
+}
+
+/* A hook result ("\0create", type, token): a new shared object of that
+ * type built from token (Python's method_to_typeid); its ref is the result. */
+static int serve_result_create(mgr_request *call, PyObject *r)
+{
+	const char *type = PyUnicode_AsUTF8(PyTuple_GET_ITEM(r, 1));
+	mgr_value *token = type ? convert_to_value(PyTuple_GET_ITEM(r, 2), 0) : NULL;
+	if (!token)
+		return serve_fail(call);
+	mgr_value *ref = NULL;
+	int err;
+	Py_BEGIN_ALLOW_THREADS
+	err = mgr_request_create(call, type, &token, 1, &ref);
+	Py_END_ALLOW_THREADS
+	mgr_value_free(token);
+	return err ? err : mgr_request_return(call, ref);
+}
+
+static int serve_is_create(PyObject *r)
+{
+	if (!PyTuple_CheckExact(r) || PyTuple_GET_SIZE(r) != 3)
+		return 0;
+	PyObject *tag = PyTuple_GET_ITEM(r, 0);
+	return PyUnicode_Check(tag) && PyUnicode_CompareWithASCIIString(tag, "\x01create") == 0;
+}
+
+static int serve_method(void *state, mgr_request *call)
+{
+	PyGILState_STATE g = PyGILState_Ensure();
+	PyObject *args = serve_args(call);
+	PyObject *r = args && hook_call ? PyObject_CallFunctionObjArgs(hook_call, (PyObject *)state,
+									 args, NULL) : NULL;
+	Py_XDECREF(args);
+	int err;
+	if (!r)
+		err = serve_fail(call);
+	else if (serve_is_create(r))
+		err = serve_result_create(call, r);
+	else {
+		mgr_value *v = convert_to_value(r, 0);
+		err = v ? mgr_request_return(call, v) : serve_fail(call);
+	}
+	Py_XDECREF(r);
+	PyGILState_Release(g);
+	return err;
+}
+
+static const mgr_method_def serve_methods[] = {
+	{"call", serve_method, 1, -1, "method, args...", "a method of the Python object", 0},
+};
+
+/* _register_type(name): a type served by Python hooks in managers started
+ * from now on. Registering a name twice is a no-op. */
+PyObject *serve_register_type(PyObject *self, PyObject *args)
+{
+	(void)self;
+	const char *name;
+	if (!PyArg_ParseTuple(args, "s", &name))
+		return NULL;
+	mgr_type_def *def = PyMem_RawCalloc(1, sizeof(*def));
+	char *copy = def ? strdup(name) : NULL;
+	if (!copy) {
+		PyMem_RawFree(def);
+		return PyErr_NoMemory();
+	}
+	*def = (mgr_type_def){.name = copy, .doc = "a Python class (mgr.managers register)",
+			      .init = serve_init, .destroy = serve_destroy,
+			      .methods = serve_methods, .nmethods = 1};
+	int err = mgr_type_register(def); /* def lives as long as the process */
+	if (err == MGR_EEXIST) {
+		free(copy);
+		PyMem_RawFree(def);
+		Py_RETURN_FALSE;
+	}
+	if (err)
+		return ext_raise(err, "register type");
+	Py_RETURN_TRUE;
+}
+
+/* ---- Manager: a private manager owned by this process ---- */
+
+typedef struct {
+	PyObject_HEAD
+	mgr_manager *m;
+	pid_t owner;
+	PyObject *address;
+} ManagerObject;
+
+/* The forked child: Python's after-fork work, then mgrd's core with the GIL
+ * released, so its worker threads can take it for Python types. */
+static int serve_main(const char *path, int ready_fd, int parent_pid)
+{
+	PyOS_AfterFork_Child();
+	if (hook_start) { /* BaseManager.start(initializer, initargs) */
+		PyObject *r = PyObject_CallNoArgs(hook_start);
+		if (!r) {
+			PyErr_Print();
+			return 1;
+		}
+		Py_DECREF(r);
+	}
+	PyEval_SaveThread();
+	return mgr_server_main(path, ready_fd, parent_pid);
+}
+
+static int manager_init(ManagerObject *self, PyObject *args, PyObject *kw)
+{
+	static char *keys[] = {"mgrd", "address", "start_timeout", NULL};
+	const char *mgrd = NULL, *address = NULL;
+	double timeout = 0;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|zzd", keys, &mgrd, &address, &timeout))
+		return -1;
+	mgr_manager_opts o = {.mgrd = mgrd, .address = address,
+			      .start_timeout_ms = (uint32_t)(timeout * 1000),
+			      .serve = mgrd ? NULL : serve_main};
+	mgr_manager *m = NULL;
+	/* the fork happens inside, with the GIL held (the child takes it over) */
+	PyOS_BeforeFork();
+	int err = mgr_manager_start(&o, &m);
+	PyOS_AfterFork_Parent();
+	if (err) {
+		ext_raise(err, mgr_client_errmsg(NULL));
+		return -1;
+	}
+	self->m = m;
+	self->owner = getpid();
+	self->address = PyUnicode_FromString(mgr_manager_address(m));
+	return self->address ? 0 : -1;
+}
+
+static PyObject *manager_shutdown(ManagerObject *self, PyObject *unused)
+{
+	(void)unused;
+	mgr_manager *m = self->m;
+	self->m = NULL;
+	if (!m || self->owner != getpid())
+		Py_RETURN_NONE;
+	int r;
+	Py_BEGIN_ALLOW_THREADS
+	r = mgr_manager_shutdown(m);
+	Py_END_ALLOW_THREADS
+	return PyLong_FromLong(r);
+}
+
+static void manager_dealloc(ManagerObject *self)
+{
+	PyObject *r = manager_shutdown(self, NULL);
+	Py_XDECREF(r);
+	Py_XDECREF(self->address);
+	Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *manager_get_pid(ManagerObject *self, void *unused)
+{
+	(void)unused;
+	if (!self->m)
+		Py_RETURN_NONE;
+	return PyLong_FromLong(mgr_manager_pid(self->m));
+}
+
+static PyMethodDef manager_methods[] = {
+	{"shutdown", (PyCFunction)manager_shutdown, METH_NOARGS,
+	 "stop the manager, reap it, remove its socket; its exit status"},
+	{NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef manager_members[] = {
+	{"address", T_OBJECT, offsetof(ManagerObject, address), READONLY, "the socket path"},
+	{NULL, 0, 0, 0, NULL},
+};
+
+static PyGetSetDef manager_getset[] = {
+	{"pid", (getter)manager_get_pid, NULL, "the manager's pid (None once shut down)", NULL},
+	{NULL, NULL, NULL, NULL, NULL},
+};
+
+PyTypeObject Manager_Type = {
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "mgr._mgr.Manager",
+	.tp_basicsize = sizeof(ManagerObject),
+	.tp_flags = Py_TPFLAGS_DEFAULT,
+	.tp_doc = "Manager(mgrd=None, address=None, start_timeout=0): a private manager "
+		  "(a fork of this process serving its Python types; mgrd: exec that binary)",
+	.tp_new = PyType_GenericNew,
+	.tp_init = (initproc)manager_init,
+	.tp_dealloc = (destructor)manager_dealloc,
+	.tp_methods = manager_methods,
+	.tp_members = manager_members,
+	.tp_getset = manager_getset,
+};
