@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admit.h"
 #include "call.h"
 #include "conn.h"
 #include "session.h"
@@ -86,12 +87,9 @@ static bool policy_superuser(const struct conn *conn)
 	return conn->uid == 0 || conn->uid == policy_self_uid();
 }
 
-/* TODO(issue 13 item 6): supplementary groups: return
- * admit_conn_in_group(conn, gid) (mgrd/admit.h, being added with
- * --socket-group) once it lands. Until then the primary gid only. */
 bool policy_in_group(const struct conn *conn, gid_t gid)
 {
-	return conn->gid == gid;
+	return admit_conn_in_group(conn, gid); /* primary and supplementary groups */
 }
 
 bool policy_admin(const struct server *srv, const struct conn *conn)

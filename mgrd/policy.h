@@ -48,8 +48,8 @@ bool policy_may(const struct server *srv, const struct conn *conn, const struct 
 		unsigned right);
 /* Whether conn may make administrative calls. */
 bool policy_admin(const struct server *srv, const struct conn *conn);
-/* Whether conn's process is in group gid. The one place that says so:
- * today the primary gid only (see policy.c). */
+/* Whether conn's process is in group gid, primary or supplementary (the
+ * groups read at admission: admit.h). */
 bool policy_in_group(const struct conn *conn, gid_t gid);
 
 /* Stamps a new object made by c: owner and group from c's session (mgrd's

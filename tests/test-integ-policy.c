@@ -92,6 +92,11 @@ static void out_set(struct out *o, mgr_client *c, int code)
 	snprintf(o->msg, sizeof(o->msg), "%s", code ? mgr_client_errmsg(c) : "");
 }
 
+/* The supplementary groups the child takes with OTHER's uid (none unless a
+ * test sets them). */
+static gid_t other_groups[1];
+static size_t n_other_groups;
+
 /* Runs fn as OTHER on its own connection; its result in *o (code -1: the
  * child could not become OTHER or connect, -2: no answer in time). */
 static void as_other(const char *path, other_fn fn, const void *arg, struct out *o)
@@ -105,7 +110,8 @@ static void as_other(const char *path, other_fn fn, const void *arg, struct out 
 		close(p[0]);
 		struct out r = {.code = -1};
 		mgr_client *c = NULL;
-		if (!setgroups(0, NULL) && !setgid(other_gid) && !setuid(other_uid) &&
+		if (!setgroups(n_other_groups, other_groups) && !setgid(other_gid) &&
+		    !setuid(other_uid) &&
 		    !mgr_client_connect(path, &c)) {
 			mgr_client_set_timeout(c, WAIT_MS);
 			fn(c, arg, &r);
@@ -398,6 +404,32 @@ static void test_granted_by_mode(void **state)
 	harness_stop(&h);
 }
 
+/* The group class counts supplementary groups (read at admission): OTHER
+ * with root's group 0 as a supplementary group may read a rwdr----- object
+ * of root's (owner gid 0), and nothing more; without it, nothing. */
+static void test_group_by_supplementary(void **state)
+{
+	(void)state;
+	NEED_OTHER();
+	struct harness h;
+	start_shared(&h, NULL);
+	mgr_object *grp = create_mode(h.c, "dict", "grp", mgr_value_new_string("rwdr-----"));
+	assert_int_equal(mgr_dict_set(grp, mgr_value_new_string("k"), mgr_value_new_int(7)), 0);
+	struct out o;
+	as_other(h.path, other_dict, &(struct dict_op){"grp", "get"}, &o);
+	assert_int_equal(o.code, MGR_EPERM);
+	other_groups[0] = 0;
+	n_other_groups = 1;
+	as_other(h.path, other_dict, &(struct dict_op){"grp", "get"}, &o);
+	ASSERT_OUT(o, 0, "");
+	assert_int_equal(o.n, 7);
+	as_other(h.path, other_dict, &(struct dict_op){"grp", "set"}, &o);
+	assert_int_equal(o.code, MGR_EPERM);
+	n_other_groups = 0;
+	mgr_object_release(grp);
+	harness_stop(&h);
+}
+
 /* --admin-uid OTHER: it may save and shut the manager down, still not
  * read root's private objects. */
 static void test_admin_uid(void **state)
@@ -514,6 +546,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_private_by_default),
 		cmocka_unit_test(test_granted_by_mode),
+		cmocka_unit_test(test_group_by_supplementary),
 		cmocka_unit_test(test_admin_uid),
 		cmocka_unit_test(test_delete_held),
 	};
