@@ -106,6 +106,7 @@ const struct type type_counter = {
 	.name = "counter",
 	.doc = "a shared 64-bit integer",
 	.create = counter_create,
+	.ctor_args = "value=0",
 	.destroy = free,
 	.save = counter_save,
 	.load = counter_load,

@@ -185,6 +185,12 @@ static void test_constructor_arguments(void **state)
 	assert_int_equal(create_with(h->c, "queue", 2, I(1), mgr_value_new_string("twice")),
 			 MGR_EARGS);
 	assert_int_equal(create_with(h->c, "semaphore", 1, I(-1)), MGR_EARGS);
+	/* and the containers */
+	assert_int_equal(create_with(h->c, "counter", 1, I(5)), 0);
+	assert_int_equal(create_with(h->c, "counter", 2, I(5), I(1)), MGR_EARGS);
+	assert_int_equal(create_with(h->c, "dict", 3, NIL, NIL, NIL), MGR_EARGS);
+	assert_int_equal(create_with(h->c, "list", 2, NIL, NIL), MGR_EARGS);
+	assert_int_equal(create_with(h->c, "namespace", 2, NIL, NIL), MGR_EARGS);
 }
 
 int main(void)
