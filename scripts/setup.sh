@@ -8,6 +8,7 @@ gcc make pkg-config meson ninja-build
 protobuf-c-compiler libprotobuf-c-dev
 libevent-dev libcmocka-dev libxxhash-dev libjansson-dev scdoc
 redis-server libhiredis-dev python3
+python3-dev python3-pytest libpython3.11-testsuite
 clang libclang-rt-14-dev valgrind
 systemd
 "

@@ -11,6 +11,7 @@
 
 #include <mgr/server.h>
 #include <structmember.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -109,7 +110,7 @@ static int serve_is_create(PyObject *r)
 	if (!PyTuple_CheckExact(r) || PyTuple_GET_SIZE(r) != 3)
 		return 0;
 	PyObject *tag = PyTuple_GET_ITEM(r, 0);
-	return PyUnicode_Check(tag) && PyUnicode_CompareWithASCIIString(tag, "\x01create") == 0;
+	return PyUnicode_Check(tag) && PyUnicode_CompareWithASCIIString(tag, "\001create") == 0;
 }
 
 static int serve_method(void *state, mgr_request *call)
@@ -176,9 +177,13 @@ typedef struct {
 
 /* The forked child: Python's after-fork work, then mgrd's core with the GIL
  * released, so its worker threads can take it for Python types. */
+void log_set_level(int level); /* mgrd/log.h, in libmgrserver: 1 is warnings */
+
 static int serve_main(const char *path, int ready_fd, int parent_pid)
 {
 	PyOS_AfterFork_Child();
+	if (!getenv("MGR_PY_VERBOSE"))
+		log_set_level(1); /* quiet as CPython's manager: warnings and errors only */
 	if (hook_start) { /* BaseManager.start(initializer, initargs) */
 		PyObject *r = PyObject_CallNoArgs(hook_start);
 		if (!r) {

@@ -1,0 +1,195 @@
+"""mgr.Manager(): the standard types, errors, and proxies in children."""
+import multiprocessing
+import os
+import queue
+import signal
+import threading
+import time
+
+import pytest
+
+import mgr
+from mgr.managers import BaseManager, SyncManager, BaseProxy
+
+
+@pytest.fixture(scope='module')
+def m():
+    with mgr.Manager() as m:
+        yield m
+
+
+def test_dict_and_list(m):
+    d = m.dict(a=1)
+    d.update({'b': 2})
+    assert sorted(d.items()) == [('a', 1), ('b', 2)]
+    assert d.pop('a') == 1 and d.get('a') is None and d.setdefault('c', 3) == 3
+    with pytest.raises(KeyError):
+        d['missing']
+    lst = m.list(range(5))
+    lst[1:3] = ['x']
+    assert lst[:] == [0, 'x', 3, 4]
+    with pytest.raises(IndexError):
+        lst[10]
+    with pytest.raises(ValueError):
+        lst.remove('nope')
+    lst += [5]
+    assert len(lst) == 5 and 5 in lst
+
+
+def test_errors_map(m):
+    q = m.Queue(1)
+    q.put(1)
+    with pytest.raises(queue.Full):
+        q.put(2, timeout=0.05)
+    q.get()
+    with pytest.raises(queue.Empty):
+        q.get_nowait()
+    b = m.Barrier(2)
+    with pytest.raises(threading.BrokenBarrierError):
+        b.wait(0.05)
+    lk = m.Lock()
+    with pytest.raises(RuntimeError):
+        lk.release()
+    s = m.BoundedSemaphore(1)
+    with pytest.raises(ValueError):
+        s.release()
+    ns = m.Namespace()
+    with pytest.raises(AttributeError):
+        ns.nothing
+    assert issubclass(mgr.Error, Exception)
+
+
+def test_gil_released_while_blocked(m):
+    # a thread parked in q.get() must not stop this thread running Python
+    q = m.Queue()
+    got = []
+    t = threading.Thread(target=lambda: got.append(q.get(timeout=10)))
+    t.start()
+    n = 0
+    deadline = time.monotonic() + 0.2
+    while time.monotonic() < deadline:
+        n += 1
+    q.put('x')
+    t.join(10)
+    assert got == ['x'] and n > 1000
+
+
+def _hold_lock_forever(lock, ready):
+    lock.acquire()
+    ready.set()
+    time.sleep(60)
+
+
+@pytest.mark.parametrize('method', ['fork', 'spawn', 'forkserver'])
+def test_killed_worker_frees_its_lock(m, method):
+    ctx = multiprocessing.get_context(method)
+    lock = m.Lock()
+    ready = m.Event()
+    p = ctx.Process(target=_hold_lock_forever, args=(lock, ready))
+    p.start()
+    assert ready.wait(30)
+    assert lock.acquire(timeout=0.05) is False  # held by the worker
+    os.kill(p.pid, signal.SIGKILL)
+    p.join(10)
+    assert lock.acquire(timeout=10) is True  # the manager released it
+    lock.release()
+
+
+def _work(d, lst, q, n):
+    for i in range(n):
+        d.incr('count')
+        lst.append(i)
+    q.put(os.getpid())
+
+
+@pytest.mark.parametrize('method', ['fork', 'spawn', 'forkserver'])
+def test_proxies_travel_to_children(m, method):
+    ctx = multiprocessing.get_context(method)
+    d, lst, q = m.dict(), m.list(), m.Queue()
+    ps = [ctx.Process(target=_work, args=(d, lst, q, 50)) for _ in range(4)]
+    for p in ps:
+        p.start()
+    pids = {q.get(timeout=30) for _ in ps}
+    for p in ps:
+        p.join(30)
+        assert p.exitcode == 0
+    assert d['count'] == 200 and len(lst) == 200 and len(pids) == 4
+
+
+def test_child_holds_its_own_reference(m):
+    # the parent drops its proxy while the child still uses the object
+    d = m.dict()
+    q = m.Queue()
+    r = m.Queue()
+
+    def child(d, q, r):
+        d['x'] = 1
+        r.put('adopted')
+        q.get(timeout=30)
+        d['y'] = 2
+        r.put(d.copy())
+
+    p = multiprocessing.get_context('fork').Process(target=child, args=(d, q, r))
+    p.start()
+    assert r.get(timeout=30) == 'adopted'
+    del d
+    q.put('go')
+    assert r.get(timeout=30) == {'x': 1, 'y': 2}
+    p.join(10)
+
+
+class Counter:
+    def __init__(self, start=0):
+        self.n = start
+
+    def add(self, k=1):
+        n = self.n
+        time.sleep(0)  # a thread switch here would lose updates without the object lock
+        self.n = n + k
+        return self.n
+
+    def fail(self):
+        raise KeyError('from the class')
+
+    def child(self):
+        return Counter(self.n * 10)
+
+
+class CounterManager(BaseManager):
+    pass
+
+
+CounterManager.register('Counter', Counter, method_to_typeid={'child': 'Counter'})
+
+
+def _adder(c, n):
+    for _ in range(n):
+        c.add()
+
+
+def test_registered_class_runs_under_the_object_lock():
+    with CounterManager() as cm:
+        c = cm.Counter(5)
+        ts = [threading.Thread(target=_adder, args=(c, 100)) for _ in range(4)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        assert c.add(0) == 405
+        with pytest.raises(KeyError):
+            c.fail()
+        child = c.child()
+        assert child.add(0) == 4050
+        assert isinstance(child, BaseProxy)
+
+
+def test_shutdown_and_context(m):
+    sm = SyncManager()
+    sm.start()
+    addr = sm.address
+    assert os.path.exists(addr)
+    sm.shutdown()
+    assert not os.path.exists(addr)
+    other = BaseManager(address=m.address)
+    other.connect()
+    assert other.address == m.address
