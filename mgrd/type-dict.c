@@ -54,10 +54,11 @@ static int dict_init_from(struct call *c, struct htab *h, const mgr_value *src)
 	if (!src || src->kind == MGR_NIL)
 		return 0;
 	if (src->kind == MGR_MAP) {
+		int err = 0;
 		HTAB_FOREACH(src->u.map, e)
-		if (htab_set(h, mgr_value_copy(&e->key), mgr_value_copy(&e->val)))
-			return MGR_ENOMEM;
-		return 0;
+		if (!err)
+			err = htab_set(h, mgr_value_copy(&e->key), mgr_value_copy(&e->val));
+		return err;
 	}
 	if (src->kind != MGR_LIST)
 		return call_fail(c, MGR_EARGS, "dict(): argument 1 must be a map or a list of "
@@ -67,8 +68,10 @@ static int dict_init_from(struct call *c, struct htab *h, const mgr_value *src)
 		if (p->kind != MGR_LIST || p->u.list.len != 2 || !value_is_key(p->u.list.items[0]))
 			return call_fail(c, MGR_EARGS, "dict(): item %zu is not a [key, value] pair "
 						       "with a string, bytes, int or bool key", i);
-		if (htab_set(h, mgr_value_copy(p->u.list.items[0]), mgr_value_copy(p->u.list.items[1])))
-			return MGR_ENOMEM;
+		int err = htab_set(h, mgr_value_copy(p->u.list.items[0]),
+				   mgr_value_copy(p->u.list.items[1]));
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -201,11 +204,11 @@ static int dict_setdefault(struct call *c)
 	if (err || e)
 		return err ? err : call_return_borrowed(c, &e->val);
 	mgr_value *key = arg_take(c, 0), *dflt = arg_take(c, 1);
-	e = key && dflt ? htab_put(DICT(c), key, dflt) : NULL;
-	DSTATE(c)->version += e != NULL;
+	err = key && dflt ? htab_insert(DICT(c), key, dflt, &e) : MGR_ENOMEM;
+	DSTATE(c)->version += !err;
 	mgr_value_free(key); /* the shells: what they held is in the entry */
 	mgr_value_free(dflt);
-	return e ? call_return_borrowed(c, &e->val) : MGR_ENOMEM;
+	return err ? err : call_return_borrowed(c, &e->val);
 }
 
 static int dict_incr(struct call *c)
@@ -239,11 +242,13 @@ static int dict_update(struct call *c)
 				 mgr_kind_name(m->kind));
 	size_t before = DICT(c)->live;
 	int err = 0;
+	struct hent *added;
 	HTAB_FOREACH(m->u.map, e)
-	if (!err && !htab_put(DICT(c), &e->key, &e->val)) /* moved: the argument keeps nils */
-		err = MGR_ENOMEM;
+	if (!err) /* moved: the argument keeps nils */
+		err = htab_insert(DICT(c), &e->key, &e->val, &added);
 	dict_note(DSTATE(c), before);
-	return err;
+	return err == MGR_ELIMIT ? call_fail(c, err, "dict.update: too many colliding keys")
+				 : err;
 }
 
 static int dict_clear(struct call *c)

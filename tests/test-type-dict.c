@@ -1,6 +1,7 @@
 /* Unit tests for the built-in dict (mgrd/type-dict.c), run in-process
  * through the type's method table: every method, its results (owned or
  * borrowed), its exact error codes, and the handlers' argument checks. */
+#include "../common/htab.h"
 #include "type-helpers.h"
 
 static int setup(void **state) { return th_fx_setup(state, &type_dict); }
@@ -232,6 +233,35 @@ static void test_update(void **state)
 	assert_int_equal(th_run(&f->t, f->obj, "update", 1, S("ab")), MGR_EARGS);
 	assert_int_equal(th_run(&f->t, f->obj, "update", 1, NIL()), MGR_EARGS);
 	assert_int_equal(len(f), 4);
+}
+
+static uint64_t constant_hash(const mgr_value *key)
+{
+	(void)key;
+	return 42;
+}
+
+/* Keys that all collide (a constant hash through the test seam): update
+ * and setdefault stop at the probe cap with ELIMIT, not ENOMEM; the dict
+ * keeps what went in and stays usable. */
+static void test_colliding_keys(void **state)
+{
+	struct fx *f = *state;
+	mgr_value *m = mgr_value_new_map(); /* built with the real hash */
+	for (int i = 0; i < 300; i++)
+		mgr_value_map_set(m, I(i), I(i));
+	struct htab_test_hook hook = {constant_hash, 0};
+	htab_test_set_hook(&hook);
+	assert_int_equal(th_run(&f->t, f->obj, "update", 1, m), MGR_ELIMIT);
+	assert_string_equal(f->t.c.err, "dict.update: too many colliding keys");
+	int64_t n = len(f);
+	assert_true(n > 0 && n < 300);
+	assert_int_equal(th_run(&f->t, f->obj, "setdefault", 2, I(1000), I(1)), MGR_ELIMIT);
+	assert_int_equal(th_run(&f->t, f->obj, "get", 1, I(0)), 0);
+	assert_int_equal(mgr_value_int(res(f)), 0);
+	assert_int_equal(th_run(&f->t, f->obj, "clear", 0), 0);
+	htab_test_set_hook(NULL);
+	assert_int_equal(len(f), 0);
 }
 
 static void test_pop(void **state)
@@ -487,6 +517,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_keys, setup, th_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_del_contains_len, setup, th_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_views, setup, th_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_colliding_keys, setup, th_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_update, setup, th_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_pop, setup, th_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_setdefault, setup, th_fx_teardown),
