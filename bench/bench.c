@@ -7,13 +7,24 @@
 #endif
 #include "bench.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 enum { OPT_OPS = 1, OPT_REPS, OPT_PINNED, OPT_UNPINNED, OPT_QUICK, OPT_ONLY,
-       OPT_MEM, OPT_CLIENTS, OPT_INFLIGHT };
+       OPT_MEM, OPT_CLIENTS, OPT_INFLIGHT, OPT_STATE };
+
+const char *const bench_state_names[BENCH_NSTATES] = { "idle", "busy", "over" };
+
+static pid_t bench_server;
+
+void bench_server_pid(pid_t pid) { bench_server = pid; }
 
 static const struct option bench_longopts[] = {
 	{ "ops", required_argument, NULL, OPT_OPS },
@@ -25,6 +36,7 @@ static const struct option bench_longopts[] = {
 	{ "mem", required_argument, NULL, OPT_MEM },
 	{ "clients", required_argument, NULL, OPT_CLIENTS },
 	{ "inflight", required_argument, NULL, OPT_INFLIGHT },
+	{ "state", required_argument, NULL, OPT_STATE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -33,7 +45,7 @@ static int bench_usage(const char *prog)
 	fprintf(stderr,
 		"usage: %s [--ops N] [--reps R] [--pinned|--unpinned] "
 		"[--quick] [--only WORKLOAD] [--mem N] [--clients K] "
-		"[--inflight F]\n",
+		"[--inflight F] [--state idle|busy|over]\n",
 		prog);
 	return -1;
 }
@@ -45,6 +57,15 @@ static uint64_t bench_count(const char *arg)
 	unsigned long long v = strtoull(arg, &end, 10);
 
 	return (*arg && *end == '\0' && arg[0] != '-') ? v : 0;
+}
+
+/* The state named arg, or -1. */
+static int bench_state_parse(const char *arg)
+{
+	for (int i = 0; i < BENCH_NSTATES; i++)
+		if (strcmp(arg, bench_state_names[i]) == 0)
+			return i;
+	return -1;
 }
 
 int bench_opts_parse(struct bench_opts *o, const struct bench_defaults *d,
@@ -66,6 +87,8 @@ int bench_opts_parse(struct bench_opts *o, const struct bench_defaults *d,
 		if ((c == OPT_CLIENTS || c == OPT_INFLIGHT) &&
 		    (!(k = bench_count(optarg)) || k > 64))
 			return bench_usage(argv[0]);
+		if (c == OPT_STATE && (o->state = bench_state_parse(optarg)) < 0)
+			return bench_usage(argv[0]);
 		if (c == OPT_CLIENTS)
 			o->clients = (int)k;
 		if (c == OPT_INFLIGHT)
@@ -84,21 +107,97 @@ int bench_opts_parse(struct bench_opts *o, const struct bench_defaults *d,
 
 int bench_wanted(const struct bench_opts *o, const char *workload)
 {
-	return !o->only || strcmp(o->only, workload) == 0;
+	size_t n = strlen(workload);
+
+	if (!o->only)
+		return 1;
+	for (const char *p = o->only; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, workload, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+	return 0;
 }
 
-/* One repetition of c with n clients, into rep. */
+/* ---- the machine states: busy loops beside the clients ---- */
+
+struct bench_hogs {
+	int n;
+	pid_t pid[BENCH_OVER_HOGS];
+};
+
+/* The last CPU this process may run on (the busy state's hog goes there). */
+static int bench_last_cpu(void)
+{
+	cpu_set_t set;
+	int last = -1;
+
+	if (sched_getaffinity(0, sizeof set, &set))
+		return -1;
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &set))
+			last = i;
+	return last;
+}
+
+static void bench_hog_main(int cpu)
+{
+	volatile uint64_t spins = 0;
+
+	if (cpu >= 0)
+		stats_pin(cpu);
+	for (;;)
+		spins++;
+}
+
+/* Starts the busy loops of state; h->n of them are running. */
+static int bench_hogs_start(struct bench_hogs *h, int state)
+{
+	int want = state == BENCH_BUSY ? 1 : state == BENCH_OVER ? BENCH_OVER_HOGS : 0;
+	int cpu = state == BENCH_BUSY ? bench_last_cpu() : -1;
+
+	h->n = 0;
+	fflush(NULL);
+	while (h->n < want) {
+		pid_t pid = fork();
+
+		if (pid == 0)
+			bench_hog_main(cpu);
+		if (pid < 0)
+			return -1;
+		h->pid[h->n++] = pid;
+	}
+	return 0;
+}
+
+static void bench_hogs_stop(struct bench_hogs *h)
+{
+	for (int i = 0; i < h->n; i++)
+		kill(h->pid[i], SIGKILL);
+	for (int i = 0; i < h->n; i++)
+		while (waitpid(h->pid[i], NULL, 0) < 0 && errno == EINTR)
+			;
+	h->n = 0;
+}
+
+/* One repetition of c with n clients, into rep, in the state o asks for;
+ * the server's CPU time is taken across the clients' run. */
 static int bench_rep(const struct bench_job *j, int n,
 		     const struct bench_opts *o, struct stats_rep *rep)
 {
 	const struct bench_case *c = j->c;
 	int64_t checks[STATS_MAX_WORKERS] = { 0 };
+	struct bench_hogs hogs;
 
 	if (c->prepare && c->prepare(j, n) < 0)
 		return -1;
-	if (stats_workers_run(n, o->ops, c->inflight, c->fn, (void *)j, rep,
-			      checks) < 0)
+	int rc = bench_hogs_start(&hogs, o->state);
+	uint64_t s0 = stats_cpu_ns(bench_server);
+	if (rc == 0)
+		rc = stats_workers_run(n, o->ops, c->inflight, c->fn, (void *)j, rep, checks);
+	uint64_t s1 = stats_cpu_ns(bench_server);
+	bench_hogs_stop(&hogs);
+	if (rc < 0)
 		return -1;
+	rep->server_cpu_ns = s1 > s0 ? s1 - s0 : 0;
 	return c->verify ? c->verify(j, o->ops, checks, n) : 0;
 }
 
@@ -112,6 +211,7 @@ static void bench_case_print(const char *peer, const struct bench_job *j, int n,
 		.clients = n,
 		.inflight = j->c->inflight,
 		.pinned = o->pinned,
+		.state = bench_state_names[o->state],
 		.extra = j->c->verify ? "\"check\":\"ok\"" : NULL,
 	};
 	if (rc == 0)

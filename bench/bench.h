@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "stats.h"
 
@@ -16,10 +17,24 @@ struct bench_opts {
 	int pinned;       /* 1: client and server processes on CPU 0 */
 	int quick;
 	uint64_t mem;     /* entries for memory workloads */
-	const char *only; /* run only this workload; NULL runs all */
+	const char *only; /* run only these workloads (comma-separated); NULL runs all */
 	int clients;      /* run only this client count; 0 runs all */
 	int inflight;     /* run only cases with this window; 0 runs all */
+	int state;        /* enum bench_state: what else runs beside each repetition */
 };
+
+/* The machine state a repetition runs in: nothing else (idle); one busy
+ * loop pinned to the last CPU this process may use (busy: one core taken by
+ * an unrelated process); BENCH_OVER_HOGS busy loops, unpinned (over: more
+ * runnable processes than cores). The bench starts the loops right before
+ * the clients and kills them right after. */
+enum bench_state { BENCH_IDLE, BENCH_BUSY, BENCH_OVER, BENCH_NSTATES };
+#define BENCH_OVER_HOGS 8
+extern const char *const bench_state_names[BENCH_NSTATES];
+
+/* The server's pid, once the peer started it: its CPU time over each
+ * repetition goes into the line (server_cpu_us). 0: not known. */
+void bench_server_pid(pid_t pid);
 
 /* Per peer: a sync IPC round trip costs 10 us in C and 100 us in Python. */
 struct bench_defaults {
@@ -28,9 +43,10 @@ struct bench_defaults {
 	uint64_t mem, quick_mem;
 };
 
-/* 0, or -1 after printing usage to stderr. */
+/* 0, or -1 after printing usage to stderr. --state idle|busy|over. */
 int bench_opts_parse(struct bench_opts *o, const struct bench_defaults *d,
 		     int argc, char **argv);
+/* Whether workload is in --only's list (or there is none). */
 int bench_wanted(const struct bench_opts *o, const char *workload);
 
 struct bench_case;

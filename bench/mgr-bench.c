@@ -449,8 +449,8 @@ static int mb_memory(struct mb_server *s, const struct bench_opts *o)
 {
 	struct stats_worker w = { .ops = o->mem, .inflight = MB_MEM_INFLIGHT };
 	struct stats_line line = { "mgr", "memory_hash", 1, MB_MEM_INFLIGHT,
-				   o->pinned, NULL };
-	struct stats_rep rep;
+				   o->pinned, "idle", NULL };
+	struct stats_rep rep = { 0 };
 	mgr_object *d = NULL;
 	long long before, after;
 	int64_t n = -1;
@@ -599,14 +599,23 @@ int main(int argc, char **argv)
 	fflush(NULL);
 	/* the Employee type comes from the examples' module, when it is built */
 	const char *module = getenv("MGR_EMPLOYEE_MODULE");
-	const char *margs[] = {"--module", module, NULL};
-	mgr_manager_opts mo = {.args = module && *module ? margs : NULL};
+	const char *margs[4] = {NULL}, **arg = margs;
+	if (module && *module) {
+		*arg++ = "--module";
+		*arg++ = module;
+	}
+	/* MGR_NO_SPIN=1: the client never polls (libmgr reads it), nor mgrd */
+	const char *no_spin = getenv("MGR_NO_SPIN");
+	if (no_spin && *no_spin && strcmp(no_spin, "0") != 0)
+		*arg++ = "--no-spin";
+	mgr_manager_opts mo = {.args = margs};
 	if (mgr_manager_start(&mo, &s.m) || mgr_client_connect(mgr_manager_address(s.m), &s.ctl)) {
 		fprintf(stderr, "mgr-bench: cannot start mgrd (set MGR_MGRD): %s\n",
 			mgr_client_errmsg(NULL));
 		mgr_manager_shutdown(s.m);
 		return 1;
 	}
+	bench_server_pid(mgr_manager_pid(s.m));
 	s.have_queue = mb_has_type(s.ctl, "queue");
 	s.have_employee = mb_has_type(s.ctl, "employee");
 	rc = bench_run("mgr", mb_cases, sizeof mb_cases / sizeof *mb_cases, &o, &s);

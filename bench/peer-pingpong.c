@@ -308,6 +308,7 @@ int main(int argc, char **argv)
 	}
 	snprintf(path, sizeof path, "%s/sock", dir);
 	pid = pp_server_start(path, &life);
+	bench_server_pid(pid);
 	rc = pid > 0 ? bench_run("pingpong", pp_cases,
 				 sizeof pp_cases / sizeof *pp_cases, &o, path)
 		     : -1;

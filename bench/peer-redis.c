@@ -53,7 +53,7 @@ struct rd_work {
 static int rd_incrby(redisContext *c, int idx, uint64_t i)
 {
 	(void)idx, (void)i;
-	return redisAppendCommand(c, "INCRBY counter 1");
+	return redisAppendCommand(c, "INCR counter");
 }
 
 static int rd_hset(redisContext *c, int idx, uint64_t i)
@@ -305,8 +305,8 @@ static int rd_memory(const struct rd_server *s, const struct bench_opts *o)
 {
 	struct stats_worker w = { .ops = o->mem, .inflight = RD_MEM_INFLIGHT };
 	struct stats_line line = { "redis", "memory_hash", 1, RD_MEM_INFLIGHT,
-				   o->pinned, NULL };
-	struct stats_rep rep;
+				   o->pinned, "idle", NULL };
+	struct stats_rep rep = { 0 };
 	long long growth;
 	char extra[128];
 	int rc;
@@ -432,6 +432,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (rd_server_start(&s) == 0) {
+		bench_server_pid(s.pid);
 		rc = bench_run("redis", rd_cases, sizeof rd_cases / sizeof *rd_cases,
 			       &o, &s);
 		if (bench_wanted(&o, "memory_hash") && rd_memory(&s, &o) < 0)

@@ -31,11 +31,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # workload. pingpong has one workload, the bare round trip.
 FLOOR = ("pingpong", "rpc")
 
-# Per mode: C peers' ops and reps, python's, memory entries, callgrind N1/N2.
+# Per mode: C peers' ops and reps, python's, memory entries, callgrind N1/N2;
+# rounds: the unpinned states' interleaved repetitions (one per round).
 MODES = {
-    "full": dict(ops=20000, reps=5, py_ops=4000, py_reps=3, mem=1000000,
+    "full": dict(ops=20000, reps=5, rounds=3, py_ops=4000, py_reps=3, mem=1000000,
                  cg=(2000, 6000)),
-    "quick": dict(ops=2000, reps=3, py_ops=600, py_reps=3, mem=100000,
+    "quick": dict(ops=2000, reps=3, rounds=1, py_ops=600, py_reps=3, mem=100000,
                   cg=(500, 1500)),
 }
 
@@ -73,48 +74,138 @@ def run_peer(name, argv, env=None, timeout=900):
     return rows
 
 
-def peer_cmds(a, m):
+# The machine states every unpinned case runs in (bench.h: --state): idle,
+# one core taken by a busy loop the bench starts, and more busy processes
+# than cores.
+STATES = ("idle", "busy", "over")
+
+# The unpinned cases that run in every state; memory_hash and the idle-1000
+# pair run once, idle (they measure something else).
+STATE_WORKLOADS = "counter_add,dict_set,dict_get,list_append,employee,queue,rpc"
+QUICK_STATE_WORKLOADS = "counter_add,queue,rpc"
+
+
+def peers(a, m):
+    """Every peer the run knows: name, argv (no --pinned/--state/--reps),
+    extra environment, whether it takes --state, and its calls per
+    repetition. A new peer (say, a Python client of mgr) is one more row."""
     b = os.path.join(a.build, "bench")
-    common = ["--ops", str(m["ops"]), "--reps", str(m["reps"]), "--mem", str(m["mem"])]
+    mem = ["--mem", str(m["mem"])]
     # mgr makes up to 50x the calls per second of the others unpinned: it
     # runs 3x the calls, so that a repetition lasts long enough to measure
     # (tens of ms, not a few) instead of being all warm-up
-    longer = ["--ops", str(3 * m["ops"]), "--reps", str(m["reps"]), "--mem", str(m["mem"])]
-    cmds = [("pingpong", [os.path.join(b, "peer-pingpong")] + common),
-            ("redis", [os.path.join(b, "peer-redis")] + common),
-            ("mgr", [os.path.join(b, "mgr-bench")] + longer),
-            # mgr without its shared-memory ring: the socket alone
-            ("mgr-socket", [os.path.join(b, "mgr-bench"), "--only", "counter_add"] + common)]
+    rows = [
+        dict(name="pingpong", argv=[os.path.join(b, "peer-pingpong")], env={},
+             states=True, ops=m["ops"]),
+        dict(name="redis", argv=[os.path.join(b, "peer-redis")] + mem, env={},
+             states=True, ops=m["ops"]),
+        dict(name="mgr", argv=[os.path.join(b, "mgr-bench")] + mem, env={},
+             states=True, ops=3 * m["ops"]),
+        # the same mgr without polling on either side (mgrd --no-spin)
+        dict(name="mgr-nospin", argv=[os.path.join(b, "mgr-bench")] + mem,
+             env={"MGR_NO_SPIN": "1"}, states=True, ops=3 * m["ops"]),
+        # mgr without its shared-memory ring: the socket alone
+        dict(name="mgr-socket", argv=[os.path.join(b, "mgr-bench"), "--only", "counter_add"],
+             env={"MGR_RING_SIZE": "0"}, states=True, ops=m["ops"]),
+    ]
     if not a.no_python:
-        cmds.append(("python", [sys.executable, os.path.join(HERE, "peer_python.py"),
-                                "--ops", str(m["py_ops"]), "--reps", str(m["py_reps"])]))
-    return [(n, c) for n, c in cmds if n == "python" or os.path.exists(c[0])]
+        rows.append(dict(name="python", argv=[sys.executable,
+                                              os.path.join(HERE, "peer_python.py")],
+                         env={}, states=False, ops=m["py_ops"], reps=m["py_reps"]))
+    return [p for p in rows if (p["name"] == "python" or os.path.exists(p["argv"][0]))
+            and (not a.only_peer or p["name"] in a.only_peer)]
 
 
-def mgr_env(a, name=None):
+def mgr_env(a, extra=None):
     env = dict(os.environ)
     env.setdefault("MGR_MGRD", os.path.abspath(os.path.join(a.build, "mgrd", "mgrd")))
-    if name == "mgr-socket":
-        env["MGR_RING_SIZE"] = "0"
+    env.update(extra or {})
     return env
 
 
-def run_all(a, m):
+def run_one(a, p, args):
+    """One run of peer p with args; its rows, named after p."""
+    got = run_peer(p["name"], p["argv"] + ["--ops", str(p["ops"])] + args,
+                   env=mgr_env(a, p["env"]))
+    for r in got:
+        if r.get("peer") in ("mgr", "mgr-emul") and p["name"] != "mgr":
+            r["peer"] = p["name"] + ("-emul" if r["peer"] == "mgr-emul" else "")
+        r.setdefault("state", "idle")
+    return got
+
+
+def median(v):
+    v = sorted(v)
+    n = len(v)
+    return 0 if not n else v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def merge(rows):
+    """Rows of single-repetition runs of the same case, as one row: medians
+    across them, the spread, every repetition kept."""
+    out, groups = [], {}
+    for r in rows:
+        if "ops_per_s" not in r:
+            out.append(r)
+            continue
+        k = (r["peer"], r["workload"], r.get("clients"), r.get("inflight"), r["pinned"],
+             r["state"])
+        groups.setdefault(k, []).append(r)
+    for g in groups.values():
+        m = dict(g[0])
+        if len(g) > 1:
+            for f in ("ops_per_s", "p50_us", "p99_us", "cpu_us_per_call", "client_cpu_us",
+                      "server_cpu_us"):
+                if all(f in r for r in g):
+                    m[f] = median([r[f] for r in g])
+            m["ops_min"] = min(r["ops_min"] for r in g)
+            m["ops_max"] = max(r["ops_max"] for r in g)
+            m["reps"] = [x for r in g for x in r.get("reps", [])]
+        out.append(m)
+    return out
+
+
+def run_pinned(a, m):
+    """Everything on CPU 0, idle: each peer with all its repetitions."""
     rows = []
-    for pinned in (True, False):
-        log(f"{'pinned' if pinned else 'unpinned'}:")
-        for name, cmd in peer_cmds(a, m):
-            if a.only_peer and name not in a.only_peer:
-                continue
-            argv = cmd + ["--pinned" if pinned else "--unpinned"]
-            if not pinned and name in ("redis", "mgr"):
-                argv += ["--mem", "1"]  # memory is measured once, pinned
-            got = run_peer(name, argv, env=mgr_env(a, name))
-            if name == "mgr-socket":
-                for r in got:
-                    r["peer"] = "mgr-socket"
-            rows += got
-    # memory_hash runs with the pinned pass; drop the 1-entry unpinned rows
+    log("pinned:")
+    for p in peers(a, m):
+        if p["name"] == "mgr-nospin":
+            continue  # nothing to poll on one CPU
+        rows += run_one(a, p, ["--pinned", "--reps", str(p.get("reps", m["reps"]))])
+    return rows
+
+
+def run_states(a, m):
+    """Unpinned, in every machine state, interleaved: round after round,
+    each state, each peer one repetition (A B C A B C ...), so that every
+    peer sees the same drifting machine; rows merged by median afterwards.
+    The Python manager (no --state) runs idle, unpinned, once."""
+    rows = []
+    only = QUICK_STATE_WORKLOADS if a.quick else STATE_WORKLOADS
+    ps = peers(a, m)
+    for rnd in range(m["rounds"]):
+        for st in STATES:
+            log(f"unpinned, round {rnd + 1}/{m['rounds']}, {st}:")
+            for p in ps:
+                if p["states"]:
+                    sel = [] if "--only" in p["argv"] else ["--only", only]
+                    rows += run_one(a, p, ["--unpinned", "--reps", "1", "--state", st,
+                                           "--mem", "1"] + sel)
+    for p in ps:
+        if not p["states"]:
+            log("unpinned, idle:")
+            rows += run_one(a, p, ["--unpinned", "--reps", str(p.get("reps", m["reps"]))])
+        elif p["name"] == "mgr" and not a.quick:
+            log("unpinned, idle, 1000 idle clients:")
+            rows += run_one(a, p, ["--unpinned", "--reps", str(m["reps"]),
+                                   "--only", "counter_add_idle1000"])
+    return merge(rows)
+
+
+def run_all(a, m):
+    rows = run_pinned(a, m) + run_states(a, m)
+    # memory_hash runs with the pinned pass
     return [r for r in rows if not (r.get("workload") == "memory_hash" and not r["pinned"])]
 
 
@@ -201,43 +292,50 @@ def callgrind(a, m):
 
 # ---- comparing ----
 
-def key(r):
-    return (r["workload"], r.get("clients"), r.get("inflight"), r["pinned"])
-
-
-def find(rows, peer, workload, clients, inflight, pinned):
+def find(rows, peer, workload, clients, inflight, pinned, state="idle"):
     for r in rows:
         if (r.get("peer") == peer and r.get("workload") == workload and
                 r.get("clients") == clients and r.get("inflight") == inflight and
-                r.get("pinned") == pinned and "ops_per_s" in r):
+                r.get("pinned") == pinned and r.get("state", "idle") == state and
+                "ops_per_s" in r):
             return r
     return None
 
 
-def ratio(a, b):
-    return round(a["ops_per_s"] / b["ops_per_s"], 2) if a and b and b["ops_per_s"] else None
+def ratio(a, b, f="ops_per_s"):
+    return round(a[f] / b[f], 2) if a and b and b.get(f) and f in a else None
 
 
 def compare(rows):
+    """One entry per mgr row: the peers' rows of the same case and state,
+    and mgr's ratio to each (throughput, and CPU time per call)."""
     out = []
     for r in rows:
         if r.get("peer") not in ("mgr", "mgr-emul") or "ops_per_s" not in r:
             continue
         if r["workload"] == "memory_hash":
             continue
-        w, n, k, p = r["workload"], r["clients"], r["inflight"], r["pinned"]
-        redis = find(rows, "redis", w, n, k, p)
-        py = find(rows, "python-manager", w, n, k, p)
-        floor = find(rows, *FLOOR, n, k, p)
-        out.append({"workload": w, "clients": n, "inflight": k, "pinned": p,
+        w, n, k, p, st = r["workload"], r["clients"], r["inflight"], r["pinned"], r["state"]
+        redis = find(rows, "redis", w, n, k, p, st)
+        py = find(rows, "python-manager", w, n, k, p, st)
+        floor = find(rows, *FLOOR, n, k, p, st)
+        nospin = find(rows, r["peer"].replace("mgr", "mgr-nospin"), w, n, k, p, st)
+
+        def cpu(x):
+            return x and x.get("cpu_us_per_call")
+        out.append({"workload": w, "clients": n, "inflight": k, "pinned": p, "state": st,
                     "emulated": r["peer"] == "mgr-emul",
-                    "mgr": {x: r[x] for x in ("ops_per_s", "ops_min", "ops_max",
-                                               "p50_us", "p99_us")},
+                    "mgr": {x: r.get(x) for x in ("ops_per_s", "ops_min", "ops_max",
+                                                   "p50_us", "p99_us", "cpu_us_per_call")},
                     "redis_ops_per_s": redis and redis["ops_per_s"],
                     "floor_ops_per_s": floor and floor["ops_per_s"],
                     "python_ops_per_s": py and py["ops_per_s"],
+                    "nospin_ops_per_s": nospin and nospin["ops_per_s"],
+                    "redis_cpu_us": cpu(redis), "floor_cpu_us": cpu(floor),
+                    "nospin_cpu_us": cpu(nospin),
                     "vs_redis": ratio(r, redis), "vs_floor": ratio(r, floor),
-                    "vs_python": ratio(r, py)})
+                    "vs_python": ratio(r, py), "vs_nospin": ratio(r, nospin),
+                    "cpu_vs_nospin": ratio(r, nospin, "cpu_us_per_call")})
     return out
 
 
@@ -245,23 +343,57 @@ def fmt(v, spec="{:.0f}"):
     return "-" if v is None else spec.format(v)
 
 
+def order(c):
+    return (not c["pinned"], c["workload"], c["inflight"], c["clients"],
+            STATES.index(c["state"]) if c["state"] in STATES else 9)
+
+
 def print_table(cmp):
     hdr = (f"{'workload':<12}{'cl':>3}{'fl':>4} {'pin':<4}{'mgr ops/s':>11}{'p50':>8}"
            f"{'p99':>8}{'floor':>10}{'redis':>10}{'python':>9}{'/floor':>8}{'/redis':>8}"
            f"{'/python':>8}")
+    print("pinned (every process on CPU 0):")
     print(hdr)
     print("-" * len(hdr))
-    for c in sorted(cmp, key=lambda c: (not c["pinned"], c["workload"], c["inflight"],
-                                        c["clients"])):
+    for c in sorted((c for c in cmp if c["pinned"]), key=order):
         m = c["mgr"]
         name = c["workload"] + ("*" if c["emulated"] else "")
-        print(f"{name:<12}{c['clients']:>3}{c['inflight']:>4} {'yes' if c['pinned'] else 'no':<4}"
+        print(f"{name:<12}{c['clients']:>3}{c['inflight']:>4} {'yes':<4}"
               f"{m['ops_per_s']:>11.0f}{m['p50_us']:>8.1f}{m['p99_us']:>8.1f}"
               f"{fmt(c['floor_ops_per_s']):>10}{fmt(c['redis_ops_per_s']):>10}"
               f"{fmt(c['python_ops_per_s']):>9}{fmt(c['vs_floor'], '{:.2f}'):>8}"
               f"{fmt(c['vs_redis'], '{:.2f}'):>8}{fmt(c['vs_python'], '{:.1f}'):>8}")
     if any(c["emulated"] for c in cmp):
         print("* emulated: no Employee type in mgrd yet; an atomic dict incr stands in")
+    print_states(cmp)
+
+
+def print_states(cmp):
+    """Unpinned, one line per case and machine state: calls/s and CPU time
+    per call (client + server, us) of mgr, mgr without polling, Redis and
+    the bare socket."""
+    hdr = (f"{'workload':<12}{'cl':>3}{'fl':>4} {'state':<5}{'mgr':>9}{'cpu':>6}"
+           f"{'nospin':>9}{'cpu':>6}{'redis':>9}{'cpu':>6}{'floor':>9}{'cpu':>6}"
+           f"{'/redis':>7}{'/nospin':>8}{'cpu/ns':>7}")
+    rows = sorted((c for c in cmp if not c["pinned"]), key=order)
+    if not rows:
+        return
+    print()
+    print("unpinned, by machine state (idle; busy: one core taken by a busy loop;")
+    print(f"over: 8 busy loops on the machine's cores); calls/s and CPU us per call"
+          " (client + server):")
+    print(hdr)
+    print("-" * len(hdr))
+    for c in rows:
+        m = c["mgr"]
+        name = c["workload"] + ("*" if c["emulated"] else "")
+        print(f"{name:<12}{c['clients']:>3}{c['inflight']:>4} {c['state']:<5}"
+              f"{m['ops_per_s']:>9.0f}{fmt(m['cpu_us_per_call'], '{:.2f}'):>6}"
+              f"{fmt(c['nospin_ops_per_s']):>9}{fmt(c['nospin_cpu_us'], '{:.2f}'):>6}"
+              f"{fmt(c['redis_ops_per_s']):>9}{fmt(c['redis_cpu_us'], '{:.2f}'):>6}"
+              f"{fmt(c['floor_ops_per_s']):>9}{fmt(c['floor_cpu_us'], '{:.2f}'):>6}"
+              f"{fmt(c['vs_redis'], '{:.2f}'):>7}{fmt(c['vs_nospin'], '{:.2f}'):>8}"
+              f"{fmt(c['cpu_vs_nospin'], '{:.2f}'):>7}")
 
 
 def memory_rows(rows):
@@ -269,10 +401,11 @@ def memory_rows(rows):
 
 
 def targets(rows, cmp, cg):
-    """Each target of issue 6: (name, figure, goal, met or None if unmeasured)."""
-    def get(w, n, k, p):
+    """Each target of issues 6 and 14: (name, figure, goal, met or None if
+    unmeasured). Unpinned figures without a state are the idle state's."""
+    def get(w, n, k, p, st="idle"):
         return next((c for c in cmp if (c["workload"], c["clients"], c["inflight"],
-                                        c["pinned"]) == (w, n, k, p)), None)
+                                        c["pinned"], c["state"]) == (w, n, k, p, st)), None)
 
     t = []
 
@@ -317,6 +450,7 @@ def targets(rows, cmp, cg):
     if "mgr" in ir and "redis" in ir:
         v = round(ir["mgr"] / ir["redis"], 2)
         add("instructions per call vs redis", v, "<= 0.4", v <= 0.4)
+        add("[14] instructions per call vs redis INCR", v, "<= 0.3", v <= 0.3)
     mem = memory_rows(rows)
     if "mgr" in mem and "redis" in mem:
         v = round(mem["mgr"]["bytes_per_entry"] / mem["redis"]["bytes_per_entry"], 2)
@@ -328,16 +462,44 @@ def targets(rows, cmp, cg):
             cost = round(100 * (1 - idle["mgr"]["ops_per_s"] / busy["mgr"]["ops_per_s"]), 1)
         add(f"1000 idle clients cost 4 busy ones ({'pinned' if p else 'unpinned'}), %",
             cost, "<= 20", None if cost is None else cost <= 20)
+    states_targets(get, add, cmp)
     return t
+
+
+def states_targets(get, add, cmp):
+    """Issue 14: waiting that holds in every machine state."""
+    def at_least(name, c, f, goal):
+        v = c and c.get(f)
+        add(name, v, f">= {goal}", None if v is None else v >= goal)
+    c = get("counter_add", 1, 1, False, "busy")
+    at_least("[14] busy: 1 client unpinned vs redis", c, "vs_redis", 1.2)
+    at_least("[14] busy: 1 client unpinned vs mgr no-spin", c, "vs_nospin", 0.95)
+    at_least("[14] busy: queue vs redis", get("queue", 2, 1, False, "busy"), "vs_redis", 2)
+    at_least("[14] idle: 1 client unpinned vs redis", get("counter_add", 1, 1, False),
+             "vs_redis", 10)
+    for n in (1, 8):
+        at_least(f"[14] over: counter_add {n} client(s) vs redis",
+                 get("counter_add", n, 1, False, "over"), "vs_redis", 1.5)
+    # no case pays more than 1.5x no-spin's CPU per call for no more calls/s
+    worst, where = None, ""
+    for c in cmp:
+        if c["pinned"] or c["cpu_vs_nospin"] is None or c["vs_nospin"] is None:
+            continue
+        if c["vs_nospin"] <= 1.05 and (worst is None or c["cpu_vs_nospin"] > worst):
+            worst, where = c["cpu_vs_nospin"], f"{c['workload']} {c['clients']}x{c['inflight']} {c['state']}"
+    add(f"[14] worst CPU/call vs no-spin at <= its calls/s ({where or 'none'})", worst,
+        "<= 1.5", None if worst is None else worst <= 1.5)
 
 
 def print_socket(rows):
     """mgr with MGR_RING_SIZE=0 (frames over the socket, as before the ring)."""
-    sock = [r for r in rows if r.get("peer") == "mgr-socket" and "ops_per_s" in r]
+    sock = [r for r in rows if r.get("peer") == "mgr-socket" and "ops_per_s" in r
+            and r.get("state", "idle") == "idle"]
     if not sock:
         return
     print()
-    print("mgr over the socket alone (MGR_RING_SIZE=0), counter_add:")
+    print("mgr over the socket alone (MGR_RING_SIZE=0), counter_add, idle (states: table above"
+          " has none; bench.json has them):")
     for r in sorted(sock, key=lambda r: (not r["pinned"], r["inflight"], r["clients"])):
         w, n, k, p = r["workload"], r["clients"], r["inflight"], r["pinned"]
         ring = find(rows, "mgr", w, n, k, p)
@@ -364,7 +526,7 @@ def print_extras(rows, cg, tg):
     for r in skipped:
         print(f"not available: {r['peer']} {r['workload']} ({'pinned' if r['pinned'] else 'unpinned'}): {r['skipped']}")
     print()
-    print("targets (issue 6):")
+    print("targets (issues 6 and 14):")
     for t in tg:
         state = "n/a " if t["met"] is None else "met " if t["met"] else "MISS"
         print(f"  [{state}] {t['target']}: {fmt(t['value'], '{}')} (goal {t['goal']})")

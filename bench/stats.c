@@ -22,6 +22,7 @@ struct stats_msg {
 	int32_t status;
 	int64_t check;
 	uint64_t t0, t1, nlat;
+	uint64_t cpu_ns; /* the worker's CPU time between start and stop */
 };
 
 uint64_t stats_now_ns(void)
@@ -30,6 +31,24 @@ uint64_t stats_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t stats_clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	if (clock_gettime(id, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t stats_cpu_ns(int pid)
+{
+	clockid_t id;
+
+	if (pid <= 0 || clock_getcpuclockid(pid, &id))
+		return 0;
+	return stats_clock_ns(id);
 }
 
 int stats_lat_init(struct stats_lat *l, size_t cap)
@@ -123,6 +142,16 @@ void stats_summarize(const struct stats_rep *reps, int n,
 	s->ops_per_s = stats_median(&reps->ops_per_s, sizeof *reps, n);
 	s->p50_us = stats_median(&reps->p50_us, sizeof *reps, n);
 	s->p99_us = stats_median(&reps->p99_us, sizeof *reps, n);
+	double cl[n], sv[n], all[n];
+	for (int i = 0; i < n; i++) {
+		double ops = reps[i].ops ? (double)reps[i].ops : 1;
+		cl[i] = (double)reps[i].client_cpu_ns / 1000.0 / ops;
+		sv[i] = (double)reps[i].server_cpu_ns / 1000.0 / ops;
+		all[i] = cl[i] + sv[i];
+	}
+	s->client_cpu_us = stats_median(cl, sizeof *cl, n);
+	s->server_cpu_us = stats_median(sv, sizeof *sv, n);
+	s->cpu_us = stats_median(all, sizeof *all, n);
 	s->ops_min = s->ops_max = reps[0].ops_per_s;
 	for (int i = 1; i < n; i++) {
 		s->ops_min = fmin(s->ops_min, reps[i].ops_per_s);
@@ -183,12 +212,14 @@ void stats_worker_start(struct stats_worker *w)
 	w->ready = 1;
 	while (read(w->go_fd, &c, 1) < 0 && errno == EINTR)
 		;
+	w->cpu0 = stats_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	w->t0 = stats_now_ns();
 }
 
 void stats_worker_stop(struct stats_worker *w)
 {
 	w->t1 = stats_now_ns();
+	w->cpu1 = stats_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 /* In the child: run fn, send the result, never return. */
@@ -204,6 +235,7 @@ static void stats_worker_main(struct stats_worker *w, stats_worker_fn fn)
 	m.check = w->check;
 	m.t0 = w->t0;
 	m.t1 = w->t1;
+	m.cpu_ns = w->cpu1 > w->cpu0 ? w->cpu1 - w->cpu0 : 0;
 	m.nlat = w->lat.n;
 	if (stats_write_all(w->res_fd, &m, sizeof m) < 0 ||
 	    stats_write_all(w->res_fd, w->lat.ns, m.nlat * sizeof *w->lat.ns) < 0)
@@ -305,7 +337,7 @@ static int stats_pool_reap(struct stats_pool *p, struct stats_rep *rep,
 {
 	struct stats_lat all;
 	struct stats_msg m;
-	uint64_t t0 = UINT64_MAX, t1 = 0;
+	uint64_t t0 = UINT64_MAX, t1 = 0, cpu = 0;
 	int rc = stats_lat_init(&all, ops);
 
 	for (int i = 0; i < p->n; i++) {
@@ -313,6 +345,7 @@ static int stats_pool_reap(struct stats_pool *p, struct stats_rep *rep,
 			checks[i] = m.check;
 			t0 = m.t0 < t0 ? m.t0 : t0;
 			t1 = m.t1 > t1 ? m.t1 : t1;
+			cpu += m.cpu_ns;
 		} else {
 			rc = -1;
 		}
@@ -322,8 +355,10 @@ static int stats_pool_reap(struct stats_pool *p, struct stats_rep *rep,
 		if (waitpid(p->pid[i], &st, 0) < 0 || !WIFEXITED(st) ||
 		    WEXITSTATUS(st) != 0)
 			rc = -1;
-	if (rc == 0)
+	if (rc == 0) {
 		stats_rep_compute(rep, &all, ops, t1 - t0);
+		rep->client_cpu_ns = cpu;
+	}
 	stats_lat_free(&all);
 	return rc;
 }
@@ -348,9 +383,11 @@ int stats_workers_run(int n, uint64_t ops, int inflight, stats_worker_fn fn,
 static void stats_print_reps(const struct stats_rep *reps, int n)
 {
 	for (int i = 0; i < n; i++)
-		printf("%s{\"ops_per_s\":%.0f,\"p50_us\":%.2f,\"p99_us\":%.2f}",
+		printf("%s{\"ops_per_s\":%.0f,\"p50_us\":%.2f,\"p99_us\":%.2f,"
+		       "\"client_cpu_ns\":%llu,\"server_cpu_ns\":%llu}",
 		       i ? "," : "", reps[i].ops_per_s, reps[i].p50_us,
-		       reps[i].p99_us);
+		       reps[i].p99_us, (unsigned long long)reps[i].client_cpu_ns,
+		       (unsigned long long)reps[i].server_cpu_ns);
 }
 
 void stats_print(const struct stats_line *line, const struct stats_rep *reps,
@@ -362,11 +399,14 @@ void stats_print(const struct stats_line *line, const struct stats_rep *reps,
 	printf("{\"peer\":\"%s\",\"workload\":\"%s\",\"clients\":%d,"
 	       "\"inflight\":%d,\"pinned\":%s,\"ops\":%llu,"
 	       "\"ops_per_s\":%.0f,\"ops_min\":%.0f,\"ops_max\":%.0f,"
-	       "\"p50_us\":%.2f,\"p99_us\":%.2f,",
+	       "\"p50_us\":%.2f,\"p99_us\":%.2f,\"state\":\"%s\","
+	       "\"cpu_us_per_call\":%.3f,\"client_cpu_us\":%.3f,\"server_cpu_us\":%.3f,",
 	       line->peer, line->workload, line->clients, line->inflight,
 	       line->pinned ? "true" : "false",
 	       (unsigned long long)(n > 0 ? reps[0].ops : 0), s.ops_per_s,
-	       s.ops_min, s.ops_max, s.p50_us, s.p99_us);
+	       s.ops_min, s.ops_max, s.p50_us, s.p99_us,
+	       line->state ? line->state : "idle", s.cpu_us, s.client_cpu_us,
+	       s.server_cpu_us);
 	if (line->extra)
 		printf("%s,", line->extra);
 	printf("\"reps\":[");

@@ -32,6 +32,8 @@ struct stats_rep {
 	double ops_per_s;
 	double p50_us;
 	double p99_us;
+	uint64_t client_cpu_ns; /* CPU time of every client between its start and stop */
+	uint64_t server_cpu_ns; /* the server's over the repetition (0: not known) */
 };
 
 /* Sorts l in place. */
@@ -43,6 +45,7 @@ void stats_rep_compute(struct stats_rep *r, struct stats_lat *l, uint64_t ops,
 struct stats_summary {
 	double ops_per_s, ops_min, ops_max;
 	double p50_us, p99_us;
+	double cpu_us, client_cpu_us, server_cpu_us; /* CPU time per call */
 };
 
 void stats_summarize(const struct stats_rep *reps, int n,
@@ -65,6 +68,7 @@ struct stats_worker {
 	struct stats_lat lat;
 	int64_t check;
 	uint64_t t0, t1;
+	uint64_t cpu0, cpu1; /* the worker's CPU time (CLOCK_PROCESS_CPUTIME_ID) then */
 	int go_fd, res_fd, ready; /* private to stats.c */
 };
 
@@ -79,14 +83,20 @@ void stats_worker_stop(struct stats_worker *w);
 int stats_workers_run(int n, uint64_t ops, int inflight, stats_worker_fn fn,
 		      void *arg, struct stats_rep *rep, int64_t *checks);
 
+/* CPU time a process has used so far (any process: clock_getcpuclockid),
+ * in ns; 0 if unknown. */
+uint64_t stats_cpu_ns(int pid);
+
 /* Identity of one output line. extra, if not NULL, is a JSON fragment
- * ("\"k\":v,...") appended to the object. */
+ * ("\"k\":v,...") appended to the object. state: the machine state the
+ * case ran in ("idle", "busy", "over"). */
 struct stats_line {
 	const char *peer;
 	const char *workload;
 	int clients;
 	int inflight;
 	int pinned;
+	const char *state;
 	const char *extra;
 };
 
