@@ -487,6 +487,11 @@ static int client_open_once(mgr_client *c, uint32_t ring)
 	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		int e = errno;
 		client_disconnect(c, MGR_EIO);
+		if (e == EACCES || e == EPERM) /* it may well run: we may not connect */
+			return client_fail(MGR_ECONNECT, "cannot connect to the manager at %s: %s: "
+					   "the socket or its directory does not let uid %u in (ask "
+					   "its owner, or use a socket of yours: MGR_SOCKET)",
+					   c->path, strerror(e), (unsigned)geteuid());
 		return client_fail(MGR_ECONNECT, "no manager at %s: %s — is mgrd running? set MGR_SOCKET",
 				   c->path, strerror(e));
 	}

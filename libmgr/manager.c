@@ -2,9 +2,20 @@
  * readiness line on a pipe, and later stops and reaps it. The child is
  * prepared with async-signal-safe calls only (the parent may have threads).
  * Every wait is bounded: a start gives up at start_timeout_ms whatever the
- * child does, and kills and reaps it. */
+ * child does, and kills and reaps it.
+ *
+ * Which mgrd: opts->mgrd, else $MGR_MGRD, else the one beside the program
+ * (its directory, or ../mgrd/ as in the build tree: build/examples/x finds
+ * build/mgrd/mgrd), else the installed one, else the first on PATH. None:
+ * "mgrd not found" before anything is forked.
+ *
+ * Its log: mgrd's routine lines (info) would land in the program's stderr,
+ * so it runs with --log-level warn unless $MGR_LOG_LEVEL names another
+ * level (or the program's own args pass --log-level, which come later and
+ * win). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,12 +39,76 @@ struct mgr_manager {
 	pid_t pid;
 	char dir[64]; /* made for it, removed at shutdown; "" if none */
 	char path[108];
+	char bin[PATH_MAX]; /* the mgrd run */
 };
 
-static const char *manager_binary(const mgr_manager_opts *o)
+static bool manager_executable(const char *path)
+{
+	return access(path, X_OK) == 0;
+}
+
+/* dir/rel into buf if it is executable. */
+static bool manager_try(char *buf, size_t size, const char *dir, size_t dirlen, const char *rel)
+{
+	int n = snprintf(buf, size, "%.*s/%s", (int)dirlen, dir, rel);
+	return n > 0 && (size_t)n < size && manager_executable(buf);
+}
+
+/* Beside the running program: its directory, or the build tree's
+ * ../mgrd/mgrd (never the program itself). */
+static bool manager_beside(char *buf, size_t size)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return false;
+	self[n] = '\0';
+	const char *slash = strrchr(self, '/');
+	if (!slash || !strcmp(slash + 1, "mgrd"))
+		return false;
+	size_t dirlen = (size_t)(slash - self);
+	return manager_try(buf, size, self, dirlen, "mgrd") ||
+	       manager_try(buf, size, self, dirlen, "../mgrd/mgrd");
+}
+
+static bool manager_on_path(char *buf, size_t size)
+{
+	const char *path = getenv("PATH");
+	for (const char *p = path; p && *p;) {
+		size_t len = strcspn(p, ":");
+		if (len && manager_try(buf, size, p, len, "mgrd"))
+			return true;
+		p += len + (p[len] == ':');
+	}
+	return false;
+}
+
+/* The mgrd to run, into buf (see the top of this file). */
+static int manager_binary(const mgr_manager_opts *o, char *buf, size_t size)
 {
 	const char *env = getenv("MGR_MGRD");
-	return o && o->mgrd ? o->mgrd : env && *env ? env : MGRD_DEFAULT_PATH;
+	const char *given = o && o->mgrd ? o->mgrd : env && *env ? env : NULL;
+	if (given) {
+		snprintf(buf, size, "%s", given);
+		if (!manager_executable(buf))
+			return client_fail(MGR_ECONNECT, "mgrd not found: %s: %s (%s)", given,
+					   strerror(errno), o && o->mgrd ? "the mgrd option"
+					   : "MGR_MGRD");
+		return 0;
+	}
+	if (manager_beside(buf, size))
+		return 0;
+	snprintf(buf, size, "%s", MGRD_DEFAULT_PATH);
+	if (manager_executable(buf) || manager_on_path(buf, size))
+		return 0;
+	return client_fail(MGR_ECONNECT, "mgrd not found: install mgr or set MGR_MGRD");
+}
+
+/* --log-level for the private manager: $MGR_LOG_LEVEL, else warn. */
+static const char *manager_log_level(void)
+{
+	const char *env = getenv("MGR_LOG_LEVEL");
+	return env && *env ? env : "warn";
 }
 
 static int manager_pick_path(mgr_manager *m, const mgr_manager_opts *o)
@@ -58,7 +133,7 @@ static int manager_argv(const mgr_manager_opts *o, const char *bin, const char *
 	size_t n = 0;
 	snprintf(ppid, ppid_size, "%d", (int)getpid());
 	const char *fixed[] = {bin, "--socket", path, "--ready-fd", "3", "--parent-pid", ppid,
-			       "--ignore-sigint"};
+			       "--ignore-sigint", "--log-level", manager_log_level()};
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		argv[n++] = fixed[i];
 	if (!(o && o->address))
@@ -158,8 +233,11 @@ static int manager_not_ready(mgr_manager *m, int64_t deadline)
 	if (!manager_reap(m->pid, deadline, &st))
 		return client_fail(MGR_ECONNECT, "mgrd closed its readiness pipe without being ready");
 	m->pid = 0;
-	return client_fail(MGR_ECONNECT, "mgrd exited before it was ready (status %d)",
-			   WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 127) /* manager_child: execv failed */
+		return client_fail(MGR_ECONNECT, "mgrd could not be run (%s): install mgr or set "
+				   "MGR_MGRD", m->bin);
+	return client_fail(MGR_ECONNECT, "mgrd exited before it was ready (status %d; its "
+			   "messages are on stderr)", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 }
 
 /* Waits for the readiness line until timeout_ms from now, whatever the
@@ -215,8 +293,10 @@ int mgr_manager_start(const mgr_manager_opts *opts, mgr_manager **out)
 	if (!m || !out)
 		return free(m), client_fail(m ? MGR_EINVAL : MGR_ENOMEM, "out of memory or out NULL");
 	int err = manager_pick_path(m, opts);
+	if (!err && !(opts && opts->serve))
+		err = manager_binary(opts, m->bin, sizeof(m->bin));
 	if (!err)
-		err = manager_argv(opts, manager_binary(opts), m->path, ppid, sizeof(ppid), argv);
+		err = manager_argv(opts, m->bin, m->path, ppid, sizeof(ppid), argv);
 	if (!err && pipe2(fds, O_CLOEXEC))
 		err = client_fail(MGR_EIO, "pipe: %s", strerror(errno));
 	if (err) {

@@ -1,5 +1,6 @@
 /* Verbs about the manager's life: shutdown, and save (snapshots), which
  * this manager may not offer yet. */
+#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -44,6 +45,19 @@ int cmd_shutdown(struct ctl *ctl, int argc, char **argv)
 	return CTL_OK;
 }
 
+/* {path, objects, skipped, bytes} as the manager answers a save. */
+static void cmd_save_print(const mgr_value *v)
+{
+	const mgr_value *path = ctl_get(v, "path");
+	int64_t skipped = ctl_get_int(v, "skipped");
+	printf("saved %" PRId64 " objects (%" PRId64 " bytes) to %s\n", ctl_get_int(v, "objects"),
+	       ctl_get_int(v, "bytes"),
+	       mgr_value_kind(path) == MGR_STRING ? mgr_value_string(path, NULL) : "?");
+	if (skipped)
+		printf("%s%" PRId64 " objects skipped%s (not saved: see mgrd's log)\n",
+		       ctl_color(true, "red"), skipped, ctl_color(true, "reset"));
+}
+
 int cmd_save(struct ctl *ctl, int argc, char **argv)
 {
 	(void)argc;
@@ -51,10 +65,15 @@ int cmd_save(struct ctl *ctl, int argc, char **argv)
 	mgr_value *res = NULL;
 	int err = mgr_call(mgr_client_manager(ctl->client), "save", NULL, 0, &res);
 	if (err == MGR_ENOMETHOD)
-		return ctl_fail("save: not supported: this manager has no snapshots yet");
-	mgr_value_free(res);
+		return ctl_fail_code(err, "save: not supported: this manager has no snapshots yet");
 	if (err)
-		return ctl_fail("save: %s (%s)", mgr_client_errmsg(ctl->client), mgr_errname(err));
-	printf(ctl->json ? "{\"saved\": true}\n" : "saved\n");
-	return CTL_OK;
+		return ctl_fail_code(err, "save: %s (%s)", mgr_client_errmsg(ctl->client),
+				     mgr_errname(err));
+	int rc = CTL_OK;
+	if (ctl->json)
+		rc = ctl_print_json(res);
+	else
+		cmd_save_print(res);
+	mgr_value_free(res);
+	return rc;
 }

@@ -51,16 +51,44 @@ static mgr_value *cmd_ls_rows(const mgr_value *objects, const char *type)
 	return l;
 }
 
+/* --type names a type the manager serves: a typo is an error, not an
+ * empty table. */
+static int cmd_ls_check_type(struct ctl *ctl, const char *type)
+{
+	mgr_value *types = NULL;
+	int rc = type ? ctl_manager(ctl, "types", NULL, 0, &types) : CTL_OK;
+	bool found = !type;
+	for (size_t i = 0; !rc && i < mgr_value_len(types); i++)
+		found |= !strcmp(mgr_value_string(mgr_value_list_get(types, i), NULL), type);
+	mgr_value_free(types);
+	if (!rc && !found)
+		rc = ctl_fail_code(MGR_ENOTYPE, "ls: no type '%s' (see mgrctl types) (ENOTYPE)", type);
+	return rc;
+}
+
+static void cmd_ls_names(const mgr_value *rows)
+{
+	for (size_t i = 0; i < mgr_value_len(rows); i++) {
+		const mgr_value *n = ctl_get(mgr_value_list_get(rows, i), "name");
+		if (mgr_value_kind(n) == MGR_STRING)
+			puts(mgr_value_string(n, NULL));
+	}
+}
+
 int cmd_ls(struct ctl *ctl, int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
 	mgr_value *all = NULL;
-	int rc = ctl_manager(ctl, "objects", NULL, 0, &all);
+	int rc = cmd_ls_check_type(ctl, ctl->opt[0]);
+	if (!rc)
+		rc = ctl_manager(ctl, "objects", NULL, 0, &all);
 	mgr_value *rows = rc ? NULL : cmd_ls_rows(all, ctl->opt[0]);
 	if (!rc && !rows)
 		rc = ctl_fail("out of memory");
-	if (!rc && ctl->json)
+	if (!rc && ctl->flag && !ctl->json)
+		cmd_ls_names(rows);
+	else if (!rc && ctl->json)
 		rc = ctl_print_json(rows);
 	else if (!rc)
 		table_print(COLS(cmd_ls_cols), rows);
@@ -130,6 +158,32 @@ static void cmd_show_print(const mgr_value *d)
 		       ctl_get_int(d, "size"));
 }
 
+/* #0, the manager: its info as the value, in describe's shape. */
+static mgr_value *cmd_show_manager(mgr_value *info)
+{
+	mgr_value *d = mgr_value_new_map();
+	mgr_value_map_set(d, mgr_value_new_string("id"), mgr_value_new_int(0));
+	mgr_value_map_set(d, mgr_value_new_string("name"), mgr_value_new_nil());
+	mgr_value_map_set(d, mgr_value_new_string("type"), mgr_value_new_string("manager"));
+	mgr_value_map_set(d, mgr_value_new_string("value"), info);
+	return d;
+}
+
+static int cmd_show_zero(struct ctl *ctl)
+{
+	mgr_value *info = NULL;
+	int rc = ctl_manager(ctl, "info", NULL, 0, &info);
+	if (rc)
+		return rc;
+	mgr_value *d = cmd_show_manager(info);
+	if (ctl->json)
+		rc = ctl_print_json(d);
+	else
+		cmd_show_print(d);
+	mgr_value_free(d);
+	return rc;
+}
+
 int cmd_show(struct ctl *ctl, int argc, char **argv)
 {
 	(void)argc;
@@ -139,6 +193,10 @@ int cmd_show(struct ctl *ctl, int argc, char **argv)
 	mgr_value *target = ctl_target(argv[0]);
 	if (!target)
 		return CTL_FAIL;
+	if (mgr_value_kind(target) == MGR_INT && mgr_value_int(target) == 0) {
+		mgr_value_free(target);
+		return cmd_show_zero(ctl);
+	}
 	mgr_value *args[] = {target, mgr_value_new_int(limit)};
 	return ctl_view(ctl, "describe", args, 2, cmd_show_print);
 }

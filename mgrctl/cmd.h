@@ -26,6 +26,9 @@ int cmd_monitor(struct ctl *ctl, int argc, char **argv);
 /* cmd-admin.c: the manager's life */
 int cmd_shutdown(struct ctl *ctl, int argc, char **argv);
 int cmd_save(struct ctl *ctl, int argc, char **argv);
+/* cmd-dump.c: named objects as JSON */
+int cmd_dump(struct ctl *ctl, int argc, char **argv);
+int cmd_load(struct ctl *ctl, int argc, char **argv);
 /* mgrctl.c */
 int cmd_help(struct ctl *ctl, int argc, char **argv);
 

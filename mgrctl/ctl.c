@@ -9,25 +9,75 @@
 
 #include "json.h"
 
+struct ctl_out ctl_out = {.timeout_ms = MGR_FOREVER};
+
+const char *ctl_color(bool to_stdout, const char *role)
+{
+	static const struct {
+		const char *role, *seq;
+	} roles[] = {{"bold", "\033[1m"}, {"red", "\033[31m"}, {"dim", "\033[2m"},
+		     {"reset", "\033[0m"}};
+	if (!(to_stdout ? ctl_out.color : ctl_out.color_err))
+		return "";
+	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+		if (!strcmp(roles[i].role, role))
+			return roles[i].seq;
+	return "";
+}
+
+/* The JSON error object on stdout (--json): what a script reads instead
+ * of stderr's text. */
+static void ctl_json_error(const char *msg, const char *code, int exit_code)
+{
+	mgr_value *e = mgr_value_new_map(), *top = mgr_value_new_map();
+	mgr_value_map_set(e, mgr_value_new_string("message"), mgr_value_new_string(msg));
+	mgr_value_map_set(e, mgr_value_new_string("code"),
+			  code ? mgr_value_new_string(code) : mgr_value_new_nil());
+	mgr_value_map_set(e, mgr_value_new_string("exit"), mgr_value_new_int(exit_code));
+	mgr_value_map_set(top, mgr_value_new_string("error"), e);
+	char *s = json_format(top, true);
+	if (s)
+		puts(s);
+	free(s);
+	mgr_value_free(top);
+}
+
+static int ctl_vreport(int exit_code, const char *code, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fprintf(stderr, "%smgrctl:%s %s\n", ctl_color(false, "red"), ctl_color(false, "reset"),
+		msg);
+	if (ctl_out.json)
+		ctl_json_error(msg, code, exit_code);
+	return exit_code;
+}
+
 int ctl_fail(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("mgrctl: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	int rc = ctl_vreport(CTL_FAIL, NULL, fmt, ap);
 	va_end(ap);
-	return CTL_FAIL;
+	return rc;
+}
+
+int ctl_fail_code(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = ctl_vreport(CTL_FAIL, code ? mgr_errname(code) : NULL, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 int ctl_usage(const struct ctl *ctl, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("mgrctl: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\nusage: mgrctl [-s SOCKET] [--json] %s %s\n", ctl->verb->name,
-		ctl->verb->args);
+	ctl_vreport(CTL_USAGE, "EUSAGE", fmt, ap);
+	fprintf(stderr, "usage: mgrctl [-s SOCKET] [--json] [--timeout SECS] %s %s\n",
+		ctl->verb->name, ctl->verb->args);
 	va_end(ap);
 	return CTL_USAGE;
 }
@@ -92,12 +142,12 @@ static void ctl_free_args(mgr_value **args, size_t n)
 int ctl_call(mgr_object *o, const char *method, mgr_value **args, size_t nargs,
 	     mgr_value **result)
 {
-	int err = mgr_call(o, method, args, nargs, result);
+	int err = mgr_call_timeout(o, method, ctl_out.timeout_ms, args, nargs, result);
 	ctl_free_args(args, nargs);
 	if (!err)
 		return CTL_OK;
-	return ctl_fail("%s: %s (%s)", method, mgr_client_errmsg(mgr_object_client(o)),
-			mgr_errname(err));
+	return ctl_fail_code(err, "%s: %s (%s)", method, mgr_client_errmsg(mgr_object_client(o)),
+			     mgr_errname(err));
 }
 
 int ctl_manager(struct ctl *ctl, const char *method, mgr_value **args, size_t nargs,
@@ -147,7 +197,7 @@ int ctl_object(struct ctl *ctl, const char *obj, mgr_object **out)
 		      : mgr_object_lookup(ctl->client, obj, out);
 	mgr_value_free(ref);
 	mgr_value_free(t);
-	return err ? ctl_fail("%s: %s", obj, mgr_client_errmsg(ctl->client)) : CTL_OK;
+	return err ? ctl_fail_code(err, "%s: %s", obj, mgr_client_errmsg(ctl->client)) : CTL_OK;
 }
 
 void ctl_object_done(struct ctl *ctl, mgr_object *o)

@@ -16,7 +16,7 @@ struct ctl {
 	bool json;
 	mgr_client *client; /* connected before a verb runs, if it needs one */
 	const struct ctl_verb *verb;
-	const char *opt[2]; /* the verb's options' values (NULL: not given) */
+	const char *opt[6]; /* the verb's options' values (NULL: not given) */
 	bool flag;          /* the verb's flag was given */
 };
 
@@ -24,15 +24,27 @@ struct ctl_verb {
 	const char *name;
 	const char *args; /* for usage: "OBJ [--limit N]" */
 	const char *help;
-	const char *opts[2]; /* its "--name VALUE" options, into ctl->opt[] */
+	const char *opts[6]; /* its "--name VALUE" options, into ctl->opt[] */
 	int min_args, max_args; /* positional, after options; -1: any */
 	int (*run)(struct ctl *ctl, int argc, char **argv);
 	bool offline; /* runs without a manager (help) */
 	const char *flag; /* its "--name" flag without a value, into ctl->flag */
 };
 
-/* Prints "mgrctl: ..." to stderr; returns CTL_FAIL. */
+/* How every verb reports, set once by main before a verb runs. */
+struct ctl_out {
+	bool json;  /* failures also go to stdout as {"error": {...}} */
+	bool color; /* stdout is a terminal and NO_COLOR is unset */
+	bool color_err; /* the same for stderr */
+	int64_t timeout_ms; /* --timeout: how long a blocking call waits (MGR_FOREVER: as long as it takes) */
+};
+extern struct ctl_out ctl_out;
+
+/* Prints "mgrctl: ..." to stderr (and with --json an error object to
+ * stdout: {"error": {"message", "code", "exit"}}); returns CTL_FAIL. */
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same with the mgr_err code named in the JSON object (0: none). */
+int ctl_fail_code(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints the verb's usage line (and why) to stderr; returns CTL_USAGE. */
 int ctl_usage(const struct ctl *ctl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Takes "--name VALUE" or "--name=VALUE" out of argv. 1 found, 0 absent,
@@ -63,6 +75,10 @@ void ctl_object_done(struct ctl *ctl, mgr_object *o);
 /* Parses argv[0..argc) as JSON values into out[] (caller owns each).
  * CTL_USAGE after printing which one is not JSON (and none kept). */
 int ctl_json_args(const struct ctl *ctl, int argc, char **argv, mgr_value **out);
+
+/* The ANSI sequence for a role ("bold", "red", "dim", "reset") when
+ * colour is on for the stream (stdout, else stderr); "" when off. */
+const char *ctl_color(bool to_stdout, const char *role);
 
 /* Prints v as one JSON document (--json output); CTL_OK or CTL_FAIL. */
 int ctl_print_json(const mgr_value *v);

@@ -104,8 +104,12 @@ void table_print(const struct table_col *cols, size_t ncols, const mgr_value *ro
 	for (size_t i = 0; i < (nrows + 1) * ncols; i++)
 		if ((int)strlen(cells[i]) > width[i % ncols])
 			width[i % ncols] = (int)strlen(cells[i]);
-	for (size_t r = 0; r <= nrows; r++)
+	fputs(ctl_color(true, "bold"), stdout); /* the header, on a terminal */
+	for (size_t r = 0; r <= nrows; r++) {
 		table_line(cols, ncols, width, &cells[r * ncols]);
+		if (!r)
+			fputs(ctl_color(true, "reset"), stdout);
+	}
 	free(cells);
 	free(width);
 }
@@ -119,6 +123,7 @@ void table_print_fields(const struct table_col *cols, size_t ncols, const mgr_va
 	for (size_t c = 0; c < ncols; c++) {
 		char cell[TABLE_CELL];
 		table_cell(&cols[c], map, cell);
-		printf("%-*s  %s\n", width, cols[c].title, cell);
+		printf("%s%-*s%s  %s\n", ctl_color(true, "bold"), width, cols[c].title,
+		       ctl_color(true, "reset"), cell);
 	}
 }

@@ -136,6 +136,8 @@ void dispatch_request(struct server *srv, struct conn *conn, struct msg_request 
 	c.obj = dispatch_object(srv, req->object);
 	if (c.obj) /* held for the call: nothing it runs can free it under us */
 		registry_ref(c.obj);
+	if (t0)
+		srv->hooks.observe(srv, &c, req, OBSERVE_START, 0);
 	if (!c.obj)
 		code = dispatch_missing(&c, req->object);
 	else if (req->nbatch)

@@ -18,6 +18,7 @@
 
 #define MONITOR_RING 1024
 #define MONITOR_BATCH 256
+#define MONITOR_TEXT 120 /* arguments and results are cut to this (watchers cut further) */
 
 struct monitor_event {
 	uint64_t at_ns, session, object, ns;
@@ -26,7 +27,13 @@ struct monitor_event {
 	const char *type; /* a type table's name (lives with the server); NULL: none */
 	char method[32];
 	char name[40];
+	char args[MONITOR_TEXT]; /* "(1, \"k\")" as mgr_value_format writes them, cut */
+	char result[MONITOR_TEXT]; /* the result, or "" after an error */
 };
+
+/* The running call's arguments, formatted before it runs (a method may
+ * take them). Loop thread only, as observing is. */
+static char monitor_args_seen[MONITOR_TEXT];
 
 struct monitor {
 	struct monitor *next;
@@ -59,7 +66,7 @@ static mgr_value *monitor_event_value(const struct monitor_event *e, double now_
 				      uint64_t now_mono)
 {
 	static const char *const keys[] = {"time", "session", "pid", "object", "name", "type",
-					   "method", "ns", "code", "error"};
+					   "method", "ns", "code", "error", "args", "result"};
 	mgr_value *vals[] = {
 		mgr_value_new_double(now_wall - (double)(now_mono - e->at_ns) / 1e9),
 		mgr_value_new_int((int64_t)e->session), mgr_value_new_int(e->pid),
@@ -69,7 +76,8 @@ static mgr_value *monitor_event_value(const struct monitor_event *e, double now_
 		mgr_value_new_string(e->method), mgr_value_new_int((int64_t)e->ns),
 		mgr_value_new_int(e->code),
 		mgr_value_new_string(e->code == CALL_PARKED ? "PARKED"
-				     : e->code ? mgr_errname(e->code) : "")};
+				     : e->code ? mgr_errname(e->code) : ""),
+		mgr_value_new_string(e->args), mgr_value_new_string(e->result)};
 	return row_new(sizeof(keys) / sizeof(keys[0]), keys, vals);
 }
 
@@ -112,6 +120,46 @@ static void monitor_push(struct monitor *m, const struct monitor_event *e)
 		park_answer(m->q.head, 0, monitor_take(m, (size_t)m->q.head->n), NULL);
 }
 
+/* v as text cut to MONITOR_TEXT - 1 bytes; a cut ends in "..." and never
+ * splits a UTF-8 sequence. */
+static void monitor_text(const mgr_value *v, char *buf)
+{
+	char full[MONITOR_TEXT * 2];
+	mgr_value_format(v, full, sizeof(full));
+	size_t len = strlen(full);
+	if (len < MONITOR_TEXT) {
+		memcpy(buf, full, len + 1);
+		return;
+	}
+	size_t cut = MONITOR_TEXT - 4;
+	while (cut && (full[cut] & 0xC0) == 0x80)
+		cut--;
+	memcpy(buf, full, cut);
+	memcpy(buf + cut, "...", 4);
+}
+
+/* The request's arguments as one tuple's text: (1, "k"). */
+static void monitor_args(const struct msg_request *req, char *buf)
+{
+	mgr_value *l = mgr_value_new_list();
+	for (size_t i = 0; l && i < req->nargs; i++)
+		if (mgr_value_list_append(l, req->args[i] ? mgr_value_copy(req->args[i])
+						       : mgr_value_new_nil())) {
+			mgr_value_free(l); /* append freed the item, not the list */
+			l = NULL;
+		}
+	buf[0] = '\0';
+	if (!l)
+		return;
+	monitor_text(l, buf);
+	size_t n = strlen(buf);
+	if (buf[0] == '[')
+		buf[0] = '(';
+	if (n && buf[n - 1] == ']')
+		buf[n - 1] = ')';
+	mgr_value_free(l);
+}
+
 static void monitor_fill(struct monitor_event *e, const struct call *c,
 			 const struct msg_request *req, int code, uint64_t ns)
 {
@@ -127,11 +175,20 @@ static void monitor_fill(struct monitor_event *e, const struct call *c,
 		snprintf(e->method, sizeof(e->method), "%s", req->method);
 	if (c->obj && c->obj->name)
 		snprintf(e->name, sizeof(e->name), "%s", c->obj->name);
+	memcpy(e->args, monitor_args_seen, sizeof(e->args));
+	if (!code && !req->nbatch)
+		monitor_text(c->borrowed ? c->borrowed : c->result, e->result);
 }
 
 void monitor_observe(struct server *srv, const struct call *c, const struct msg_request *req,
 		     int code, uint64_t ns)
 {
+	if (code == OBSERVE_START) {
+		monitor_args_seen[0] = '\0';
+		if (!req->nbatch)
+			monitor_args(req, monitor_args_seen);
+		return;
+	}
 	if (c->method && (c->method->fn == monitor_next || c->method->fn == monitor_subscribe))
 		return; /* watchers polling are not news */
 	struct monitor_event e;

@@ -3,8 +3,10 @@
  * manager.monitor_next(max), which answers at once with the calls seen
  * since the last poll, or parks until the next one. Each watcher has a
  * fixed ring of events (allocated when it subscribes); a slow watcher loses
- * the oldest events and is told how many. With no watcher, dispatch pays
- * one branch (srv->monitors == NULL). */
+ * the oldest events and is told how many. An event carries the call's
+ * arguments and result as text cut to 119 bytes (args are formatted
+ * before the call runs, since a method may take them). With no watcher,
+ * dispatch pays one branch (srv->monitors == NULL). */
 #ifndef MGRD_MONITOR_H
 #define MGRD_MONITOR_H
 

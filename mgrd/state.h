@@ -25,12 +25,15 @@ struct msg_request;
  * sets these once (server_init_core); the lower layer calls through them
  * and knows nothing of what is behind. */
 #define SERVER_END_HOOKS 2
+#define OBSERVE_START (-3) /* observe's code before a call runs */
 struct server_hooks {
 	/* transport -> dispatch: a request frame arrived on conn */
 	void (*request)(struct server *srv, struct conn *conn, struct msg_request *req);
 	/* sessions -> parked calls, monitors: a session ended (in order) */
 	void (*session_end[SERVER_END_HOOKS])(struct conn *conn);
-	/* dispatch -> monitor: a call was answered (only while monitors exist) */
+	/* dispatch -> monitor: a call was answered (only while monitors exist);
+	 * also once with code OBSERVE_START before it runs (its arguments are
+	 * still all there: a method may take them) */
 	void (*observe)(struct server *srv, const struct call *c, const struct msg_request *req,
 			int code, uint64_t ns);
 	/* services -> main: stop the server (the manager's shutdown) */
