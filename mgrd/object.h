@@ -52,6 +52,9 @@ struct registry {
 	/* Set by the worker pool: a ref value taken or dropped on a worker
 	 * thread is posted to the loop (true) instead of counted here. */
 	bool (*post_ref)(uint64_t id, int delta);
+	/* Set by the cycle collector (gc.h): a holder let go of o, which
+	 * lives on and whose type can hold refs (registry_release). */
+	void (*dropped)(struct registry *r, struct object *o);
 };
 
 #endif

@@ -27,7 +27,7 @@ static void registry_hook_acquire(uint64_t id)
 static void registry_hook_release(uint64_t id)
 {
 	if (!registry_posted(id, -1) && registry_current)
-		registry_unref(registry_current, id);
+		registry_release(registry_current, id);
 }
 
 static const struct value_ref_hooks registry_hooks = {registry_hook_acquire,
@@ -190,6 +190,14 @@ void registry_unref(struct registry *r, uint64_t id)
 	idmap_del(&r->by_id, id);
 	idmap_del(&r->holders, id);
 	registry_free_object(o);
+}
+
+void registry_release(struct registry *r, uint64_t id)
+{
+	registry_unref(r, id);
+	struct object *o = r->dropped ? idmap_get(&r->by_id, id) : NULL;
+	if (o && !o->dead && o->type->refs)
+		r->dropped(r, o);
 }
 
 /* The walk is over a copy of the ids: a hook may free objects (a parked

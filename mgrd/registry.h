@@ -35,6 +35,11 @@ void registry_ref_id(struct registry *r, uint64_t id);
 void registry_idle(struct registry *r, struct object *o);
 /* Drops one reference to id (live or dead); frees at zero. */
 void registry_unref(struct registry *r, uint64_t id);
+/* The same for a holder letting go for good (a ref value freed, a
+ * session's reference dropped): if the object lives on and its type can
+ * hold refs, it may now be held only from a cycle, and r->dropped hears
+ * of it. (A call's own hold on its object is dropped with unref.) */
+void registry_release(struct registry *r, uint64_t id);
 /* A session ended: each object that may hold something of it (a type
  * with session_end) gives it back. Visits only those objects. */
 void registry_session_end(struct registry *r, struct conn *conn);

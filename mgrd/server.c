@@ -22,6 +22,7 @@
 #include "mgr/server.h"
 #include "admit.h"
 #include "conn.h"
+#include "gc.h"
 #include "log.h"
 #include "park.h"
 #include "pool.h"
@@ -395,6 +396,7 @@ int server_init_core(struct server *srv, const struct config *cfg)
 	srv->base = event_base_new();
 	if (!srv->base || session_setup(srv))
 		return log_msg(LOG_ERROR, "cannot create the event loop"), -1;
+	gc_setup(srv);
 	return 0;
 }
 
@@ -443,6 +445,7 @@ void server_fini(struct server *srv)
 	if (!srv->stopping)
 		server_unlink_socket(srv);
 	free(srv->socket_path);
+	gc_fini(srv);
 	registry_fini(&srv->reg);
 	types_reset();
 	event_base_free(srv->base);

@@ -30,7 +30,7 @@ int session_ref_drop(struct conn *c, uint64_t id)
 		idmap_del(&c->refs, id);
 	else
 		idmap_put(&c->refs, id, (void *)(n - 1));
-	registry_unref(&c->srv->reg, id);
+	registry_release(&c->srv->reg, id);
 	return 0;
 }
 
@@ -92,7 +92,7 @@ static void session_release(struct conn *c)
 	c->refs = (struct idmap){0};
 	IDMAP_FOREACH(&refs, s)
 	for (uintptr_t n = (uintptr_t)s->ptr; n > 0; n--)
-		registry_unref(reg, s->id);
+		registry_release(reg, s->id);
 	idmap_free(&refs);
 }
 

@@ -6,6 +6,7 @@
 
 #include "../common/htab.h"
 #include "call.h"
+#include "gc.h"
 #include "type-iterator.h"
 #include "types-builtin.h"
 
@@ -404,6 +405,13 @@ static char *dict_repr(const struct object *o, size_t max)
 	return value_repr(&m, max);
 }
 
+/* For the cycle collector: the refs among the values. */
+static void dict_refs(const void *state, gc_visit_fn visit, void *arg)
+{
+	HTAB_FOREACH(((const struct dict *)state)->h, e)
+	gc_value_refs(&e->val, visit, arg);
+}
+
 const struct type type_dict = {
 	.name = "dict",
 	.ctor_args = "initial=None, entries={}",
@@ -415,6 +423,7 @@ const struct type type_dict = {
 	.load = dict_load,
 	.describe = dict_describe,
 	.repr = dict_repr,
+	.refs = dict_refs,
 	.methods = dict_methods,
 	.nmethods = sizeof(dict_methods) / sizeof(dict_methods[0]),
 };

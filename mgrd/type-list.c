@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "call.h"
+#include "gc.h"
 #include "state.h"
 #include "type-iterator.h"
 #include "types-builtin.h"
@@ -426,6 +427,14 @@ static char *list_repr(const struct object *o, size_t max)
 	return value_repr(&l, max);
 }
 
+/* For the cycle collector: the refs among the items. */
+static void list_refs(const void *state, gc_visit_fn visit, void *arg)
+{
+	const struct vlist *l = state;
+	for (size_t i = 0; i < l->len; i++)
+		gc_value_refs(l->items[i], visit, arg);
+}
+
 const struct type type_list = {
 	.name = "list",
 	.ctor_args = "initial=[]",
@@ -437,6 +446,7 @@ const struct type type_list = {
 	.load = list_load,
 	.describe = list_describe,
 	.repr = list_repr,
+	.refs = list_refs,
 	.methods = list_methods,
 	.nmethods = sizeof(list_methods) / sizeof(list_methods[0]),
 };

@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "log.h"
 #include "call.h"
+#include "gc.h"
 #include "manager.h"
 #include "monitor.h"
 #include "park.h"
@@ -368,7 +369,7 @@ static int manager_info(struct call *c)
 		mgr_value_new_int((int64_t)srv->stats.conns_total),
 		mgr_value_new_int(1 + (int64_t)pool_threads()),
 		mgr_value_new_int((int64_t)srv->stats.last_second)};
-	return call_return(c, row_new(10, keys, vals));
+	return call_return(c, gc_info(row_new(10, keys, vals)));
 }
 
 static int manager_ping(struct call *c)

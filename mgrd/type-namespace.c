@@ -7,6 +7,7 @@
 
 #include "../common/htab.h"
 #include "call.h"
+#include "gc.h"
 #include "types-builtin.h"
 
 #define NS(c) ((struct htab *)(c)->obj->state)
@@ -215,6 +216,13 @@ static char *ns_repr(const struct object *o, size_t max)
 	return value_text_end(&t);
 }
 
+/* For the cycle collector: the refs among the attributes' values. */
+static void ns_refs(const void *state, gc_visit_fn visit, void *arg)
+{
+	HTAB_FOREACH((const struct htab *)state, e)
+	gc_value_refs(&e->val, visit, arg);
+}
+
 const struct type type_namespace = {
 	.name = "namespace",
 	.ctor_args = "attributes={}",
@@ -226,6 +234,7 @@ const struct type type_namespace = {
 	.load = ns_load,
 	.describe = ns_describe,
 	.repr = ns_repr,
+	.refs = ns_refs,
 	.methods = ns_methods,
 	.nmethods = sizeof(ns_methods) / sizeof(ns_methods[0]),
 };

@@ -13,6 +13,7 @@
 
 #include "conn.h"
 #include "call.h"
+#include "gc.h"
 #include "sync.h"
 #include "types-builtin.h"
 #include "row.h"
@@ -640,13 +641,26 @@ static int joinable_queue_load(const mgr_value *saved, void **state)
 	return queue_load_kind(saved, state, ACK_REDELIVER);
 }
 
+/* For the cycle collector: the refs among the queued items and the
+ * unacknowledged ones. Not a parked putter's item: work in flight, it
+ * keeps what it refers to (a root). */
+static void queue_refs(const void *state, gc_visit_fn visit, void *arg)
+{
+	const struct queue *q = state;
+	for (size_t i = 0; i < q->len; i++)
+		gc_value_refs(queue_at(q, i)->v, visit, arg);
+	for (const struct unacked *u = q->unacked; u; u = u->next)
+		gc_value_refs(u->item, visit, arg);
+}
+
 #define QUEUE_TYPE(type_name, doc_text, nmeth, load_fn)                           \
 	{.name = type_name, .doc = doc_text, .create = queue_create,              \
 	 .ctor_args = "maxsize=0, ack=None", .destroy = queue_destroy,            \
 	 .length = queue_length, .methods = queue_methods, .nmethods = nmeth,      \
 	 .save = queue_save, .load = load_fn, .describe = queue_describe,          \
 	 .session_end = queue_session_end, .held = queue_held,                     \
-	 .contention = queue_contention, .flags = TYPE_STATE_MAP}
+	 .contention = queue_contention, .flags = TYPE_STATE_MAP,                  \
+	 .refs = queue_refs}
 
 const struct type type_queue =
 	QUEUE_TYPE("queue",

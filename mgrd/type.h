@@ -83,6 +83,11 @@ struct type {
 	 * in "..."); caller owns — free with free(); NULL on ENOMEM. Without
 	 * it, repr is built from describe. */
 	char *(*repr)(const struct object *o, size_t max);
+	/* Optional, for the cycle collector (gc.h): calls visit once for each
+	 * ref value the state holds (gc_value_refs walks one value). A type
+	 * without it explains none of its refs, so what it refers to counts
+	 * as held from outside and is never collected through it (safe). */
+	void (*refs)(const void *state, void (*visit)(uint64_t id, void *arg), void *arg);
 };
 
 /* The type registry: built-ins first, then custom types. */
