@@ -85,5 +85,6 @@ bench-quick: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	MGR_MGRD=$(CURDIR)/$(BUILD)/mgrd/mgrd MGR_EMPLOYEE_MODULE=$(CURDIR)/$(BUILD)/examples/libemployee.so python3 bench/run.py --build $(BUILD) --quick
 
+# Every build tree a target here makes (plain, ASan, TSan, fuzz).
 clean:
-	rm -rf $(BUILD) $(ASAN)
+	rm -rf $(BUILD) $(ASAN) $(TSAN) $(FUZZ)

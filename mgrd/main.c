@@ -191,10 +191,19 @@ static int opt_object_mode(struct config *cfg, const char *arg, void *field)
 	return policy_mode_parse(arg, (uint16_t *)field);
 }
 
+/* --version: prints it and exits, as --help does. */
+static int opt_version(struct config *cfg, const char *arg, void *field)
+{
+	(void)cfg, (void)arg, (void)field;
+	printf("mgrd %s\n", MGR_VERSION);
+	exit(0);
+}
+
 #define OFF(f) offsetof(struct config, f)
 
 static const struct option_row option_table[] = {
 	{"socket", "PATH", opt_path, OFF(socket_path), "listen on PATH (default $XDG_RUNTIME_DIR/mgr/mgrd.sock)"},
+	{"version", NULL, opt_version, 0, "print mgrd's version and exit"},
 	{"ready-fd", "N", opt_int, OFF(ready_fd), "write one line to fd N once accepting"},
 	{"max-frame", "BYTES", opt_u32, OFF(frame.max_frame), "largest frame (default 16 MiB)"},
 	{"max-depth", "N", opt_u32, OFF(frame.max_depth), "deepest value nesting (default 64)"},
