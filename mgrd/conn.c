@@ -478,6 +478,8 @@ static void conn_message(struct conn *c, struct msg *m)
 {
 	if (c->state == CONN_HELLO && m->kind == MSG_HELLO)
 		conn_hello(c, m);
+	else if (c->state == CONN_READY && m->kind == MSG_REQUEST && !m->u.request.id)
+		conn_violation(c, MGR_EPROTO, "request id 0 is reserved for the connection's own replies");
 	else if (c->state == CONN_READY && m->kind == MSG_REQUEST)
 		c->srv->hooks.request(c->srv, c, &m->u.request);
 	else

@@ -138,7 +138,9 @@ void dispatch_request(struct server *srv, struct conn *conn, struct msg_request 
 		registry_ref(c.obj);
 	if (t0)
 		srv->hooks.observe(srv, &c, req, OBSERVE_START, 0);
-	if (!c.obj)
+	if (req->nbatch && req->method && req->method[0])
+		code = call_fail(&c, MGR_EARGS, "a request has a method or a batch, not both");
+	else if (!c.obj)
 		code = dispatch_missing(&c, req->object);
 	else if (req->nbatch)
 		code = dispatch_batch(&c, req);

@@ -401,14 +401,15 @@ static void lifecycle_assert_no_children(void)
 	assert_int_equal(errno, ECHILD);
 }
 
-static void lifecycle_bad_binary(const char *bin)
+static void lifecycle_bad_binary(const char *bin, const char *why)
 {
 	mgr_manager_opts o = {.mgrd = bin};
 	mgr_manager *m = (mgr_manager *)&o; /* must stay untouched */
 	int err = mgr_manager_start(&o, &m);
 	assert_int_equal(err, MGR_ECONNECT);
 	assert_ptr_equal(m, (mgr_manager *)&o);
-	assert_non_null(strstr(mgr_client_errmsg(NULL), "mgrd exited before it was ready"));
+	assert_non_null(strstr(mgr_client_errmsg(NULL), why));
+	assert_null(strstr(mgr_client_errmsg(NULL), "status 127"));
 	lifecycle_assert_no_children();
 }
 
@@ -416,9 +417,10 @@ static void test_bad_mgrd_path(void **state)
 {
 	(void)state;
 	lifecycle_assert_no_children();
-	lifecycle_bad_binary("/nonexistent/mgrd");
-	lifecycle_bad_binary("/bin/false"); /* runs, exits without becoming ready */
-	lifecycle_bad_binary("/dev/null");  /* not executable */
+	lifecycle_bad_binary("/nonexistent/mgrd", "mgrd not found: /nonexistent/mgrd");
+	/* runs, exits without becoming ready */
+	lifecycle_bad_binary("/bin/false", "mgrd exited before it was ready");
+	lifecycle_bad_binary("/dev/null", "mgrd not found: /dev/null"); /* not executable */
 	/* and a good start still works after those */
 	lifecycle_use(lifecycle_start(NULL));
 	lifecycle_assert_no_children();
