@@ -41,6 +41,7 @@ static const struct error_row error_table[MGR_ERR_COUNT_] = {
 	[MGR_ENOATTR] = {"ENOATTR", "no such attribute"},
 	[MGR_ESTOP] = {"ESTOP", "iteration stopped"},
 	[MGR_ECHANGED] = {"ECHANGED", "container changed size during iteration"},
+	[MGR_EEOF] = {"EEOF", "end of file: the other end of the pipe is closed"},
 };
 
 static const struct error_row *error_row(int err)

@@ -78,16 +78,34 @@ static mgr_value *value_new_blob(mgr_kind kind, const void *p, size_t len)
 	return v;
 }
 
-mgr_value *mgr_value_new_stringn(const char *s, size_t len)
+/* Set (never cleared here: only on the failure path) when a string
+ * constructor refused its text; value_take_refusal reads and clears it. */
+static __thread bool value_refused;
+
+bool value_take_refusal(void)
 {
-	if (!s || memchr(s, '\0', len) || !value_utf8_valid(s, len))
+	bool r = value_refused;
+	value_refused = false;
+	return r;
+}
+
+/* Both public constructors call this directly (not each other): a program
+ * that also links the common code statically must not have libmgr's
+ * string constructor set the other copy's flag. */
+static mgr_value *value_new_text(const char *s, size_t len)
+{
+	if (!s || memchr(s, '\0', len) || !value_utf8_valid(s, len)) {
+		value_refused = s != NULL;
 		return NULL;
+	}
 	return value_new_blob(MGR_STRING, s, len);
 }
 
+mgr_value *mgr_value_new_stringn(const char *s, size_t len) { return value_new_text(s, len); }
+
 mgr_value *mgr_value_new_string(const char *s)
 {
-	return s ? mgr_value_new_stringn(s, strlen(s)) : NULL;
+	return s ? value_new_text(s, strlen(s)) : NULL;
 }
 
 mgr_value *mgr_value_new_bytes(const void *p, size_t len)

@@ -76,6 +76,10 @@ bool value_is_key(const mgr_value *v);
  * stable within a process and its forked children, unpredictable outside. */
 uint64_t value_hash(const mgr_value *v);
 bool value_utf8_valid(const char *s, size_t len);
+/* Whether a string constructor of this thread returned NULL because its
+ * text was not valid UTF-8 (or held a NUL) since the last take; clears it.
+ * libmgr reads it where a NULL argument would otherwise read as ENOMEM. */
+bool value_take_refusal(void);
 /* Text built piece by piece (value-format.c): Python's repr() of values
  * (None, True, 'text', {'a': [1, 2.5]}) and plain text, at most max bytes;
  * past that the text is cut and ends in "...". value_text_full: cut, stop

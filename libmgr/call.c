@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -55,8 +56,12 @@ int mgr_call_timeout(mgr_object *o, const char *method, int64_t timeout_ms,
 {
 	if (!o || !method)
 		return client_fail(MGR_EINVAL, "object or method is NULL");
+	bool refused = value_take_refusal(); /* since this thread's last call */
 	for (size_t i = 0; i < nargs; i++)
-		if (!args[i])
+		if (!args[i] && refused)
+			return client_fail(MGR_EUTF8, "argument %zu is NULL: a string given was not "
+						      "valid UTF-8", i + 1);
+		else if (!args[i])
 			return client_fail(MGR_ENOMEM, "argument %zu is NULL (out of memory?)", i + 1);
 	struct msg_request req = {.method = (char *)method, .args = (mgr_value **)args,
 				  .nargs = nargs};
@@ -118,6 +123,31 @@ static mgr_value *call_arg(char kind, va_list *ap, bool *owned, mgr_value *slot)
 	return va_arg(*ap, mgr_value *);
 }
 
+/* A text argument ('s') that made no value: EUTF8 when it is not valid
+ * UTF-8 (checked here, not through the constructor's flag, which another
+ * copy of the value code may hold), else 0 (mgr_call says ENOMEM). */
+static int call_check_text(const char *fmt, mgr_value *const *args, size_t n, va_list ap)
+{
+	va_list aq;
+	int err = 0;
+	va_copy(aq, ap);
+	for (size_t i = 0; i < n && !err; i++) {
+		if (fmt[i] == 'i')
+			(void)va_arg(aq, int64_t);
+		else if (fmt[i] == 'b')
+			(void)va_arg(aq, int);
+		else if (fmt[i] != 's')
+			(void)va_arg(aq, mgr_value *);
+		else {
+			const char *text = va_arg(aq, const char *);
+			if (!args[i] && text && !value_utf8_valid(text, strlen(text)))
+				err = client_fail(MGR_EUTF8, "argument %zu is not valid UTF-8", i + 1);
+		}
+	}
+	va_end(aq);
+	return err;
+}
+
 static int call_vformat(mgr_object *o, const char *method, int64_t timeout_ms,
 			mgr_value **result, const char *fmt, va_list ap)
 {
@@ -129,7 +159,9 @@ static int call_vformat(mgr_object *o, const char *method, int64_t timeout_ms,
 	for (; fmt[n] && n < CALL_MAX_ARGS; n++)
 		args[n] = call_arg(fmt[n], &aq, &owned[n], &slots[n]);
 	va_end(aq);
-	int err = mgr_call_timeout(o, method, timeout_ms, args, n, result);
+	int err = call_check_text(fmt, args, n, ap);
+	if (!err)
+		err = mgr_call_timeout(o, method, timeout_ms, args, n, result);
 	for (size_t i = 0; i < n; i++)
 		if (owned[i])
 			mgr_value_free(args[i]);

@@ -1,8 +1,10 @@
 /* Object handles: create, open, look up, adopt a ref, delete, release. A
  * handle is an id plus the manager instance it belongs to. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/value.h"
 #include "client.h"
 
 static int object_adopt(mgr_client *c, mgr_value *ref, mgr_object **out)
@@ -43,6 +45,15 @@ static int object_manager_call(mgr_client *c, const char *method, mgr_value **he
 	return err ? err : object_adopt(c, ref, out);
 }
 
+/* A name given must be valid UTF-8: EUTF8 says so before anything is sent
+ * (mgr_value_new_string would return NULL, which reads as ENOMEM). */
+static int object_check_name(const char *what, const char *name)
+{
+	if (name && !value_utf8_valid(name, strlen(name)))
+		return client_fail(MGR_EUTF8, "the %s is not valid UTF-8", what);
+	return 0;
+}
+
 static mgr_value *object_name_value(const char *name)
 {
 	return name ? mgr_value_new_string(name) : mgr_value_new_nil();
@@ -53,14 +64,25 @@ int mgr_object_create(mgr_client *c, const char *type, const char *name,
 {
 	if (!c || !type || !out)
 		return client_fail(MGR_EINVAL, "client, type or out is NULL");
+	int err = object_check_name("type", type);
+	if (!err)
+		err = object_check_name("name", name);
+	if (err)
+		return err;
 	mgr_value *head[] = {mgr_value_new_string(type), object_name_value(name)};
 	return object_manager_call(c, "create", head, 2, args, nargs, out);
 }
 
+/* A NULL name: a new anonymous object, as the sync openers make. */
 int mgr_object_open(mgr_client *c, const char *type, const char *name, mgr_object **out)
 {
-	if (!c || !type || !name || !out)
-		return client_fail(MGR_EINVAL, "client, type, name or out is NULL");
+	if (!c || !type || !out)
+		return client_fail(MGR_EINVAL, "client, type or out is NULL");
+	int err = object_check_name("type", type);
+	if (!err)
+		err = object_check_name("name", name);
+	if (err || !name)
+		return err ? err : mgr_object_create(c, type, NULL, NULL, 0, out);
 	mgr_value *head[] = {mgr_value_new_string(type), mgr_value_new_string(name)};
 	return object_manager_call(c, "open", head, 2, NULL, 0, out);
 }
@@ -69,8 +91,30 @@ int mgr_object_lookup(mgr_client *c, const char *name, mgr_object **out)
 {
 	if (!c || !name || !out)
 		return client_fail(MGR_EINVAL, "client, name or out is NULL");
+	int err = object_check_name("name", name);
+	if (err)
+		return err;
 	mgr_value *head[] = {mgr_value_new_string(name)};
 	return object_manager_call(c, "lookup", head, 1, NULL, 0, out);
+}
+
+int mgr_object_lookup_id(mgr_client *c, uint64_t id, const char *type, mgr_object **out)
+{
+	if (!c || !id || !out || id > INT64_MAX)
+		return client_fail(MGR_EINVAL, "client or out is NULL, or id is not an object's");
+	mgr_object *o = NULL;
+	mgr_value *head[] = {mgr_value_new_int((int64_t)id)};
+	int err = object_manager_call(c, "lookup", head, 1, NULL, 0, &o);
+	if (!err && type && strcmp(type, o->type)) {
+		char got[64];
+		snprintf(got, sizeof(got), "%s", o->type);
+		mgr_object_release(o); /* before the message: a call clears it */
+		err = client_fail(MGR_ETYPE, "object #%llu is a %s, not a %s",
+				  (unsigned long long)id, got, type);
+	}
+	if (!err)
+		*out = o;
+	return err;
 }
 
 int mgr_object_from_ref(mgr_client *c, const mgr_value *ref, mgr_object **out)

@@ -17,6 +17,7 @@ static const struct type *const types_builtin[] = {
 	&type_joinable_queue,
 	&type_namespace,
 	&type_iterator,
+	&type_pipe,
 };
 
 int types_builtin_register(void)

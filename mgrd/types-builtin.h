@@ -19,6 +19,7 @@ extern const struct type type_queue;
 extern const struct type type_joinable_queue;
 extern const struct type type_namespace;
 extern const struct type type_iterator; /* internal: made by dict.iter, list.iter */
+extern const struct type type_pipe;     /* one end; the other: its peer method */
 
 /* Registers every built-in type once; 0 or an mgr_err. */
 int types_builtin_register(void);

@@ -18,7 +18,7 @@ LAYERS = [
     ("calls", "call args park pool policy"),
     ("dispatch", "dispatch"),
     ("types", "sync type-counter type-dict type-list type-namespace type-iterator type-lock type-semaphore type-event "
-              "type-condition type-barrier type-queue custom types-builtin rows gc"),
+              "type-condition type-barrier type-queue type-pipe custom types-builtin rows gc"),
     ("services", "type-manager type-manager-views type-manager-repr manager monitor snapshot"),
     ("main", "server main module activation"),
 ]

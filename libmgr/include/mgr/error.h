@@ -44,6 +44,7 @@ typedef enum mgr_err {
 	MGR_ENOATTR = 28,   /* no such attribute (namespace) */
 	MGR_ESTOP = 29,     /* iterator exhausted (Python's StopIteration) */
 	MGR_ECHANGED = 30,  /* the container changed size during iteration */
+	MGR_EEOF = 31,      /* the other end of a pipe is closed (Python's EOFError) */
 	MGR_ERR_COUNT_
 } mgr_err;
 

@@ -169,11 +169,21 @@ MGR_API int mgr_call_batch(mgr_object *o, const mgr_batch_call *calls, size_t n,
 MGR_API int mgr_object_create(mgr_client *c, const char *type, const char *name,
 			      mgr_value *const *args, size_t nargs, mgr_object **out);
 /* The named object, created (without arguments) if missing; MGR_ETYPE if it
- * exists with another type. *out: caller owns — free with mgr_object_release(). */
+ * exists with another type. name NULL: a new anonymous object (as with
+ * mgr_object_create); the typed openers (mgr_counter_open...) share this.
+ * A name or type that is not valid UTF-8: MGR_EUTF8.
+ * *out: caller owns — free with mgr_object_release(). */
 MGR_API int mgr_object_open(mgr_client *c, const char *type, const char *name,
 			    mgr_object **out);
 /* An existing object by name. *out: caller owns — free with mgr_object_release(). */
 MGR_API int mgr_object_lookup(mgr_client *c, const char *name, mgr_object **out);
+/* An existing object by id (a child given mgr_object_id() of a handle, in
+ * an argument or a message), checked to be of type (NULL: any type), else
+ * MGR_ETYPE; MGR_ENOOBJ if there is none. Takes a reference of this
+ * session, as a lookup by name does. *out: caller owns — free with
+ * mgr_object_release(). */
+MGR_API int mgr_object_lookup_id(mgr_client *c, uint64_t id, const char *type,
+				 mgr_object **out);
 /* A handle for a ref value (from a dict, a list, a method's result); takes
  * a reference of this session. *out: caller owns — free with mgr_object_release(). */
 MGR_API int mgr_object_from_ref(mgr_client *c, const mgr_value *ref, mgr_object **out);

@@ -29,7 +29,9 @@ typedef enum mgr_kind {
 } mgr_kind;
 
 /* Constructors: caller owns — free with mgr_value_free(). NULL when out of
- * memory (or, for strings, when not valid UTF-8). */
+ * memory (or, for strings, when not valid UTF-8 or holding a NUL: a call
+ * given that NULL as an argument, directly or through a typed function,
+ * then fails with MGR_EUTF8, not MGR_ENOMEM). */
 MGR_API mgr_value *mgr_value_new_nil(void);
 MGR_API mgr_value *mgr_value_new_bool(bool b);
 MGR_API mgr_value *mgr_value_new_int(int64_t i);
