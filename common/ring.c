@@ -40,7 +40,7 @@ static int ring_map(struct ring *r, int fd, uint32_t cap, enum ring_side side)
 	if (p == MAP_FAILED)
 		return -1;
 	uint8_t *data = (uint8_t *)p + ring_header();
-	*r = (struct ring){.shm = p, .map_size = size, .cap = cap};
+	*r = (struct ring){.shm = p, .map_size = size, .cap = cap, .side = side};
 	int in = side == RING_SERVER ? 0 : 1; /* the direction we read */
 	r->rx = &r->shm->dir[in];
 	r->tx = &r->shm->dir[!in];
@@ -96,6 +96,20 @@ long ring_avail(const struct ring *r)
 }
 
 bool ring_ready(void *r) { return ring_avail(r) != 0; }
+
+void ring_publish_cpu(struct ring *r, uint32_t cpu)
+{
+	if (r->cpu != cpu) {
+		r->cpu = cpu;
+		__atomic_store_n(&r->shm->cpu[r->side], cpu, __ATOMIC_RELAXED);
+	}
+}
+
+bool ring_peer_elsewhere(const struct ring *r, uint32_t cpu)
+{
+	uint32_t peer = __atomic_load_n(&r->shm->cpu[!r->side], __ATOMIC_RELAXED);
+	return peer && peer != cpu && !__atomic_load_n(&r->tx->data_wait, __ATOMIC_RELAXED);
+}
 
 /* Copies n bytes between linear memory and the ring at offset pos. */
 static void ring_copy(uint8_t *ring, uint32_t cap, uint32_t pos, uint8_t *lin, size_t n,
@@ -160,7 +174,10 @@ bool ring_sleep_room(struct ring *r)
 
 bool ring_peer_wants_data(struct ring *r)
 {
-	return LOAD_SC(&r->tx->data_wait) && XCHG(&r->tx->data_wait, 0);
+	bool wants = LOAD_SC(&r->tx->data_wait) && XCHG(&r->tx->data_wait, 0);
+	if (wants) /* atomic: libmgr's reader looks without the sender's lock */
+		__atomic_store_n(&r->woke_peer, true, __ATOMIC_RELAXED);
+	return wants;
 }
 
 bool ring_peer_wants_room(struct ring *r)

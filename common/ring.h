@@ -37,13 +37,20 @@ struct ring_dir {
 	uint32_t data_wait;             /* the reader sleeps until tail moves */
 };
 
+enum ring_side { RING_CLIENT, RING_SERVER };
+
 struct ring_shm {
 	uint32_t magic, cap;
 	uint32_t doorbell; /* set by the client: wake it with a socket byte, not a futex */
 	struct ring_dir dir[2]; /* [0] client to mgrd, [1] mgrd to client */
+	/* Who runs where, for the other side's choice to poll (common/spin.h):
+	 * each side's CPU plus one as of its last send (the client) or read
+	 * (mgrd); 0: unknown. Added after the first layout, inside the same
+	 * header page: a peer from before it leaves 0 here, which reads as
+	 * "do not poll for it", so the magic did not change. Like everything
+	 * here, only a hint: a wrong value costs time, never correctness. */
+	_Alignas(64) uint32_t cpu[2]; /* [RING_CLIENT], [RING_SERVER] */
 };
-
-enum ring_side { RING_CLIENT, RING_SERVER };
 
 /* One side's view. */
 struct ring {
@@ -53,6 +60,9 @@ struct ring {
 	struct ring_dir *tx, *rx;
 	uint8_t *txdata, *rxdata;
 	uint32_t tx_tail, rx_head; /* our own counters; never read back */
+	enum ring_side side;
+	uint32_t cpu;   /* what we published in shm->cpu[side] last */
+	bool woke_peer; /* ring_peer_wants_data said yes since the caller cleared it */
 };
 
 /* Bytes of memory for a ring of cap bytes each way. */
@@ -74,16 +84,24 @@ long ring_read(struct ring *r, void *buf, size_t n);
 long ring_write(struct ring *r, const void *buf, size_t n);
 /* Bytes waiting to be read (-1: corrupt). */
 long ring_avail(const struct ring *r);
-/* For spin_poll (arg: a struct ring): bytes are waiting, or the peer's
- * counter does not add up (the read that follows says which). */
+/* Bytes are waiting, or the peer's counter does not add up (the read that
+ * follows says which). */
 bool ring_ready(void *r);
+
+/* Publishes the CPU we run on (cpu: spin_cpu()) in shm->cpu[side]; a store
+ * only when it changed. */
+void ring_publish_cpu(struct ring *r, uint32_t cpu);
+/* Whether the peer is observed running on a CPU other than cpu (ours,
+ * spin_cpu()): it published one, a different one, and it is not asleep
+ * waiting for our bytes. */
+bool ring_peer_elsewhere(const struct ring *r, uint32_t cpu);
 
 /* Before sleeping: say so, then look again. True if there is something
  * after all (and the word is cleared again). */
 bool ring_sleep_data(struct ring *r);
 bool ring_sleep_room(struct ring *r);
 /* After a write (read): whether the peer sleeps waiting for data (room);
- * clears the word, so one wakeup is sent. */
+ * clears the word, so one wakeup is sent (and sets woke_peer for data). */
 bool ring_peer_wants_data(struct ring *r);
 bool ring_peer_wants_room(struct ring *r);
 

@@ -2,8 +2,12 @@
 #include "spin.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "clock.h"
 
@@ -13,14 +17,79 @@
 #define SPIN_PROBE_EVERY 16
 #define SPIN_HOT_NS 20000   /* a catch this quick: both sides are in step */
 #define SPIN_SLOW_MAX 3
+#define SPIN_PREEMPT_NS 20000 /* a gap this long between two looks: descheduled */
+#define SPIN_BACKOFF_MIN 16
+#define SPIN_BACKOFF_MAX 1024
+#define SPIN_MACHINE_NS 10000000 /* how often the machine is looked at again */
+
+/* ---- the machine: runnable threads against usable CPUs ---- */
+
+/* The instantaneous runnable count, /proc/loadavg's fourth field "R/T"
+ * (-1: unreadable). */
+static int spin_runnable(void)
+{
+	char buf[128];
+	int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	char *p = buf;
+	for (int field = 0; field < 3 && p; field++) /* past the three averages */
+		if ((p = strchr(p, ' ')))
+			p++;
+	return p ? atoi(p) : -1;
+}
+
+int spin_cpus(void)
+{
+	cpu_set_t set;
+	return sched_getaffinity(0, sizeof(set), &set) ? 1 : CPU_COUNT(&set);
+}
+
+/* Racy by design: threads may both refresh; either verdict is a fresh one. */
+static uint64_t spin_machine_at;
+static bool spin_machine_ok;
+
+bool spin_machine_free(void)
+{
+	uint64_t now = clock_now_ns();
+	if (now - __atomic_load_n(&spin_machine_at, __ATOMIC_RELAXED) < SPIN_MACHINE_NS)
+		return __atomic_load_n(&spin_machine_ok, __ATOMIC_RELAXED);
+	int cpus = spin_cpus(), runnable = spin_runnable();
+	/* unreadable /proc: trust the peer checks alone */
+	bool ok = cpus >= 2 && (runnable < 0 || runnable <= cpus);
+	__atomic_store_n(&spin_machine_ok, ok, __ATOMIC_RELAXED);
+	__atomic_store_n(&spin_machine_at, now, __ATOMIC_RELAXED);
+	return ok;
+}
+
+uint32_t spin_cpu(void)
+{
+	int cpu = sched_getcpu();
+	return cpu < 0 ? 0 : (uint32_t)cpu + 1;
+}
+
+/* ---- the budget ---- */
 
 bool spin_turn(struct spin *s)
 {
+	if (s->skip) {
+		s->skip--;
+		return false;
+	}
+	if (!spin_machine_free())
+		return false;
 	return s->ns || ++s->waits % SPIN_PROBE_EVERY == 0;
 }
 
 void spin_rearm(struct spin *s)
 {
+	if (s->skip)
+		return; /* preempted lately: the back-off runs out first */
 	s->ns = SPIN_START_NS;
 	s->slow = 0;
 }
@@ -29,6 +98,7 @@ static void spin_caught(struct spin *s, uint64_t spent)
 {
 	if (spent <= SPIN_HOT_NS) {
 		s->slow = 0;
+		s->backoff = 0;
 		uint64_t want = 2 * spent < SPIN_START_NS ? SPIN_START_NS : 2 * spent;
 		s->ns = want > SPIN_MAX_NS ? SPIN_MAX_NS : (uint32_t)want;
 	} else if (!s->ns) { /* a probe caught one: offer to get in step */
@@ -39,20 +109,40 @@ static void spin_caught(struct spin *s, uint64_t spent)
 	}
 }
 
-bool spin_poll(struct spin *s, bool (*ready)(void *), void *arg)
+/* Descheduled while polling: someone else needed this CPU. */
+static void spin_preempted(struct spin *s)
+{
+	s->ns = 0;
+	s->backoff = s->backoff ? 2 * s->backoff : SPIN_BACKOFF_MIN;
+	if (s->backoff > SPIN_BACKOFF_MAX)
+		s->backoff = SPIN_BACKOFF_MAX;
+	s->skip = s->backoff;
+}
+
+bool spin_poll(struct spin *s, int (*check)(void *), void *arg)
 {
 	uint32_t budget = s->ns ? s->ns : SPIN_PROBE_NS;
-	uint64_t t0 = clock_now_ns(), spent;
-	do {
-		if (ready(arg)) {
-			spin_caught(s, clock_now_ns() - t0);
+	uint64_t t0 = clock_now_ns(), last = t0, now;
+	for (;;) {
+		int got = check(arg);
+		now = clock_now_ns();
+		if (got == SPIN_READY) {
+			spin_caught(s, now - t0);
 			return true;
 		}
+		if (got == SPIN_STOP)
+			break;
+		if (now - last > SPIN_PREEMPT_NS) {
+			spin_preempted(s);
+			return false;
+		}
+		if (now - t0 >= budget)
+			break;
+		last = now;
 #if defined(__x86_64__) || defined(__i386__)
 		__builtin_ia32_pause();
 #endif
-		spent = clock_now_ns() - t0;
-	} while (spent < budget);
+	}
 	s->ns = 0;
 	return false;
 }
@@ -64,11 +154,11 @@ struct spin_recv_arg {
 	ssize_t n;
 };
 
-static bool spin_recv_ready(void *arg)
+static int spin_recv_ready(void *arg)
 {
 	struct spin_recv_arg *a = arg;
 	a->n = recv(a->fd, a->buf, a->len, MSG_DONTWAIT);
-	return a->n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+	return a->n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK) ? SPIN_READY : SPIN_WAIT;
 }
 
 ssize_t spin_recv(struct spin *s, int fd, void *buf, size_t len)
@@ -78,10 +168,4 @@ ssize_t spin_recv(struct spin *s, int fd, void *buf, size_t len)
 		return a.n;
 	errno = EAGAIN;
 	return -1;
-}
-
-int spin_cpus(void)
-{
-	cpu_set_t set;
-	return sched_getaffinity(0, sizeof(set), &set) ? 1 : CPU_COUNT(&set);
 }

@@ -1,16 +1,26 @@
-/* Polling a socket for a moment instead of sleeping: with one busy peer on
- * another CPU, a blocking wait costs a sleep and a cross-CPU wakeup (tens of
- * microseconds on a VM) where the answer comes in a few. Both mgrd (for the
- * next request) and libmgr (for the reply) poll, with one adaptive budget
- * each:
- * - a catch within 20 us (both sides in step) keeps the budget: twice what
- *   it took, at least 60 us, at most 100 us;
- * - slow catches (the peer was asleep, or the cores are busy) are allowed a
- *   few times in a row, which is how the two sides get in step, then the
+/* Polling memory (or a socket) for a moment instead of sleeping: with one
+ * busy peer running on another CPU, a blocking wait costs a sleep and a
+ * cross-CPU wakeup (tens of microseconds on a VM) where the answer comes in
+ * one. Both mgrd (for the next request) and libmgr (for the reply) poll,
+ * each with one adaptive budget. Polling only pays while the peer runs on
+ * ANOTHER CPU and no one else needs ours; everything here is about noticing
+ * when that stops (issue 14, docs/design.md "Latency"):
+ * - the machine: polling is off while more threads are runnable than this
+ *   process has CPUs (/proc/loadavg's instantaneous count, and
+ *   sched_getaffinity, both re-read every 10 ms: a busy core or an
+ *   oversubscribed machine turns it off within 10 ms, a freed one back on);
+ * - the peer: the caller's check says SPIN_STOP when the peer is not
+ *   observed running elsewhere (ring.h: each side publishes its CPU, and
+ *   whether it sleeps), and the poll ends at once;
+ * - preemption: a poll that finds itself descheduled (a gap of more than
+ *   SPIN_PREEMPT_NS between two looks at the clock: someone needed this
+ *   CPU) stops, and the next 16, 32, ... 1024 waits do not poll at all;
+ * - payoff: a catch within 20 us (both sides in step) keeps the budget:
+ *   twice what it took, at least 60 us, at most 100 us; slow catches are
+ *   allowed a few times in a row (how the two sides get in step), then the
  *   budget drops to zero; so does a poll that caught nothing;
  * - at zero, every 16th wait probes for 60 us (long enough to outlast the
- *   peer's wakeup); a probe that catches offers to get in step again.
- * When cores are busy the budget stays at zero: next to no cost. */
+ *   peer's wakeup); a probe that catches offers to get in step again. */
 #ifndef COMMON_SPIN_H
 #define COMMON_SPIN_H
 
@@ -20,24 +30,37 @@
 #include <sys/types.h>
 
 struct spin {
-	uint32_t ns;    /* the budget; 0: only probes */
-	uint32_t slow;  /* slow catches in a row */
-	uint32_t waits; /* waits at zero budget, for the probe's turn */
+	uint32_t ns;      /* the budget; 0: only probes */
+	uint32_t slow;    /* slow catches in a row */
+	uint32_t waits;   /* waits at zero budget, for the probe's turn */
+	uint32_t backoff; /* waits to skip after the last preemption (0: none) */
+	uint32_t skip;    /* waits still to skip */
 };
 
-#define SPIN_INIT {60000, 0, 0}
+#define SPIN_INIT {60000, 0, 0, 0, 0}
 
-/* Whether to poll at this wait (the budget, or a probe's turn). */
+/* What a poll's check says: bytes are there; not yet; give up (the peer is
+ * not running elsewhere). */
+enum { SPIN_STOP = -1, SPIN_WAIT = 0, SPIN_READY = 1 };
+
+/* Whether to poll at this wait (the machine has room, no back-off, and the
+ * budget or a probe's turn). */
 bool spin_turn(struct spin *s);
 /* Back to the starting budget (the peer started polling). */
 void spin_rearm(struct spin *s);
-/* Calls ready(arg) until it says yes, for up to the budget: whether it
- * did. Adapts s. */
-bool spin_poll(struct spin *s, bool (*ready)(void *), void *arg);
+/* Calls check(arg) until it says SPIN_READY (true) or SPIN_STOP, for up to
+ * the budget. Adapts s. */
+bool spin_poll(struct spin *s, int (*check)(void *), void *arg);
 /* recv(fd) without blocking for up to the budget: bytes, 0 at EOF, or -1
  * with errno (EAGAIN: nothing came within it). Adapts s. */
 ssize_t spin_recv(struct spin *s, int fd, void *buf, size_t len);
-/* CPUs this process may run on (polling needs two). */
+/* CPUs this thread may run on (polling needs two). */
 int spin_cpus(void);
+/* Whether the machine has a CPU to spare for polling now: runnable threads
+ * (us and our peer included) at most the CPUs we may use, and at least 2
+ * of them. Re-read every 10 ms; safe from any thread. */
+bool spin_machine_free(void);
+/* The CPU this thread runs on, plus one (0: unknown). */
+uint32_t spin_cpu(void);
 
 #endif

@@ -117,6 +117,9 @@ static int client_ring_sleep(struct client_ring *cr, int fd, uint32_t *word, uin
 int client_ring_send(mgr_client *c, const uint8_t *p, size_t len)
 {
 	struct client_ring *cr = c->ring;
+	/* where we run, for mgrd's choice to poll after answering (spin.h) */
+	ring_publish_cpu(&cr->r, spin_cpu());
+	__atomic_store_n(&cr->r.woke_peer, false, __ATOMIC_RELAXED);
 	while (len > 0) {
 		long n = ring_write(&cr->r, p, len);
 		if (n < 0)
@@ -149,11 +152,41 @@ static long client_ring_take(mgr_client *c, struct client_ring *cr)
 	return n;
 }
 
+/* Polling for a reply (spin.h): on as long as mgrd is observed running on
+ * another CPU; every CLIENT_RING_LOOK_EVERY looks, that is checked again. */
+#define CLIENT_RING_LOOK_EVERY 32
+
+struct client_ring_look {
+	struct ring *r;
+	uint32_t cpu, n;
+};
+
+static int client_ring_check(void *arg)
+{
+	struct client_ring_look *l = arg;
+	if (ring_ready(l->r))
+		return SPIN_READY;
+	if (++l->n % CLIENT_RING_LOOK_EVERY == 0 &&
+	    !ring_peer_elsewhere(l->r, l->cpu = spin_cpu()))
+		return SPIN_STOP;
+	return SPIN_WAIT;
+}
+
+/* Whether polling can pay: mgrd was awake when we sent (we did not have to
+ * wake it: a woken mgrd runs wherever the kernel puts it, maybe here) and
+ * runs on another CPU than ours. */
+static void client_ring_spin(struct client_ring *cr)
+{
+	struct client_ring_look l = {&cr->r, spin_cpu(), 0};
+	if (!__atomic_load_n(&cr->r.woke_peer, __ATOMIC_RELAXED) && ring_peer_elsewhere(&cr->r, l.cpu))
+		spin_poll(client_spin_state(), client_ring_check, &l);
+}
+
 int client_ring_recv(mgr_client *c, struct client_ring *cr, int fd, int64_t deadline,
 		     bool spin)
 {
 	if (spin)
-		spin_poll(client_spin_state(), ring_ready, &cr->r);
+		client_ring_spin(cr);
 	for (;;) {
 		long n = client_ring_take(c, cr);
 		if (n != 0)

@@ -1,12 +1,15 @@
 /* Polling instead of sleeping (common/spin.h), mgrd's side: after
- * answering, the loop polls for the next request: on a socket, that
- * client's, only while few connections are open (no other client waits
- * behind it); with rings, the 16 rings that made calls last (the hot
- * list; a load from memory each, no system call), however many
- * connections are open. On more than one CPU, and for at most 64 requests
- * (8 on a socket with a second busy client) before returning to the loop.
- * Socket clients are told to poll too only while few connections are
- * open; ring clients whenever the loop polls.
+ * answering, the loop polls the 16 rings that made calls last (the hot
+ * list; a load from memory each, no system call), however many connections
+ * are open, for at most 64 requests before returning to the loop - but only
+ * while one of their clients is observed running on another CPU than
+ * mgrd's (it published its CPU with its last request and does not sleep:
+ * ring.h), and the machine has a CPU to spare (spin_machine_free). A
+ * client that needs the CPU mgrd would burn, or a busy machine, stops it.
+ * Socket connections are never polled: a socket-only client (one written
+ * from the protocol document) does not poll for its reply, so polling for
+ * its next request only takes the CPU it needs. Ring clients are told to
+ * poll too (Reply.spin) whenever the loop means to.
  *
  * A ring the loop reads stops asking to be woken (its client skips the
  * eventfd write); every such ring goes on the awake list, and before a ring
@@ -23,39 +26,44 @@
 #include "conn.h"
 #include "state.h"
 
-#define CONN_SPIN_MAX_CONNS 3 /* two busy clients (plus, say, their parent) */
 #define CONN_SPIN_HOT 16 /* rings polled */
 #define CONN_SPIN_MAX_FRAMES 64
-#define CONN_SPIN_SHARED_FRAMES 8
+#define CONN_SPIN_LOOK_EVERY 32 /* polls between looks at where clients run */
 
 static struct spin conn_spin_state = SPIN_INIT;
-static int conn_cpus; /* 0: not known yet */
 
-/* Whether polling after serving c can pay at all (its budget aside): on a
- * socket only while few connections are open; rings cost nothing to poll. */
+/* Whether polling after serving c can pay at all (its budget aside). */
 static bool conn_spin_possible(const struct conn *c)
 {
-	if (!conn_cpus)
-		conn_cpus = spin_cpus();
-	return c->state == CONN_READY && (c->ring || c->srv->n_conns <= CONN_SPIN_MAX_CONNS) &&
-	       conn_cpus >= 2 && !c->srv->stopping && !c->srv->cfg.no_spin;
+	return c->ring && c->state == CONN_READY && !c->srv->stopping && !c->srv->cfg.no_spin;
 }
 
 bool conn_poll_hint(const struct conn *c)
 {
-	return conn_spin_state.ns && conn_spin_possible(c);
+	return conn_spin_state.ns && conn_spin_possible(c) && spin_machine_free();
+}
+
+/* Whether a client on the hot list runs on another CPU than cpu (ours). */
+static bool conn_spin_someone_elsewhere(const struct server *srv, uint32_t cpu)
+{
+	int n = 0;
+	for (const struct conn *o = srv->hot; o && n < CONN_SPIN_HOT; o = o->hot_next, n++)
+		if (o->state == CONN_READY && ring_peer_elsewhere(&o->ring->r, cpu))
+			return true;
+	return false;
 }
 
 static bool conn_spin_wanted(const struct conn *c)
 {
 	if (!conn_spin_possible(c) || c->out.len > c->out.off)
 		return false;
-	return spin_turn(&conn_spin_state);
+	return spin_turn(&conn_spin_state) && conn_spin_someone_elsewhere(c->srv, spin_cpu());
 }
 
 void conn_poll_hot(struct conn *c)
 {
 	struct server *srv = c->srv;
+	ring_publish_cpu(&c->ring->r, spin_cpu()); /* for its choice to poll */
 	if (srv->hot == c)
 		return;
 	conn_poll_forget(c);
@@ -101,22 +109,27 @@ void conn_poll_sleep_all(struct server *srv)
 	}
 }
 
-/* spin_poll over the hot rings: the first with bytes waiting. */
+/* spin_poll over the hot rings: the first with bytes waiting; SPIN_STOP
+ * once no client on the list runs elsewhere. */
 struct conn_spin_any {
 	struct server *srv;
 	struct conn *ready;
+	uint32_t looks;
 };
 
-static bool conn_spin_any_ready(void *arg)
+static int conn_spin_any_ready(void *arg)
 {
 	struct conn_spin_any *a = arg;
 	int n = 0;
 	for (struct conn *o = a->srv->hot; o && n < CONN_SPIN_HOT; o = o->hot_next, n++)
 		if (o->state == CONN_READY && ring_ready(&o->ring->r)) {
 			a->ready = o;
-			return true;
+			return SPIN_READY;
 		}
-	return false;
+	if (++a->looks % CONN_SPIN_LOOK_EVERY == 0 &&
+	    !conn_spin_someone_elsewhere(a->srv, spin_cpu()))
+		return SPIN_STOP;
+	return SPIN_WAIT;
 }
 
 ssize_t conn_poll_recv(struct conn *c, void *buf, size_t n)
@@ -124,31 +137,15 @@ ssize_t conn_poll_recv(struct conn *c, void *buf, size_t n)
 	return spin_recv(&conn_spin_state, c->fd, buf, n);
 }
 
-static void conn_spin_socket(struct conn *c)
-{
-	int frames = c->srv->n_conns <= 2 ? CONN_SPIN_MAX_FRAMES : CONN_SPIN_SHARED_FRAMES;
-	for (int served = 0; served < frames && conn_spin_wanted(c); served++)
-		if (conn_read_once(c, true) < 0)
-			return; /* nothing came (back to the loop), or closed */
-}
-
 /* Polls every ring; serves whichever has a request. While the loop polls,
  * no ring asks to be woken, so clients do not write the eventfd. */
-static void conn_spin_rings(struct conn *c)
+void conn_poll_more(struct conn *c)
 {
 	for (int served = 0; served < CONN_SPIN_MAX_FRAMES && conn_spin_wanted(c); served++) {
-		struct conn_spin_any any = {c->srv, NULL};
+		struct conn_spin_any any = {c->srv, NULL, 0};
 		if (!spin_poll(&conn_spin_state, conn_spin_any_ready, &any))
 			return;
 		conn_poll_awake(any.ready);
 		conn_read_once(any.ready, false);
 	}
-}
-
-void conn_poll_more(struct conn *c)
-{
-	if (c->ring)
-		conn_spin_rings(c);
-	else
-		conn_spin_socket(c);
 }

@@ -12,16 +12,17 @@
 struct conn;
 struct server;
 
-/* After c's read made calls: poll for more (c's socket, or the hot rings),
- * answering what comes. */
+/* After c's read made calls: poll the hot rings for more, answering what
+ * comes, while a client on them runs on another CPU (never a socket). */
 void conn_poll_more(struct conn *c);
 /* The hint in a reply to c (Reply.spin): we will poll for its next call. */
 bool conn_poll_hint(const struct conn *c);
-/* recv() on c's socket, polling for up to the budget (-1, EAGAIN: nothing). */
+/* recv() on c's socket, polling for up to the budget (-1, EAGAIN: nothing);
+ * unused since sockets are never polled, kept for conn.c's read path. */
 ssize_t conn_poll_recv(struct conn *c, void *buf, size_t n);
 
-/* The hot list: c made calls through its ring (first in line now); c is
- * closing (off the list). */
+/* The hot list: c made calls through its ring (first in line now; mgrd's
+ * CPU published in its ring); c is closing (off the list). */
 void conn_poll_hot(struct conn *c);
 void conn_poll_forget(struct conn *c);
 /* The awake list: c's ring was read this turn; before the turn ends every
