@@ -3,10 +3,10 @@
  * exactly once (a per-item tally in a dict), join returns after the last
  * task_done, and the program exits non-zero if anything is off. */
 #include <stdio.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <mgr/mgr.h>
+#include <mgr/process.h>
 
 #include "workers.h"
 
@@ -45,14 +45,17 @@ static int consumer(mgr_client *c, int index, void *q)
 	return err ? example_fail("consuming", err) : 0;
 }
 
-/* The consumers run under one forked process, so that the parent can
- * join the producers alone before it sends the stop items. */
-static pid_t start_consumers(mgr_client *c, mgr_object *q)
+/* The consumers run under one process of their own, so that the parent
+ * can join the producers alone before it sends the stop items. */
+struct consumers {
+	mgr_client *c;
+	mgr_object *q;
+};
+
+static int consumers_body(void *arg)
 {
-	pid_t pid = fork();
-	if (pid == 0)
-		_exit(workers_run(CONSUMERS, consumer, c, q) != 0);
-	return pid;
+	struct consumers *cs = arg;
+	return workers_run(CONSUMERS, consumer, cs->c, cs->q) != 0;
 }
 
 /* Every item once: PRODUCERS * ITEMS keys, each counted 1. */
@@ -76,19 +79,23 @@ static int check(mgr_object *tally)
 static int run(mgr_client *c)
 {
 	mgr_object *q, *tally;
-	int st, err = mgr_joinable_queue_open(c, "work", 16, &q);
+	mgr_process *consumers = NULL;
+	int code = -1, err = mgr_joinable_queue_open(c, "work", 16, &q);
 	if (!err)
 		err = mgr_dict_open(c, "tally", &tally);
 	if (err)
 		return example_fail("opening the queue", err);
-	pid_t consumers = start_consumers(c, q);
+	struct consumers cs = {c, q};
+	if ((err = mgr_process_start(consumers_body, &cs, 0, &consumers)))
+		return example_fail("starting the consumers", err);
 	int bad = workers_run(PRODUCERS, producer, c, q);
 	for (int i = 0; i < CONSUMERS; i++) /* one stop item per consumer */
 		bad += mgr_queue_put(q, mgr_value_new_nil(), true, MGR_FOREVER) != 0;
 	if ((err = mgr_queue_join(q, 60000)))
 		return example_fail("join", err);
 	printf("join returned: every item put was task_done\n");
-	bad += waitpid(consumers, &st, 0) != consumers || !WIFEXITED(st) || WEXITSTATUS(st);
+	bad += mgr_process_join(consumers, MGR_FOREVER, &code) != 0 || code != 0;
+	mgr_process_free(consumers);
 	printf("%d producers x %d items, %d consumers; %d failures\n", PRODUCERS, ITEMS,
 	       CONSUMERS, bad);
 	int rc = check(tally) || bad;

@@ -1,32 +1,42 @@
-/* Worker processes for the examples (see workers.h). */
+/* Worker processes for the examples (see workers.h), started and joined
+ * with libmgr's process helper (mgr/process.h) as Python's Process. */
 #include "workers.h"
 
+#include <mgr/process.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
+
+/* What one worker runs: a copy is the child's after fork. */
+struct worker {
+	worker_fn fn;
+	mgr_client *c;
+	int index;
+	void *arg;
+};
+
+static int workers_body(void *arg)
+{
+	struct worker *w = arg;
+	return w->fn(w->c, w->index, w->arg);
+}
 
 int workers_run(int n, worker_fn fn, mgr_client *c, void *arg)
 {
-	pid_t *pids = calloc((size_t)n, sizeof(*pids));
-	int failed = 0, st;
-	if (!pids)
+	mgr_process **procs = calloc((size_t)n, sizeof(*procs));
+	int failed = 0, code;
+	if (!procs)
 		return n;
 	for (int i = 0; i < n; i++) {
-		fflush(stdout);
-		pids[i] = fork();
-		if (pids[i] == 0) {
-			int rc = fn(c, i, arg);
-			fflush(stdout); /* _exit does not flush: keep the worker's lines */
-			_exit(rc);
-		}
-		failed += pids[i] < 0;
+		struct worker w = {fn, c, i, arg};
+		failed += mgr_process_start(workers_body, &w, 0, &procs[i]) != 0;
 	}
-	for (int i = 0; i < n; i++)
-		if (pids[i] > 0)
-			failed += waitpid(pids[i], &st, 0) != pids[i] || !WIFEXITED(st) ||
-				  WEXITSTATUS(st) != 0;
-	free(pids);
+	for (int i = 0; i < n; i++) {
+		if (procs[i])
+			failed += mgr_process_join(procs[i], MGR_FOREVER, &code) != 0 || code != 0;
+		mgr_process_free(procs[i]);
+	}
+	free(procs);
 	return failed;
 }
 

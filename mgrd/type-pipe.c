@@ -13,6 +13,7 @@
 
 #include "call.h"
 #include "conn.h"
+#include "gc.h"
 #include "row.h"
 #include "sync.h"
 #include "types-builtin.h"
@@ -346,7 +347,7 @@ static const struct method pipe_methods[] = {
 	{"closed", pipe_closed, 0, 0, METHOD_READONLY, "", "whether this end is closed"},
 };
 
-/* ---- sessions, views ---- */
+/* ---- sessions, views, the collector ---- */
 
 static void pipe_session_end(struct object *o, struct conn *conn)
 {
@@ -380,6 +381,16 @@ static void pipe_contention(const struct object *o, int32_t *holder_pid, uint32_
 	*waiters = pipe_me(e)->readers.len + pipe_me(e)->writers.len;
 }
 
+/* For the cycle collector: the refs in this end's inbox (a parked
+ * sender's item is work in flight: it keeps what it refers to). */
+static void pipe_refs(const void *state, gc_visit_fn visit, void *arg)
+{
+	const struct pipe_end *e = state;
+	const struct pipe_side *me = pipe_me(e);
+	for (size_t i = 0; i < me->len; i++)
+		gc_value_refs(me->ring[(me->head + i) % me->cap], visit, arg);
+}
+
 const struct type type_pipe = {
 	.name = "pipe",
 	.doc = "one end of Python's Pipe(); args: duplex=true (false: this end receives, its "
@@ -393,6 +404,7 @@ const struct type type_pipe = {
 	.session_end = pipe_session_end,
 	.describe = pipe_describe,
 	.contention = pipe_contention,
+	.refs = pipe_refs,
 	.methods = pipe_methods,
 	.nmethods = sizeof(pipe_methods) / sizeof(pipe_methods[0]),
 	.flags = TYPE_STATE_MAP,
