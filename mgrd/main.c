@@ -13,6 +13,7 @@
 #include "../common/ring.h"
 #include "activation.h"
 #include "log.h"
+#include "manager.h"
 #include "module.h"
 #include "policy.h"
 #include "server.h"
@@ -199,11 +200,22 @@ static int opt_version(struct config *cfg, const char *arg, void *field)
 	exit(0);
 }
 
+/* --describe-types: main prints the tables once every --module is loaded. */
+static bool describe_types;
+
+static int opt_describe_types(struct config *cfg, const char *arg, void *field)
+{
+	(void)cfg, (void)arg, (void)field;
+	describe_types = true;
+	return 0;
+}
+
 #define OFF(f) offsetof(struct config, f)
 
 static const struct option_row option_table[] = {
 	{"socket", "PATH", opt_path, OFF(socket_path), "listen on PATH (default $XDG_RUNTIME_DIR/mgr/mgrd.sock)"},
 	{"version", NULL, opt_version, 0, "print mgrd's version and exit"},
+	{"describe-types", NULL, opt_describe_types, 0, "print the types served (with --module's) and their methods as JSON, and exit"},
 	{"ready-fd", "N", opt_int, OFF(ready_fd), "write one line to fd N once accepting"},
 	{"max-frame", "BYTES", opt_u32, OFF(frame.max_frame), "largest frame (default 16 MiB)"},
 	{"max-depth", "N", opt_u32, OFF(frame.max_depth), "deepest value nesting (default 64)"},
@@ -298,6 +310,8 @@ int main(int argc, char **argv)
 	int rc = parse_args(argc, argv, &cfg);
 	if (rc)
 		return rc == 1 ? 0 : 2;
+	if (describe_types)
+		return manager_describe_types(stdout) ? 1 : 0;
 	if (cfg.listen_fd < 0)
 		cfg.listen_fd = activation_listen_fd(); /* systemd's mgrd.socket */
 	raise_fd_limit(&cfg);

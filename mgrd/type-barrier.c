@@ -161,7 +161,8 @@ static void barrier_contention(const struct object *o, int32_t *holder_pid, uint
 
 static const struct method barrier_methods[] = {
 	{"wait", barrier_wait, 0, 0, METHOD_BLOCKING, "",
-	 "until all parties wait: the arrival index (0 first); EBROKEN if broken"},
+	 "until all parties wait: the arrival index (0 first); EBROKEN if broken; "
+	 "at the timeout: EBROKEN, and the barrier breaks for every waiter"},
 	{"abort", barrier_abort, 0, 0, 0, "", "break it: every waiter gets EBROKEN"},
 	{"reset", barrier_reset, 0, 0, 0, "", "waiters get EBROKEN; then usable again"},
 	{"broken", barrier_broken, 0, 0, METHOD_READONLY, "", "whether it is broken"},

@@ -182,11 +182,12 @@ static void cond_contention(const struct object *o, int32_t *holder_pid, uint32_
 }
 
 static const struct method cond_methods[] = {
-	{"acquire", cond_acquire, 0, 1, METHOD_BLOCKING, "blocking=true", "acquire the lock (as lock.acquire)"},
+	{"acquire", cond_acquire, 0, 1, METHOD_BLOCKING, "blocking=true", "acquire the lock (as lock.acquire); at the timeout: 0"},
 	{"release", cond_release, 0, 0, 0, "", "release the lock"},
 	{"owned", cond_owned, 0, 0, METHOD_READONLY, "", "whether the caller holds the lock"},
 	{"wait", cond_wait, 0, 0, METHOD_BLOCKING, "",
-	 "release the lock, wait for a notify, re-acquire: 1 notified, 0 timed out, +2 owner died"},
+	 "release the lock, wait for a notify, re-acquire: 1 notified, +2 owner died; "
+	 "at the timeout: 0 (+2), once the lock is re-acquired"},
 	{"notify", cond_notify, 0, 1, 0, "n=1", "wake up to n waiters; returns how many"},
 	{"notify_all", cond_notify_all, 0, 0, 0, "", "wake every waiter; returns how many"},
 	{"waiting", cond_waiting, 0, 0, METHOD_READONLY, "", "number of waiters not yet notified"},

@@ -62,7 +62,7 @@ static const struct method event_methods[] = {
 	{"clear", event_clear, 0, 0, 0, "", "reset the flag"},
 	{"is_set", event_is_set, 0, 0, METHOD_READONLY, "", "the flag"},
 	{"wait", event_wait, 0, 0, METHOD_BLOCKING, "",
-	 "until the flag is set: true, or false when the timeout passed"},
+	 "until the flag is set: true; at the timeout: false"},
 	{"waiting", event_waiting, 0, 0, METHOD_READONLY, "", "number of parked waiters"},
 };
 

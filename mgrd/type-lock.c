@@ -207,7 +207,8 @@ static int lock_m_waiting(struct call *c) { return call_return_int(c, LOCK(c)->q
 
 static const struct method lock_methods[] = {
 	{"acquire", lock_m_acquire, 0, 1, METHOD_BLOCKING, "blocking=true",
-	 "0 not acquired, 1 acquired, 3 acquired and the last holder died holding it"},
+	 "0 not acquired, 1 acquired, 3 acquired and the last holder died holding it; "
+	 "at the timeout: 0"},
 	{"release", lock_m_release, 0, 0, 0, "", "ESTATE if unlocked, EPERM if another's"},
 	{"locked", lock_m_locked, 0, 0, METHOD_READONLY, "", "whether anyone holds it"},
 	{"owned", lock_m_owned, 0, 0, METHOD_READONLY, "", "whether the caller holds it"},

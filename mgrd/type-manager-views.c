@@ -1,7 +1,9 @@
 /* The manager's views for people and tools (what mgrctl shows): sessions,
- * per-method statistics, an object's contents, and the stop. Rows in
+ * per-method statistics, an object's contents, the stop, and the type
+ * tables for docs/protocol-reference.md (mgrd --describe-types). Rows in
  * type-manager.c's table; the monitor stream lives in monitor.c. */
 #include <event2/event.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conn-ring.h"
@@ -14,6 +16,7 @@
 #include "state.h"
 #include "stats.h"
 #include "row.h"
+#include "types-builtin.h"
 
 #define VIEWS_DEFAULT_LIMIT 100
 
@@ -204,6 +207,53 @@ int manager_describe(struct call *c)
 		return MGR_ENOMEM;
 	}
 	return call_return(c, row);
+}
+
+/* ---- the type tables (mgrd --describe-types) ---- */
+
+static mgr_value *views_type_row(const struct type *t)
+{
+	static const char *const keys[] = {"name",     "doc",	 "ctor_args",
+					   "internal", "threaded", "methods"};
+	mgr_value *methods = mgr_value_new_list();
+	for (size_t i = 0; methods && i < t->nmethods; i++)
+		methods = views_append(methods, manager_method_row(&t->methods[i]));
+	mgr_value *vals[] = {
+		mgr_value_new_string(t->name), mgr_value_new_string(t->doc ? t->doc : ""),
+		t->ctor_args ? mgr_value_new_string(t->ctor_args) : mgr_value_new_nil(),
+		mgr_value_new_bool(t->flags & TYPE_INTERNAL),
+		mgr_value_new_bool(t->flags & TYPE_THREADED), methods};
+	return row_new(sizeof(keys) / sizeof(keys[0]), keys, vals);
+}
+
+/* The rows as JSON: every string here is a table's text, so the JSON-like
+ * form of value_text (no bytes, no doubles, no refs) is JSON. */
+static int views_print_json(FILE *f, const mgr_value *v)
+{
+	struct value_text t;
+	value_text_init(&t, 64u << 20);
+	t.python = false;
+	value_text_repr(&t, v);
+	bool cut = value_text_full(&t);
+	char *text = value_text_end(&t);
+	int rc = !text || cut || fprintf(f, "%s\n", text) < 0 || fflush(f) ? -1 : 0;
+	free(text);
+	return rc;
+}
+
+int manager_describe_types(FILE *f)
+{
+	if (types_builtin_register())
+		return -1;
+	mgr_value *types = mgr_value_new_list();
+	for (size_t i = 0; types && i < types_count(); i++)
+		types = views_append(types, views_type_row(types_at(i)));
+	static const char *const keys[] = {"version", "types"};
+	mgr_value *vals[] = {mgr_value_new_string(MGR_VERSION), types};
+	mgr_value *all = row_new(2, keys, vals);
+	int rc = all ? views_print_json(f, all) : -1;
+	mgr_value_free(all);
+	return rc;
 }
 
 /* ---- shutdown ---- */

@@ -280,16 +280,16 @@ static int manager_types(struct call *c)
 	return call_return(c, l);
 }
 
-/* One row of a listing: a map built from (key, value) pairs. */
-static mgr_value *manager_method_row(const struct method *m)
+mgr_value *manager_method_row(const struct method *m)
 {
-	static const char *const keys[] = {"name", "args", "doc", "min_args", "max_args",
-					   "blocking"};
+	static const char *const keys[] = {"name",     "args",	  "doc",     "min_args",
+					   "max_args", "blocking", "readonly"};
 	mgr_value *vals[] = {mgr_value_new_string(m->name), mgr_value_new_string(m->args),
 			     mgr_value_new_string(m->doc ? m->doc : ""),
 			     mgr_value_new_int(m->min_args), mgr_value_new_int(m->max_args),
-			     mgr_value_new_bool(m->flags & METHOD_BLOCKING)};
-	return row_new(6, keys, vals);
+			     mgr_value_new_bool(m->flags & METHOD_BLOCKING),
+			     mgr_value_new_bool(m->flags & METHOD_READONLY)};
+	return row_new(sizeof(keys) / sizeof(keys[0]), keys, vals);
 }
 
 static int manager_methods(struct call *c)
@@ -420,7 +420,8 @@ static const struct method manager_methods_table[] = {
 	{"monitor", monitor_subscribe, 0, 1, 0, "filter={object, type}",
 	 "watch calls from now on; read them with monitor_next"},
 	{"monitor_next", monitor_next, 0, 1, METHOD_READONLY | METHOD_BLOCKING, "max=256",
-	 "{events, dropped}: the calls seen since the last poll (waits for one)"},
+	 "{events, dropped}: the calls seen since the last poll (waits for one); "
+	 "at the timeout: no events"},
 };
 
 const struct type type_manager = {

@@ -335,11 +335,13 @@ static int pipe_closed(struct call *c) { return call_return_bool(c, pipe_me(PIPE
 
 static const struct method pipe_methods[] = {
 	{"send", pipe_send, 1, 1, METHOD_BLOCKING, "obj",
-	 "to the other end; when its inbox is full, wait (block=true) or EFULL; EEOF if it is closed"},
+	 "to the other end; when its inbox is full, wait (block=true) or EFULL; EEOF if it is "
+	 "closed; at the timeout: EFULL"},
 	{"recv", pipe_recv, 0, 0, METHOD_BLOCKING, "",
-	 "the next message sent here; EEOF once none is left and the other end is closed"},
+	 "the next message sent here; EEOF once none is left and the other end is closed; "
+	 "at the timeout: ETIMEDOUT"},
 	{"poll", pipe_poll, 0, 0, METHOD_BLOCKING, "",
-	 "whether recv would not wait (a message, or EOF), waiting at most the timeout"},
+	 "whether recv would not wait (a message, or EOF); at the timeout: false"},
 	{"close", pipe_close, 0, 0, 0, "", "closes this end: the other end sees EOF"},
 	{"claim", pipe_claim, 0, 0, 0, "",
 	 "makes this session the end's user (else: the first to use it); its end is the other end's EOF"},

@@ -389,11 +389,11 @@ static int queue_m_abandoned(struct call *c) { return call_return_int(c, QUEUE(c
 
 static const struct method queue_methods[] = {
 	{"put", queue_put, 1, 2, METHOD_BLOCKING, "item, block=true",
-	 "append; when full, wait for room (EFULL at the timeout or if not blocking)"},
+	 "append; when full, wait for room (EFULL if not blocking); at the timeout: EFULL"},
 	{"get", queue_get, 0, 1, METHOD_BLOCKING, "block=true",
-	 "remove and return the first item (EEMPTY at the timeout or if not blocking)"},
+	 "remove and return the first item (EEMPTY if not blocking); at the timeout: EEMPTY"},
 	{"get_ex", queue_get_ex, 0, 1, METHOD_BLOCKING, "block=true",
-	 "get, answered {item, delivery (1: first), redelivered}"},
+	 "get, answered {item, delivery (1: first), redelivered}; at the timeout: EEMPTY"},
 	{"put_nowait", queue_put_nowait, 1, 1, 0, "item", "put(item, false)"},
 	{"get_nowait", queue_get_nowait, 0, 0, 0, "", "get(false)"},
 	{"qsize", queue_qsize, 0, 0, METHOD_READONLY, "", "number of items"},
@@ -407,7 +407,8 @@ static const struct method queue_methods[] = {
 	/* joinable_queue only: */
 	{"task_done", queue_task_done, 0, 0, 0, "", "one item is processed; ESTATE if too many"},
 	{"join", queue_join, 0, 0, METHOD_BLOCKING, "",
-	 "until every item put is task_done or abandoned: the abandoned count"},
+	 "until every item put is task_done or abandoned: the abandoned count; "
+	 "at the timeout: ETIMEDOUT"},
 };
 
 #define QUEUE_NMETHODS (sizeof(queue_methods) / sizeof(queue_methods[0]))

@@ -177,7 +177,7 @@ static void sem_contention(const struct object *o, int32_t *holder_pid, uint32_t
 
 static const struct method sem_methods[] = {
 	{"acquire", sem_acquire, 0, 1, METHOD_BLOCKING, "blocking=true",
-	 "take a permit; false if not blocking (or the timeout passed) and none is free"},
+	 "take a permit: true; false if not blocking and none is free; at the timeout: false"},
 	{"release", sem_release, 0, 1, 0, "n=1",
 	 "give n permits back; bounded: ESTATE above the initial value"},
 	{"get_value", sem_get_value, 0, 0, METHOD_READONLY, "", "free permits"},
