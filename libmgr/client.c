@@ -19,6 +19,7 @@
 
 #include "../common/clock.h"
 #include "../common/frame.h"
+#include "../common/auth.h"
 #include "../common/path.h"
 #include "../common/spin.h"
 
@@ -93,6 +94,7 @@ static void client_fork_forget(mgr_client *c)
 		client_forget_fd(&c->ring->efd);
 	if (c->orphan_ring)
 		client_forget_fd(&c->orphan_ring->efd);
+	c->tls = c->tls_cred = c->orphan_tls = c->orphan_tls_cred = NULL; /* not ours to free */
 	c->reading = false; /* no reader came along */
 	c->pending = NULL;
 	c->rlen = c->wlen = 0;
@@ -232,7 +234,9 @@ int client_flush(mgr_client *c)
 	if (!c->wlen || c->fd < 0)
 		return c->wlen && c->fd < 0 ? client_fail(MGR_EIO, "not connected") : 0;
 	int err = c->ring ? client_ring_send(c, c->wbuf, c->wlen)
-			      : client_send(c->fd, c->wbuf, c->wlen);
+		: c->tls ? (client_tls_send(c->tls, c->wbuf, c->wlen)
+			    ? client_fail(MGR_EIO, "send to the manager failed (TLS)") : 0)
+		: client_send(c->fd, c->wbuf, c->wlen);
 	c->wlen = 0;
 	return err;
 }
@@ -286,6 +290,9 @@ static ssize_t client_sock_recv(mgr_client *c, int fd, int64_t deadline, bool sp
 	size_t len = c->rcap - c->rlen;
 	ssize_t n = -1;
 	errno = EAGAIN;
+	void *tls = c->fd == fd ? c->tls : c->orphan_tls; /* the reader's, even orphaned */
+	if (tls)
+		return client_tls_recv(c, tls, fd, buf, len, client_left(deadline));
 	if (spin)
 		n = spin_recv(&client_spin, fd, buf, len);
 	if (n < 0 && errno == EAGAIN) {
@@ -375,7 +382,12 @@ static void client_disconnect(mgr_client *c, int err)
 		shutdown(c->fd, SHUT_RDWR); /* wakes the reader */
 		c->orphan_fd = c->fd;
 		c->fd = -1;
+		c->orphan_tls = c->tls; /* the reader's to free with orphan_fd */
+		c->orphan_tls_cred = c->tls_cred;
+		c->tls = c->tls_cred = NULL;
 	}
+	client_tls_free(c->tls, c->tls_cred);
+	c->tls = c->tls_cred = NULL;
 	client_forget_fd(&c->fd);
 	if (!busy)
 		c->rlen = 0; /* else the reader's to reset */
@@ -474,8 +486,27 @@ static int client_check_peer(const mgr_client *c)
 			   "(set MGR_SERVER_UID to accept it)", c->path, (unsigned)cr.uid);
 }
 
+/* A TCP manager: the key handshake (and TLS) instead of the path and
+ * peer checks (client-tcp.c); then the Hello as over a socket, no ring. */
+static int client_open_tcp(mgr_client *c)
+{
+	int err = client_tcp_open(c);
+	if (!err) {
+		c->pid = getpid();
+		c->rlen = 0;
+		c->session = 0;
+		c->peer_spins = false;
+		err = client_handshake(c, 0);
+	}
+	if (err)
+		client_keep_error_disconnect(c);
+	return err;
+}
+
 static int client_open_once(mgr_client *c, uint32_t ring)
 {
+	if (auth_is_tcp(c->path))
+		return client_open_tcp(c);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->path);
 	int err = client_check_path(c);
@@ -589,8 +620,11 @@ static int client_read_turn(mgr_client *c, int64_t deadline)
 	if (c->fd != fd || (cr && cr->orphan)) { /* disconnected meanwhile: calls failed */
 		if (cr && cr->orphan)
 			client_drop_orphan_ring(c); /* cr: ours to free */
-		if (c->orphan_fd == fd)
+		if (c->orphan_fd == fd) {
 			client_forget_fd(&c->orphan_fd);
+			client_tls_free(c->orphan_tls, c->orphan_tls_cred);
+			c->orphan_tls = c->orphan_tls_cred = NULL;
+		}
 		c->rlen = 0;
 		pthread_cond_broadcast(&c->cv);
 		return 0;

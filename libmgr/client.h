@@ -61,6 +61,14 @@ struct mgr_client {
 	int orphan_fd;       /* disconnected under the reader: it closes it */
 	struct client_ring *orphan_ring; /* the same for the ring: it frees it */
 	bool ring_refused;   /* the Welcome's ring could not be mapped */
+	/* TLS over TCP (client-tcp.c): the gnutls session and its credentials;
+	 * NULL: none. Sends go through it under the lock, the reader receives
+	 * without it (GnuTLS allows one sender and one receiver at once). A
+	 * disconnect under the reader leaves them in orphan_tls for it to free;
+	 * a forked child forgets them (never freed there: another thread may
+	 * have been inside GnuTLS at the fork). */
+	void *tls, *tls_cred;
+	void *orphan_tls, *orphan_tls_cred;
 };
 
 /* The shared-memory ring (common/ring.h), once the Welcome brought one.
@@ -113,6 +121,15 @@ void client_ring_doorbell(mgr_client *c);
 ssize_t client_recv_fds(mgr_client *c, void *buf, size_t len);
 /* The spin for this thread (client.c), and whether to use it now. */
 struct spin *client_spin_state(void);
+
+/* TCP addresses (client-tcp.c): connects c->path ("tcp:HOST:PORT"),
+ * TLS if asked for, and proves the key (sets c->fd, c->tls); error set.
+ * Then TLS I/O: recv waits up to wait_ms (-1: blocks) unless bytes are
+ * buffered; send writes all of p (-1 on failure). */
+int client_tcp_open(mgr_client *c);
+ssize_t client_tls_recv(mgr_client *c, void *tls, int fd, void *buf, size_t len, int wait_ms);
+int client_tls_send(void *tls, const uint8_t *p, size_t len);
+void client_tls_free(void *tls, void *cred);
 
 /* This thread's last error message. */
 void client_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

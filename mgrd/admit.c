@@ -164,16 +164,23 @@ const char *admit_check(const struct server *srv, const struct admit_peer *p, in
 		return snprintf(why, sizeof(why), "uid %u is not allowed: not mgrd's uid or root, "
 			 "nor in --allow-uid / --allow-gid", (unsigned)p->uid), why;
 	*code = MGR_ELIMIT;
+	return admit_check_limits(srv, p->uid);
+}
+
+const char *admit_check_limits(const struct server *srv, uid_t uid)
+{
+	static char why[200];
+	const struct config *cfg = &srv->cfg;
 	if (srv->n_conns >= cfg->max_conns)
 		return snprintf(why, sizeof(why), "connection limit reached (--max-conns %u)",
 				cfg->max_conns), why;
-	if (!admit_privileged(p->uid) && srv->n_conns >= cfg->max_conns - cfg->reserved_conns)
+	if (!admit_privileged(uid) && srv->n_conns >= cfg->max_conns - cfg->reserved_conns)
 		return snprintf(why, sizeof(why), "connection limit reached: the last %u of "
 			 "--max-conns %u are reserved for mgrd's uid and root (--reserved-conns)",
 			 cfg->reserved_conns, cfg->max_conns), why;
-	if (admit_conns_of(srv, p->uid) >= cfg->max_conns_per_uid)
+	if (admit_conns_of(srv, uid) >= cfg->max_conns_per_uid)
 		return snprintf(why, sizeof(why), "per-uid connection limit reached for uid %u "
-			 "(--max-conns-per-uid %u)", (unsigned)p->uid, cfg->max_conns_per_uid), why;
+			 "(--max-conns-per-uid %u)", (unsigned)uid, cfg->max_conns_per_uid), why;
 	return NULL;
 }
 

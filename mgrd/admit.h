@@ -52,6 +52,10 @@ const char *admit_resolve_limits(struct config *cfg);
  * MGR_ELIMIT), in words a client can print. why is ours, valid until the
  * next call. */
 const char *admit_check(const struct server *srv, const struct admit_peer *p, int *code);
+/* The limits part alone (max-conns, the reserve, per uid), for a peer
+ * admitted otherwise (a remote session's key: listen-tcp.c); code
+ * MGR_ELIMIT. */
+const char *admit_check_limits(const struct server *srv, uid_t uid);
 
 /* Sends one Reply with id 0 carrying code and why (best effort: the peer
  * may be gone), then closes fd. */

@@ -52,6 +52,7 @@ struct conn {
 	 * timer is due at timer_due (all ms, monotonic; 0: not armed). */
 	int64_t frame_since, active_since, closing_since, timer_due;
 	size_t in_charge; /* bytes of `in` counted in srv->partial_bytes */
+	bool remote;  /* over TCP (listen-tcp.c): never offered a ring */
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;

@@ -192,6 +192,58 @@ static int opt_object_mode(struct config *cfg, const char *arg, void *field)
 	return policy_mode_parse(arg, (uint16_t *)field);
 }
 
+/* --listen tcp:HOST:PORT (repeatable). */
+static int opt_listen(struct config *cfg, const char *arg, void *field)
+{
+	(void)field;
+	if (strncmp(arg, "tcp:", 4) || cfg->remote.n_listen == CONFIG_MAX_LISTEN)
+		return -1;
+	cfg->remote.listen[cfg->remote.n_listen++] = arg;
+	return 0;
+}
+
+/* --auth-key NAME=FILE; --auth-key-file FILE is the key named "default". */
+static int opt_auth_key(struct config *cfg, const char *arg, void *field)
+{
+	(void)field;
+	const char *eq = strchr(arg, '=');
+	struct config_remote *r = &cfg->remote;
+	if (!eq || eq == arg || !eq[1] || eq - arg > 31 || r->n_keys == CONFIG_MAX_KEYS)
+		return -1;
+	r->key_name[r->n_keys] = strndup(arg, (size_t)(eq - arg));
+	r->key_file[r->n_keys++] = eq + 1;
+	return 0;
+}
+
+static int opt_auth_key_file(struct config *cfg, const char *arg, void *field)
+{
+	(void)field;
+	struct config_remote *r = &cfg->remote;
+	if (!*arg || r->n_keys == CONFIG_MAX_KEYS)
+		return -1;
+	r->key_name[r->n_keys] = "default";
+	r->key_file[r->n_keys++] = arg;
+	return 0;
+}
+
+/* --remote-uid NAME=UID (a user name or a number). */
+static int opt_remote_uid(struct config *cfg, const char *arg, void *field)
+{
+	(void)field;
+	const char *eq = strchr(arg, '=');
+	struct config_remote *r = &cfg->remote;
+	if (!eq || eq == arg || !eq[1] || r->n_uids == CONFIG_MAX_KEYS)
+		return -1;
+	struct passwd *pw = getpwnam(eq + 1);
+	char *end;
+	unsigned long v = pw ? pw->pw_uid : strtoul(eq + 1, &end, 10);
+	if (!pw && *end)
+		return -1;
+	r->uid_key[r->n_uids] = strndup(arg, (size_t)(eq - arg));
+	r->uid_of[r->n_uids++] = (uid_t)v;
+	return 0;
+}
+
 /* --version: prints it and exits, as --help does. */
 static int opt_version(struct config *cfg, const char *arg, void *field)
 {
@@ -247,6 +299,14 @@ static const struct option_row option_table[] = {
 	{"ignore-bad-snapshot", NULL, opt_flag, OFF(ignore_bad_snapshot), "set a corrupt snapshot aside and start empty"},
 	{"admin-uid", "UID", opt_admin_uid, 0, "also let this user shut down, save and monitor (repeatable)"},
 	{"admin-gid", "GID", opt_admin_gid, 0, "also let this group shut down, save and monitor (repeatable)"},
+	{"listen", "tcp:HOST:PORT", opt_listen, 0, "also listen on TCP (repeatable; IPv6 as [::1]; port 0: any, shown on the ready line); needs a key"},
+	{"auth-key-file", "FILE", opt_auth_key_file, 0, "the shared key TCP clients must prove (the key named 'default'; FILE mode 0600)"},
+	{"auth-key", "NAME=FILE", opt_auth_key, 0, "a named shared key (repeatable)"},
+	{"remote-uid", "NAME=UID", opt_remote_uid, 0, "sessions with key NAME act as UID for permissions and limits (default nobody, 65534)"},
+	{"remote-timeout", "MS", opt_u32, OFF(remote.timeout_ms), "a TCP peer that stops answering is dropped within MS (keepalive, TCP_USER_TIMEOUT; default 30000)"},
+	{"tls-cert", "FILE", opt_path, OFF(remote.tls_cert), "TLS on the TCP listeners: the server's certificate chain (PEM)"},
+	{"tls-key", "FILE", opt_path, OFF(remote.tls_key), "the certificate's private key (PEM)"},
+	{"tls-ca", "FILE", opt_path, OFF(remote.tls_ca), "require client certificates signed by this CA (PEM)"},
 	{"default-mode", "MODE", opt_object_mode, OFF(default_mode), "a new object's permissions unless its creator gives some: octal rwd bits for owner, group, others, or like rwdr-d--- (default 0700: the owner's alone)"},
 };
 

@@ -23,6 +23,7 @@
 #include "admit.h"
 #include "conn.h"
 #include "gc.h"
+#include "listen-tcp.h"
 #include "log.h"
 #include "park.h"
 #include "pool.h"
@@ -51,9 +52,10 @@ void config_defaults(struct config *cfg)
 		.ring = RING_DEFAULT,
 		.max_waiters = 65536,
 		.handshake_ms = 5000,
-		.default_mode = 0700, /* policy.h: the owner's alone */
 		.max_partial = 64u << 20,
 		.frame_ms = 30000,
+		.default_mode = 0700, /* policy.h: the owner's alone */
+		.remote = {.timeout_ms = 30000}, /* listen-tcp.h */
 	};
 }
 
@@ -300,6 +302,7 @@ void server_stop(struct server *srv)
 		event_del(srv->accept_ev);
 	event_del(srv->accept_retry_ev);
 	server_unlink_socket(srv);
+	tcp_stop(srv);
 	for (struct conn *c = srv->conns, *next; c; c = next) {
 		next = c->next;
 		while (c->parked)
@@ -404,12 +407,14 @@ int server_init(struct server *srv, const struct config *cfg)
 {
 	if (server_init_core(srv, cfg))
 		return -1;
-	if (server_listen(srv) || server_events(srv))
+	if (server_listen(srv) || server_events(srv) || tcp_start(srv))
 		return -1;
 	if (snapshot_load(srv) || snapshot_start(srv)) /* before the first accept */
 		return -1;
+	char tcp[CONFIG_MAX_LISTEN * 80];
+	tcp_describe(srv, tcp, sizeof(tcp)); /* "" without TCP listeners */
 	if (cfg->ready_fd >= 0) {
-		dprintf(cfg->ready_fd, "READY %s\n", srv->socket_path ? srv->socket_path : "-");
+		dprintf(cfg->ready_fd, "READY %s%s\n", srv->socket_path ? srv->socket_path : "-", tcp);
 		close(cfg->ready_fd);
 	}
 	log_msg(LOG_INFO, "listening on %s", srv->socket_path ? srv->socket_path : "(inherited fd)");
@@ -430,6 +435,7 @@ void server_fini(struct server *srv)
 	}
 	while (srv->conns)
 		conn_close(srv->conns, "server exit");
+	tcp_fini(srv); /* handshake and TLS threads gone (their sessions closed) */
 	pool_fini(srv); /* workers joined; their calls' holds given back */
 	session_end_queued(srv);
 	event_base_loop(srv->base, EVLOOP_NONBLOCK); /* run the deferred frees */

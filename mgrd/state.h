@@ -41,6 +41,21 @@ struct server_hooks {
 };
 
 #define CONFIG_MAX_ALLOW 16
+#define CONFIG_MAX_LISTEN 8
+#define CONFIG_MAX_KEYS 16
+
+/* TCP listeners and who may use them (listen-tcp.h, auth.h, tls.h). */
+struct config_remote {
+	const char *listen[CONFIG_MAX_LISTEN]; /* "tcp:HOST:PORT" */
+	size_t n_listen;
+	const char *key_name[CONFIG_MAX_KEYS], *key_file[CONFIG_MAX_KEYS];
+	size_t n_keys;
+	const char *uid_key[CONFIG_MAX_KEYS]; /* --remote-uid NAME=UID: a session with */
+	uid_t uid_of[CONFIG_MAX_KEYS];        /* key NAME acts as UID (default 65534) */
+	size_t n_uids;
+	uint32_t timeout_ms;  /* a silent peer's connection ends within this */
+	const char *tls_cert, *tls_key, *tls_ca; /* tls_cert: TLS on every TCP listener */
+};
 
 struct config {
 	char *socket_path;    /* NULL: the default path */
@@ -73,6 +88,7 @@ struct config {
 	bool remove_dir;      /* the socket's directory is ours: rmdir at stop */
 	bool no_spin;         /* never poll a socket instead of sleeping */
 	uint32_t ring;        /* largest shared-memory ring offered, each way; 0: none */
+	struct config_remote remote;
 };
 
 struct server_stats {
@@ -104,6 +120,7 @@ struct server {
 	struct server_stats stats;
 	struct monitor *monitors; /* sessions watching calls (monitor.h); NULL: none */
 	struct snapshot *snapshot; /* saves armed (snapshot.c); NULL: none */
+	struct tcp *tcp; /* TCP listeners and handshakes (listen-tcp.c); NULL: none */
 };
 
 #endif

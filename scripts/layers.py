@@ -12,7 +12,7 @@ import sys
 
 LAYERS = [
     ("base", "idmap log stats type types object state row"),
-    ("transport", "conn conn-poll conn-ring admit"),
+    ("transport", "conn conn-poll conn-ring admit auth tls listen-tcp"),
     ("objects", "registry"),
     ("sessions", "session"),
     ("calls", "call args park pool policy"),
