@@ -31,13 +31,21 @@ static char proc_state(pid_t pid)
 	return close_paren && close_paren[1] == ' ' ? close_paren[2] : 0;
 }
 
-/* Waits (at most 10 s) until pid's state is want. */
-static void wait_state(pid_t pid, char want)
+/* Waits (at most 10 s) until the child pid has ended and is waitable, not
+ * reaped yet. Its /proc state Z is not enough: the leader shows Z while
+ * other threads of its (a sanitizer's helper threads) still exit. */
+static void wait_ended(pid_t pid)
 {
 	int64_t deadline = clock_now_ms() + 10000;
-	while (proc_state(pid) != want && clock_now_ms() < deadline)
-		;
-	assert_int_equal(proc_state(pid), want);
+	siginfo_t si = {0};
+	while (clock_now_ms() < deadline) {
+		si.si_pid = 0;
+		assert_int_equal(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT), 0);
+		if (si.si_pid == pid)
+			break;
+	}
+	assert_int_equal(si.si_pid, pid);
+	assert_int_equal(proc_state(pid), 'Z');
 }
 
 static int exit_with(void *arg) { return (int)(intptr_t)arg; }
@@ -104,7 +112,7 @@ static void test_process_no_zombie(void **state)
 		mgr_process *p;
 		assert_int_equal(mgr_process_start(exit_with, NULL, 0, &p), 0);
 		pid_t pid = mgr_process_pid(p);
-		wait_state(pid, 'Z'); /* ended, not reaped yet */
+		wait_ended(pid); /* ended, not reaped yet */
 		if (how == 0)
 			assert_int_equal(mgr_process_join(p, 0, NULL), 0);
 		else if (how == 1)
@@ -123,15 +131,26 @@ static void test_process_no_zombie(void **state)
 	assert_int_equal(proc_state(pid), 0);
 }
 
-/* In a doomed parent: a daemon child that sleeps, and its pid to fd. */
+/* The daemon child: says its pid on fd (from inside the child, so after
+ * it asked to die with its parent), then sleeps. */
+static _Noreturn int report_and_sleep(void *arg)
+{
+	int fd = *(int *)arg;
+	pid_t pid = getpid();
+	if (write(fd, &pid, sizeof(pid)) != sizeof(pid))
+		_exit(1);
+	close(fd);
+	sleep_forever(NULL);
+}
+
+/* In a doomed parent: a daemon child that sleeps. The pid comes from the
+ * child once it runs: killing the parent before the child set its death
+ * signal would take the child's other path (it exits at once, 255). */
 static void start_daemon(void *arg, int fd)
 {
 	(void)arg;
 	mgr_process *p;
-	if (mgr_process_start(sleep_forever, NULL, MGR_PROCESS_DAEMON, &p) != 0)
-		_exit(1);
-	pid_t pid = mgr_process_pid(p);
-	if (write(fd, &pid, sizeof(pid)) != sizeof(pid))
+	if (mgr_process_start(report_and_sleep, &fd, MGR_PROCESS_DAEMON, &p) != 0)
 		_exit(1);
 	close(fd);
 }
