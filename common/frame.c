@@ -369,6 +369,33 @@ static uint64_t frame_request_id(const uint8_t *p, size_t len)
 	return id;
 }
 
+/* Whether a length field numbered num in [p, end) holds a NUL byte (in
+ * field sub of it, when sub is non-zero). protobuf-c keeps no length for
+ * a string, so "ping\0junk" would reach dispatch as "ping": the bytes say. */
+static bool frame_field_nul(const uint8_t *p, const uint8_t *end, uint64_t num, uint64_t sub)
+{
+	struct codec_field f;
+	while (p < end && codec_next_field(&p, end, &f))
+		if (f.num == num && f.wt == 2 &&
+		    (sub ? frame_field_nul(f.data, f.data + f.v, sub, 0) : !!memchr(f.data, 0, f.v)))
+			return true;
+	return false;
+}
+
+/* A Request's method name or a batch Call's holding a NUL (the frame's
+ * field 3: Request; its 3: method, its 7: Call, whose 1: method). */
+static bool frame_method_nul(const uint8_t *p, size_t len)
+{
+	struct codec_field f;
+	const uint8_t *end = p + len;
+	while (p < end && codec_next_field(&p, end, &f))
+		if (f.num == 3 && f.wt == 2 &&
+		    (frame_field_nul(f.data, f.data + f.v, 3, 0) ||
+		     frame_field_nul(f.data, f.data + f.v, 7, 1)))
+			return true;
+	return false;
+}
+
 /* The limits walk. A request that is well-formed but for a value over a
  * limit comes out as MSG_REQUEST with its id: that call alone is refused. */
 static int frame_check_limits(const uint8_t *p, size_t len, const struct frame_limits *lim,
@@ -419,8 +446,13 @@ int frame_decode(const uint8_t *p, size_t len, const struct frame_limits *lim,
 	}
 	rc = frame_decoders[f->msg_case](f, out);
 	mgr__frame__free_unpacked(f, NULL);
-	if (rc) {
+	if (!rc && out->kind == MSG_REQUEST && frame_method_nul(p, len)) {
+		rc = MGR_EUTF8; /* a method name is a string: UTF-8 without NUL */
+		snprintf(err, errlen, "a method name holds a NUL byte");
+	} else if (rc) {
 		snprintf(err, errlen, "bad value in frame: %s", mgr_strerror(rc));
+	}
+	if (rc) {
 		uint64_t id = out->kind == MSG_REQUEST ? out->u.request.id : 0;
 		enum msg_kind kind = out->kind;
 		msg_clear(out);

@@ -9,12 +9,17 @@ const mgr_value *arg_get(const struct call *c, size_t i)
 	return i < c->nargs ? c->args[i] : NULL;
 }
 
-static int arg_wrong(struct call *c, size_t i, const char *want)
+static int arg_wrong_as(struct call *c, int code, size_t i, const char *want)
 {
 	const mgr_value *v = arg_get(c, i);
-	return call_fail(c, MGR_EARGS, "%s.%s: argument %zu must be %s, got %s",
+	return call_fail(c, code, "%s.%s: argument %zu must be %s, got %s",
 			 c->obj->type->name, c->method ? c->method->name : "create", i + 1,
 			 want, v ? mgr_kind_name(mgr_value_kind(v)) : "nothing");
+}
+
+static int arg_wrong(struct call *c, size_t i, const char *want)
+{
+	return arg_wrong_as(c, MGR_EARGS, i, want);
 }
 
 int arg_int(struct call *c, size_t i, int64_t *out)
@@ -61,8 +66,8 @@ int arg_string(struct call *c, size_t i, const char **out)
 int arg_key(struct call *c, size_t i, const mgr_value **out)
 {
 	const mgr_value *v = arg_get(c, i);
-	if (!v || !value_is_key(v))
-		return arg_wrong(c, i, "a key (string, bytes, int or bool)");
+	if (!v || !value_is_key(v)) /* ETYPE, as a bad key inside a map argument */
+		return arg_wrong_as(c, v ? MGR_ETYPE : MGR_EARGS, i, "a key (string, bytes, int or bool)");
 	*out = v;
 	return 0;
 }

@@ -66,9 +66,11 @@ static int dict_init_from(struct call *c, struct htab *h, const mgr_value *src)
 					       "[key, value] pairs, got %s", mgr_kind_name(src->kind));
 	for (size_t i = 0; i < src->u.list.len; i++) {
 		const mgr_value *p = src->u.list.items[i];
-		if (p->kind != MGR_LIST || p->u.list.len != 2 || !value_is_key(p->u.list.items[0]))
-			return call_fail(c, MGR_EARGS, "dict(): item %zu is not a [key, value] pair "
-						       "with a string, bytes, int or bool key", i);
+		if (p->kind != MGR_LIST || p->u.list.len != 2)
+			return call_fail(c, MGR_EARGS, "dict(): item %zu is not a [key, value] pair", i);
+		if (!value_is_key(p->u.list.items[0])) /* ETYPE, as any bad key */
+			return call_fail(c, MGR_ETYPE, "dict(): the key of item %zu is %s, not a "
+				"string, bytes, int or bool", i, mgr_kind_name(p->u.list.items[0]->kind));
 		int err = htab_set(h, mgr_value_copy(p->u.list.items[0]),
 				   mgr_value_copy(p->u.list.items[1]));
 		if (err)

@@ -968,14 +968,15 @@ static void test_bad_calls(void **state)
 	f = frame_request(++id, obj, "get", 3, NULL);
 	send_pb(fd, &f);
 	expect_fail(fd, id, MGR_EARGS);
-	/* wrong kind: a list as a dict key; a string as a counter delta */
+	/* wrong kind: a list as a dict key (ETYPE, as inside a map: issue 17);
+	 * a string as a counter delta (EARGS) */
 	pb_free(&v);
 	pb_free(&args);
 	pb_lendelim(&v, V_LIST, "", 0);
 	args_add(&args, &v);
 	f = frame_request(++id, obj, "get", 3, &args);
 	send_pb(fd, &f);
-	expect_fail(fd, id, MGR_EARGS);
+	expect_fail(fd, id, MGR_ETYPE);
 	send_call_str(fd, ++id, "create", "counter", 7);
 	ref = expect_result(fd, id);
 	uint64_t k = mgr_value_ref_id(ref);

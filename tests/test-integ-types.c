@@ -163,11 +163,11 @@ static void test_dict_set_get_del(void **state)
 	mgr_value_free(v);
 	mgr_value_free(want);
 
-	/* a key that is not a key kind: bad arguments */
-	assert_fails(mgr_dict_set(d, mgr_value_new_list(), I(1)), MGR_EARGS,
+	/* a key that is not a key kind: ETYPE, as a bad key inside a map */
+	assert_fails(mgr_dict_set(d, mgr_value_new_list(), I(1)), MGR_ETYPE,
 		     "argument 1 must be a key");
 	mgr_value *dk = mgr_value_new_double(1.0);
-	assert_fails(mgr_dict_get(d, dk, &v), MGR_EARGS, "dict.get: argument 1 must be a key");
+	assert_fails(mgr_dict_get(d, dk, &v), MGR_ETYPE, "dict.get: argument 1 must be a key");
 	mgr_value_free(dk);
 	mgr_value_free(nk);
 	mgr_value_free(missing);
@@ -581,7 +581,7 @@ static void test_wrong_arguments(void **state)
 		     "argument 2 must be an int, got double");
 	assert_fails(mgr_callv(k, "set", NULL, mgr_value_new_nil(), NULL), MGR_EARGS, "got nil");
 	assert_fails(mgr_callv(l, "insert", NULL, S("0"), I(0), NULL), MGR_EARGS, "must be an int");
-	assert_fails(mgr_callv(d, "get", NULL, mgr_value_new_map(), NULL), MGR_EARGS, "got map");
+	assert_fails(mgr_callv(d, "get", NULL, mgr_value_new_map(), NULL), MGR_ETYPE, "got map");
 	/* none of that changed anything */
 	int64_t v = -1;
 	size_t n = 9;
