@@ -35,7 +35,15 @@ static struct log_slot log_slots[LOG_SLOTS];
 static int log_exit_hooked;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER; /* any thread may log */
 
-void log_set_level(enum log_level level) { log_level = level; }
+static bool log_level_chosen;
+
+void log_set_level(enum log_level level)
+{
+	log_level = level;
+	log_level_chosen = true;
+}
+
+bool log_level_was_set(void) { return log_level_chosen; }
 
 void log_set_rate(unsigned burst, unsigned window_ms)
 {

@@ -5,7 +5,12 @@
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
+#include <stdbool.h>
+
 void log_set_level(enum log_level level);
+/* Whether log_set_level was called (--log-level, or a program serving its
+ * own types choosing a level before mgr_server_main). */
+bool log_level_was_set(void);
 /* Parses "error", "warn", "info", "debug"; -1 if unknown. */
 int log_level_parse(const char *name);
 /* At most burst lines of one format string per window_ms (both > 0);

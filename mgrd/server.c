@@ -459,10 +459,24 @@ void server_fini(struct server *srv)
 
 /* ---- serving from a program (mgr/server.h) ---- */
 
+/* A program's own manager logs as an exec'd private one (libmgr passes it
+ * --log-level): the level the program chose (log_set_level), else
+ * $MGR_LOG_LEVEL if it names one, else warnings and worse, so mgrd's
+ * routine lines stay out of the program's stderr. */
+static void server_main_log_level(void)
+{
+	if (log_level_was_set())
+		return;
+	const char *env = getenv("MGR_LOG_LEVEL");
+	int level = env && *env ? log_level_parse(env) : -1;
+	log_set_level(level >= 0 ? (enum log_level)level : LOG_WARN);
+}
+
 int mgr_server_main(const char *socket_path, int ready_fd, int parent_pid)
 {
 	struct config cfg;
 	struct server srv;
+	server_main_log_level();
 	config_defaults(&cfg);
 	cfg.socket_path = (char *)socket_path;
 	cfg.ready_fd = ready_fd;
