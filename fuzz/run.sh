@@ -9,7 +9,7 @@ build=$1
 secs=$2
 shift 2
 src=$(cd "$(dirname "$0")" && pwd)
-targets=${*:-frame value ring dispatch sessions json}
+targets=${*:-frame value ring auth dispatch sessions json}
 mkdir -p "$build/fuzz-artifacts"
 status=0
 summary=""

@@ -874,6 +874,10 @@ void mgr_client_close(mgr_client *c)
 	client_drop_orphan_ring(c);
 	client_forget_fd(&c->fd);
 	client_forget_fd(&c->orphan_fd);
+	if (!client_forked(c)) { /* a child never frees the parent's TLS (client.h) */
+		client_tls_free(c->tls, c->tls_cred);
+		client_tls_free(c->orphan_tls, c->orphan_tls_cred);
+	}
 	client_free(c);
 }
 
