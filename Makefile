@@ -5,6 +5,7 @@ ASAN ?= build-asan
 MESON_TEST ?= meson test --print-errorlogs --num-processes 2
 
 .PHONY: all setup build test test-plain test-asan test-tsan demo bench bench-quick clean fuzz chaos \
+	test-python test-python-compat \
 	mutants
 
 all: build
@@ -84,6 +85,19 @@ bench: build
 bench-quick: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	MGR_MGRD=$(CURDIR)/$(BUILD)/mgrd/mgrd MGR_EMPLOYEE_MODULE=$(CURDIR)/$(BUILD)/examples/libemployee.so python3 bench/run.py --build $(BUILD) --quick
+
+# CPython's own manager tests (test/_test_multiprocessing.py, Debian's
+# libpython3.11-testsuite) with the mgr package swapped in, fork, spawn and
+# forkserver; compared with python/compat/expected-failures.txt.
+# MGR_COMPAT_STDLIB=1 runs the same selection on CPython's manager.
+test-python-compat: $(BUILD)/build.ninja
+	ninja -C $(BUILD) python/_mgr.cpython-311-x86_64-linux-gnu.so
+	PYTHONPATH=$(CURDIR)/$(BUILD)/python:$(CURDIR)/python /usr/bin/python3 python/compat/run_compat.py
+
+# The Python package's own tests and examples (also in meson's suite 'python').
+test-python: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	meson test -C $(BUILD) --print-errorlogs --suite python
 
 # Every build tree a target here makes (plain, ASan, TSan, fuzz).
 clean:

@@ -197,7 +197,7 @@ class DictProxy(BaseProxy):
         return self._mgr_object.call('len')
 
     def __iter__(self):
-        return iter(self._mgr_object.call('keys'))
+        return MgrIterator(self._mgr_object.call('iter', 'keys'))
 
     def keys(self):
         return self._mgr_object.call('keys')
@@ -289,7 +289,7 @@ class ListProxy(BaseProxy):
         return self._mgr_object.call('contains', value)
 
     def __iter__(self):
-        return iter(self.copy())
+        return MgrIterator(self._mgr_object.call('iter'))
 
     def __reversed__(self):
         return reversed(self.copy())
@@ -634,6 +634,36 @@ class QueueProxy(BaseProxy):
 
     def join(self):
         self._mgr_object.call('join')
+
+
+class MgrIterator(object):
+    """Iterates one of mgrd's iterators (dict.iter, list.iter), fetching up to
+    `batch` entries per call: a dict changed in between raises RuntimeError
+    at the next fetch, a list is walked by index (items set later are seen)."""
+    __slots__ = ('_it', '_buf', '_batch')
+
+    def __init__(self, handle, batch=64):
+        self._it = handle
+        self._buf = []
+        self._batch = batch
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if not self._buf:
+            if self._it is None:
+                raise StopIteration
+            try:
+                self._buf = self._it.call('next', self._batch)
+            except StopIteration:
+                self._it = None
+                raise StopIteration from None
+            except RuntimeError as e:
+                self._it = None
+                raise RuntimeError('dictionary changed size during iteration') from e
+            self._buf.reverse()
+        return self._buf.pop()
 
 
 class IteratorProxy(BaseProxy):

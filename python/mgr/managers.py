@@ -73,7 +73,7 @@ BUILTINS = {
     'Barrier': ('barrier', BarrierProxy, _barrier),
     'Queue': ('queue', QueueProxy, lambda c, maxsize=0: c.create('queue', None, maxsize)),
     'JoinableQueue': ('joinable_queue', QueueProxy,
-                      lambda c, maxsize=0: c.create('joinable_queue', None, maxsize)),
+                      lambda c, maxsize=0: c.create('joinable_queue', None, maxsize, 'none')),
 }
 
 
@@ -285,4 +285,41 @@ class SyncManager(BaseManager):
 for _typeid, (_mgrtype, _proxy, _make) in BUILTINS.items():
     SyncManager.register(_typeid, _Builtin(_mgrtype, _make), _proxy)
 SyncManager.register('Iterator', proxytype=IteratorProxy, create_method=False)
+
+
+class PoolProxy(BaseProxy):
+    """multiprocessing.pool.Pool in the manager process (a registered
+    Python class like any other, as the standard library has it)."""
+    _exposed_ = ('apply', 'apply_async', 'close', 'imap', 'imap_unordered', 'join', 'map',
+                 'map_async', 'starmap', 'starmap_async', 'terminate')
+    _method_to_typeid_ = {'apply_async': 'AsyncResult', 'map_async': 'AsyncResult',
+                          'starmap_async': 'AsyncResult', 'imap': 'Iterator',
+                          'imap_unordered': 'Iterator'}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        self.terminate()
+
+
+def _pool_method(name):
+    def method(self, /, *args, **kwds):
+        return self._callmethod(name, args, kwds)
+    method.__name__ = name
+    return method
+
+
+for _name in PoolProxy._exposed_:
+    setattr(PoolProxy, _name, _pool_method(_name))
+del _name
+
+
+def _pool(*args, **kwds):
+    from multiprocessing import pool
+    return pool.Pool(*args, **kwds)
+
+
+SyncManager.register('AsyncResult', create_method=False)
+SyncManager.register('Pool', _pool, PoolProxy)
 del _typeid, _mgrtype, _proxy, _make

@@ -10,12 +10,14 @@
 #include "ext.h"
 
 #include <mgr/server.h>
+#include <pthread.h>
 #include <structmember.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static PyObject *hook_create, *hook_call, *hook_destroy, *hook_start; /* owned */
+static void serve_drain(void);
 
 PyObject *serve_set_hooks(PyObject *self, PyObject *args)
 {
@@ -65,6 +67,7 @@ static int serve_fail(mgr_request *call)
 static int serve_init(void **state, mgr_request *call)
 {
 	PyGILState_STATE g = PyGILState_Ensure();
+	serve_drain();
 	PyObject *args = serve_args(call);
 	PyObject *obj = args && hook_create ? PyObject_CallOneArg(hook_create, args) : NULL;
 	Py_XDECREF(args);
@@ -74,18 +77,46 @@ static int serve_init(void **state, mgr_request *call)
 	return err;
 }
 
+/* Objects to drop, pushed by serve_destroy: it may run on mgrd's loop
+ * thread, which must never wait for the GIL (a Python method holding it
+ * could be waiting for the loop). Dropped by the next Python call. */
+struct serve_dead {
+	struct serve_dead *next;
+	PyObject *obj;
+};
+static struct serve_dead *serve_dead_list;
+static pthread_mutex_t serve_dead_mu = PTHREAD_MUTEX_INITIALIZER;
+
 static void serve_destroy(void *state)
 {
-	if (!state || !Py_IsInitialized())
-		return;
-	PyGILState_STATE g = PyGILState_Ensure();
-	if (hook_destroy) {
-		PyObject *r = PyObject_CallOneArg(hook_destroy, state);
-		Py_XDECREF(r);
-		PyErr_Clear();
+	struct serve_dead *d = state ? malloc(sizeof(*d)) : NULL;
+	if (!d)
+		return; /* out of memory: the object leaks */
+	d->obj = state;
+	pthread_mutex_lock(&serve_dead_mu);
+	d->next = serve_dead_list;
+	serve_dead_list = d;
+	pthread_mutex_unlock(&serve_dead_mu);
+}
+
+/* With the GIL: drops what serve_destroy queued. */
+static void serve_drain(void)
+{
+	pthread_mutex_lock(&serve_dead_mu);
+	struct serve_dead *d = serve_dead_list;
+	serve_dead_list = NULL;
+	pthread_mutex_unlock(&serve_dead_mu);
+	while (d) {
+		struct serve_dead *next = d->next;
+		if (hook_destroy) {
+			PyObject *r = PyObject_CallOneArg(hook_destroy, d->obj);
+			Py_XDECREF(r);
+			PyErr_Clear();
+		}
+		Py_DECREF(d->obj);
+		free(d);
+		d = next;
 	}
-	Py_DECREF((PyObject *)state);
-	PyGILState_Release(g);
 }
 
 /* A hook result ("\0create", type, token): a new shared object of that
@@ -116,6 +147,7 @@ static int serve_is_create(PyObject *r)
 static int serve_method(void *state, mgr_request *call)
 {
 	PyGILState_STATE g = PyGILState_Ensure();
+	serve_drain();
 	PyObject *args = serve_args(call);
 	PyObject *r = args && hook_call ? PyObject_CallFunctionObjArgs(hook_call, (PyObject *)state,
 									 args, NULL) : NULL;
@@ -192,8 +224,15 @@ static int serve_main(const char *path, int ready_fd, int parent_pid)
 		}
 		Py_DECREF(r);
 	}
-	PyEval_SaveThread();
-	return mgr_server_main(path, ready_fd, parent_pid);
+	PyThreadState *ts = PyEval_SaveThread();
+	int r = mgr_server_main(path, ready_fd, parent_pid);
+	PyEval_RestoreThread(ts);
+	PyObject *util = PyImport_ImportModule("multiprocessing.util");
+	PyObject *done = util ? PyObject_CallMethod(util, "_exit_function", NULL) : NULL;
+	Py_XDECREF(done);
+	Py_XDECREF(util);
+	PyErr_Clear(); /* children (a Pool's workers) are stopped as at a normal exit */
+	return r;
 }
 
 static int manager_init(ManagerObject *self, PyObject *args, PyObject *kw)

@@ -1,0 +1,190 @@
+"""CPython's own manager tests with mgr in place of the standard manager.
+
+    python3 run_compat.py [--expected FILE] [--methods fork,spawn,forkserver]
+
+For each start method, a fresh interpreter (this file with --one METHOD)
+swaps the implementation — multiprocessing.Manager and the names in
+multiprocessing.managers — before importing test._test_multiprocessing
+(Debian's libpython3.11-testsuite), so spawn and forkserver children,
+which import this file as their main module, get mgr too. It runs the
+manager test classes (WithManagerTest*, TestSyncManagerTypes), prints
+`N passed, N failed, N skipped` and compares the failures with the
+checked-in list (expected-failures.txt: `test id  # reason`). Exit 1 on a
+failure not in the list; passes of listed tests are reported. Exit 77 when
+the test suite is not installed. MGR_COMPAT_STDLIB=1 runs the same tests
+on CPython's own manager (the baseline)."""
+import os
+import sys
+
+STDLIB = os.environ.get('MGR_COMPAT_STDLIB') == '1'
+
+
+def _swap():
+    import multiprocessing
+    import multiprocessing.context
+    import multiprocessing.managers as mm
+    import mgr
+    import mgr.managers as ours
+
+    def Manager(self=None):
+        return mgr.Manager(ctx=self)
+
+    multiprocessing.Manager = Manager
+    multiprocessing.context.BaseContext.Manager = Manager
+    for name in ('BaseManager', 'SyncManager', 'BaseProxy', 'Token', 'RemoteError', 'AutoProxy',
+                 'MakeProxyType', 'IteratorProxy', 'AcquirerProxy', 'ConditionProxy',
+                 'EventProxy', 'BarrierProxy', 'NamespaceProxy', 'ValueProxy', 'ListProxy',
+                 'DictProxy', 'ArrayProxy'):
+        setattr(mm, name, getattr(ours, name))
+
+
+if not STDLIB:
+    _swap()
+
+try:
+    import test._test_multiprocessing as tm
+except ImportError:
+    tm = None
+
+if tm is not None and '--one' in sys.argv:
+    tm.install_tests_in_module_dict(globals(), sys.argv[sys.argv.index('--one') + 1])
+elif tm is not None and os.environ.get('MGR_COMPAT_METHOD'):
+    tm.install_tests_in_module_dict(globals(), os.environ['MGR_COMPAT_METHOD'])
+
+
+def _selected():
+    import unittest
+    loader = unittest.TestLoader()
+    suite = unittest.TestSuite()
+    for name, obj in sorted(globals().items()):
+        if isinstance(obj, type) and (name.startswith('WithManagerTest') or
+                                      name == 'TestSyncManagerTypes'):
+            suite.addTests(loader.loadTestsFromTestCase(obj))
+    return suite
+
+
+def _run_one(method, out):
+    """In the child interpreter: run, write `outcome test-id` lines."""
+    import signal
+    import unittest
+
+    passed = set()
+
+    class Result(unittest.TextTestResult):
+        def addSuccess(self, test):
+            passed.add(test.id())
+            super().addSuccess(test)
+
+        def startTest(self, test):
+            signal.alarm(120)  # a hung test fails instead of hanging the run
+            super().startTest(test)
+
+        def stopTest(self, test):
+            signal.alarm(0)
+            super().stopTest(test)
+
+    def on_alarm(signum, frame):
+        raise TimeoutError('compat: test took over 120 s')
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    # tests listed as hanging (reason "hangs: ...") fail at once: a call
+    # blocked in the manager cannot be interrupted by the alarm
+    for tid, reason in _load_expected(os.environ.get('MGR_COMPAT_EXPECTED')).items():
+        if reason.startswith('hangs') and '.' in tid:
+            cls, name = tid.split(':')[-1].split('.', 1)
+            if cls in globals():
+                def hung(self, reason=reason):
+                    self.fail('not run: ' + reason)
+                setattr(globals()[cls], name, hung)
+    runner = unittest.TextTestRunner(stream=sys.stderr, verbosity=0, resultclass=Result)
+    result = runner.run(_selected())
+    failed = {t.id() for t, _ in result.failures + result.errors}
+    skipped = {t.id() for t, _ in result.skipped}
+    with open(out, 'w') as f:
+        for t in _all_ids(_selected()):
+            # a test that did not run (its setUpClass failed) failed
+            kind = 'PASS' if t in passed else 'SKIP' if t in skipped else 'FAIL'
+            f.write('%s %s\n' % (kind, t))
+        # class-level failures (setUpClass) have ids of their own
+        for t in failed - set(_all_ids(_selected())):
+            if not t.startswith('setUpClass'):
+                f.write('FAIL %s\n' % t)
+
+
+def _all_ids(suite):
+    ids = []
+    for t in suite:
+        ids.extend(_all_ids(t) if hasattr(t, '__iter__') else [t.id()])
+    return ids
+
+
+def _short(test_id):
+    return test_id.split('.', 1)[1] if test_id.startswith('__main__.') else test_id
+
+
+def _load_expected(path):
+    expected = {}
+    if path and os.path.exists(path):
+        for line in open(path):
+            line = line.strip()
+            if line and not line.startswith('#'):
+                tid, _, reason = line.partition('#')
+                expected[tid.strip()] = reason.strip()
+    return expected
+
+
+def main():
+    import subprocess
+    import tempfile
+    if tm is None:
+        print('compat: test._test_multiprocessing is not installed '
+              '(Debian: libpython3.11-testsuite): skipped')
+        return 77
+    args = sys.argv[1:]
+    methods = ['fork', 'spawn', 'forkserver']
+    expected_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'expected-failures.txt')
+    if '--methods' in args:
+        methods = args[args.index('--methods') + 1].split(',')
+    if '--expected' in args:
+        expected_path = args[args.index('--expected') + 1]
+    expected = _load_expected(None if STDLIB else expected_path)
+    totals = [0, 0, 0]
+    unexpected, fixed = [], []
+    for method in methods:
+        with tempfile.NamedTemporaryFile('r', suffix='.txt') as out:
+            env = dict(os.environ, MGR_COMPAT_METHOD=method, MGR_COMPAT_EXPECTED=expected_path)
+            cmd = [sys.executable, os.path.abspath(__file__), '--one', method, '--out', out.name]
+            log = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 timeout=1800)
+            lines = [l.split(' ', 1) for l in out.read().splitlines()]
+        counts = {'PASS': 0, 'FAIL': 0, 'SKIP': 0}
+        for kind, tid in lines:
+            counts[kind] += 1
+            key = _short(tid)
+            listed = key in expected or '%s:%s' % (method, key) in expected
+            if kind == 'FAIL' and not listed:
+                unexpected.append('%s %s' % (method, key))
+            elif kind == 'PASS' and listed:
+                fixed.append('%s %s' % (method, key))
+        if not lines:
+            print(log.stdout.decode(errors='replace')[-3000:])
+            unexpected.append('%s: the run produced no results (exit %d)' % (method, log.returncode))
+        if os.environ.get('MGR_COMPAT_VERBOSE'):
+            print(log.stdout.decode(errors='replace')[-20000:])
+        print('%-10s %d passed, %d failed, %d skipped' % (method, counts['PASS'], counts['FAIL'],
+                                                          counts['SKIP']))
+        for i, k in enumerate(('PASS', 'FAIL', 'SKIP')):
+            totals[i] += counts[k]
+    print('%-10s %d passed, %d failed, %d skipped' % ('total', *totals))
+    for u in unexpected:
+        print('UNEXPECTED FAILURE:', u)
+    for f in fixed:
+        print('listed as failing but passed:', f)
+    return 1 if unexpected else 0
+
+
+if __name__ == '__main__':
+    if '--one' in sys.argv:
+        _run_one(sys.argv[sys.argv.index('--one') + 1], sys.argv[sys.argv.index('--out') + 1])
+    else:
+        sys.exit(main())
