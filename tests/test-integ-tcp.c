@@ -74,8 +74,12 @@ static void daemon_start(struct daemon *d, const char *const *extra)
 	snprintf(d->log, sizeof(d->log), "%s/log", d->dir);
 	write_key(d->key, "0123456789abcdef-the-right-key\n");
 	const char *argv[40] = {getenv("MGR_MGRD"), "--socket", d->sock, "--auth-key-file",
-				d->key, "--ready-fd", "5", "--handshake-timeout", "1000"};
-	size_t n = 9;
+				d->key, "--ready-fd", "5", "--handshake-timeout", "1000",
+				"--parent-pid", NULL}; /* a failed test leaves no mgrd */
+	char ppid[16];
+	snprintf(ppid, sizeof(ppid), "%d", (int)getpid());
+	argv[10] = ppid;
+	size_t n = 11;
 	for (size_t i = 0; extra && extra[i]; i++)
 		argv[n++] = extra[i];
 	assert_non_null(argv[0]);
