@@ -496,8 +496,10 @@ static void conn_frame(struct conn *c, uint8_t *p, size_t len)
 	int rc = frame_decode(p, len, &c->srv->cfg.frame, &m, err, sizeof(err));
 	if (!rc)
 		conn_message(c, &m);
-	else if (m.kind == MSG_REQUEST && c->state == CONN_READY)
+	else if (m.kind == MSG_REQUEST && c->state == CONN_READY && m.u.request.id)
 		conn_reply(c, m.u.request.id, rc, NULL, err); /* bad args: just this call */
+	else if (m.kind == MSG_REQUEST && c->state == CONN_READY) /* id 0 is ours */
+		conn_violation(c, MGR_EPROTO, "request id 0 is reserved");
 	else
 		conn_violation(c, rc, err);
 	msg_clear(&m);

@@ -138,6 +138,25 @@ static void assert_alive(int fd, uint64_t id)
 
 static const char nul_name[] = "ping\0junk"; /* 9 bytes */
 
+/* The same when the id-0 request also fails to decode (a name that is not
+ * UTF-8): still a violation of the id, not an error answered and served on. */
+static void test_id_zero_undecodable(void **state)
+{
+	(void)state;
+	int fd = harness_raw_session(h.path);
+	struct bytes q = {0};
+	put_field(&q, 3, nul_name, sizeof(nul_name) - 1); /* id 0: field 1 absent */
+	send_request(fd, &q);
+	struct msg r = {0};
+	assert_true(harness_raw_recv_msg(fd, &r, WAIT_MS));
+	assert_int_equal(r.kind, MSG_REPLY);
+	assert_int_equal(r.u.reply.id, 0);
+	assert_int_equal(r.u.reply.code, MGR_EPROTO);
+	msg_clear(&r);
+	assert_true(harness_raw_closed(fd, WAIT_MS));
+	close(fd);
+}
+
 /* Request{id, method: "ping\0junk"} in the plain form: the fast decoder
  * steps aside, protobuf-c would cut the name at the NUL. */
 static void test_method_nul(void **state)
@@ -255,6 +274,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_id_zero),
+		cmocka_unit_test(test_id_zero_undecodable),
 		cmocka_unit_test(test_method_and_batch),
 		cmocka_unit_test(test_method_nul),
 		cmocka_unit_test(test_method_nul_unknown_field),
