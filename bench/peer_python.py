@@ -15,6 +15,11 @@ import threading
 import time
 from multiprocessing.managers import SyncManager
 
+if os.environ.get("MGR_PY_BENCH") == "1":
+    # the same workloads through mgr's Python package (python/README.md):
+    # only the import changes, as for any program
+    from mgr.managers import SyncManager  # noqa: F811
+
 PREFILL = 1000  # keys in the dict that dict_get reads
 START_TIMEOUT_S = 60
 

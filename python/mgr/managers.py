@@ -220,7 +220,10 @@ class BaseManager(object):
         if isinstance(fn, _Builtin):
             return fn.make(self._client, *args, **kwds), exposed
         mgrtype = self._mgrtype(typeid, fn)
-        handle = self._client.create(mgrtype, None, (mgrtype, list(args), kwds or None))
+        try:
+            handle = self._client.create(mgrtype, None, (mgrtype, list(args), kwds or None))
+        except _errors.ModuleFailed as e:  # the callable raised in the manager (CPython: RemoteError)
+            raise RemoteError(str(e)) from None
         return handle, exposed
 
     @classmethod
@@ -315,9 +318,14 @@ for _name in PoolProxy._exposed_:
 del _name
 
 
-def _pool(*args, **kwds):
+def _pool(processes=None, initializer=None, initargs=(), maxtasksperchild=None, context=None):
+    # in the manager process (a fork of the program, mgrd's threads
+    # running): workers are forked from it, whatever the program's start
+    # method (spawn's main-module re-import does not apply to it)
+    import multiprocessing
     from multiprocessing import pool
-    return pool.Pool(*args, **kwds)
+    return pool.Pool(processes, initializer, initargs, maxtasksperchild,
+                     context or multiprocessing.get_context('fork'))
 
 
 SyncManager.register('AsyncResult', create_method=False)
