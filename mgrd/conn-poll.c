@@ -43,12 +43,16 @@ bool conn_poll_hint(const struct conn *c)
 	return conn_spin_state.ns && conn_spin_possible(c) && spin_machine_free();
 }
 
-/* Whether a client on the hot list runs on another CPU than cpu (ours). */
+/* Whether a client on the hot list runs on another CPU than cpu (ours)
+ * and may send: one with a parked call waits for its reply (a blocking
+ * get, acquire, wait), which only another client's call brings; that it
+ * looks awake says nothing about a next request, and polling for it takes
+ * the CPU the client who will release it needs. */
 static bool conn_spin_someone_elsewhere(const struct server *srv, uint32_t cpu)
 {
 	int n = 0;
 	for (const struct conn *o = srv->hot; o && n < CONN_SPIN_HOT; o = o->hot_next, n++)
-		if (o->state == CONN_READY && ring_peer_elsewhere(&o->ring->r, cpu))
+		if (o->state == CONN_READY && !o->n_parked && ring_peer_elsewhere(&o->ring->r, cpu))
 			return true;
 	return false;
 }
@@ -63,7 +67,10 @@ static bool conn_spin_wanted(const struct conn *c)
 void conn_poll_hot(struct conn *c)
 {
 	struct server *srv = c->srv;
-	ring_publish_cpu(&c->ring->r, spin_cpu()); /* for its choice to poll */
+	/* for its choice to poll; 0 while it has a call parked: its reply
+	 * waits for another client, so polling for it would only take that
+	 * client's CPU (the client stops at its next look) */
+	ring_publish_cpu(&c->ring->r, c->n_parked ? 0 : spin_cpu());
 	if (srv->hot == c)
 		return;
 	conn_poll_forget(c);
