@@ -3,14 +3,18 @@
  * written from the protocol document, which never polls for its reply - is
  * never told it polls, and `mgrd --no-spin` never does either. Checked on
  * the wire, not by timing. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <mgr/sync.h>
 
+#include "../libmgr/client.h"
 #include "harness.h"
 
 /* Pings on a raw session: whether any reply carried the spin hint (this
@@ -75,12 +79,72 @@ static void test_many_clients_no_hint(void **state)
 	harness_stop(&h);
 }
 
+/* A consumer parked in get: its reply waits for another client, so mgrd
+ * must not invite it to poll (the CPU hint in its ring goes to 0) - else
+ * the consumer polls for a reply only the producer can bring, and mgrd
+ * polls it back because it looks awake (issue 14's queue case). Checked
+ * on the ring's header, not by timing; bounded waits. */
+struct parked_get {
+	mgr_object *q;
+	int rc;
+};
+
+static void *parked_get_run(void *arg)
+{
+	struct parked_get *g = arg;
+	mgr_value *item = NULL;
+	g->rc = mgr_queue_get(g->q, true, 10000, &item);
+	mgr_value_free(item);
+	return NULL;
+}
+
+static uint32_t server_cpu_hint(mgr_client *c)
+{
+	return __atomic_load_n(&c->ring->r.shm->cpu[RING_SERVER], __ATOMIC_RELAXED);
+}
+
+static void test_parked_call_not_polled(void **state)
+{
+	(void)state;
+	struct harness h;
+	harness_start(&h, NULL);
+	mgr_client *consumer;
+	assert_int_equal(mgr_client_connect(h.path, &consumer), 0);
+	if (!consumer->ring) { /* MGR_RING_SIZE=0: no ring, no hint */
+		mgr_client_close(consumer);
+		harness_stop(&h);
+		skip();
+	}
+	mgr_object *pq, *cq;
+	assert_int_equal(mgr_queue_open(h.c, "parked", 0, &pq), 0);
+	assert_int_equal(mgr_queue_open(consumer, "parked", 0, &cq), 0);
+	assert_int_not_equal(server_cpu_hint(consumer), 0); /* the open: "poll for me" */
+	struct parked_get g = {cq, -1};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, parked_get_run, &g), 0);
+	bool zero = false; /* up to 5 s for mgrd to read and park the get */
+	for (int i = 0; i < 5000 && !zero; i++) {
+		zero = server_cpu_hint(consumer) == 0;
+		if (!zero)
+			nanosleep(&(struct timespec){0, 1000000}, NULL);
+	}
+	assert_int_equal(mgr_queue_put(pq, mgr_value_new_int(1), true, 5000), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(g.rc, 0);
+	assert_true(zero);
+	mgr_object_release(cq);
+	mgr_object_release(pq);
+	mgr_client_close(consumer);
+	harness_stop(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_socket_never_hinted),
 		cmocka_unit_test(test_no_spin),
 		cmocka_unit_test(test_many_clients_no_hint),
+		cmocka_unit_test(test_parked_call_not_polled),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
