@@ -84,4 +84,25 @@ int harness_fd_count(pid_t pid);
  * NULL): a waitpid()-style status. */
 bool harness_exited_within(pid_t pid, int ms, int *status);
 
+/* In a cmocka test: expr (an mgr call) must succeed; else the failure
+ * names the expression, the code and the client's message. */
+#define assert_ok(expr)                                                              \
+	do {                                                                        \
+		int err_ = (expr);                                                   \
+		if (err_)                                                            \
+			fail_msg("%s: %s: %s", #expr, mgr_errname(err_),                 \
+				 mgr_client_errmsg(NULL));                               \
+	} while (0)
+/* expr must fail with code, and the client's message must contain part. */
+#define assert_fails(expr, code, part)                                               \
+	do {                                                                        \
+		int err_ = (expr);                                                   \
+		if (err_ != (code))                                                  \
+			fail_msg("%s: got %s (%s), want %s", #expr, mgr_errname(err_),   \
+				 mgr_client_errmsg(NULL), mgr_errname(code));            \
+		if (!strstr(mgr_client_errmsg(NULL), (part)))                        \
+			fail_msg("%s: message '%s' lacks '%s'", #expr,                   \
+				 mgr_client_errmsg(NULL), (part));                       \
+	} while (0)
+
 #endif

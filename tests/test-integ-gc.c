@@ -32,14 +32,6 @@
 #define I(x) mgr_value_new_int(x)
 #define WAIT_MS 30000 /* bounded waits: a regression fails, never hangs */
 
-#define assert_ok(expr)                                                              \
-	do {                                                                        \
-		int err_ = (expr);                                                   \
-		if (err_)                                                            \
-			fail_msg("%s: %s: %s", #expr, mgr_errname(err_),                 \
-				 mgr_client_errmsg(NULL));                               \
-	} while (0)
-
 static mgr_object *gc_new(mgr_client *c, const char *type, const char *name)
 {
 	mgr_object *o = NULL;

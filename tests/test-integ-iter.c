@@ -22,25 +22,6 @@
 #define S(x) mgr_value_new_string(x)
 #define I(x) mgr_value_new_int(x)
 
-#define assert_ok(expr)                                                              \
-	do {                                                                        \
-		int err_ = (expr);                                                   \
-		if (err_)                                                            \
-			fail_msg("%s: %s: %s", #expr, mgr_errname(err_),                 \
-				 mgr_client_errmsg(NULL));                               \
-	} while (0)
-
-#define assert_fails(expr, code, part)                                               \
-	do {                                                                        \
-		int err_ = (expr);                                                   \
-		if (err_ != (code))                                                  \
-			fail_msg("%s: got %s (%s), want %s", #expr, mgr_errname(err_),   \
-				 mgr_client_errmsg(NULL), mgr_errname(code));            \
-		if (!strstr(mgr_client_errmsg(NULL), (part)))                        \
-			fail_msg("%s: message '%s' lacks '%s'", #expr,                   \
-				 mgr_client_errmsg(NULL), (part));                       \
-	} while (0)
-
 /* A fresh anonymous dict with keys 0..n-1, values k * 10. */
 static mgr_object *int_dict(mgr_client *c, int n)
 {

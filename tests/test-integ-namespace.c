@@ -21,25 +21,6 @@
 #define S(x) mgr_value_new_string(x)
 #define I(x) mgr_value_new_int(x)
 
-#define assert_ok(expr)                                                              \
-	do {                                                                        \
-		int err_ = (expr);                                                   \
-		if (err_)                                                            \
-			fail_msg("%s: %s: %s", #expr, mgr_errname(err_),                 \
-				 mgr_client_errmsg(NULL));                               \
-	} while (0)
-
-#define assert_fails(expr, code, part)                                               \
-	do {                                                                        \
-		int err_ = (expr);                                                   \
-		if (err_ != (code))                                                  \
-			fail_msg("%s: got %s (%s), want %s", #expr, mgr_errname(err_),   \
-				 mgr_client_errmsg(NULL), mgr_errname(code));            \
-		if (!strstr(mgr_client_errmsg(NULL), (part)))                        \
-			fail_msg("%s: message '%s' lacks '%s'", #expr,                   \
-				 mgr_client_errmsg(NULL), (part));                       \
-	} while (0)
-
 static void assert_formats(const mgr_value *v, const char *want)
 {
 	char buf[512];

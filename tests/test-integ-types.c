@@ -17,26 +17,6 @@
 #define S(x) mgr_value_new_string(x)
 #define I(x) mgr_value_new_int(x)
 
-/* err must be code, and the client's message must contain part. */
-#define assert_fails(expr, code, part)                                               \
-	do {                                                                        \
-		int err_ = (expr);                                                   \
-		if (err_ != (code))                                                  \
-			fail_msg("%s: got %s (%s), want %s", #expr, mgr_errname(err_),   \
-				 mgr_client_errmsg(NULL), mgr_errname(code));            \
-		if (!strstr(mgr_client_errmsg(NULL), (part)))                        \
-			fail_msg("%s: message '%s' lacks '%s'", #expr,                   \
-				 mgr_client_errmsg(NULL), (part));                       \
-	} while (0)
-
-#define assert_ok(expr)                                                              \
-	do {                                                                        \
-		int err_ = (expr);                                                   \
-		if (err_)                                                            \
-			fail_msg("%s: %s: %s", #expr, mgr_errname(err_),                 \
-				 mgr_client_errmsg(NULL));                               \
-	} while (0)
-
 
 /* The human form of v, for comparing whole containers in one line. */
 static void assert_value_is(const mgr_value *v, const char *want)
