@@ -84,6 +84,14 @@ int harness_fd_count(pid_t pid);
  * NULL): a waitpid()-style status. */
 bool harness_exited_within(pid_t pid, int ms, int *status);
 
+/* The tests' second local user, HARNESS_USER, made with useradd if it is
+ * missing (CI runs as root on a fresh machine; several tests may race to
+ * make it: each looks again after trying). Its uid and gid into *uid and
+ * *gid; false unless root (only root makes users, gives files away or
+ * setuid()s) or when it cannot be made: the caller skips. */
+#define HARNESS_USER "mgrtest1"
+bool harness_second_user(uid_t *uid, gid_t *gid);
+
 /* In a cmocka test: expr (an mgr call) must succeed; else the failure
  * names the expression, the code and the client's message. */
 #define assert_ok(expr)                                                              \

@@ -31,27 +31,13 @@
 #include "harness.h"
 
 #define WAIT_MS 10000
-#define OTHER "mgrtest1"
+#define OTHER HARNESS_USER
 
 static uid_t other_uid;
 static gid_t other_gid;
 
-/* The second uid, made if missing (CI runs as root). False: skip. */
-static bool other_user(void)
-{
-	if (geteuid() != 0)
-		return false;
-	struct passwd *pw = getpwnam(OTHER);
-	if (!pw && system("useradd --system --no-create-home --shell /usr/sbin/nologin " OTHER
-			  " >/dev/null 2>&1") == -1)
-		return false;
-	pw = pw ? pw : getpwnam(OTHER);
-	if (!pw)
-		return false;
-	other_uid = pw->pw_uid;
-	other_gid = pw->pw_gid;
-	return true;
-}
+/* The second uid (harness_second_user). False: skip. */
+static bool other_user(void) { return harness_second_user(&other_uid, &other_gid); }
 
 #define NEED_OTHER()                                                                         \
 	do {                                                                                 \

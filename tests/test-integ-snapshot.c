@@ -37,7 +37,7 @@
 #include "harness.h"
 
 #define WAIT_MS 10000
-#define ATTACKER "mgrtest1" /* a second local user */
+#define ATTACKER HARNESS_USER /* a second local user */
 
 struct env {
 	char dir[64];
@@ -579,25 +579,9 @@ static void test_custom_type(void **state)
 
 /* ---- trust: a second uid, shared directories, special files ---- */
 
-/* The attacker's uid and gid into e, made with useradd if missing. False
- * unless root (only root can make a user, give files away or setuid). */
-static bool attacker(struct env *e)
-{
-	if (geteuid() != 0)
-		return false;
-	struct passwd *pw = getpwnam(ATTACKER);
-	if (!pw) { /* another test may be making it now: look again either way */
-		int rc = system("useradd --system --no-create-home --shell /usr/sbin/nologin "
-				ATTACKER " >/dev/null 2>&1");
-		(void)rc;
-		pw = getpwnam(ATTACKER);
-	}
-	assert_non_null(pw);
-	e->auid = pw->pw_uid;
-	e->agid = pw->pw_gid;
-	assert_int_not_equal(e->auid, 0);
-	return true;
-}
+/* The attacker's uid and gid into e (harness_second_user). False unless
+ * root (only root can make a user, give files away or setuid). */
+static bool attacker(struct env *e) { return harness_second_user(&e->auid, &e->agid); }
 
 #define NEED_ATTACKER(e)                                                                  \
 	do {                                                                              \

@@ -36,7 +36,7 @@
 
 #define WAIT_MS 10000
 #define NOBODY 65534
-#define TEST_USER "mgrtest1"
+#define TEST_USER HARNESS_USER
 #define GROUP_SOCK 64123 /* the socket's group in the item 6 tests */
 #define GROUP_ADMIT 64124 /* the group --allow-gid admits */
 
@@ -60,17 +60,10 @@ static int group_setup(void **state)
 		print_message("integ-trust: not root: the tests that need a second uid are skipped\n");
 		return 0;
 	}
-	if (!getpwnam(TEST_USER) &&
-	    system("useradd --system --no-create-home --shell /usr/sbin/nologin " TEST_USER
-		   " >/dev/null 2>&1") != 0 && !getpwnam(TEST_USER)) {
+	if (!harness_second_user(&test_uid, &test_gid)) {
 		print_message("integ-trust: cannot create user %s: skipped\n", TEST_USER);
 		return 0;
 	}
-	struct passwd *pw = getpwnam(TEST_USER);
-	if (!pw)
-		return 0;
-	test_uid = pw->pw_uid;
-	test_gid = pw->pw_gid;
 	int fd = open("/tmp/mgr-integ-trust.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0 || flock(fd, LOCK_EX)) /* held until we exit */
 		return -1;
