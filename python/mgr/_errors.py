@@ -40,13 +40,14 @@ ModuleFailed = _make("ModuleFailed", RuntimeError, doc="EMODULE: a served type's
 NoAttribute = _make("NoAttribute", AttributeError, doc="ENOATTR")
 Stop = _make("Stop", StopIteration, doc="ESTOP")
 Changed = _make("Changed", RuntimeError, doc="ECHANGED")
+PipeEnded = _make("PipeEnded", EOFError, doc="EEOF: the pipe's other end is gone (Connection.recv's EOFError)")
 
 ERROR_MAP = {
     2: ConnectionLost, 3: ConnectionLost, 4: Timeout, 5: NoObject, 6: NoMethod, 7: BadArgs,
     8: WrongType, 9: NoKey, 10: BadIndex, 11: Exists, 12: NoType, 13: Limit, 14: BadText,
     15: NotPermitted, 16: ConnectionLost, 17: ConnectionLost, 18: BadState, 19: Broken,
     20: Canceled, 21: Empty, 22: Full, 23: NotFound, 24: BadArgs, 25: ShuttingDown, 26: Range,
-    27: ModuleFailed, 28: NoAttribute, 29: Stop, 30: Changed,
+    27: ModuleFailed, 28: NoAttribute, 29: Stop, 30: Changed, 31: PipeEnded,
 }
 
 

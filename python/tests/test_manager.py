@@ -36,6 +36,14 @@ def test_dict_and_list(m):
     assert len(lst) == 5 and 5 in lst
 
 
+def test_every_error_code_mapped():
+    """Each code mgrd sends (2 .. MGR_EEOF = 31, libmgr's mgr/error.h) has
+    its exception: a new code without one would surface as a bare Error."""
+    from mgr._errors import ERROR_MAP
+    assert set(range(2, 32)) <= set(ERROR_MAP)
+    assert issubclass(ERROR_MAP[31], EOFError)
+
+
 def test_errors_map(m):
     q = m.Queue(1)
     q.put(1)
