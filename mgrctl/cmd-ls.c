@@ -184,6 +184,53 @@ static int cmd_show_zero(struct ctl *ctl)
 	return rc;
 }
 
+/* --all: the whole dict or list, walked with an iterator in batches of
+ * 1,000, each entry printed as it comes: a million-entry dict never
+ * travels as one reply, nor sits whole in mgrctl. */
+static int cmd_show_walk(struct ctl *ctl, const char *obj, const char *type)
+{
+	bool dict = !strcmp(type, "dict");
+	if (!dict && strcmp(type, "list"))
+		return CTL_OK; /* not a container: describe showed it all */
+	mgr_object *o;
+	mgr_iter *it = NULL;
+	int rc = ctl_object(ctl, obj, &o);
+	if (rc)
+		return rc;
+	int err = dict ? mgr_dict_iter_open(o, MGR_DICT_ITEMS, 1000, &it)
+		       : mgr_list_iter_open(o, 1000, &it);
+	const mgr_value *e;
+	char k[256], v[4096];
+	for (int64_t i = 0; !err && !(err = mgr_iter_next(it, &e)); i++)
+		if (dict)
+			printf("%s\t%s\n", mgr_value_format(mgr_value_list_get(e, 0), k, sizeof(k)),
+			       mgr_value_format(mgr_value_list_get(e, 1), v, sizeof(v)));
+		else
+			printf("%" PRId64 "\t%s\n", i, mgr_value_format(e, v, sizeof(v)));
+	mgr_iter_close(it);
+	ctl_object_done(ctl, o);
+	if (err == MGR_ESTOP)
+		return CTL_OK;
+	return ctl_fail_code(err, "%s: %s", obj, mgr_client_errmsg(ctl->client));
+}
+
+static int cmd_show_all(struct ctl *ctl, const char *obj, mgr_value *target)
+{
+	if (ctl->json)
+		return ctl_usage(ctl, "--all prints text; `mgrctl dump` gives JSON");
+	mgr_value *d = NULL, *args[] = {target, mgr_value_new_int(0)};
+	int rc = ctl_manager(ctl, "describe", args, 2, &d);
+	if (rc)
+		return rc;
+	cmd_show_header(d);
+	putchar('\n');
+	const mgr_value *type = ctl_get(d, "type");
+	rc = cmd_show_walk(ctl, obj, mgr_value_kind(type) == MGR_STRING
+					     ? mgr_value_string(type, NULL) : "");
+	mgr_value_free(d);
+	return rc;
+}
+
 int cmd_show(struct ctl *ctl, int argc, char **argv)
 {
 	(void)argc;
@@ -197,6 +244,8 @@ int cmd_show(struct ctl *ctl, int argc, char **argv)
 		mgr_value_free(target);
 		return cmd_show_zero(ctl);
 	}
+	if (ctl->flag)
+		return cmd_show_all(ctl, argv[0], target);
 	mgr_value *args[] = {target, mgr_value_new_int(limit)};
 	return ctl_view(ctl, "describe", args, 2, cmd_show_print);
 }

@@ -114,6 +114,47 @@ static void test_objects(void **state)
 	json_decref(j);
 }
 
+/* show --all walks a whole dict (2,500 entries, more than two batches of
+ * the iterator) and a list, printing every entry once; a counter shows its
+ * header only; --json with --all is a usage error. */
+static void test_show_all(void **state)
+{
+	(void)state;
+	mgr_object *d, *l;
+	assert_int_equal(mgr_dict_open(h.c, "walk", &d), 0);
+	assert_int_equal(mgr_list_open(h.c, "walkl", &l), 0);
+	for (int i = 0; i < 2500; i++)
+		assert_int_equal(mgr_dict_set(d, mgr_value_new_int(i), mgr_value_new_int(i * 2)), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(mgr_list_append(l, mgr_value_new_string("x")), 0);
+	struct run r;
+	assert_int_equal(ctl_run(&r, "show", "walk", "--all", NULL), 0);
+	int lines = 0;
+	for (const char *p = r.out; (p = strchr(p, '\t')); p++)
+		lines++;
+	assert_int_equal(lines, 2500);
+	assert_non_null(strstr(r.out, "\n0\t0\n"));
+	assert_non_null(strstr(r.out, "\n2499\t4998\n"));
+	assert_null(strstr(r.out, "shown (--limit N)"));
+	run_free(&r);
+	assert_int_equal(ctl_run(&r, "show", "walkl", "--all", NULL), 0);
+	assert_non_null(strstr(r.out, "\n2\t\"x\"\n"));
+	run_free(&r);
+	assert_int_equal(ctl_run(&r, "create", "counter", "walkc", "5", NULL), 0);
+	run_free(&r);
+	assert_int_equal(ctl_run(&r, "show", "walkc", "--all", NULL), 0);
+	assert_null(strchr(r.out, '\t')); /* the header, no entries */
+	run_free(&r);
+	assert_int_equal(ctl_run(&r, "rm", "walkc", NULL), 0);
+	run_free(&r);
+	assert_int_equal(ctl_run(&r, "--json", "show", "walk", "--all", NULL), 2);
+	run_free(&r);
+	mgr_object_delete(d);
+	mgr_object_delete(l);
+	mgr_object_release(d);
+	mgr_object_release(l);
+}
+
 static void test_types_methods(void **state)
 {
 	(void)state;
@@ -532,7 +573,7 @@ int main(void)
 		cmocka_unit_test(test_errors),	      cmocka_unit_test(test_monitor),
 		cmocka_unit_test(test_json_errors),   cmocka_unit_test(test_timeout_show_ls),
 		cmocka_unit_test(test_dump_load),     cmocka_unit_test(test_monitor_stream),
-		cmocka_unit_test(test_save),
+		cmocka_unit_test(test_save),          cmocka_unit_test(test_show_all),
 	};
 	const struct CMUnitTest last[] = {cmocka_unit_test(test_shutdown)};
 	int failed = cmocka_run_group_tests_name("mgrctl", tests, setup, teardown);
