@@ -216,8 +216,10 @@ static int cmd_show_walk(struct ctl *ctl, const char *obj, const char *type)
 
 static int cmd_show_all(struct ctl *ctl, const char *obj, mgr_value *target)
 {
-	if (ctl->json)
+	if (ctl->json) {
+		mgr_value_free(target);
 		return ctl_usage(ctl, "--all prints text; `mgrctl dump` gives JSON");
+	}
 	mgr_value *d = NULL, *args[] = {target, mgr_value_new_int(0)};
 	int rc = ctl_manager(ctl, "describe", args, 2, &d);
 	if (rc)
