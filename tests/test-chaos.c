@@ -1000,7 +1000,12 @@ static void chaos_check_counters(struct chaos *ch, struct parent_objs *o)
 			mgr_value *pay = NULL;
 			assert_int_equal(mgr_call(o->emp[i], "history", NULL, 0, &pay), 0);
 			v = (int64_t)mgr_value_len(pay); /* one raise of 1 each */
-			assert_in_range(v, s->acked[REC_EMP], s->acked[REC_EMP] + 1);
+			/* A dead worker's last raise may run after a later worker's
+			 * acknowledged one (calls of different sessions are not
+			 * ordered; on the worker pool the dead one's may be read
+			 * late): at most one unacknowledged raise per death. Seen
+			 * once under ASan on the socket: 108 with 106 acknowledged. */
+			assert_in_range(v, s->acked[REC_EMP], s->acked[REC_EMP] + 1 + s->deaths);
 			mgr_value_free(pay);
 		}
 	}
