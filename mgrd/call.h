@@ -44,12 +44,6 @@ int call_return_borrowed(struct call *c, const mgr_value *v);
 int call_return_int(struct call *c, int64_t i);
 int call_return_bool(struct call *c, bool b);
 
-/* A new object of type t (named, or anonymous when name is NULL) built
- * from c's args and made by c's session, which owns it (with c->mode, see
- * policy.h): *ref (caller owns) is its ref
- * value, which holds it until the reply hands it to the session. */
-int call_create(struct call *c, const struct type *t, const char *name, mgr_value **ref);
-
 /* EARGS when c carries more constructor arguments than t takes (its
  * ctor_args row, type.h); 0 when it takes that many or does not say. */
 int arg_ctor_check(struct call *c, const struct type *t);

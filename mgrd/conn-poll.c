@@ -23,7 +23,7 @@
 
 #include "../common/spin.h"
 #include "conn-ring.h"
-#include "conn.h"
+#include "conn-state.h"
 #include "state.h"
 
 #define CONN_SPIN_HOT 16 /* rings polled */
@@ -139,20 +139,16 @@ static int conn_spin_any_ready(void *arg)
 	return SPIN_WAIT;
 }
 
-ssize_t conn_poll_recv(struct conn *c, void *buf, size_t n)
+/* Polls every ring for a request, while polling can pay: the ring that
+ * has one (woken up, on the awake list), or NULL to stop. While the loop
+ * polls, no ring asks to be woken, so clients do not write the eventfd. */
+struct conn *conn_poll_next(struct conn *c, int served)
 {
-	return spin_recv(&conn_spin_state, c->fd, buf, n);
-}
-
-/* Polls every ring; serves whichever has a request. While the loop polls,
- * no ring asks to be woken, so clients do not write the eventfd. */
-void conn_poll_more(struct conn *c)
-{
-	for (int served = 0; served < CONN_SPIN_MAX_FRAMES && conn_spin_wanted(c); served++) {
-		struct conn_spin_any any = {c->srv, NULL, 0};
-		if (!spin_poll(&conn_spin_state, conn_spin_any_ready, &any))
-			return;
-		conn_poll_awake(any.ready);
-		conn_read_once(any.ready, false);
-	}
+	if (served >= CONN_SPIN_MAX_FRAMES || !conn_spin_wanted(c))
+		return NULL;
+	struct conn_spin_any any = {c->srv, NULL, 0};
+	if (!spin_poll(&conn_spin_state, conn_spin_any_ready, &any))
+		return NULL;
+	conn_poll_awake(any.ready);
+	return any.ready;
 }

@@ -12,15 +12,13 @@
 struct conn;
 struct server;
 
-/* After c's read made calls: poll the hot rings for more, answering what
- * comes, while a client on them runs on another CPU (never a socket). */
-void conn_poll_more(struct conn *c);
+/* After c's read made calls (served of them polled for so far): the next
+ * ring with a request, polled for while a client on the hot rings runs on
+ * another CPU (never a socket), or NULL. conn.c reads it; this file never
+ * calls back into conn.c. */
+struct conn *conn_poll_next(struct conn *c, int served);
 /* The hint in a reply to c (Reply.spin): we will poll for its next call. */
 bool conn_poll_hint(const struct conn *c);
-/* recv() on c's socket, polling for up to the budget (-1, EAGAIN: nothing);
- * unused since sockets are never polled, kept for conn.c's read path. */
-ssize_t conn_poll_recv(struct conn *c, void *buf, size_t n);
-
 /* The hot list: c made calls through its ring (first in line now; mgrd's
  * CPU published in its ring); c is closing (off the list). */
 void conn_poll_hot(struct conn *c);
@@ -29,10 +27,5 @@ void conn_poll_forget(struct conn *c);
  * ring on it asks to be woken again. */
 void conn_poll_awake(struct conn *c);
 void conn_poll_sleep_all(struct server *srv);
-
-/* From conn.c: one read into c's input and the answers to it; polling:
- * poll the socket a moment first. 1 if it made calls, 0 if not, -1 if
- * nothing came or c was closed. */
-int conn_read_once(struct conn *c, bool polling);
 
 #endif

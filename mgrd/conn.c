@@ -573,7 +573,9 @@ static void conn_after_input(struct conn *c, size_t held_before, size_t off_befo
 	}
 }
 
-int conn_read_once(struct conn *c, bool polling)
+/* One read into c's input and the answers to it: 1 if it made calls, 0 if
+ * not, -1 if nothing came or c was closed. */
+static int conn_read_once(struct conn *c)
 {
 	uint8_t *room = conn_in_room(c);
 	if (!room) {
@@ -581,7 +583,7 @@ int conn_read_once(struct conn *c, bool polling)
 		return -1;
 	}
 	size_t len = c->in.cap - c->in.len;
-	ssize_t n = polling && !c->ring ? conn_poll_recv(c, room, len) : conn_recv(c, room, len);
+	ssize_t n = conn_recv(c, room, len);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return -1;
 	if (n <= 0) {
@@ -601,8 +603,11 @@ int conn_read_once(struct conn *c, bool polling)
 /* Reads what is there, answers it, and polls for more a moment. */
 static void conn_pull(struct conn *c)
 {
-	if (conn_read_once(c, false) > 0)
-		conn_poll_more(c);
+	if (conn_read_once(c) <= 0)
+		return;
+	struct conn *next;
+	for (int served = 0; (next = conn_poll_next(c, served)); served++)
+		conn_read_once(next);
 }
 
 /* Once the ring is up, the socket only tells us the client is gone. */

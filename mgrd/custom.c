@@ -9,6 +9,7 @@
 #include "mgr/server.h"
 
 #include "call.h"
+#include "call-create.h"
 #include "pool.h"
 #include "state.h"
 #include "type.h"

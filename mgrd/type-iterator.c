@@ -10,6 +10,7 @@
 
 #include "../common/codec.h"
 #include "call.h"
+#include "call-create.h"
 #include "registry.h"
 #include "state.h"
 #include "type-iterator.h"

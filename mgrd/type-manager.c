@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "log.h"
 #include "call.h"
+#include "call-create.h"
 #include "gc.h"
 #include "manager.h"
 #include "monitor.h"

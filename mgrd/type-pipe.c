@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "call.h"
+#include "call-create.h"
 #include "conn.h"
 #include "gc.h"
 #include "row.h"
