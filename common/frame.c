@@ -494,16 +494,15 @@ static enum frame_limit frame_request_walk(const struct msg_request *q,
 	return lim->max_items && items > lim->max_items ? FRAME_LIMIT_ITEMS : FRAME_LIMIT_NONE;
 }
 
-int frame_request_fits(const struct msg_request *q, const struct frame_limits *lim,
-		       enum frame_limit *broke, char *err, size_t errlen)
+int frame_request_prepare(struct frame_out *fo, const struct msg *m,
+			  const struct frame_limits *lim, enum frame_limit *broke, char *err,
+			  size_t errlen)
 {
 	size_t call, arg;
-	struct frame_out fo = {0};
-	struct msg m = {.kind = MSG_REQUEST};
+	const struct msg_request *q = &m->u.request;
 	enum frame_limit why = frame_request_walk(q, lim, &call, &arg);
-	m.u.request = *q; /* only sized, after the depth is known to be bounded */
-	if (!why && lim->max_frame &&
-	    (frame_prepare(&fo, &m) || fo.size - FRAME_HEADER > lim->max_frame))
+	int rc = why ? 0 : frame_prepare(fo, m); /* sized only once the depth is bounded */
+	if (!why && lim->max_frame && (rc || fo->size - FRAME_HEADER > lim->max_frame))
 		why = FRAME_LIMIT_SIZE;
 	if (broke)
 		*broke = why;
@@ -519,9 +518,19 @@ int frame_request_fits(const struct msg_request *q, const struct frame_limits *l
 			 "(max_items)", lim->max_items);
 	else if (why == FRAME_LIMIT_SIZE)
 		snprintf(err, errlen, "the call is %zu bytes, over the manager's limit of %u "
-			 "(max_frame)", fo.size ? fo.size - FRAME_HEADER : (size_t)UINT32_MAX,
+			 "(max_frame)", rc ? (size_t)UINT32_MAX : fo->size - FRAME_HEADER,
 			 lim->max_frame);
-	return why ? MGR_ELIMIT : 0;
+	return why ? MGR_ELIMIT : rc;
+}
+
+int frame_request_fits(const struct msg_request *q, const struct frame_limits *lim,
+		       enum frame_limit *broke, char *err, size_t errlen)
+{
+	struct frame_out fo = {0};
+	struct msg m = {.kind = MSG_REQUEST};
+	m.u.request = *q;
+	int rc = frame_request_prepare(&fo, &m, lim, broke, err, errlen);
+	return rc == MGR_ELIMIT ? rc : 0;
 }
 
 /* ---- encode ----

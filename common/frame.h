@@ -41,6 +41,14 @@ int frame_decode(const uint8_t *p, size_t len, const struct frame_limits *lim,
  * max_depth + 1, so an absurdly deep value costs no more than a legal one. */
 int frame_request_fits(const struct msg_request *q, const struct frame_limits *lim,
 		       enum frame_limit *broke, char *err, size_t errlen);
+/* The same for a sender about to write m (a MSG_REQUEST): checks the walk,
+ * then prepares *fo (frame_prepare, below) and checks its size, so the
+ * request is sized once. 0 with *fo ready to write; MGR_ELIMIT as above;
+ * frame_prepare's error when no limit was broken. */
+struct frame_out;
+int frame_request_prepare(struct frame_out *fo, const struct msg *m,
+			  const struct frame_limits *lim, enum frame_limit *broke, char *err,
+			  size_t errlen);
 
 /* A frame sized for writing: size first, then the bytes straight into the
  * caller's buffer (no allocation). */

@@ -22,9 +22,7 @@ int mgr_call_async(mgr_object *o, const char *method, mgr_value *const *args,
 				  .nargs = nargs};
 	f->client = o->client;
 	pthread_mutex_lock(&f->client->mu);
-	int err = call_check(f->client, o, &req);
-	if (!err)
-		err = client_submit(f->client, o, &req, &f->p);
+	int err = client_submit(f->client, o, &req, &f->p);
 	pthread_mutex_unlock(&f->client->mu);
 	if (err) {
 		free(f);

@@ -5,34 +5,11 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#include "../common/frame.h"
 #include "../common/value.h"
 
 #define CALL_MAX_ARGS 16
-
-/* The request as client_submit() will write it: the next id, and the
- * largest thread id first; only a size over max_frame by the few bytes
- * that assumption adds asks the kernel for the real one. c->limits are
- * those of the last Welcome (a reconnect to a restarted manager with other
- * limits is checked against the old ones once; mgrd checks too). */
-int call_check(mgr_client *c, const mgr_object *o, const struct msg_request *req)
-{
-	char why[256];
-	enum frame_limit broke;
-	struct msg_request q = *req;
-	q.object = o->id;
-	q.id = c->next_id + 1;
-	q.thread = UINT64_MAX;
-	int err = frame_request_fits(&q, &c->limits, &broke, why, sizeof(why));
-	if (err && broke == FRAME_LIMIT_SIZE) {
-		q.thread = (uint64_t)syscall(SYS_gettid); /* what client_submit sends */
-		err = frame_request_fits(&q, &c->limits, NULL, why, sizeof(why));
-	}
-	return err ? client_fail(err, "%s", why) : 0;
-}
 
 int call_run(mgr_object *o, struct msg_request *req, mgr_value **result)
 {
@@ -40,9 +17,7 @@ int call_run(mgr_object *o, struct msg_request *req, mgr_value **result)
 	struct pending p = {0};
 	client_set_error("%s", "");
 	pthread_mutex_lock(&c->mu);
-	int err = call_check(c, o, req);
-	if (!err)
-		err = client_submit(c, o, req, &p);
+	int err = client_submit(c, o, req, &p);
 	if (!err)
 		err = client_finish(c, &p, req->timeout_ms, result); /* bounded, 0: none */
 	pthread_mutex_unlock(&c->mu);

@@ -210,23 +210,28 @@ static int client_send(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* Appends one frame to the write buffer. */
+/* Appends one prepared frame to the write buffer. */
+static int client_queue_frame(mgr_client *c, const struct frame_out *fo)
+{
+	if (c->wcap - c->wlen < fo->size) {
+		size_t cap = c->wcap ? c->wcap : 4096;
+		while (cap - c->wlen < fo->size)
+			cap *= 2;
+		if (client_grow(&c->wbuf, &c->wcap, c->wlen, cap))
+			return MGR_ENOMEM;
+	}
+	frame_write(fo, c->wbuf + c->wlen);
+	c->wlen += fo->size;
+	return 0;
+}
+
 static int client_queue_msg(mgr_client *c, const struct msg *m)
 {
 	struct frame_out fo;
 	int err = frame_prepare(&fo, m);
 	if (err)
 		return client_fail(err, "cannot encode the request: %s", mgr_strerror(err));
-	if (c->wcap - c->wlen < fo.size) {
-		size_t cap = c->wcap ? c->wcap : 4096;
-		while (cap - c->wlen < fo.size)
-			cap *= 2;
-		if (client_grow(&c->wbuf, &c->wcap, c->wlen, cap))
-			return MGR_ENOMEM;
-	}
-	frame_write(&fo, c->wbuf + c->wlen);
-	c->wlen += fo.size;
-	return 0;
+	return client_queue_frame(c, &fo);
 }
 
 int client_flush(mgr_client *c)
@@ -492,7 +497,6 @@ static int client_open_tcp(mgr_client *c)
 {
 	int err = client_tcp_open(c);
 	if (!err) {
-		c->pid = getpid();
 		c->rlen = 0;
 		c->session = 0;
 		c->peer_spins = false;
@@ -530,7 +534,6 @@ static int client_open_once(mgr_client *c, uint32_t ring)
 		client_keep_error_disconnect(c);
 		return err;
 	}
-	c->pid = getpid();
 	c->rlen = 0;
 	c->session = 0; /* handshaking: read with recvmsg, for the ring's fds */
 	c->peer_spins = false;
@@ -712,11 +715,20 @@ int client_submit(mgr_client *c, const mgr_object *o, struct msg_request *req,
 	if (err)
 		return err;
 	struct msg m = {.kind = MSG_REQUEST};
+	struct frame_out fo;
+	char why[256];
 	req->object = o->id;
 	req->thread = client_thread_id();
-	req->id = ++c->next_id;
+	req->id = c->next_id + 1;
 	m.u.request = *req;
-	err = client_queue_msg(c, &m);
+	/* Checked against the Welcome's limits as it will be written, and
+	 * sized once: over a limit, the call fails and the session stays. */
+	err = frame_request_prepare(&fo, &m, &c->limits, NULL, why, sizeof(why));
+	if (err == MGR_ELIMIT)
+		return client_fail(err, "%s", why);
+	c->next_id++;
+	err = err ? client_fail(err, "cannot encode the request: %s", mgr_strerror(err))
+		  : client_queue_frame(c, &fo);
 	if (!err && c->wlen >= 65536)
 		err = client_flush(c);
 	if (err) {
@@ -736,21 +748,6 @@ int client_finish(mgr_client *c, struct pending *p, uint32_t timeout_ms, mgr_val
 	client_unlink(c, p);
 	int err = client_result(p, result);
 	msg_clear(&p->reply);
-	return err;
-}
-
-int client_call(mgr_client *c, const mgr_object *o, const char *method,
-		mgr_value *const *args, size_t nargs, uint32_t timeout_ms, mgr_value **result)
-{
-	struct pending p = {0};
-	struct msg_request req = {.method = (char *)method, .args = (mgr_value **)args,
-				  .nargs = nargs, .timeout_ms = timeout_ms};
-	client_errbuf[0] = '\0';
-	pthread_mutex_lock(&c->mu);
-	int err = client_submit(c, o, &req, &p);
-	if (!err)
-		err = client_finish(c, &p, timeout_ms, result);
-	pthread_mutex_unlock(&c->mu);
 	return err;
 }
 

@@ -41,7 +41,6 @@ struct mgr_client {
 	char name[64];
 	uid_t server_uid; /* also trusted as the manager's uid; (uid_t)-1: none */
 	int fd;        /* -1: not connected */
-	pid_t pid;     /* the process that opened fd */
 	uint64_t gen;  /* fork generation the state belongs to (else: the child's
 			* first call adopts what the fork handler left) */
 	uint64_t next_id, session;
@@ -80,11 +79,6 @@ struct client_ring {
 	bool doorbell; /* fd mode: mgrd rings the socket instead of a futex */
 	bool orphan;   /* disconnected while the reader had it */
 };
-
-/* One round trip to object o: args borrowed; *result (may be NULL): caller
- * owns. Sets the thread's error message on failure. */
-int client_call(mgr_client *c, const mgr_object *o, const char *method,
-		mgr_value *const *args, size_t nargs, uint32_t timeout_ms, mgr_value **result);
 
 /* The two halves of a call, for the async face. With the lock held:
  * submit queues the request (sent at the next flush or wait); wait waits
