@@ -339,3 +339,51 @@ bool harness_second_user(uid_t *uid, gid_t *gid)
 	*gid = pw->pw_gid;
 	return true;
 }
+
+void harness_start_logged(const char *const *args, const char *prefix, char log[64],
+			  mgr_manager **m, mgr_client **c, uint32_t timeout_ms)
+{
+	snprintf(log, 64, "/tmp/%s-XXXXXX", prefix);
+	int logfd = mkstemp(log);
+	assert_true(logfd >= 0);
+	fflush(stderr);
+	int saved = dup(2);
+	assert_true(saved >= 0 && dup2(logfd, 2) == 2);
+	mgr_manager_opts o = {.args = args};
+	int err = mgr_manager_start(&o, m);
+	dup2(saved, 2);
+	close(saved);
+	close(logfd);
+	if (err)
+		fail_msg("mgr_manager_start: %s: %s", mgr_strerror(err), mgr_client_errmsg(NULL));
+	err = mgr_client_connect(mgr_manager_address(*m), c);
+	if (err)
+		fail_msg("connect: %s: %s", mgr_strerror(err), mgr_client_errmsg(NULL));
+	mgr_client_set_timeout(*c, timeout_ms);
+}
+
+int harness_log_count(const char *log, const char *needle, long *sum)
+{
+	FILE *f = fopen(log, "r");
+	assert_non_null(f);
+	char line[2048];
+	int n = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strstr(line, needle))
+			continue;
+		n++;
+		const char *s = strstr(line, "suppressed ");
+		if (sum && s)
+			*sum += strtol(s + 11, NULL, 10);
+	}
+	fclose(f);
+	return n;
+}
+
+void harness_log_clean(const char *log)
+{
+	int bad = harness_log_count(log, "runtime error", NULL) +
+		  harness_log_count(log, "Sanitizer", NULL);
+	if (bad)
+		fail_msg("mgrd reported %d sanitizer findings; see %s", bad, log);
+}

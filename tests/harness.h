@@ -84,6 +84,18 @@ int harness_fd_count(pid_t pid);
  * NULL): a waitpid()-style status. */
 bool harness_exited_within(pid_t pid, int ms, int *status);
 
+/* Starts mgrd (args NULL-terminated, may be NULL) with its stderr in a new
+ * file /tmp/<prefix>-XXXXXX, whose path goes to log (the child inherits fd
+ * 2, so it points at the file around the start); connects *c with
+ * timeout_ms on its calls, so a starved call fails instead of hanging. */
+void harness_start_logged(const char *const *args, const char *prefix, char log[64],
+			  mgr_manager **m, mgr_client **c, uint32_t timeout_ms);
+/* Lines of the log file holding needle; *sum (may be NULL) adds the number
+ * after "suppressed " in each. */
+int harness_log_count(const char *log, const char *needle, long *sum);
+/* Fails the test if mgrd's log holds sanitizer reports. */
+void harness_log_clean(const char *log);
+
 /* The tests' second local user, HARNESS_USER, made with useradd if it is
  * missing (CI runs as root on a fresh machine; several tests may race to
  * make it: each looks again after trying). Its uid and gid into *uid and

@@ -448,6 +448,20 @@ static int in_child(int (*fn)(const char *), const char *path)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* A client on sock once the server has noticed a slot freed (on its own
+ * time): connects are retried within WAIT_MS. */
+static mgr_client *connect_once_freed(const char *sock)
+{
+	mgr_client *c = NULL;
+	int err = -1;
+	int64_t deadline = clock_now_ms() + WAIT_MS;
+	do {
+		err = mgr_client_connect(sock, &c);
+	} while (err && clock_now_ms() < deadline);
+	assert_int_equal(err, 0);
+	return c;
+}
+
 /* Let 65534 reach the socket: mgrd made it 0600 in a 0700 directory (the
  * modes test checks that); a peer check is what is tested here. */
 static void open_up(const struct env *e)
@@ -511,12 +525,7 @@ static void test_max_conns(void **state)
 	assert_int_equal(harness_info(c2, "sessions"), 2);
 	/* a slot frees when one leaves (the server notices on its own time) */
 	mgr_client_close(c1);
-	int err = -1;
-	int64_t deadline = clock_now_ms() + WAIT_MS;
-	do {
-		err = mgr_client_connect(e->sock, &c3);
-	} while (err && clock_now_ms() < deadline);
-	assert_int_equal(err, 0);
+	c3 = connect_once_freed(e->sock);
 	assert_int_equal(harness_info(c3, "sessions"), 2);
 	mgr_client_close(c2);
 	mgr_client_close(c3);
@@ -551,12 +560,7 @@ static void test_max_conns_per_uid(void **state)
 		assert_int_equal(in_child(as_nobody_ping, e->sock), 0);
 	}
 	mgr_client_close(c1);
-	int err = -1;
-	int64_t deadline = clock_now_ms() + WAIT_MS;
-	do {
-		err = mgr_client_connect(e->sock, &c3);
-	} while (err && clock_now_ms() < deadline);
-	assert_int_equal(err, 0);
+	c3 = connect_once_freed(e->sock);
 	assert_int_equal(harness_info(c3, "sessions"), 2);
 	mgr_client_close(c2);
 	mgr_client_close(c3);

@@ -56,43 +56,14 @@ struct ex {
 
 static void ex_start(struct ex *e, const char *const *args)
 {
-	snprintf(e->log, sizeof(e->log), "/tmp/mgr-exhaust-log-XXXXXX");
-	int logfd = mkstemp(e->log);
-	assert_true(logfd >= 0);
-	fflush(stderr);
-	int saved = dup(2);
-	assert_true(saved >= 0 && dup2(logfd, 2) == 2);
-	mgr_manager_opts o = {.args = args};
-	int err = mgr_manager_start(&o, &e->m);
-	dup2(saved, 2);
-	close(saved);
-	close(logfd);
-	if (err)
-		fail_msg("mgr_manager_start: %s: %s", mgr_strerror(err), mgr_client_errmsg(NULL));
+	harness_start_logged(args, "mgr-exhaust-log", e->log, &e->m, &e->c, WAIT_MS);
 	e->pid = mgr_manager_pid(e->m);
 	e->path = mgr_manager_address(e->m);
-	assert_int_equal(mgr_client_connect(e->path, &e->c), 0);
-	mgr_client_set_timeout(e->c, WAIT_MS);
 }
 
-/* Lines of mgrd's log so far holding needle; *sum (may be NULL) adds the
- * number after "suppressed " in each. */
 static int log_count(const struct ex *e, const char *needle, long *sum)
 {
-	FILE *f = fopen(e->log, "r");
-	assert_non_null(f);
-	char line[2048];
-	int n = 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strstr(line, needle))
-			continue;
-		n++;
-		const char *s = strstr(line, "suppressed ");
-		if (sum && s)
-			*sum += strtol(s + 11, NULL, 10);
-	}
-	fclose(f);
-	return n;
+	return harness_log_count(e->log, needle, sum);
 }
 
 /* Stops mgrd (cleanly: its exit prints held-back log counts). */
@@ -100,9 +71,7 @@ static void ex_stop(struct ex *e, bool keep_log)
 {
 	mgr_client_close(e->c);
 	assert_int_equal(mgr_manager_shutdown(e->m), 0);
-	int bad = log_count(e, "runtime error", NULL) + log_count(e, "Sanitizer", NULL);
-	if (bad)
-		fail_msg("mgrd reported %d sanitizer findings; see %s", bad, e->log);
+	harness_log_clean(e->log);
 	if (!keep_log)
 		unlink(e->log);
 }

@@ -50,43 +50,18 @@ struct lim {
 
 /* ---- mgrd with its stderr in a file ---- */
 
-/* Starts mgrd (extra args, NULL-terminated) with stderr sent to l->log:
- * the child inherits fd 2, so it is pointed at the file around the start. */
+/* Starts mgrd (extra args, NULL-terminated) with stderr sent to l->log. */
 static void lim_start(struct lim *l, const char *const *args)
 {
-	snprintf(l->log, sizeof(l->log), "/tmp/mgr-limits-log-XXXXXX");
-	int logfd = mkstemp(l->log);
-	assert_true(logfd >= 0);
-	fflush(stderr);
-	int saved = dup(2);
-	assert_true(saved >= 0);
-	assert_true(dup2(logfd, 2) == 2);
-	mgr_manager_opts o = {.args = args};
-	int err = mgr_manager_start(&o, &l->m);
-	dup2(saved, 2);
-	close(saved);
-	close(logfd);
-	if (err)
-		fail_msg("mgr_manager_start: %s: %s", mgr_strerror(err), mgr_client_errmsg(NULL));
+	harness_start_logged(args, "mgr-limits-log", l->log, &l->m, &l->c, WAIT_MS);
 	l->pid = mgr_manager_pid(l->m);
-	err = mgr_client_connect(mgr_manager_address(l->m), &l->c);
-	if (err)
-		fail_msg("connect: %s: %s", mgr_strerror(err), mgr_client_errmsg(NULL));
-	mgr_client_set_timeout(l->c, WAIT_MS); /* a starved call fails instead of hanging */
 	assert_int_equal(mgr_counter_open(l->c, "alive", &l->k), 0);
 }
 
 /* How often needle occurs in mgrd's log so far. */
 static int log_count(const struct lim *l, const char *needle)
 {
-	FILE *f = fopen(l->log, "r");
-	assert_non_null(f);
-	char line[1024];
-	int n = 0;
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, needle) != NULL;
-	fclose(f);
-	return n;
+	return harness_log_count(l->log, needle, NULL);
 }
 
 /* Stops mgrd (it must exit cleanly) and checks its log for sanitizer
@@ -96,9 +71,7 @@ static void lim_stop(struct lim *l)
 	mgr_object_release(l->k);
 	mgr_client_close(l->c);
 	assert_int_equal(mgr_manager_shutdown(l->m), 0);
-	int bad = log_count(l, "runtime error") + log_count(l, "Sanitizer");
-	if (bad)
-		fail_msg("mgrd reported %d sanitizer findings; see %s", bad, l->log);
+	harness_log_clean(l->log);
 	unlink(l->log);
 }
 
