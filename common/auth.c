@@ -101,11 +101,15 @@ int auth_result_check(const struct auth_key *key, const uint8_t client_nonce[AUT
 
 int auth_key_set(const char *s, struct auth_key *key, char *why, size_t n)
 {
-	size_t len = strlen(s);
+	return auth_key_bytes(s, strlen(s), key, why, n);
+}
+
+int auth_key_bytes(const void *b, size_t len, struct auth_key *key, char *why, size_t n)
+{
 	if (len < AUTH_KEY_MIN || len > AUTH_KEY_MAX)
 		return snprintf(why, n, "the key must be %d to %d bytes (it is %zu)",
 				AUTH_KEY_MIN, AUTH_KEY_MAX, len), -1;
-	memcpy(key->k, s, len);
+	memcpy(key->k, b, len);
 	key->len = len;
 	return 0;
 }

@@ -68,6 +68,8 @@ int auth_result_check(const struct auth_key *key, const uint8_t client_nonce[AUT
 int auth_key_load(const char *path, struct auth_key *key, char *why, size_t n);
 /* A key given as a string (MGR_AUTH_KEY); the same length rule. */
 int auth_key_set(const char *s, struct auth_key *key, char *why, size_t n);
+/* A key of len bytes (any bytes: a Python authkey); the same length rule. */
+int auth_key_bytes(const void *b, size_t len, struct auth_key *key, char *why, size_t n);
 
 /* "tcp:HOST:PORT" (HOST may be [v6]) into host and port; -1 if addr is
  * not one. Whether an address names TCP: auth_is_tcp. */

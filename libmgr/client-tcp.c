@@ -1,8 +1,10 @@
 /* A client's TCP connection (an address "tcp:HOST:PORT"): connect, TCP
  * keepalive so a vanished manager is noticed, TLS when asked for
  * (MGR_TLS_CA, MGR_TLS_CERT, MGR_TLS_KEY, MGR_TLS=1), and the key handshake
- * (common/auth.h) with the key from MGR_AUTH_KEY or MGR_AUTH_KEY_FILE —
- * never an argument, so it shows in no process listing. The manager must
+ * (common/auth.h) with the key given to mgr_client_connect_opts (a
+ * program's own secret: Python's authkey), else from MGR_AUTH_KEY or
+ * MGR_AUTH_KEY_FILE — never a command-line argument, so it shows in no
+ * process listing. The manager must
  * prove the key too: one without it gets nothing, not even the Hello.
  * No shared-memory ring over TCP. */
 #include <errno.h>
@@ -23,10 +25,33 @@
 #define CLIENT_TCP_HANDSHAKE_S 10
 #define CLIENT_TCP_KEEPALIVE_S 10 /* a silent manager is dropped in ~30 s */
 
-/* The key from the environment; -1 with the error set. */
-static int client_tcp_key(struct auth_key *key)
+int client_tcp_key_keep(mgr_client *c, const void *key, size_t len)
+{
+	char why[128];
+	c->key = malloc(sizeof(*c->key));
+	if (!c->key)
+		return client_fail(MGR_ENOMEM, "out of memory");
+	if (auth_key_bytes(key, len, c->key, why, sizeof(why)))
+		return client_fail(MGR_EINVAL, "auth key: %s", why);
+	return 0;
+}
+
+void client_tcp_key_free(mgr_client *c)
+{
+	if (c->key)
+		explicit_bzero(c->key, sizeof(*c->key));
+	free(c->key);
+	c->key = NULL;
+}
+
+/* The key given to connect, else from the environment; error set. */
+static int client_tcp_key(const mgr_client *c, struct auth_key *key)
 {
 	char why[256];
+	if (c->key) {
+		*key = *c->key;
+		return 0;
+	}
 	const char *s = getenv("MGR_AUTH_KEY"), *f = getenv("MGR_AUTH_KEY_FILE");
 	if (s && *s)
 		return auth_key_set(s, key, why, sizeof(why)) ? client_fail(MGR_EINVAL, "MGR_AUTH_KEY: %s", why) : 0;
@@ -181,7 +206,7 @@ int client_tcp_open(mgr_client *c)
 {
 	struct auth_key key;
 	char host[256], port[16];
-	int err = client_tcp_key(&key);
+	int err = client_tcp_key(c, &key);
 	if (!err)
 		err = client_tcp_connect(c);
 	if (!err && client_tls_wanted() &&

@@ -775,6 +775,7 @@ static void client_free(mgr_client *c)
 	free(c->manager.type);
 	free(c->rbuf);
 	free(c->wbuf);
+	client_tcp_key_free(c);
 	free(c);
 }
 
@@ -843,6 +844,8 @@ int mgr_client_connect_opts(const mgr_client_opts *opts, mgr_client **out)
 		return client_fail(MGR_EINVAL, "socket path missing or too long");
 	mgr_client *c = NULL;
 	err = client_new(path, server_uid, &c);
+	if (!err && opts->auth_key)
+		err = client_tcp_key_keep(c, opts->auth_key, opts->auth_key_len);
 	if (!err) {
 		pthread_mutex_lock(&c->mu);
 		err = client_ensure(c);

@@ -68,6 +68,8 @@ struct mgr_client {
 	 * have been inside GnuTLS at the fork). */
 	void *tls, *tls_cred;
 	void *orphan_tls, *orphan_tls_cred;
+	struct auth_key *key; /* TCP: the key given to connect (wiped when freed);
+			       * NULL: from the environment at each connect */
 };
 
 /* The shared-memory ring (common/ring.h), once the Welcome brought one.
@@ -121,6 +123,9 @@ struct spin *client_spin_state(void);
  * Then TLS I/O: recv waits up to wait_ms (-1: blocks) unless bytes are
  * buffered; send writes all of p (-1 on failure). */
 int client_tcp_open(mgr_client *c);
+/* The key of opts (a copy in c->key); error set. Free: wipes and frees. */
+int client_tcp_key_keep(mgr_client *c, const void *key, size_t len);
+void client_tcp_key_free(mgr_client *c);
 ssize_t client_tls_recv(mgr_client *c, void *tls, int fd, void *buf, size_t len, int wait_ms);
 int client_tls_send(void *tls, const uint8_t *p, size_t len);
 void client_tls_free(void *tls, void *cred);

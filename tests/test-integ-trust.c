@@ -258,7 +258,7 @@ static void client_as(const struct as_client *a, char *out, size_t size)
 static int connect_here(const char *path, const char *server_user, char *msg, size_t size)
 {
 	mgr_client *c = NULL;
-	int err = mgr_client_connect_opts(&(mgr_client_opts){path, server_user}, &c);
+	int err = mgr_client_connect_opts(&(mgr_client_opts){.address = path, .server_user = server_user}, &c);
 	snprintf(msg, size, "%s", err ? mgr_client_errmsg(NULL) : "");
 	mgr_client_close(c);
 	return err;

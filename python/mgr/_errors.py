@@ -4,6 +4,7 @@ Each class also derives from mgr.Error, so `except mgr.Error` catches every
 failure the manager reports; `exc.mgr_code` is the wire code."""
 import queue
 import threading
+from multiprocessing import context as _mp_context
 
 
 class Error(Exception):
@@ -41,6 +42,8 @@ NoAttribute = _make("NoAttribute", AttributeError, doc="ENOATTR")
 Stop = _make("Stop", StopIteration, doc="ESTOP")
 Changed = _make("Changed", RuntimeError, doc="ECHANGED")
 PipeEnded = _make("PipeEnded", EOFError, doc="EEOF: the pipe's other end is gone (Connection.recv's EOFError)")
+AuthenticationError = _make("AuthenticationError", PermissionError, _mp_context.AuthenticationError,
+                            doc="a TCP manager refused the key, or did not prove it (or TLS failed)")
 
 ERROR_MAP = {
     2: ConnectionLost, 3: ConnectionLost, 4: Timeout, 5: NoObject, 6: NoMethod, 7: BadArgs,

@@ -19,15 +19,49 @@ _clients_lock = threading.Lock()
 _handles = weakref.WeakValueDictionary()  # (address, id) -> Object, this process
 
 
-def client_for(address):
-    """The process's one Client for address (libmgr reconnects after fork)."""
+def client_for(address, authkey=None):
+    """The process's one Client for address (libmgr reconnects after fork).
+    A TCP address ("tcp:HOST:PORT") connects with authkey, else the key this
+    process last connected there with, else current_process().authkey (as
+    CPython's proxies); a different authkey for a connected address opens a
+    new Client with it (checked now), which the address's proxies use next."""
     c = _clients.get(address)
-    if c is None:
+    if c is None or _key_differs(address, authkey):
         with _clients_lock:
             c = _clients.get(address)
-            if c is None:
-                c = _clients[address] = _mgr.Client(address)
+            if c is None or _key_differs(address, authkey):
+                c = _clients[address] = _connect(address, authkey)
     return c
+
+
+def _key_differs(address, authkey):
+    return authkey is not None and address in _keys and _keys[address] != bytes(authkey)
+
+
+_keys = {}  # TCP address -> the key this process's Client there proved
+
+
+def _connect(address, authkey):
+    if not address.startswith('tcp:'):
+        return _mgr.Client(address)
+    if authkey is None:
+        authkey = _keys.get(address)
+    if authkey is None:
+        import multiprocessing
+        authkey = multiprocessing.current_process().authkey
+    try:
+        c = _mgr.Client(address, bytes(authkey))
+    except _errors.NotPermitted as e:  # the key (or TLS) refused, either way
+        raise _errors.AuthenticationError(str(e)) from None
+    _keys[address] = bytes(authkey)
+    return c
+
+
+def _spawn_key(address):
+    """The key to carry in a pickle: only to a child being spawned (as
+    CPython's BaseProxy.__reduce__), never through a queue or a pipe."""
+    from multiprocessing.context import get_spawning_popen
+    return _keys.get(address) if get_spawning_popen() is not None else None
 
 
 class Token(object):
@@ -70,11 +104,11 @@ def _make_proxy(factory, handle, typeid, exposed=None, manager=None):
     return factory(token, handle=handle, manager=manager, exposed=exposed)
 
 
-def rebuild(factory, address, id, mgrtype, typeid, exposed):
+def rebuild(factory, address, id, mgrtype, typeid, exposed, authkey=None):
     """Unpickling a proxy: this process's own handle (and reference)."""
     handle = _handles.get((address, id))
     if handle is None or handle.client.address != address:
-        handle = client_for(address).adopt(id, mgrtype)
+        handle = client_for(address, authkey).adopt(id, mgrtype)
         _handles[(address, id)] = handle
     return factory(Token(typeid, address, id), handle=handle, exposed=exposed)
 
@@ -117,7 +151,8 @@ class BaseProxy(object):
     def __reduce__(self):
         factory = self._mgr_factory or type(self)
         return (rebuild, (factory, self._token.address, self._token.id,
-                          self._mgr_object.type, self._token.typeid, self._exposed_given))
+                          self._mgr_object.type, self._token.typeid, self._exposed_given,
+                          _spawn_key(self._token.address)))
 
     def __deepcopy__(self, memo):
         return self._getvalue()

@@ -103,7 +103,9 @@ class BaseManager(object):
     """multiprocessing.managers.BaseManager over an mgr manager.
 
     address: a socket path (connect() to a running manager, or where start()
-    puts a new one); None: a fresh private directory."""
+    puts a new one); None: a fresh private directory; (host, port): an mgrd
+    listening on TCP, for connect(), with authkey (default: this process's
+    current_process().authkey, as CPython) or the key given to mgrd."""
     _registry = {}
     _Server = None
 
@@ -111,9 +113,11 @@ class BaseManager(object):
                  shutdown_timeout=1.0):
         if serializer not in ('pickle', 'xmlrpclib'):
             raise ValueError('unknown serializer %r' % serializer)
-        if address is not None and not isinstance(address, (str, bytes, os.PathLike)):
-            raise ValueError('mgr: an address is a socket path, not %r' % (address,))
-        self._address = os.fsdecode(address) if address is not None else None
+        self._address = _address_text(address)
+        self._given_address = address
+        if authkey is None and _is_tcp(self._address):
+            import multiprocessing
+            authkey = multiprocessing.current_process().authkey
         self._authkey = authkey
         self._serializer = serializer
         self._ctx = ctx
@@ -135,6 +139,10 @@ class BaseManager(object):
             raise RuntimeError('Unknown state {!r}'.format(self._state.value))
         if initializer is not None and not callable(initializer):
             raise TypeError('initializer must be a callable')
+        if _is_tcp(self._address):
+            raise ValueError('mgr: a manager started here listens on a UNIX socket; for TCP '
+                             'run mgrd --listen tcp:HOST:PORT --auth-key-file FILE and '
+                             'connect() to it')
         self._publish_types()
         _pyserve.initializer = (initializer, initargs) if initializer else None
         try:
@@ -150,7 +158,7 @@ class BaseManager(object):
     def connect(self):
         if self._address is None:
             raise ValueError('connect() needs an address')
-        self._client = client_for(self._address)
+        self._client = client_for(self._address, self._authkey if _is_tcp(self._address) else None)
         self._client.manager_call('ping')
         self._publish_types(serve=False)
         self._state.value = State.STARTED
@@ -164,7 +172,7 @@ class BaseManager(object):
 
     @property
     def address(self):
-        return self._address
+        return self._given_address if _is_tcp(self._address) else self._address
 
     def __enter__(self):
         if self._state.value == State.INITIAL:
@@ -257,6 +265,22 @@ class BaseManager(object):
                 return proxy
             temp.__name__ = typeid
             setattr(cls, typeid, temp)
+
+
+def _address_text(address):
+    """A socket path, or (host, port[, flowinfo, scope_id]) as "tcp:HOST:PORT"
+    (an IPv6 host in brackets; '' is this host, as a socket's connect)."""
+    if address is None or isinstance(address, (str, bytes, os.PathLike)):
+        return os.fsdecode(address) if address is not None else None
+    if not (isinstance(address, tuple) and len(address) in (2, 4)
+            and isinstance(address[0], str) and isinstance(address[1], int)):
+        raise ValueError('mgr: an address is a socket path or (host, port), not %r' % (address,))
+    host = address[0] or 'localhost'
+    return 'tcp:%s:%d' % ('[%s]' % host if ':' in host else host, address[1])
+
+
+def _is_tcp(address):
+    return address is not None and address.startswith('tcp:')
 
 
 class _Shutdown(object):

@@ -14,15 +14,18 @@
 
 static int client_init(ClientObject *self, PyObject *args, PyObject *kw)
 {
-	static char *keys[] = {"address", NULL};
+	static char *keys[] = {"address", "authkey", NULL};
 	const char *address = NULL;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "|z", keys, &address))
+	Py_buffer key = {.buf = NULL};
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|zz*", keys, &address, &key))
 		return -1;
+	mgr_client_opts o = {.address = address, .auth_key = key.buf, .auth_key_len = key.len};
 	mgr_client *c = NULL;
 	int err;
 	Py_BEGIN_ALLOW_THREADS
-	err = mgr_client_connect(address, &c);
+	err = mgr_client_connect_opts(&o, &c);
 	Py_END_ALLOW_THREADS
+	PyBuffer_Release(&key);
 	if (err) {
 		ext_raise(err, mgr_client_errmsg(NULL));
 		return -1;
@@ -264,7 +267,9 @@ PyTypeObject Client_Type = {
 	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "mgr._mgr.Client",
 	.tp_basicsize = sizeof(ClientObject),
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
-	.tp_doc = "Client(address=None): a connection to an mgr manager",
+	.tp_doc = "Client(address=None, authkey=None): a connection to an mgr manager "
+		  "(address: a socket path or tcp:HOST:PORT; authkey: a TCP manager's key, "
+		  "else MGR_AUTH_KEY / MGR_AUTH_KEY_FILE)",
 	.tp_new = PyType_GenericNew,
 	.tp_init = (initproc)client_init,
 	.tp_dealloc = (destructor)client_dealloc,

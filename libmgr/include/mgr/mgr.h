@@ -57,10 +57,16 @@ typedef struct mgr_client_opts {
 	const char *address;     /* as mgr_client_connect's path */
 	const char *server_user; /* also trust a manager running as this user (a name
 				  * or a uid); NULL: $MGR_SERVER_UID, else none */
+	/* A TCP manager's shared key (auth_key_len bytes, 16 to 512; copied, and
+	 * kept for reconnects after fork); NULL: $MGR_AUTH_KEY, else the file
+	 * $MGR_AUTH_KEY_FILE. Ignored for a UNIX socket. */
+	const void *auth_key;
+	size_t auth_key_len;
 } mgr_client_opts;
 
 /* mgr_client_connect with options (borrowed). *out: caller owns — free
- * with mgr_client_close(). MGR_EINVAL if server_user names nobody. */
+ * with mgr_client_close(). MGR_EINVAL if server_user names nobody or the
+ * key's length is out of range. */
 MGR_API int mgr_client_connect_opts(const mgr_client_opts *opts, mgr_client **out);
 /* Accepts NULL. Closes the connection; the session's references drop. */
 MGR_API void mgr_client_close(mgr_client *c);

@@ -1,0 +1,164 @@
+"""The package over TCP (issue 16): BaseManager/SyncManager(address=(host,
+port), authkey=...).connect() to an mgrd listening on 127.0.0.1 and ::1 with
+the key in a file; the wrong key is multiprocessing.AuthenticationError and
+the daemon serves on; proxies reach spawned children with the key."""
+import multiprocessing
+import os
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+
+import pytest
+
+import mgr
+from mgr.managers import BaseManager, SyncManager
+
+KEY = b'0123456789abcdef-python-tcp-key'
+WAIT_S = 10
+
+
+def _ready_line(fd):
+    line = b''
+    while not line.endswith(b'\n'):
+        r, _, _ = select.select([fd], [], [], WAIT_S)
+        assert r, 'mgrd did not get ready in time'
+        chunk = os.read(fd, 512)
+        assert chunk, 'mgrd exited before it was ready'
+        line += chunk
+    return line.decode()
+
+
+@pytest.fixture(scope='module')
+def daemon():
+    """mgrd --listen tcp:127.0.0.1:0 --listen tcp:[::1]:0 with KEY; yields
+    {'v4': (host, port), 'v6': (host, port), 'sock': path}."""
+    d = tempfile.mkdtemp(prefix='mgr-pytcp-')
+    keyfile = os.path.join(d, 'key')
+    fd = os.open(keyfile, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.write(fd, KEY)
+    os.close(fd)
+    sock = os.path.join(d, 's', 'mgrd.sock')
+    r, w = os.pipe()
+    args = [os.environ['MGR_MGRD'], '--socket', sock, '--auth-key-file', keyfile,
+            '--ready-fd', str(w), '--parent-pid', str(os.getpid()),
+            '--listen', 'tcp:127.0.0.1:0', '--listen', 'tcp:[::1]:0']
+    log = open(os.path.join(d, 'log'), 'wb')
+    p = subprocess.Popen(args, pass_fds=(w,), stderr=log)
+    os.close(w)
+    try:
+        line = _ready_line(r)
+    finally:
+        os.close(r)
+    addrs = [a for a in line.split() if a.startswith('tcp:')]
+    v4 = next(a for a in addrs if not a.startswith('tcp:['))
+    v6 = next(a for a in addrs if a.startswith('tcp:['))
+    yield {'v4': ('127.0.0.1', int(v4.rsplit(':', 1)[1])),
+           'v6': ('::1', int(v6.rsplit(':', 1)[1])), 'sock': sock, 'dir': d}
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(WAIT_S) == 0
+    log.close()
+    shutil.rmtree(d)
+
+
+def _connected(address, authkey=KEY, cls=SyncManager):
+    m = cls(address=address, authkey=authkey)
+    m.connect()
+    return m
+
+
+def test_right_key_dict_lock_queue(daemon):
+    m = _connected(daemon['v4'])
+    assert m.address == daemon['v4']
+    d = m.dict(a=1)
+    d['b'] = 2
+    assert sorted(d.items()) == [('a', 1), ('b', 2)]
+    lk = m.Lock()
+    assert lk.acquire(timeout=1)
+    assert not lk.acquire(timeout=0.05)
+    lk.release()
+    q = m.Queue()
+    q.put(('x', 1))
+    assert q.get(timeout=1) == ('x', 1)
+
+
+def test_ipv6(daemon):
+    m = _connected(daemon['v6'])
+    lst = m.list([1, 2])
+    lst.append(3)
+    assert lst[:] == [1, 2, 3]
+
+
+def test_wrong_key_refused_daemon_serves(daemon):
+    for key in (b'not-the-right-key-at-all', b'0123456789abcdef-python-tcp-keY'):
+        with pytest.raises(multiprocessing.AuthenticationError) as e:
+            _connected(daemon['v4'], key, BaseManager)
+        assert 'wrong key' in str(e.value)
+    # the daemon is unharmed: the right key works, and the UNIX socket
+    assert _connected(daemon['v4']).dict(k=1)['k'] == 1
+    c = mgr.Client(daemon['sock'])
+    c.manager_call('ping')
+    c.close()
+
+
+def test_short_key_is_a_clear_error(daemon):
+    with pytest.raises(ValueError, match='16 to 512 bytes'):
+        _connected(daemon['v4'], b'abc')
+
+
+def test_default_authkey_is_the_process_key(daemon):
+    """authkey=None: current_process().authkey, as CPython."""
+    proc = multiprocessing.current_process()
+    old = proc.authkey
+    proc.authkey = KEY
+    try:
+        m = SyncManager(address=daemon['v6'])
+        m.connect()
+        assert m.Event() is not None
+    finally:
+        proc.authkey = old
+
+
+def test_private_tcp_manager_says_what_to_do():
+    with pytest.raises(ValueError, match='mgrd --listen tcp'):
+        SyncManager(address=('127.0.0.1', 0), authkey=KEY).start()
+
+
+def _child(d, lock, q):
+    with lock:
+        d['child'] = os.getpid()
+    q.put('done')
+
+
+def test_spawn_child_reaches_the_objects(daemon):
+    """The proxies carry the address, and the key when pickled for a spawned
+    child (whose own current_process().authkey is not the manager's)."""
+    m = _connected(daemon['v4'])
+    d, lock, q = m.dict(), m.Lock(), m.Queue()
+    p = multiprocessing.get_context('spawn').Process(target=_child, args=(d, lock, q))
+    p.start()
+    try:
+        assert q.get(timeout=WAIT_S) == 'done'
+    finally:
+        p.join(WAIT_S)
+    assert p.exitcode == 0
+    assert d['child'] == p.pid
+    assert lock.acquire(timeout=1)
+    lock.release()
+
+
+def _forked_child(d):
+    d['forked'] = os.getpid()
+
+
+def test_fork_child_reconnects_with_the_key(daemon):
+    """libmgr keeps the key given to connect: a forked child's session
+    proves it again without the environment."""
+    m = _connected(daemon['v4'])
+    d = m.dict()
+    p = multiprocessing.get_context('fork').Process(target=_forked_child, args=(d,))
+    p.start()
+    p.join(WAIT_S)
+    assert p.exitcode == 0
+    assert d['forked'] == p.pid
