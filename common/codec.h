@@ -47,24 +47,37 @@ struct codec_field {
 /* Reads the field at *p and advances past it; false if malformed. */
 bool codec_next_field_slow(const uint8_t **p, const uint8_t *end, struct codec_field *f);
 
-/* The same, inline for the common case: a one-byte tag, then a one-byte
- * varint or a length under 128. */
+/* The same, inline for the common case: a one-byte tag, then a varint or
+ * a length of up to 4 bytes (ids, thread ids and counts run past 127);
+ * anything longer or odd goes the slow way, which takes the same bytes. */
 static inline bool codec_next_field(const uint8_t **p, const uint8_t *end, struct codec_field *f)
 {
-	const uint8_t *q = *p;
-	if (end - q >= 2 && q[0] >= 8 && q[0] < 0x80 && q[1] < 0x80) {
-		unsigned wt = q[0] & 7;
-		if (wt == 0 || (wt == 2 && q[1] <= end - q - 2)) {
-			f->num = q[0] >> 3;
-			f->wt = wt;
-			f->v = q[1];
-			f->nv = 1;
-			f->data = wt == 0 ? q + 1 : q + 2;
-			*p = q + 2 + (wt == 2 ? q[1] : 0);
-			return true;
+	const uint8_t *q = *p, *r = q + 2;
+	unsigned wt = q < end ? q[0] & 7 : 1;
+	if (end - q < 2 || q[0] < 8 || q[0] >= 0x80 || (wt != 0 && wt != 2))
+		return codec_next_field_slow(p, end, f);
+	uint64_t v = q[1];
+	if (v >= 0x80) { /* 2 to 4 bytes */
+		const uint8_t *stop = end - r > 3 ? r + 3 : end;
+		v &= 0x7F;
+		for (unsigned shift = 7;; shift += 7) {
+			if (r == stop)
+				return codec_next_field_slow(p, end, f);
+			uint8_t b = *r++;
+			v |= (uint64_t)(b & 0x7F) << shift;
+			if (!(b & 0x80))
+				break;
 		}
 	}
-	return codec_next_field_slow(p, end, f);
+	if (wt == 2 && v > (uint64_t)(end - r))
+		return codec_next_field_slow(p, end, f);
+	f->num = q[0] >> 3;
+	f->wt = wt;
+	f->v = v;
+	f->nv = (unsigned)(r - q - 1);
+	f->data = wt == 0 ? q + 1 : r;
+	*p = wt == 0 ? r : r + v;
+	return true;
 }
 
 /* Bytes of v as a Value message (without its own tag and length); v NULL

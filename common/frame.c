@@ -162,28 +162,40 @@ static const frame_dec_fn frame_decoders[] = {
  * Anything else, and any bad value, returns -1 and goes the protobuf-c way
  * below, which gives the exact answer; so both paths agree by construction. */
 
-/* method + the args fields (number argf) of the message in [p, end). */
-/* method and args go into the request's own buffers when they fit (q
- * given), else into allocations. */
+#define FRAME_ARGS_BUF (sizeof(((struct msg_request *)0)->args_buf) / sizeof(mgr_value *))
+
+/* method + the args fields (number argf) of the message in [p, end), the
+ * first skip of which were decoded already into out->args (the
+ * request's own buffer). method and args go into the request's own
+ * buffers when they fit (q given), else into allocations. */
 static int frame_fast_call(const uint8_t *method, size_t mlen, const uint8_t *p,
 			   const uint8_t *end, uint64_t argf, size_t nargs, struct msg_call *out,
 			   struct msg_request *q)
 {
 	struct codec_field f;
+	size_t skip = out->nargs;
 	if (memchr(method, '\0', mlen) || !value_utf8_valid((const char *)method, mlen))
 		return -1;
 	out->method = q && mlen < sizeof(q->method_buf) ? q->method_buf : malloc(mlen + 1);
-	out->args = q && nargs < sizeof(q->args_buf) / sizeof(q->args_buf[0])
-		? q->args_buf : calloc(nargs + 1, sizeof(*out->args));
-	if (!out->method || !out->args)
+	if (!out->method)
 		return -1;
+	if (!q || nargs >= FRAME_ARGS_BUF) {
+		mgr_value **args = calloc(nargs + 1, sizeof(*out->args));
+		if (!args)
+			return -1;
+		if (skip)
+			memcpy(args, out->args, skip * sizeof(*args));
+		out->args = args;
+	}
 	if (mlen)
 		memcpy(out->method, method, mlen);
 	out->method[mlen] = '\0';
 	while (p < end && out->nargs < nargs) {
 		codec_next_field(&p, end, &f); /* checked by the caller's first pass */
-		if (f.num == argf &&
-		    codec_value_read(f.data, f.data + f.v, &out->args[out->nargs++]))
+		if (f.num == argf && skip)
+			skip--;
+		else if (f.num == argf &&
+			 codec_value_read(f.data, f.data + f.v, &out->args[out->nargs++]))
 			return -1;
 	}
 	return 0;
@@ -240,6 +252,9 @@ static bool frame_fast_req_scalar(const struct codec_field *f, struct msg_reques
 	return true;
 }
 
+/* One pass over a Request: the scalars, the method's place, and the
+ * first arguments decoded straight into the request's buffer (the rest,
+ * if there are more, in a second pass). */
 static int frame_fast_request(const uint8_t *p, const uint8_t *end, struct msg *m)
 {
 	struct msg_request *q = &m->u.request;
@@ -247,14 +262,21 @@ static int frame_fast_request(const uint8_t *p, const uint8_t *end, struct msg *
 	const uint8_t *start = p, *method = (const uint8_t *)"";
 	size_t mlen = 0, nargs = 0, nbatch = 0;
 	unsigned seen = 0;
+	struct msg_call own = {.args = q->args_buf};
 	m->kind = MSG_REQUEST;
+	q->args = q->args_buf; /* msg_clear frees what is decoded, even on failure */
 	while (p < end) {
 		if (!codec_next_field(&p, end, &f) || f.num < 1 || f.num > 8)
 			return -1;
 		if (f.num == 4 || f.num == 7) {
 			if (f.wt != 2)
 				return -1;
-			*(f.num == 4 ? &nargs : &nbatch) += 1;
+			if (f.num == 4 && nargs++ < FRAME_ARGS_BUF - 1) {
+				if (codec_value_read(f.data, f.data + f.v, &q->args_buf[own.nargs]))
+					return -1;
+				q->nargs = ++own.nargs;
+			}
+			nbatch += f.num == 7;
 			continue;
 		}
 		if (seen & (1u << f.num))
@@ -265,7 +287,6 @@ static int frame_fast_request(const uint8_t *p, const uint8_t *end, struct msg *
 		else if (f.num == 3 || !frame_fast_req_scalar(&f, q))
 			return -1;
 	}
-	struct msg_call own = {0};
 	int rc = frame_fast_call(method, mlen, start, end, 4, nargs, &own, q);
 	q->method = own.method;
 	q->args = own.args;

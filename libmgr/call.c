@@ -14,8 +14,11 @@
 int call_run(mgr_object *o, struct msg_request *req, mgr_value **result)
 {
 	mgr_client *c = o->client;
-	struct pending p = {0};
-	client_set_error("%s", "");
+	struct pending p; /* the rest is set by client_submit */
+	p.done = false;
+	p.err = 0;
+	p.reply.kind = MSG_NONE;
+	client_clear_error();
 	pthread_mutex_lock(&c->mu);
 	int err = client_submit(c, o, req, &p);
 	if (!err)

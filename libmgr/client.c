@@ -159,6 +159,8 @@ void client_set_error(const char *fmt, ...)
 	va_end(ap);
 }
 
+void client_clear_error(void) { client_errbuf[0] = '\0'; }
+
 int client_fail(int err, const char *fmt, ...)
 {
 	va_list ap;
@@ -358,8 +360,9 @@ static int client_take_frame(mgr_client *c, struct msg *m, int *err)
 	struct frame_limits lim = {CLIENT_MAX_FRAME, c->limits.max_depth + 8, UINT32_MAX, 0};
 	char why[160];
 	int rc = frame_decode(c->rbuf + FRAME_HEADER, len, &lim, m, why, sizeof(why));
-	memmove(c->rbuf, c->rbuf + FRAME_HEADER + len, c->rlen - FRAME_HEADER - len);
 	c->rlen -= FRAME_HEADER + len;
+	if (c->rlen) /* the usual reply is the only frame there: nothing to move */
+		memmove(c->rbuf, c->rbuf + FRAME_HEADER + len, c->rlen);
 	if (rc)
 		*err = client_fail(MGR_EPROTO, "bad frame from the manager: %s", why);
 	return rc ? 0 : 1;
@@ -601,9 +604,10 @@ static void client_deliver(mgr_client *c, struct msg *m)
 	c->peer_spins = m->u.reply.spin;
 	for (struct pending *p = c->pending; p; p = p->next)
 		if (p->id == m->u.reply.id && !p->done) {
-			p->reply = *m;
+			p->reply.kind = MSG_REPLY; /* moved: m owns nothing now */
+			p->reply.u.reply = m->u.reply;
 			p->done = true;
-			memset(m, 0, sizeof(*m));
+			m->kind = MSG_NONE;
 			return;
 		}
 	/* a late reply to a call that timed out on our side: dropped */
@@ -635,7 +639,8 @@ static int client_read_turn(mgr_client *c, int64_t deadline)
 	struct msg m;
 	while (!err && c->fd == fd && client_take_frame(c, &m, &err)) {
 		client_deliver(c, &m);
-		msg_clear(&m);
+		if (m.kind != MSG_NONE) /* not delivered */
+			msg_clear(&m);
 	}
 	if (err && err != MGR_ETIMEDOUT)
 		client_disconnect(c, err);
@@ -747,7 +752,8 @@ int client_finish(mgr_client *c, struct pending *p, uint32_t timeout_ms, mgr_val
 	client_wait(c, p, client_deadline(c, timeout_ms));
 	client_unlink(c, p);
 	int err = client_result(p, result);
-	msg_clear(&p->reply);
+	if (p->reply.kind != MSG_NONE)
+		msg_clear(&p->reply);
 	return err;
 }
 

@@ -132,6 +132,8 @@ void client_tls_free(void *tls, void *cred);
 
 /* This thread's last error message. */
 void client_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Empties this thread's message (a call starting): no formatting. */
+void client_clear_error(void);
 int client_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Typed calls: fmt has one letter per argument: i int64_t, b bool (int),

@@ -396,7 +396,8 @@ void conn_reply_borrowed(struct conn *c, uint64_t id, const mgr_value *v)
 {
 	if (c->state == CONN_DEAD)
 		return;
-	struct msg m = {.kind = MSG_REPLY};
+	struct msg m; /* only the reply is read: the rest of the union stays unset */
+	m.kind = MSG_REPLY;
 	m.u.reply = (struct msg_reply){id, 0, (mgr_value *)v, NULL, false};
 	m.u.reply.spin = conn_poll_hint(c);
 	conn_put(c, &m);

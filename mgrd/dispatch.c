@@ -5,6 +5,7 @@
 #include "dispatch.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -129,9 +130,16 @@ static int dispatch_missing(struct call *c, uint64_t id)
 
 void dispatch_request(struct server *srv, struct conn *conn, struct msg_request *req)
 {
-	struct call c = {.srv = srv, .conn = conn, .req_id = req->id, .thread = req->thread,
-			 .timeout_ms = msg_timeout(req)};
+	struct call c;
 	int code;
+	/* all but the message zeroed (a call's struct is mostly err[]) */
+	memset(&c, 0, offsetof(struct call, err));
+	c.err[0] = '\0';
+	c.srv = srv;
+	c.conn = conn;
+	c.req_id = req->id;
+	c.thread = req->thread;
+	c.timeout_ms = msg_timeout(req);
 	uint64_t t0 = srv->monitors ? clock_now_ns() : 0; /* the one branch when unwatched */
 	c.obj = dispatch_object(srv, req->object);
 	if (c.obj) /* held for the call: nothing it runs can free it under us */
