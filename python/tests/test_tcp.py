@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -17,6 +18,7 @@ from mgr.managers import BaseManager, SyncManager
 
 KEY = b'0123456789abcdef-python-tcp-key'
 WAIT_S = 10
+REMOTE_TIMEOUT_MS = 1000  # a vanished peer is dropped within ~2 s
 
 
 def _ready_line(fd):
@@ -43,7 +45,8 @@ def daemon():
     r, w = os.pipe()
     args = [os.environ['MGR_MGRD'], '--socket', sock, '--auth-key-file', keyfile,
             '--ready-fd', str(w), '--parent-pid', str(os.getpid()),
-            '--listen', 'tcp:127.0.0.1:0', '--listen', 'tcp:[::1]:0']
+            '--listen', 'tcp:127.0.0.1:0', '--listen', 'tcp:[::1]:0',
+            '--remote-timeout', str(REMOTE_TIMEOUT_MS)]
     log = open(os.path.join(d, 'log'), 'wb')
     p = subprocess.Popen(args, pass_fds=(w,), stderr=log)
     os.close(w)
@@ -162,3 +165,59 @@ def test_fork_child_reconnects_with_the_key(daemon):
     p.join(WAIT_S)
     assert p.exitcode == 0
     assert d['forked'] == p.pid
+
+
+def _holder(lock, held_w, go_r):
+    lock.acquire()
+    os.write(held_w, b'h')
+    os.read(go_r, 1)  # frozen here by SIGSTOP, or killed
+    lock.release()
+
+
+def _hold_in_child(lock):
+    """A forked worker holding lock over TCP; (pid, go_w)."""
+    held_r, held_w = os.pipe()
+    go_r, go_w = os.pipe()
+    p = multiprocessing.get_context('fork').Process(target=_holder, args=(lock, held_w, go_r))
+    p.start()
+    os.close(held_w)
+    os.close(go_r)
+    r, _, _ = select.select([held_r], [], [], WAIT_S)
+    assert r and os.read(held_r, 1) == b'h'
+    os.close(held_r)
+    return p, go_w
+
+
+def test_stopped_worker_keeps_its_lock(daemon):
+    """A SIGSTOPped worker is not a dead one (docs/security.md, Liveness):
+    its kernel still acknowledges, so its session and its lock stay past
+    twice --remote-timeout, as a stopped local process's do; resumed, it
+    releases the lock itself. Were it dropped, it would resume inside a
+    critical section somebody else had entered."""
+    m = _connected(daemon['v4'])
+    lock = m.Lock()
+    p, go_w = _hold_in_child(lock)
+    os.kill(p.pid, signal.SIGSTOP)
+    try:
+        time.sleep(3 * REMOTE_TIMEOUT_MS / 1000)  # a vanished host is gone by now
+        assert not lock.acquire(timeout=0.2)
+    finally:
+        os.kill(p.pid, signal.SIGCONT)
+    os.write(go_w, b'g')
+    os.close(go_w)
+    p.join(WAIT_S)
+    assert p.exitcode == 0
+    assert lock.acquire(timeout=WAIT_S)
+    lock.release()
+
+
+def test_killed_worker_frees_its_lock(daemon):
+    """The contrast: a worker that dies holding the lock frees it."""
+    m = _connected(daemon['v4'])
+    lock = m.Lock()
+    p, go_w = _hold_in_child(lock)
+    os.kill(p.pid, signal.SIGKILL)
+    p.join(WAIT_S)
+    os.close(go_w)
+    assert lock.acquire(timeout=WAIT_S)
+    lock.release()
