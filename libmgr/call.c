@@ -41,8 +41,13 @@ int mgr_call_timeout(mgr_object *o, const char *method, int64_t timeout_ms,
 						      "valid UTF-8", i + 1);
 		else if (!args[i])
 			return client_fail(MGR_ENOMEM, "argument %zu is NULL (out of memory?)", i + 1);
-	struct msg_request req = {.method = (char *)method, .args = (mgr_value **)args,
-				  .nargs = nargs};
+	struct msg_request req; /* what an encoder reads, set (its buffers are not) */
+	req.method = (char *)method;
+	req.args = (mgr_value **)args;
+	req.nargs = nargs;
+	req.batch = NULL;
+	req.nbatch = 0;
+	req.id = req.object = req.thread = 0; /* client_submit's */
 	msg_set_timeout(&req, timeout_ms); /* a negative one is sent: mgrd says EARGS */
 	return call_run(o, &req, result);
 }
@@ -132,12 +137,15 @@ static int call_vformat(mgr_object *o, const char *method, int64_t timeout_ms,
 	mgr_value *args[CALL_MAX_ARGS], slots[CALL_MAX_ARGS];
 	bool owned[CALL_MAX_ARGS];
 	size_t n = 0;
+	bool no_text = false; /* a text argument made no value: say why */
 	va_list aq; /* a va_list parameter cannot be passed on by address */
 	va_copy(aq, ap);
-	for (; fmt[n] && n < CALL_MAX_ARGS; n++)
+	for (; fmt[n] && n < CALL_MAX_ARGS; n++) {
 		args[n] = call_arg(fmt[n], &aq, &owned[n], &slots[n]);
+		no_text |= !args[n] && fmt[n] == 's';
+	}
 	va_end(aq);
-	int err = call_check_text(fmt, args, n, ap);
+	int err = no_text ? call_check_text(fmt, args, n, ap) : 0;
 	if (!err)
 		err = mgr_call_timeout(o, method, timeout_ms, args, n, result);
 	for (size_t i = 0; i < n; i++)

@@ -719,12 +719,13 @@ int client_submit(mgr_client *c, const mgr_object *o, struct msg_request *req,
 				  (unsigned long long)o->id);
 	if (err)
 		return err;
-	struct msg m = {.kind = MSG_REQUEST};
+	struct msg m; /* the request alone: the rest of the union is not read */
 	struct frame_out fo;
 	char why[256];
 	req->object = o->id;
 	req->thread = client_thread_id();
 	req->id = c->next_id + 1;
+	m.kind = MSG_REQUEST;
 	m.u.request = *req;
 	/* Checked against the Welcome's limits as it will be written, and
 	 * sized once: over a limit, the call fails and the session stays. */

@@ -35,9 +35,23 @@ static int dispatch_check_args(struct call *c)
 			 c->obj->type->name, m->name, m->min_args, m->max_args, m->args, c->nargs);
 }
 
+/* The method by name: the last one found again by one compare, else the
+ * type's table (which then becomes the last one). */
+static const struct method *dispatch_method(struct server *srv, const struct type *t,
+					    const char *name)
+{
+	struct dispatch_cache *last = &srv->last_method;
+	if (last->type == t && strcmp(last->method->name, name) == 0)
+		return last->method;
+	const struct method *m = types_method(t, name);
+	if (m)
+		*last = (struct dispatch_cache){t, m, types_stats(t, m)};
+	return m;
+}
+
 static int dispatch_find(struct call *c, const char *method)
 {
-	c->method = types_method(c->obj->type, method);
+	c->method = dispatch_method(c->srv, c->obj->type, method);
 	if (!c->method)
 		return call_fail(c, MGR_ENOMETHOD, "type %s has no method '%s'",
 				 c->obj->type->name, method);
@@ -60,7 +74,9 @@ static int dispatch_run(struct call *c, struct msg_call *mc)
 		return pool_dispatch(c, mc); /* answered (and timed) when it comes back */
 	uint64_t t0 = clock_now_ns();
 	code = c->method->fn(c);
-	stats_record(types_stats(c->obj->type, c->method), code, clock_now_ns() - t0);
+	const struct dispatch_cache *last = &c->srv->last_method;
+	stats_record(last->method == c->method ? last->stats : types_stats(c->obj->type, c->method),
+		     code, clock_now_ns() - t0);
 	return code;
 }
 

@@ -106,6 +106,13 @@ struct server {
 	char *socket_path; /* ours to unlink, or NULL */
 	struct conn *conns; /* every open connection (doubly linked) */
 	struct conn *hot;   /* connections with a ring, the last to make calls first */
+	/* dispatch.c: the method the last call found and its stats row (one
+	 * compare finds it again; types live as long as the server) */
+	struct dispatch_cache {
+		const struct type *type;
+		const struct method *method;
+		struct method_stats *stats;
+	} last_method;
 	struct conn *awake; /* rings read this loop turn: to sleep before it ends */
 	uint32_t n_conns;
 	uint64_t partial_bytes; /* of unfinished frames, counted against max_partial (conn.c) */
