@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <mgr/mgr.h>
 
@@ -261,6 +262,38 @@ static int mb_window(mgr_object *o, const struct mb_op *op, struct stats_worker 
 	return rc ? -1 : 0;
 }
 
+/* MGR_BENCH_LISTEN=tcp:HOST:PORT (bench/run.py's TCP rows): mgrd also
+ * listens there (key $MGR_AUTH_KEY_FILE; TLS with $MGR_BENCH_TLS_CERT and
+ * $MGR_BENCH_TLS_KEY) and the workers connect over it; the parent stays
+ * on the socket. */
+static const char *mb_address(const struct mb_server *s)
+{
+	const char *tcp = getenv("MGR_BENCH_LISTEN");
+	return tcp && *tcp ? tcp : mgr_manager_address(s->m);
+}
+
+static const char **mb_tcp_args(const char **arg)
+{
+	static char uid[32]; /* the key acts as us: the parent's objects are ours */
+	const char *tcp = getenv("MGR_BENCH_LISTEN"), *cert = getenv("MGR_BENCH_TLS_CERT");
+	if (!tcp || !*tcp)
+		return arg;
+	snprintf(uid, sizeof(uid), "default=%u", (unsigned)geteuid());
+	*arg++ = "--listen";
+	*arg++ = tcp;
+	*arg++ = "--remote-uid";
+	*arg++ = uid;
+	*arg++ = "--auth-key-file";
+	*arg++ = getenv("MGR_AUTH_KEY_FILE");
+	if (cert && *cert) {
+		*arg++ = "--tls-cert";
+		*arg++ = cert;
+		*arg++ = "--tls-key";
+		*arg++ = getenv("MGR_BENCH_TLS_KEY");
+	}
+	return arg;
+}
+
 static int mb_client(struct stats_worker *w)
 {
 	const struct bench_job *j = w->arg;
@@ -271,7 +304,7 @@ static int mb_client(struct stats_worker *w)
 	mgr_object *o = NULL;
 	int rc = -1;
 
-	if (mgr_client_connect(mgr_manager_address(s->m), &c) == 0 &&
+	if (mgr_client_connect(mb_address(s), &c) == 0 &&
 	    mgr_object_open(c, op->type, op->name, &o) == 0) {
 		stats_worker_start(w);
 		rc = w->inflight > 1 ? mb_window(o, op, w) : mb_sync(o, op, w);
@@ -599,7 +632,7 @@ int main(int argc, char **argv)
 	fflush(NULL);
 	/* the Employee type comes from the examples' module, when it is built */
 	const char *module = getenv("MGR_EMPLOYEE_MODULE");
-	const char *margs[4] = {NULL}, **arg = margs;
+	const char *margs[14] = {NULL}, **arg = margs;
 	if (module && *module) {
 		*arg++ = "--module";
 		*arg++ = module;
@@ -608,6 +641,7 @@ int main(int argc, char **argv)
 	const char *no_spin = getenv("MGR_NO_SPIN");
 	if (no_spin && *no_spin && strcmp(no_spin, "0") != 0)
 		*arg++ = "--no-spin";
+	arg = mb_tcp_args(arg);
 	mgr_manager_opts mo = {.args = margs};
 	if (mgr_manager_start(&mo, &s.m) || mgr_client_connect(mgr_manager_address(s.m), &s.ctl)) {
 		fprintf(stderr, "mgr-bench: cannot start mgrd (set MGR_MGRD): %s\n",

@@ -1,5 +1,7 @@
 /* peer-redis.c: the same workloads against a real object server - a private
- * redis-server on a UNIX socket in a mkdtemp directory, driven with hiredis.
+ * redis-server on a UNIX socket in a mkdtemp directory, driven with hiredis;
+ * with --tcp (bench/run.py's TCP rows) the workers reach it over loopback
+ * TCP instead (hiredis sets TCP_NODELAY), and the rows are "redis-tcp".
  * Owns the server's life (spawn, readiness by polling a connect with a
  * deadline, SHUTDOWN NOSAVE, reap), the command table the workers send, the
  * checks of final values, and the memory growth of a large hash. */
@@ -9,12 +11,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +36,7 @@ struct rd_server {
 	char dir[32];
 	char sock[64];
 	char log[64];
+	int port; /* --tcp: redis listens on 127.0.0.1:port; 0: the socket only */
 	pid_t pid;
 	redisContext *ctl;
 };
@@ -139,12 +144,17 @@ static int rd_window(redisContext *c, const struct rd_cmd *cmd,
 	return 0;
 }
 
+static redisContext *rd_connect(const struct rd_server *s)
+{
+	return s->port ? redisConnect("127.0.0.1", s->port) : redisConnectUnix(s->sock);
+}
+
 static int rd_client(struct stats_worker *w)
 {
 	const struct bench_job *j = w->arg;
 	const struct rd_server *s = j->peer;
 	const struct rd_work *work = j->c->data;
-	redisContext *c = redisConnectUnix(s->sock);
+	redisContext *c = rd_connect(s);
 	int rc;
 
 	if (!c || c->err) {
@@ -344,10 +354,13 @@ static void rd_child_exec(const struct rd_server *s)
 {
 	int null = open("/dev/null", O_RDWR);
 
+	char port[16];
+
+	snprintf(port, sizeof port, "%d", s->port);
 	dup2(null, STDIN_FILENO);
 	dup2(null, STDOUT_FILENO);
-	execlp("redis-server", "redis-server", "--port", "0", "--unixsocket",
-	       s->sock, "--unixsocketperm", "700", "--save", "", "--appendonly",
+	execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
+	       "--unixsocket", s->sock, "--unixsocketperm", "700", "--save", "", "--appendonly",
 	       "no", "--dir", s->dir, "--logfile", s->log, (char *)NULL);
 	perror("peer-redis: exec redis-server");
 	_exit(127);
@@ -360,7 +373,7 @@ static int rd_wait_ready(struct rd_server *s, uint64_t deadline)
 	int backoff_ms = 1;
 
 	while (stats_now_ns() < deadline) {
-		redisContext *c = redisConnectUnix(s->sock);
+		redisContext *c = rd_connect(s);
 
 		s->ctl = c;
 		if (c && !c->err && rd_ctl_ok(s, "PING") == 0)
@@ -419,12 +432,46 @@ static void rd_server_stop(struct rd_server *s)
 	rmdir(s->dir);
 }
 
+/* A port free on 127.0.0.1 now (the kernel's pick; redis binds it next). */
+static int rd_free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	if (fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof a) &&
+	    !getsockname(fd, (struct sockaddr *)&a, &len))
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+/* --tcp, taken out of argv (bench_opts_parse knows the common options). */
+static int rd_take_tcp(int *argc, char **argv)
+{
+	int tcp = 0, n = 0;
+
+	for (int i = 0; i < *argc; i++) {
+		if (i > 0 && !strcmp(argv[i], "--tcp"))
+			tcp = 1;
+		else
+			argv[n++] = argv[i];
+	}
+	*argc = n;
+	return tcp;
+}
+
 int main(int argc, char **argv)
 {
 	struct rd_server s = { .pid = -1 };
 	struct bench_opts o;
 	int rc = -1;
 
+	if (rd_take_tcp(&argc, argv) && (s.port = rd_free_port()) <= 0) {
+		perror("peer-redis: no free TCP port");
+		return 1;
+	}
 	if (bench_opts_parse(&o, &rd_defaults, argc, argv) < 0)
 		return 2;
 	if (stats_pin(o.pinned ? 0 : -1) < 0) {
@@ -433,7 +480,7 @@ int main(int argc, char **argv)
 	}
 	if (rd_server_start(&s) == 0) {
 		bench_server_pid(s.pid);
-		rc = bench_run("redis", rd_cases, sizeof rd_cases / sizeof *rd_cases,
+		rc = bench_run(s.port ? "redis-tcp" : "redis", rd_cases, sizeof rd_cases / sizeof *rd_cases,
 			       &o, &s);
 		if (bench_wanted(&o, "memory_hash") && rd_memory(&s, &o) < 0)
 			rc = -1;

@@ -211,7 +211,7 @@ def run_case(ctx, m, case, n, args):
 
 def line(case, n, args, reps):
     ops_s = [r["ops_per_s"] for r in reps]
-    out = {"peer": "python-manager", "workload": case.workload,
+    out = {"peer": "python-manager" + ("-tcp" if args.tcp else ""), "workload": case.workload,
            "clients": n, "inflight": 1, "pinned": args.pinned,
            "ops": args.ops, "ops_per_s": round(median(ops_s)),
            "ops_min": round(min(ops_s)), "ops_max": round(max(ops_s)),
@@ -242,6 +242,8 @@ def parse_args(argv):
     p.add_argument("--unpinned", dest="pinned", action="store_false")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--only", metavar="WORKLOAD")
+    p.add_argument("--tcp", action="store_true",
+                   help="the manager on 127.0.0.1 (its default is a UNIX socket on Linux)")
     p.set_defaults(pinned=False)
     a = p.parse_args(argv)
     a.ops = a.ops or DEFAULTS["quick_ops" if a.quick else "ops"]
@@ -255,7 +257,8 @@ def main(argv):
         os.sched_setaffinity(0, {0})  # the manager and workers inherit it
     ctx = mp.get_context("fork")
     rc = 0
-    with PeerManager(ctx=ctx) as m:
+    tcp = dict(address=("127.0.0.1", 0), authkey=os.urandom(32)) if args.tcp else {}
+    with PeerManager(ctx=ctx, **tcp) as m:
         for case in CASES:
             if args.only and args.only != case.workload:
                 continue

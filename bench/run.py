@@ -463,6 +463,7 @@ def targets(rows, cmp, cg):
         add(f"1000 idle clients cost 4 busy ones ({'pinned' if p else 'unpinned'}), %",
             cost, "<= 20", None if cost is None else cost <= 20)
     states_targets(get, add, cmp)
+    tcp_targets(rows, add)
     return t
 
 
@@ -491,6 +492,110 @@ def states_targets(get, add, cmp):
         "<= 1.5", None if worst is None else worst <= 1.5)
 
 
+# ---- loopback TCP (issue 16) ----
+# mgr over TCP (no ring: a TCP session never has one), with TLS, Redis over
+# TCP and CPython's manager over TCP, counter_add, unpinned and idle, their
+# repetitions interleaved round by round as the states are.
+TCP_PEERS = ("mgr-tcp", "mgr-tls", "redis-tcp", "python-manager-tcp")
+
+
+def tcp_free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tcp_files(d):
+    """A key file, and a CA and a server certificate for 127.0.0.1 (None
+    without openssl): paths in d."""
+    key = os.path.join(d, "key")
+    with open(os.open(key, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+        f.write(os.urandom(24).hex())
+    sh = ("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
+          "-subj /CN=mgr-bench-ca && openssl req -newkey rsa:2048 -nodes -keyout srv.key "
+          "-out srv.csr -subj /CN=localhost && printf 'subjectAltName=IP:127.0.0.1\\n' > ext && "
+          "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem "
+          "-days 2 -extfile ext && chmod 600 *.key")
+    ok = shutil.which("openssl") and subprocess.run(
+        sh, shell=True, cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+    return key, (os.path.join(d, "ca.pem"), os.path.join(d, "srv.pem"),
+                 os.path.join(d, "srv.key")) if ok else None
+
+
+def tcp_peers(a, m, d):
+    b = os.path.join(a.build, "bench")
+    key, tls = tcp_files(d)
+    mb = [os.path.join(b, "mgr-bench"), "--only", "counter_add"]
+    rows = [dict(name="mgr-tcp", argv=mb, env={"MGR_AUTH_KEY_FILE": key, "MGR_BENCH_LISTEN": ""},
+                 ops=m["ops"]),
+            dict(name="redis-tcp", argv=[os.path.join(b, "peer-redis"), "--tcp", "--only",
+                                         "counter_add"], env={}, ops=m["ops"])]
+    if tls:
+        rows.append(dict(name="mgr-tls", argv=mb, env={
+            "MGR_AUTH_KEY_FILE": key, "MGR_BENCH_LISTEN": "", "MGR_TLS_CA": tls[0],
+            "MGR_BENCH_TLS_CERT": tls[1], "MGR_BENCH_TLS_KEY": tls[2]}, ops=m["ops"]))
+    if not a.no_python:
+        rows.append(dict(name="python-manager-tcp", argv=[
+            sys.executable, os.path.join(HERE, "peer_python.py"), "--tcp", "--only",
+            "counter_add"], env={}, ops=m["py_ops"]))
+    return [p for p in rows if os.path.exists(p["argv"][0])]
+
+
+def run_tcp(a, m):
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="mgr-bench-tcp.") as d:
+        ps = tcp_peers(a, m, d)
+        for rnd in range(m["rounds"]):
+            log(f"loopback TCP, unpinned, idle, round {rnd + 1}/{m['rounds']}:")
+            for p in ps:
+                if "MGR_BENCH_LISTEN" in p["env"]:  # a port free now, per run
+                    p["env"]["MGR_BENCH_LISTEN"] = f"tcp:127.0.0.1:{tcp_free_port()}"
+                reps = "1" if p["name"] != "python-manager-tcp" else str(m["py_reps"])
+                rows += run_one(a, p, ["--unpinned", "--reps", reps])
+    return merge(rows)
+
+
+def tcp_cases(rows):
+    """(clients, inflight) -> {peer: row} of the TCP peers' counter_add rows."""
+    out = {}
+    for r in rows:
+        if r.get("peer") in TCP_PEERS and r.get("workload") == "counter_add" and "ops_per_s" in r:
+            out.setdefault((r["clients"], r["inflight"]), {})[r["peer"]] = r
+    return out
+
+
+def print_tcp(rows):
+    cases = tcp_cases(rows)
+    if not cases:
+        return
+    print()
+    print("loopback TCP (issue 16), counter_add, unpinned, idle, calls/s (median, min-max):")
+    print(f"  {'clients':>7}{'k':>4}" + "".join(f"{p:>22}" for p in TCP_PEERS)
+          + f"{'tcp/redis':>10}{'tls/tcp':>8}{'tcp/py':>8}")
+    for (n, k), c in sorted(cases.items(), key=lambda x: (x[0][1], x[0][0])):
+        def cell(p):
+            r = c.get(p)
+            return f"{'-':>22}" if not r else \
+                f"{r['ops_per_s']:>9.0f} ({r['ops_min']:.0f}-{r['ops_max']:.0f})".rjust(22)
+        print(f"  {n:>7}{k:>4}" + "".join(cell(p) for p in TCP_PEERS)
+              + f"{fmt(ratio(c.get('mgr-tcp'), c.get('redis-tcp')), '{:.2f}'):>10}"
+              + f"{fmt(ratio(c.get('mgr-tls'), c.get('mgr-tcp')), '{:.2f}'):>8}"
+              + f"{fmt(ratio(c.get('mgr-tcp'), c.get('python-manager-tcp')), '{:.1f}'):>8}")
+
+
+def tcp_targets(rows, add):
+    """Issue 16: mgr over TCP >= 1.2x Redis over TCP; TLS's cost reported."""
+    cases = tcp_cases(rows)
+    for n in (1, 4):
+        c = cases.get((n, 1), {})
+        v = ratio(c.get("mgr-tcp"), c.get("redis-tcp"))
+        add(f"[16] TCP vs Redis TCP, {n} client(s)", v, ">= 1.2", None if v is None else v >= 1.2)
+        v = ratio(c.get("mgr-tls"), c.get("mgr-tcp"))
+        cost = None if v is None else round(100 * (1 - v), 1)
+        add(f"[16] TLS's cost, {n} client(s), % of TCP calls/s", cost, "reported", None)
+
+
 def print_socket(rows):
     """mgr with MGR_RING_SIZE=0 (frames over the socket, as before the ring)."""
     sock = [r for r in rows if r.get("peer") == "mgr-socket" and "ops_per_s" in r
@@ -511,6 +616,7 @@ def print_socket(rows):
 
 def print_extras(rows, cg, tg):
     print_socket(rows)
+    print_tcp(rows)
     mem = memory_rows(rows)
     if mem:
         print()
@@ -550,6 +656,8 @@ def main(argv):
     p.add_argument("--out", help="JSON output (default BUILD/bench.json)")
     p.add_argument("--no-python", action="store_true")
     p.add_argument("--no-callgrind", action="store_true")
+    p.add_argument("--no-tcp", action="store_true", help="no loopback-TCP rows (issue 16)")
+    p.add_argument("--tcp-only", action="store_true", help="only the loopback-TCP rows")
     p.add_argument("--callgrind-only", action="store_true",
                    help="only count instructions per call")
     p.add_argument("--peer", dest="only_peer", action="append",
@@ -558,11 +666,16 @@ def main(argv):
     m = MODES["quick" if a.quick else "full"]
     t0 = time.monotonic()
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    rows = [] if a.callgrind_only else run_all(a, m)
-    cg = [] if a.no_callgrind else callgrind(a, m)
+    rows = [] if a.callgrind_only or a.tcp_only else run_all(a, m)
+    if not a.callgrind_only and not a.no_tcp:
+        rows += run_tcp(a, m)
+    cg = [] if a.no_callgrind or a.tcp_only else callgrind(a, m)
     cmp = compare(rows)
     tg = targets(rows, cmp, cg)
+    pycmp = compare_python(rows)
+    tg += python_targets(pycmp)
     print_table(cmp)
+    print_python(pycmp)
     print_extras(rows, cg, tg)
     doc = {"date": started, "machine": machine(), "mode": "quick" if a.quick else "full",
            "command": " ".join([os.path.relpath(__file__)] + argv),
