@@ -109,11 +109,26 @@ def peers(a, m):
              env={"MGR_RING_SIZE": "0"}, states=True, ops=m["ops"]),
     ]
     if not a.no_python:
-        rows.append(dict(name="python", argv=[sys.executable,
-                                              os.path.join(HERE, "peer_python.py")],
+        rows.append(dict(name="python", argv=[PYTHON, os.path.join(HERE, "peer_python.py")],
                          env={}, states=False, ops=m["py_ops"], reps=m["py_reps"]))
-    return [p for p in rows if (p["name"] == "python" or os.path.exists(p["argv"][0]))
+        rows.append(python_mgr_peer(a, m))
+    return [p for p in rows if (p["name"].startswith("python") or os.path.exists(p["argv"][0]))
             and (not a.only_peer or p["name"] in a.only_peer)]
+
+
+# Both Python peers run under the interpreter the package is built for
+# (python/meson.build prefers Debian's), so they differ only in the import.
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+
+def python_mgr_peer(a, m):
+    """peer_python.py again, through mgr's Python package (MGR_PY_BENCH=1:
+    `from mgr.managers import SyncManager`): same workloads, same calls."""
+    src = os.path.join(os.path.dirname(HERE), "python")
+    path = os.path.abspath(os.path.join(a.build, "python")) + os.pathsep + src
+    return dict(name="python-mgr", argv=[PYTHON, os.path.join(HERE, "peer_python.py")],
+                env={"MGR_PY_BENCH": "1", "PYTHONPATH": path}, states=False,
+                ops=m["py_ops"], reps=m["py_reps"])
 
 
 def mgr_env(a, extra=None):
@@ -130,6 +145,8 @@ def run_one(a, p, args):
     for r in got:
         if r.get("peer") in ("mgr", "mgr-emul") and p["name"] != "mgr":
             r["peer"] = p["name"] + ("-emul" if r["peer"] == "mgr-emul" else "")
+        if p["name"] == "python-mgr":
+            r["peer"] = "python-mgr"  # peer_python.py calls itself python-manager
         r.setdefault("state", "idle")
     return got
 
@@ -638,6 +655,53 @@ def print_extras(rows, cg, tg):
         print(f"  [{state}] {t['target']}: {fmt(t['value'], '{}')} (goal {t['goal']})")
 
 
+def compare_python(rows):
+    """Issue 15: each row of mgr's Python package (python-mgr) beside
+    CPython's manager (python-manager) on the same case."""
+    out = []
+    for r in rows:
+        if r.get("peer") != "python-mgr" or "ops_per_s" not in r:
+            continue
+        w, n, k, p = r["workload"], r["clients"], r["inflight"], r["pinned"]
+        cp = find(rows, "python-manager", w, n, k, p, r.get("state", "idle"))
+        out.append({"workload": w, "clients": n, "pinned": p,
+                    "mgr": {x: r.get(x) for x in ("ops_per_s", "ops_min", "ops_max", "p50_us")},
+                    "cpython": cp and {x: cp.get(x) for x in ("ops_per_s", "ops_min", "ops_max",
+                                                               "p50_us")},
+                    "ratio": ratio(r, cp)})
+    return sorted(out, key=lambda c: (not c["pinned"], c["workload"], c["clients"]))
+
+
+def print_python(pycmp):
+    if not pycmp:
+        return
+    print()
+    print("Python package vs CPython (bench/peer_python.py; mgr: MGR_PY_BENCH=1, only the"
+          " import differs):")
+    hdr = (f"{'workload':<12}{'cl':>3} {'pin':<4}{'mgr ops/s':>11}{'p50':>8}"
+           f"{'CPython':>10}{'p50':>8}{'ratio':>7}")
+    print(hdr)
+    print("-" * len(hdr))
+    for c in pycmp:
+        cp = c["cpython"] or {}
+        print(f"{c['workload']:<12}{c['clients']:>3} {'yes' if c['pinned'] else 'no':<4}"
+              f"{c['mgr']['ops_per_s']:>11.0f}{c['mgr']['p50_us']:>8.1f}"
+              f"{fmt(cp.get('ops_per_s')):>10}{fmt(cp.get('p50_us'), '{:.1f}'):>8}"
+              f"{fmt(c['ratio'], '{:.1f}'):>7}")
+
+
+def python_targets(pycmp):
+    """[15]: >= 5x CPython's manager on every row with the fewest clients
+    (1; the queue's producer and consumer are 2), pinned and unpinned."""
+    fewest = {}
+    for c in pycmp:
+        fewest[c["workload"]] = min(fewest.get(c["workload"], 99), c["clients"])
+    rs = [c["ratio"] for c in pycmp if c["clients"] == fewest[c["workload"]]]
+    low = min(rs) if rs and None not in rs else None
+    return [{"target": "[15] every row >= 5x CPython (Python package, 1 client; min)",
+             "value": low, "goal": ">= 5", "met": None if low is None else low >= 5}]
+
+
 def machine():
     cpu = ""
     try:
@@ -680,7 +744,7 @@ def main(argv):
     doc = {"date": started, "machine": machine(), "mode": "quick" if a.quick else "full",
            "command": " ".join([os.path.relpath(__file__)] + argv),
            "settings": m, "seconds": round(time.monotonic() - t0, 1),
-           "comparison": cmp, "targets": tg, "callgrind": cg, "rows": rows}
+           "comparison": cmp, "python": pycmp, "targets": tg, "callgrind": cg, "rows": rows}
     out = a.out or os.path.join(a.build, "bench.json")
     with open(out, "w") as f:
         json.dump(doc, f, indent=1)
