@@ -1,42 +1,76 @@
 #!/usr/bin/env python3
 """ab.py: two builds of mgr (say, before and after a change), mgr's no-spin
-path and Redis, one repetition each in turn (A B C D, every round every
-machine state), medians of calls/s and CPU per call. A benchmark, no
-thresholds.
+path (and, with --peers, the new build without its short scheduler slice), Redis
+and the bare socket floor, one repetition each in turn (A B C D E,
+every round every machine state), medians of calls/s and CPU per call. A
+benchmark, no thresholds.
 
-    bench/ab.py OLD_BUILD NEW_BUILD [ROUNDS] [WORKLOADS]
-    bench/ab.py /tmp/bbold build 5 counter_add,queue"""
+    bench/ab.py OLD_BUILD NEW_BUILD [ROUNDS] [WORKLOADS] [--states S1,S2]
+                [--inflight F] [--clients K] [--peers old,new,nospin,redis,floor]
+    bench/ab.py /tmp/bbold build 5 counter_add,queue
+    bench/ab.py /tmp/bbold build 5 counter_add --inflight 16 --clients 4
+
+The floor is peer-pingpong's rpc (the NEW build's) with the same clients and
+window: its rows carry the workload "rpc"."""
+import argparse
 import json
 import os
 import statistics
 import subprocess
 import sys
 
+# name, build (0: old, 1: new), extra environment, program
+VARIANTS = [("old", 0, {}, "mgr-bench"), ("new", 1, {}, "mgr-bench"),
+            ("nospin", 1, {"MGR_NO_SPIN": "1"}, "mgr-bench"),
+            ("noslice", 1, {"MGR_SLICE_US": "0"}, "mgr-bench"),
+            ("redis", 1, {}, "peer-redis"), ("floor", 1, {}, "peer-pingpong")]
+
+
+def run(b, name, extra, prog, st, a):
+    """One repetition of one variant in state st: [(key, ops/s, cpu/call)]."""
+    env = dict(os.environ, MGR_MGRD=b + "/mgrd/mgrd",
+               MGR_EMPLOYEE_MODULE=b + "/examples/libemployee.so", **extra)
+    ops = "60000" if prog == "mgr-bench" else "20000"
+    only = "rpc" if prog == "peer-pingpong" else a.workloads
+    argv = [b + "/bench/" + prog, "--unpinned", "--reps", "1", "--ops", ops, "--state", st,
+            "--only", only, "--inflight", str(a.inflight)]
+    if a.clients:
+        argv += ["--clients", str(a.clients)]
+    p = subprocess.run(argv, env=env, capture_output=True, text=True)
+    out = []
+    for line in p.stdout.splitlines():
+        if line.startswith("{"):
+            j = json.loads(line)
+            if "ops_per_s" in j:
+                out.append(((j["workload"], j["clients"], st, name), j["ops_per_s"],
+                            j["cpu_us_per_call"]))
+    return out
+
 
 def main(argv):
-    old, new = argv[0], argv[1]
-    rounds = int(argv[2]) if len(argv) > 2 else 3
-    only = argv[3] if len(argv) > 3 else "counter_add,queue"
-    variants = [("old", old, {}), ("new", new, {}), ("nospin", new, {"MGR_NO_SPIN": "1"}),
-                ("redis", new, {})]
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("old")
+    p.add_argument("new")
+    p.add_argument("rounds", nargs="?", type=int, default=3)
+    p.add_argument("workloads", nargs="?", default="counter_add,queue")
+    p.add_argument("--states", default="idle,busy,over")
+    p.add_argument("--inflight", type=int, default=1)
+    p.add_argument("--clients", type=int, default=0, help="0: every count the bench has")
+    p.add_argument("--peers", default="old,new,nospin,redis,floor",
+                   help="of old,new,nospin,noslice (new, MGR_SLICE_US=0),redis,floor")
+    a = p.parse_args(argv)
+    want = a.peers.split(",")
     res = {}
-    for _ in range(rounds):
-        for st in ("idle", "busy", "over"):
-            for name, b, extra in variants:
-                env = dict(os.environ, MGR_MGRD=b + "/mgrd/mgrd",
-                           MGR_EMPLOYEE_MODULE=b + "/examples/libemployee.so", **extra)
-                exe = b + ("/bench/peer-redis" if name == "redis" else "/bench/mgr-bench")
-                ops = "20000" if name == "redis" else "60000"
-                p = subprocess.run([exe, "--unpinned", "--reps", "1", "--ops", ops, "--state",
-                                    st, "--only", only, "--inflight", "1"],
-                                   env=env, capture_output=True, text=True)
-                for line in p.stdout.splitlines():
-                    if line.startswith("{"):
-                        j = json.loads(line)
-                        if "ops_per_s" in j:
-                            res.setdefault((j["workload"], j["clients"], st, name), []).append(
-                                (j["ops_per_s"], j["cpu_us_per_call"]))
-    for k in sorted(res):
+    for _ in range(a.rounds):
+        for st in a.states.split(","):
+            for name, which, extra, prog in VARIANTS:
+                if name in want:
+                    b = (a.old, a.new)[which]
+                    for k, ops, cpu in run(b, name, extra, prog, st, a):
+                        res.setdefault(k, []).append((ops, cpu))
+    print(f"inflight {a.inflight}; medians of {a.rounds} rounds: calls/s, CPU us per call"
+          " (client + server), every round's calls/s")
+    for k in sorted(res, key=lambda k: (k[0] == "rpc", k[1], k[2], k[0], k[3])):
         v = res[k]
         print(f"{k[0]:<12}{k[1]:>3} {k[2]:<5} {k[3]:<7} ops "
               f"{statistics.median(x[0] for x in v):>9.0f} cpu "

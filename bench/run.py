@@ -498,6 +498,13 @@ def states_targets(get, add, cmp):
     for n in (1, 8):
         at_least(f"[14] over: counter_add {n} client(s) vs redis",
                  get("counter_add", n, 1, False, "over"), "vs_redis", 1.5)
+    # 16 calls in flight from 4 processes against the bare socket floor with
+    # the same window (pingpong's rpc 4x16), pinned and in every state
+    at_least("[14] 16 in flight x 4, pinned vs floor", get("counter_add", 4, 16, True),
+             "vs_floor", 0.8)
+    for st in STATES:
+        at_least(f"[14] 16 in flight x 4, {st}: vs floor",
+                 get("counter_add", 4, 16, False, st), "vs_floor", 0.8)
     # no case pays more than 1.5x no-spin's CPU per call for no more calls/s
     worst, where = None, ""
     for c in cmp:

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -50,6 +51,12 @@ int spin_cpus(void)
 	return sched_getaffinity(0, sizeof(set), &set) ? 1 : CPU_COUNT(&set);
 }
 
+bool spin_machine_verdict(int cpus, int runnable)
+{
+	/* unreadable /proc: trust the peer checks alone */
+	return cpus >= 2 && (runnable < 0 || runnable <= cpus);
+}
+
 /* Racy by design: threads may both refresh; either verdict is a fresh one. */
 static uint64_t spin_machine_at;
 static bool spin_machine_ok;
@@ -59,9 +66,7 @@ bool spin_machine_free(void)
 	uint64_t now = clock_now_ns();
 	if (now - __atomic_load_n(&spin_machine_at, __ATOMIC_RELAXED) < SPIN_MACHINE_NS)
 		return __atomic_load_n(&spin_machine_ok, __ATOMIC_RELAXED);
-	int cpus = spin_cpus(), runnable = spin_runnable();
-	/* unreadable /proc: trust the peer checks alone */
-	bool ok = cpus >= 2 && (runnable < 0 || runnable <= cpus);
+	bool ok = spin_machine_verdict(spin_cpus(), spin_runnable());
 	__atomic_store_n(&spin_machine_ok, ok, __ATOMIC_RELAXED);
 	__atomic_store_n(&spin_machine_at, now, __ATOMIC_RELAXED);
 	return ok;
@@ -168,4 +173,42 @@ ssize_t spin_recv(struct spin *s, int fd, void *buf, size_t len)
 		return a.n;
 	errno = EAGAIN;
 	return -1;
+}
+
+/* ---- the scheduler slice ---- */
+
+/* struct sched_attr as far as SCHED_ATTR_SIZE_VER0 (glibc has no wrapper). */
+struct spin_sched_attr {
+	uint32_t size, policy;
+	uint64_t flags;
+	int32_t nice;
+	uint32_t priority;
+	uint64_t runtime, deadline, period;
+};
+
+uint64_t spin_slice_want(const char *env, bool no_spin)
+{
+	if (!env || !*env)
+		return no_spin ? 0 : SPIN_SLICE_NS;
+	char *end;
+	long us = strtol(env, &end, 10);
+	if (*end || us < 0)
+		return no_spin ? 0 : SPIN_SLICE_NS; /* not a number: as if unset */
+	uint64_t ns = (uint64_t)us * 1000;
+	return !ns ? 0 : ns < SPIN_SLICE_MIN_NS ? SPIN_SLICE_MIN_NS
+		: ns > SPIN_SLICE_MAX_NS ? SPIN_SLICE_MAX_NS : ns;
+}
+
+int spin_slice_set(uint64_t ns)
+{
+	struct spin_sched_attr a;
+	memset(&a, 0, sizeof(a));
+	if (!ns || syscall(SYS_sched_getattr, 0, &a, sizeof(a), 0))
+		return ns ? -1 : 0;
+	if (a.policy != SCHED_OTHER && a.policy != SCHED_BATCH)
+		return 0; /* real-time or idle: not ours to touch */
+	a.size = sizeof(a);
+	a.flags = 0;
+	a.runtime = ns;
+	return syscall(SYS_sched_setattr, 0, &a, 0) ? -1 : 0;
 }

@@ -60,7 +60,29 @@ int spin_cpus(void);
  * (us and our peer included) at most the CPUs we may use, and at least 2
  * of them. Re-read every 10 ms; safe from any thread. */
 bool spin_machine_free(void);
+/* Its verdict given the CPUs we may use and the runnable threads (-1:
+ * unknown). */
+bool spin_machine_verdict(int cpus, int runnable);
 /* The CPU this thread runs on, plus one (0: unknown). */
 uint32_t spin_cpu(void);
+
+/* The scheduler slice a waiting thread asks for (sched_attr.sched_runtime:
+ * EEVDF kernels, 6.12 and later, take it as the thread's request size; older
+ * kernels accept and ignore it). A thread that runs microseconds between
+ * sleeps asks for a short one: its virtual deadline comes early, so when
+ * woken on a CPU a busy loop holds it preempts that loop at once, instead
+ * of waiting out the loop's slice (up to a few ms). Its CPU share is not
+ * changed; it is preempted sooner when it runs long. */
+#define SPIN_SLICE_NS 100000u         /* what mgrd and libmgr ask for */
+#define SPIN_SLICE_MIN_NS 100000u     /* the kernel's clamp */
+#define SPIN_SLICE_MAX_NS 100000000u
+/* The slice to ask for: env is $MGR_SLICE_US (NULL or "": unset, then
+ * SPIN_SLICE_NS unless polling is off, no_spin: the plain blocking path
+ * stays the kernel's); "0": 0; N: N us within the kernel's clamp. 0 means
+ * leave the thread's slice alone. */
+uint64_t spin_slice_want(const char *env, bool no_spin);
+/* Asks for a slice of ns for the calling thread (0: nothing done). 0, or
+ * -1 when the kernel refused; a real-time or idle thread is left alone. */
+int spin_slice_set(uint64_t ns);
 
 #endif

@@ -290,6 +290,18 @@ static bool client_spin_now(const mgr_client *c)
 	       spin_turn(&client_spin);
 }
 
+/* A waiting thread's short scheduler slice, asked for at its first wait
+ * (spin.h: woken, it preempts a busy loop at once); MGR_NO_SPIN=1 or
+ * MGR_SLICE_US=0 leave the thread's slice alone. */
+static void client_slice_once(void)
+{
+	static __thread bool asked;
+	if (!asked) {
+		asked = true;
+		spin_slice_set(spin_slice_want(getenv("MGR_SLICE_US"), client_no_spin()));
+	}
+}
+
 /* Reads from the socket, waiting until deadline. */
 static ssize_t client_sock_recv(mgr_client *c, int fd, int64_t deadline, bool spin)
 {
@@ -326,6 +338,7 @@ static int client_recv(mgr_client *c, int fd, struct client_ring *cr, int64_t de
 	if (c->rcap - c->rlen < 65536 &&
 	    client_grow(&c->rbuf, &c->rcap, c->rlen, c->rcap ? c->rcap * 2 : 131072))
 		return MGR_ENOMEM;
+	client_slice_once();
 	bool spin = client_spin_now(c);
 	if (cr)
 		return client_ring_recv(c, cr, fd, deadline, spin);

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "../common/spin.h"
 #include "conn-ring.h"
@@ -144,6 +145,11 @@ static int conn_spin_any_ready(void *arg)
  * polls, no ring asks to be woken, so clients do not write the eventfd. */
 struct conn *conn_poll_next(struct conn *c, int served)
 {
+	static bool sliced; /* the loop thread's slice, asked for once (spin.h) */
+	if (!sliced) {
+		sliced = true;
+		spin_slice_set(spin_slice_want(getenv("MGR_SLICE_US"), c->srv->cfg.no_spin));
+	}
 	if (served >= CONN_SPIN_MAX_FRAMES || !conn_spin_wanted(c))
 		return NULL;
 	struct conn_spin_any any = {c->srv, NULL, 0};

@@ -1,0 +1,66 @@
+/* The waiting decisions of common/spin.c given their inputs: whether the
+ * machine has a CPU to spare for polling, and which scheduler slice a
+ * waiting thread asks for. No timing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "../common/spin.h"
+
+static void test_machine_verdict(void **state)
+{
+	(void)state;
+	assert_true(spin_machine_verdict(2, 2));   /* us and our peer on 2 CPUs */
+	assert_true(spin_machine_verdict(2, 1));
+	assert_false(spin_machine_verdict(2, 3));  /* one core busy: someone waits */
+	assert_false(spin_machine_verdict(2, 10)); /* oversubscribed */
+	assert_false(spin_machine_verdict(1, 1));  /* one CPU: polling never pays */
+	assert_true(spin_machine_verdict(4, -1));  /* /proc unreadable: the peer checks decide */
+	assert_false(spin_machine_verdict(1, -1));
+}
+
+static void test_slice_default(void **state)
+{
+	(void)state;
+	assert_int_equal(spin_slice_want(NULL, false), SPIN_SLICE_NS);
+	assert_int_equal(spin_slice_want("", false), SPIN_SLICE_NS);
+	/* the no-spin path stays the kernel's plain blocking */
+	assert_int_equal(spin_slice_want(NULL, true), 0);
+	assert_int_equal(spin_slice_want("junk", false), SPIN_SLICE_NS);
+	assert_int_equal(spin_slice_want("junk", true), 0);
+	assert_int_equal(spin_slice_want("-5", false), SPIN_SLICE_NS);
+}
+
+static void test_slice_asked(void **state)
+{
+	(void)state;
+	assert_int_equal(spin_slice_want("0", false), 0); /* off */
+	assert_int_equal(spin_slice_want("300", false), 300000);
+	assert_int_equal(spin_slice_want("300", true), 300000); /* asked for: given */
+	assert_int_equal(spin_slice_want("1", false), SPIN_SLICE_MIN_NS);
+	assert_int_equal(spin_slice_want("999999999", false), SPIN_SLICE_MAX_NS);
+}
+
+static void test_slice_set(void **state)
+{
+	(void)state;
+	assert_int_equal(spin_slice_set(0), 0); /* nothing asked: nothing done */
+	/* any kernel takes a SCHED_OTHER thread's sched_runtime (ignored
+	 * before 6.12); a container may forbid the call: -1, never a crash */
+	int rc = spin_slice_set(SPIN_SLICE_NS);
+	assert_true(rc == 0 || rc == -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_machine_verdict),
+		cmocka_unit_test(test_slice_default),
+		cmocka_unit_test(test_slice_asked),
+		cmocka_unit_test(test_slice_set),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
