@@ -188,12 +188,12 @@ struct spin_sched_attr {
 
 uint64_t spin_slice_want(const char *env, bool no_spin)
 {
-	if (!env || !*env)
-		return no_spin ? 0 : SPIN_SLICE_NS;
+	if (!env || !*env || no_spin)
+		return 0;
 	char *end;
 	long us = strtol(env, &end, 10);
 	if (*end || us < 0)
-		return no_spin ? 0 : SPIN_SLICE_NS; /* not a number: as if unset */
+		return 0; /* not a number: as if unset */
 	uint64_t ns = (uint64_t)us * 1000;
 	return !ns ? 0 : ns < SPIN_SLICE_MIN_NS ? SPIN_SLICE_MIN_NS
 		: ns > SPIN_SLICE_MAX_NS ? SPIN_SLICE_MAX_NS : ns;

@@ -73,13 +73,13 @@ uint32_t spin_cpu(void);
  * woken on a CPU a busy loop holds it preempts that loop at once, instead
  * of waiting out the loop's slice (up to a few ms). Its CPU share is not
  * changed; it is preempted sooner when it runs long. */
-#define SPIN_SLICE_NS 100000u         /* what mgrd and libmgr ask for */
+#define SPIN_SLICE_NS 100000u         /* the short slice measured (docs/design.md) */
 #define SPIN_SLICE_MIN_NS 100000u     /* the kernel's clamp */
 #define SPIN_SLICE_MAX_NS 100000000u
-/* The slice to ask for: env is $MGR_SLICE_US (NULL or "": unset, then
- * SPIN_SLICE_NS unless polling is off, no_spin: the plain blocking path
- * stays the kernel's); "0": 0; N: N us within the kernel's clamp. 0 means
- * leave the thread's slice alone. */
+/* The slice to ask for: env is $MGR_SLICE_US. Opt-in, because interleaved
+ * runs did not show it paying in every state (docs/design.md, "Latency"):
+ * unset, "", not a number or polling off (no_spin): 0; "0": 0; N: N us
+ * within the kernel's clamp. 0 means leave the thread's slice alone. */
 uint64_t spin_slice_want(const char *env, bool no_spin);
 /* Asks for a slice of ns for the calling thread (0: nothing done). 0, or
  * -1 when the kernel refused; a real-time or idle thread is left alone. */

@@ -290,9 +290,8 @@ static bool client_spin_now(const mgr_client *c)
 	       spin_turn(&client_spin);
 }
 
-/* A waiting thread's short scheduler slice, asked for at its first wait
- * (spin.h: woken, it preempts a busy loop at once); MGR_NO_SPIN=1 or
- * MGR_SLICE_US=0 leave the thread's slice alone. */
+/* A waiting thread's scheduler slice, asked for at its first wait when
+ * MGR_SLICE_US says so (spin.h: opt-in); MGR_NO_SPIN=1 leaves it alone. */
 static void client_slice_once(void)
 {
 	static __thread bool asked;

@@ -25,13 +25,14 @@ static void test_machine_verdict(void **state)
 static void test_slice_default(void **state)
 {
 	(void)state;
-	assert_int_equal(spin_slice_want(NULL, false), SPIN_SLICE_NS);
-	assert_int_equal(spin_slice_want("", false), SPIN_SLICE_NS);
-	/* the no-spin path stays the kernel's plain blocking */
+	/* opt-in: unset or not a number leaves the kernel's slice */
+	assert_int_equal(spin_slice_want(NULL, false), 0);
+	assert_int_equal(spin_slice_want("", false), 0);
+	assert_int_equal(spin_slice_want("junk", false), 0);
+	assert_int_equal(spin_slice_want("-5", false), 0);
+	/* the no-spin path stays the kernel's plain blocking, even if asked */
 	assert_int_equal(spin_slice_want(NULL, true), 0);
-	assert_int_equal(spin_slice_want("junk", false), SPIN_SLICE_NS);
-	assert_int_equal(spin_slice_want("junk", true), 0);
-	assert_int_equal(spin_slice_want("-5", false), SPIN_SLICE_NS);
+	assert_int_equal(spin_slice_want("300", true), 0);
 }
 
 static void test_slice_asked(void **state)
@@ -39,7 +40,6 @@ static void test_slice_asked(void **state)
 	(void)state;
 	assert_int_equal(spin_slice_want("0", false), 0); /* off */
 	assert_int_equal(spin_slice_want("300", false), 300000);
-	assert_int_equal(spin_slice_want("300", true), 300000); /* asked for: given */
 	assert_int_equal(spin_slice_want("1", false), SPIN_SLICE_MIN_NS);
 	assert_int_equal(spin_slice_want("999999999", false), SPIN_SLICE_MAX_NS);
 }
