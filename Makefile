@@ -73,8 +73,16 @@ chaos: $(BUILD)/build.ninja
 	MGR_CHAOS_SECONDS=$(CHAOS_SECONDS) meson test -C $(BUILD) --suite chaos -v \
 		--timeout-multiplier 0 --print-errorlogs
 
+# The C showcase, then the seed Python program (python/examples/employee.py,
+# only its import changed) through the built package: it checks its own
+# result (zhangsan:2000) and exits non-zero otherwise.
+PYTHON ?= /usr/bin/python3
+PYENV = PYTHONPATH=$(CURDIR)/$(BUILD)/python:$(CURDIR)/python
 demo: build
 	MGR_MGRD=$(CURDIR)/$(BUILD)/mgrd/mgrd $(BUILD)/examples/demo
+	@printf '\ndemo: the seed Python program, one import changed (python/examples/employee.py):\n'
+	$(PYENV) $(PYTHON) python/examples/employee.py
+	@echo 'demo: python: ten processes raised zhangsan to 2000; result: OK'
 
 # Benchmarks against the peers (bench/README.md), in the $(BUILD) tree
 # (debugoptimized: -O2): figures on stdout and in $(BUILD)/bench.json.
@@ -92,7 +100,7 @@ bench-quick: $(BUILD)/build.ninja
 # MGR_COMPAT_STDLIB=1 runs the same selection on CPython's manager.
 test-python-compat: $(BUILD)/build.ninja
 	ninja -C $(BUILD) python/_mgr.cpython-311-x86_64-linux-gnu.so
-	PYTHONPATH=$(CURDIR)/$(BUILD)/python:$(CURDIR)/python /usr/bin/python3 python/compat/run_compat.py
+	$(PYENV) $(PYTHON) python/compat/run_compat.py
 
 # The Python package's own tests and examples (also in meson's suite 'python').
 test-python: $(BUILD)/build.ninja

@@ -17,6 +17,7 @@ import os
 import sys
 
 STDLIB = os.environ.get('MGR_COMPAT_STDLIB') == '1'
+HANG_S = 180  # a test still running after this long ends its method's run
 
 
 def _swap():
@@ -64,11 +65,14 @@ def _selected():
 
 
 def _run_one(method, out):
-    """In the child interpreter: run, write `outcome test-id` lines."""
+    """In the child interpreter: run, write `outcome test-id seconds` lines."""
+    import faulthandler
     import signal
     import unittest
 
+    import time
     passed = set()
+    took = {}
 
     class Result(unittest.TextTestResult):
         def addSuccess(self, test):
@@ -77,10 +81,16 @@ def _run_one(method, out):
 
         def startTest(self, test):
             signal.alarm(120)  # a hung test fails instead of hanging the run
+            # a test blocked in a call (no alarm reaches it) ends the run
+            # with every thread's traceback in the log
+            faulthandler.dump_traceback_later(HANG_S, exit=True)
+            took[test.id()] = time.monotonic()
             super().startTest(test)
 
         def stopTest(self, test):
             signal.alarm(0)
+            faulthandler.cancel_dump_traceback_later()
+            took[test.id()] = time.monotonic() - took[test.id()]
             super().stopTest(test)
 
     def on_alarm(signum, frame):
@@ -104,7 +114,7 @@ def _run_one(method, out):
         for t in _all_ids(_selected()):
             # a test that did not run (its setUpClass failed) failed
             kind = 'PASS' if t in passed else 'SKIP' if t in skipped else 'FAIL'
-            f.write('%s %s\n' % (kind, t))
+            f.write('%s %s %.2f\n' % (kind, t, took.get(t, 0)))
         # class-level failures (setUpClass) have ids of their own
         for t in failed - set(_all_ids(_selected())):
             if not t.startswith('setUpClass'):
@@ -134,8 +144,6 @@ def _load_expected(path):
 
 
 def main():
-    import subprocess
-    import tempfile
     if tm is None:
         print('compat: test._test_multiprocessing is not installed '
               '(Debian: libpython3.11-testsuite): skipped')
@@ -149,17 +157,17 @@ def main():
         expected_path = args[args.index('--expected') + 1]
     expected = _load_expected(None if STDLIB else expected_path)
     totals = [0, 0, 0]
-    unexpected, fixed = [], []
-    for method in methods:
-        with tempfile.NamedTemporaryFile('r', suffix='.txt') as out:
-            env = dict(os.environ, MGR_COMPAT_METHOD=method, MGR_COMPAT_EXPECTED=expected_path)
-            cmd = [sys.executable, os.path.abspath(__file__), '--one', method, '--out', out.name]
-            log = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                 timeout=1800)
-            lines = [l.split(' ', 1) for l in out.read().splitlines()]
+    unexpected, fixed, slow = [], [], []
+    runs = [_start(method, expected_path) for method in methods]  # concurrently
+    for method, proc, out, logf in runs:
+        proc.wait(timeout=1800)
+        logf.seek(0)
+        log = logf.read()
+        lines = _results(out)
         counts = {'PASS': 0, 'FAIL': 0, 'SKIP': 0}
-        for kind, tid in lines:
+        for kind, tid, took in lines:
             counts[kind] += 1
+            slow.append((took, method, _short(tid)))
             key = _short(tid)
             listed = key in expected or '%s:%s' % (method, key) in expected
             if kind == 'FAIL' and not listed:
@@ -167,20 +175,48 @@ def main():
             elif kind == 'PASS' and listed:
                 fixed.append('%s %s' % (method, key))
         if not lines:
-            print(log.stdout.decode(errors='replace')[-3000:])
-            unexpected.append('%s: the run produced no results (exit %d)' % (method, log.returncode))
+            print(log.decode(errors='replace')[-3000:])
+            unexpected.append('%s: the run produced no results (exit %d)' % (method, proc.returncode))
         if os.environ.get('MGR_COMPAT_VERBOSE'):
-            print(log.stdout.decode(errors='replace')[-20000:])
+            print(log.decode(errors='replace')[-20000:])
         print('%-10s %d passed, %d failed, %d skipped' % (method, counts['PASS'], counts['FAIL'],
                                                           counts['SKIP']))
         for i, k in enumerate(('PASS', 'FAIL', 'SKIP')):
             totals[i] += counts[k]
-    print('%-10s %d passed, %d failed, %d skipped' % ('total', *totals))
+    if len(methods) > 1:
+        print('%-10s %d passed, %d failed, %d skipped' % ('total', *totals))
     for u in unexpected:
         print('UNEXPECTED FAILURE:', u)
     for f in fixed:
-        print('listed as failing but passed:', f)
-    return 1 if unexpected else 0
+        print('UNEXPECTED PASS (listed as failing):', f)
+    print('slowest:', ', '.join('%s %s %.1fs' % (m, t, d) for d, m, t in sorted(slow)[-8:][::-1]))
+    return 1 if unexpected or fixed else 0
+
+
+def _start(method, expected_path):
+    """One interpreter per start method: (method, Popen, results file, log file)."""
+    import subprocess
+    import tempfile
+    out = tempfile.NamedTemporaryFile('r', suffix='.txt')
+    env = dict(os.environ, MGR_COMPAT_METHOD=method, MGR_COMPAT_EXPECTED=expected_path)
+    cmd = [sys.executable, os.path.abspath(__file__), '--one', method, '--out', out.name]
+    log = tempfile.TemporaryFile()  # not a pipe: the runs go on while one is read
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return method, proc, out, log
+
+
+def _results(out):
+    """[(PASS|FAIL|SKIP, test id, seconds)] from a results file (ids may hold spaces)."""
+    lines = []
+    for line in out.read().splitlines():
+        kind, tid = line.split(' ', 1)
+        head, _, took = tid.rpartition(' ')
+        try:
+            lines.append((kind, head, float(took)))
+        except ValueError:
+            lines.append((kind, tid, 0.0))
+    out.close()
+    return lines
 
 
 if __name__ == '__main__':

@@ -342,16 +342,29 @@ for _name in PoolProxy._exposed_:
 del _name
 
 
+def _default_signals():
+    # mgrd's core catches SIGTERM and SIGHUP in the manager process (a
+    # graceful stop); a process forked from it must die by them again, or
+    # Pool.terminate() (SIGTERM to each worker, then join) waits forever
+    import signal
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def _pool(processes=None, initializer=None, initargs=(), maxtasksperchild=None, context=None):
     # in the manager process (a fork of the program, mgrd's threads
     # running): workers are forked from it, whatever the program's start
     # method (spawn's main-module re-import does not apply to it)
     import multiprocessing
     from multiprocessing import pool
+    if not _forks_reset[0]:
+        _forks_reset[0] = True
+        os.register_at_fork(after_in_child=_default_signals)
     return pool.Pool(processes, initializer, initargs, maxtasksperchild,
                      context or multiprocessing.get_context('fork'))
 
 
+_forks_reset = [False]  # _default_signals registered in this (manager) process
 SyncManager.register('AsyncResult', create_method=False)
 SyncManager.register('Pool', _pool, PoolProxy)
 del _typeid, _mgrtype, _proxy, _make

@@ -201,3 +201,37 @@ def test_shutdown_and_context(m):
     other = BaseManager(address=m.address)
     other.connect()
     assert other.address == m.address
+
+
+_POOL_TERMINATE = '''
+import time
+from mgr import Manager
+with Manager() as m:
+    print(m._process.pid, flush=True)
+    pool = m.Pool(2)
+    pool.map_async(time.sleep, [0.1] * 1000, chunksize=1)
+    pool.terminate()
+    pool.join()
+    print('terminated')
+'''
+
+
+def test_pool_terminate_with_queued_work():
+    """manager.Pool().terminate() with work queued returns and its workers
+    die. Its workers are forked from the manager process, where mgrd's core
+    catches SIGTERM: they inherited that handler, ignored terminate()'s
+    SIGTERM, and terminate() waited for them forever. Run in a child
+    interpreter, so a hang fails after 60 s instead of hanging pytest (the
+    manager's process group, its pool workers too, is killed then)."""
+    import subprocess
+    import sys
+    p = subprocess.Popen([sys.executable, '-c', _POOL_TERMINATE], stdout=subprocess.PIPE)
+    manager_pid = int(p.stdout.readline())
+    try:
+        out = p.communicate(timeout=60)[0]
+    except subprocess.TimeoutExpired:
+        os.killpg(manager_pid, signal.SIGKILL)
+        p.kill()
+        p.communicate()
+        pytest.fail('Pool.terminate() hung for 60 s')
+    assert p.returncode == 0 and out.strip() == b'terminated'
