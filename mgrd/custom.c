@@ -35,6 +35,14 @@ static int custom_method(struct call *c)
 	return m->fn(c->obj->state, &mc);
 }
 
+/* The type's inline_ok, on the loop thread (dispatch's inline rule). */
+static int custom_inline_ok(const struct call *c)
+{
+	const struct custom_type *ct = (const struct custom_type *)c->obj->type;
+	mgr_request mc = {(struct call *)c};
+	return ct->def->inline_ok(c->obj->state, &mc);
+}
+
 static int custom_create(struct call *c, void **state)
 {
 	const struct custom_type *ct = (const struct custom_type *)c->creating;
@@ -61,16 +69,16 @@ static struct custom_type *custom_build(const mgr_type_def *def)
 	}
 	for (size_t i = 0; i < def->nmethods; i++) {
 		const mgr_method_def *d = &def->methods[i];
+		bool inl = d->flags & MGR_METHOD_INLINE || def->inline_ok;
 		ms[i] = (struct method){d->name, custom_method, (int8_t)d->min_args,
-					(int8_t)d->max_args,
-					d->flags & MGR_METHOD_INLINE ? METHOD_INLINE : 0,
+					(int8_t)d->max_args, inl ? METHOD_INLINE : 0,
 					d->args ? d->args : "", d->doc};
 	}
 	ct->type = (struct type){.name = def->name, .doc = def->doc, .create = custom_create,
 				 .destroy = def->destroy, .methods = ms,
 				 .nmethods = def->nmethods, .flags = TYPE_THREADED,
 				 .unregister = custom_unregister, .save = def->save,
-				 .load = def->load};
+				 .load = def->load, .inline_ok = def->inline_ok ? custom_inline_ok : NULL};
 	ct->methods = ms;
 	ct->def = def;
 	return ct;
@@ -97,6 +105,12 @@ int mgr_type_register(const mgr_type_def *def)
 }
 
 /* ---- what handlers call ---- */
+
+const mgr_type_def *mgr_request_type(const mgr_request *call)
+{
+	const struct type *t = call->c->creating ? call->c->creating : call->c->obj->type;
+	return ((const struct custom_type *)t)->def; /* handlers run for custom types only */
+}
 
 size_t mgr_request_nargs(const mgr_request *call) { return call->c->nargs; }
 

@@ -58,6 +58,15 @@ static int dispatch_find(struct call *c, const char *method)
 	return dispatch_check_args(c);
 }
 
+/* A threaded type's call runs on the loop thread only when its object is
+ * idle (no call of it on a worker) and its method says it may. */
+static bool dispatch_inline(const struct call *c)
+{
+	const struct type *t = c->obj->type;
+	return !c->obj->busy && c->method->flags & METHOD_INLINE &&
+	       (!t->inline_ok || t->inline_ok(c));
+}
+
 /* Runs one method call on c->obj: 0, an error, or CALL_PARKED. */
 static int dispatch_run(struct call *c, struct msg_call *mc)
 {
@@ -69,8 +78,7 @@ static int dispatch_run(struct call *c, struct msg_call *mc)
 	if (code)
 		return code;
 	c->obj->calls++;
-	if (c->obj->type->flags & TYPE_THREADED &&
-	    (c->obj->busy || !(c->method->flags & METHOD_INLINE)))
+	if (c->obj->type->flags & TYPE_THREADED && !dispatch_inline(c))
 		return pool_dispatch(c, mc); /* answered (and timed) when it comes back */
 	uint64_t t0 = clock_now_ns();
 	code = c->method->fn(c);

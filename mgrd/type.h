@@ -78,6 +78,10 @@ struct type {
 	 * without both is not saved. */
 	mgr_value *(*save)(const void *state);
 	int (*load)(const mgr_value *saved, void **state);
+	/* Optional, for a threaded type: asked on the loop thread before a
+	 * METHOD_INLINE call runs there, with the object idle; 0 sends this
+	 * call to a worker instead (custom types' mgr_type_def.inline_ok). */
+	int (*inline_ok)(const struct call *c);
 	/* Optional, for the manager's `repr`: Python's repr() of the object
 	 * ("{'a': 1}", "Namespace(a=1)"), at most max bytes (then cut, ending
 	 * in "..."); caller owns — free with free(); NULL on ENOMEM. Without

@@ -19,6 +19,10 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kw)
 	Py_buffer key = {.buf = NULL};
 	if (!PyArg_ParseTupleAndKeywords(args, kw, "|zz*", keys, &address, &key))
 		return -1;
+	if (inline_guard()) {
+		PyBuffer_Release(&key);
+		return -1;
+	}
 	mgr_client_opts o = {.address = address, .auth_key = key.buf, .auth_key_len = key.len};
 	mgr_client *c = NULL;
 	int err;
@@ -85,7 +89,7 @@ static void args_free(mgr_value **v, Py_ssize_t n)
 static PyObject *client_make(ClientObject *self, PyObject *const *args, Py_ssize_t n,
 			     const char *what)
 {
-	if (client_check(self))
+	if (client_check(self) || inline_guard())
 		return NULL;
 	int need = what[0] == 'l' ? 1 : 2;
 	if (n < need - (what[0] == 'c') || (what[0] != 'c' && n != need))
@@ -141,7 +145,7 @@ static PyObject *client_adopt(ClientObject *self, PyObject *args)
 {
 	unsigned long long id;
 	const char *type;
-	if (client_check(self) || !PyArg_ParseTuple(args, "Ks", &id, &type))
+	if (client_check(self) || !PyArg_ParseTuple(args, "Ks", &id, &type) || inline_guard())
 		return NULL;
 	mgr_value *ref = mgr_value_new_ref(id, type);
 	if (!ref)
@@ -165,7 +169,7 @@ static PyObject *call_run(ClientObject *client, mgr_object *o, PyObject *const *
 	if (nargs < 1)
 		return PyErr_Format(PyExc_TypeError, "call(method, *args, timeout=None)");
 	const char *method = PyUnicode_AsUTF8(args[0]);
-	if (!method)
+	if (!method || inline_guard())
 		return NULL;
 	PyObject *timeout = Py_None;
 	Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
@@ -305,6 +309,8 @@ static int object_ready(ObjectObject *self)
 	pid_t me = getpid();
 	if (self->owner == me)
 		return 0;
+	if (inline_guard())
+		return -1;
 	mgr_value *ref = mgr_object_ref(self->o);
 	int err;
 	Py_BEGIN_ALLOW_THREADS
@@ -346,6 +352,8 @@ static void object_drop(ObjectObject *self)
 		return;
 	if (self->owner != getpid() || !self->client->c)
 		return; /* a child's copy: the parent's reference is not ours to drop */
+	if (inline_defer_release(o))
+		return; /* serving a call on the manager's loop: released later */
 	Py_BEGIN_ALLOW_THREADS
 	mgr_object_release(o);
 	Py_END_ALLOW_THREADS
@@ -361,7 +369,7 @@ static PyObject *object_release(ObjectObject *self, PyObject *unused)
 static PyObject *object_delete(ObjectObject *self, PyObject *unused)
 {
 	(void)unused;
-	if (object_ready(self))
+	if (object_ready(self) || inline_guard())
 		return NULL;
 	int err;
 	Py_BEGIN_ALLOW_THREADS

@@ -56,6 +56,41 @@ PyObject *convert_from_value(ClientObject *client, const mgr_value *v);
 /* client.c */
 ObjectObject *object_wrap(ClientObject *client, mgr_object *o);
 
+/* inline.c: where calls of Python-served types run (mgrd's loop thread or a
+ * worker) and the gate around every Python entry of the manager process. */
+#include <stdbool.h>
+#include <mgr/server.h>
+
+/* One run of a Python-served method (serve.c's handler), on this thread. */
+struct inline_run {
+	struct inline_stat *stat; /* its method's; NULL: not learned */
+	struct inline_run *outer;
+	unsigned long long t0, cpu0;
+	bool on_loop;    /* runs on mgrd's loop thread */
+	bool called_out; /* called a manager (or was interrupted) */
+};
+/* The manager process, with the GIL, on the thread about to run mgrd's loop. */
+void inline_setup(void);
+/* mgr_type_def.inline_ok of the Python types. */
+int inline_ok(void *state, mgr_request *call);
+/* Around a method run: takes the gate and the GIL / learns, gives both back. */
+PyGILState_STATE inline_enter(struct inline_run *r, mgr_request *call);
+void inline_leave(struct inline_run *r, PyGILState_STATE g);
+/* Around any other Python entry (create): the gate and the GIL. */
+PyGILState_STATE inline_py_enter(void);
+void inline_py_leave(PyGILState_STATE g);
+/* Whether this thread runs a method on mgrd's loop thread. */
+bool inline_on_loop(void);
+/* Before the client code calls a manager: 0, or -1 with RuntimeError set
+ * when running on mgrd's loop (the call could never be answered). Marks
+ * the running method as one that calls out (never inline). */
+int inline_guard(void);
+/* Releasing o is a call: on mgrd's loop it is put off to a worker run
+ * (true, o taken); false elsewhere. */
+bool inline_defer_release(mgr_object *o);
+/* The private call "#RUNS", method: its [inline, worker, mode]; -1: not it. */
+int inline_debug(mgr_request *call);
+
 /* serve.c: the manager type and the Python-served custom types. */
 extern PyTypeObject Manager_Type;
 PyObject *serve_register_type(PyObject *self, PyObject *args);

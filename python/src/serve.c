@@ -4,9 +4,10 @@
  * this Python process running mgrd's core (mgr_server_main), as CPython's
  * fork-context manager is a fork of the parent. Types registered with
  * _register_type are mgr custom types whose handlers run on mgrd's worker
- * threads and call the Python hooks (mgr/_pyserve.py) under the GIL; mgrd
- * runs each call under the object's lock, so methods of one object never
- * overlap. The built-in types never enter Python. */
+ * threads, or on its loop thread once known to be quick (inline.c), and
+ * call the Python hooks (mgr/_pyserve.py) under the GIL; mgrd runs each
+ * call under the object's lock, so methods of one object never overlap.
+ * The built-in types never enter Python. */
 #include "ext.h"
 
 #include <mgr/server.h>
@@ -66,14 +67,14 @@ static int serve_fail(mgr_request *call)
 
 static int serve_init(void **state, mgr_request *call)
 {
-	PyGILState_STATE g = PyGILState_Ensure();
+	PyGILState_STATE g = inline_py_enter();
 	serve_drain();
 	PyObject *args = serve_args(call);
 	PyObject *obj = args && hook_create ? PyObject_CallOneArg(hook_create, args) : NULL;
 	Py_XDECREF(args);
 	int err = obj ? 0 : serve_fail(call);
 	*state = obj;
-	PyGILState_Release(g);
+	inline_py_leave(g);
 	return err;
 }
 
@@ -129,9 +130,13 @@ static int serve_result_create(mgr_request *call, PyObject *r)
 		return serve_fail(call);
 	mgr_value *ref = NULL;
 	int err;
-	Py_BEGIN_ALLOW_THREADS
-	err = mgr_request_create(call, type, &token, 1, &ref);
-	Py_END_ALLOW_THREADS
+	if (inline_on_loop()) { /* made right here, by this thread: keep the GIL */
+		err = mgr_request_create(call, type, &token, 1, &ref);
+	} else {
+		Py_BEGIN_ALLOW_THREADS
+		err = mgr_request_create(call, type, &token, 1, &ref);
+		Py_END_ALLOW_THREADS
+	}
 	mgr_value_free(token);
 	return err ? err : mgr_request_return(call, ref);
 }
@@ -146,13 +151,16 @@ static int serve_is_create(PyObject *r)
 
 static int serve_method(void *state, mgr_request *call)
 {
-	PyGILState_STATE g = PyGILState_Ensure();
+	int err = inline_debug(call);
+	if (err >= 0)
+		return err;
+	struct inline_run run;
+	PyGILState_STATE g = inline_enter(&run, call);
 	serve_drain();
 	PyObject *args = serve_args(call);
 	PyObject *r = args && hook_call ? PyObject_CallFunctionObjArgs(hook_call, (PyObject *)state,
 									 args, NULL) : NULL;
 	Py_XDECREF(args);
-	int err;
 	if (!r)
 		err = serve_fail(call);
 	else if (serve_is_create(r))
@@ -162,7 +170,7 @@ static int serve_method(void *state, mgr_request *call)
 		err = v ? mgr_request_return(call, v) : serve_fail(call);
 	}
 	Py_XDECREF(r);
-	PyGILState_Release(g);
+	inline_leave(&run, g);
 	return err;
 }
 
@@ -186,7 +194,7 @@ PyObject *serve_register_type(PyObject *self, PyObject *args)
 	}
 	*def = (mgr_type_def){.name = copy, .doc = "a Python class (mgr.managers register)",
 			      .init = serve_init, .destroy = serve_destroy,
-			      .methods = serve_methods, .nmethods = 1};
+			      .methods = serve_methods, .nmethods = 1, .inline_ok = inline_ok};
 	int err = mgr_type_register(def); /* def lives as long as the process */
 	if (err == MGR_EEXIST) {
 		free(copy);
@@ -224,6 +232,7 @@ static int serve_main(const char *path, int ready_fd, int parent_pid)
 		}
 		Py_DECREF(r);
 	}
+	inline_setup();
 	PyThreadState *ts = PyEval_SaveThread();
 	int r = mgr_server_main(path, ready_fd, parent_pid);
 	PyEval_RestoreThread(ts);

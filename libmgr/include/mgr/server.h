@@ -64,6 +64,13 @@ typedef struct mgr_type_def {
 	 * value survive only if they name another saved named object. */
 	mgr_value *(*save)(const void *state);
 	int (*load)(const mgr_value *saved, void **state);
+	/* Optional: decides per call whether a call of any of the type's
+	 * methods may run on the manager's I/O thread (as MGR_METHOD_INLINE,
+	 * which it implies for every method). Asked on that thread, only when
+	 * the object is idle: it must be quick and never block. Nonzero: the
+	 * method runs right after, on the same thread, before any other call
+	 * is served; 0: this call runs on a worker. */
+	int (*inline_ok)(void *state, mgr_request *call);
 } mgr_type_def;
 
 /* Registers a type for managers started from this program (or, in a
@@ -84,6 +91,8 @@ MGR_API int mgr_request_return(mgr_request *call, mgr_value *v);
 /* Sets the error message; returns code, for `return mgr_request_error(...)`. */
 MGR_API int mgr_request_error(mgr_request *call, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The def of the type whose handler runs (in init: the type being built). */
+MGR_API const mgr_type_def *mgr_request_type(const mgr_request *call);
 /* Creates a new anonymous shared object (Python's method_to_typeid) and
  * returns a ref to it (caller owns); return it from the method and the
  * client gets a handle with mgr_object_from_ref(). args borrowed. */
