@@ -3,11 +3,14 @@
  * protobuf-c allocates anything. */
 #include "frame.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
+
+#define FRAME_TAG(field, wt) ((uint8_t)((field) << 3 | (wt)))
 
 uint32_t frame_get_len(const uint8_t h[FRAME_HEADER])
 {
@@ -42,7 +45,12 @@ void msg_clear(struct msg *m)
 		mgr_value_free(m->u.reply.value);
 		free(m->u.reply.message);
 	}
-	memset(m, 0, sizeof(*m));
+	/* a request's buffers mean nothing while method and args point
+	 * elsewhere: they are left as they are (152 bytes cleared per call
+	 * were a tenth of decoding one) */
+	memset(m, 0, m->kind == MSG_REQUEST ? offsetof(struct msg, u.request.method_buf)
+		     : m->kind == MSG_REPLY ? offsetof(struct msg, u) + sizeof(struct msg_reply)
+		     : sizeof(*m));
 }
 
 int64_t msg_timeout(const struct msg_request *q)
@@ -361,6 +369,160 @@ static int frame_fast_decode(const uint8_t *p, size_t len, struct msg *m)
 	return -1;
 }
 
+/* ---- decode, tightest path: the shapes of nearly every call ----
+ * A request or a reply as the encoders here write it, fields in number
+ * order, each tag one byte, lengths one byte (two for the Frame's), no
+ * varint longer than 9 bytes (so none carries bits past 64), a method of
+ * printable ASCII that fits the request's buffer, fewer than FRAME_ARGS_BUF
+ * arguments (the buffer keeps a NULL after the last, as a calloc'ed array). Read with one compare per tag and no field records. Anything
+ * else gives -1 before anything is allocated, or after, with what was
+ * decoded left for msg_clear: frame_fast_decode then decodes it all again
+ * the general way. The subset it takes decodes to what that way gives. */
+
+/* A varint of 1 to 9 bytes at *p, before end; false for anything longer. */
+static inline bool frame_tight_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
+{
+	const uint8_t *q = *p;
+	uint64_t v = 0;
+	if (q < end && *q < 0x80) { /* one byte: most of them */
+		*out = *q;
+		*p = q + 1;
+		return true;
+	}
+	for (unsigned shift = 0; shift < 63 && q < end; shift += 7) {
+		uint8_t b = *q++;
+		v |= (uint64_t)(b & 0x7F) << shift;
+		if (!(b & 0x80)) {
+			*p = q;
+			*out = v;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* One scalar field (a one-byte tag, a varint) if the next tag is tag:
+ * true with *v set, or true and *v untouched when the field is not there;
+ * false when it is there but malformed. */
+static inline bool frame_tight_uint(const uint8_t **p, const uint8_t *end, uint8_t tag,
+				    uint64_t *v)
+{
+	if (*p >= end || **p != tag)
+		return true;
+	++*p;
+	return frame_tight_varint(p, end, v);
+}
+
+/* A length-delimited field with a one-byte tag and a one-byte length: its
+ * bytes in [*data, *data + *n), or false (not there, or not that form). */
+static inline bool frame_tight_len(const uint8_t **p, const uint8_t *end, uint8_t tag,
+				   const uint8_t **data, size_t *n)
+{
+	const uint8_t *q = *p;
+	if (end - q < 2 || q[0] != tag || q[1] >= 0x80 || q[1] > end - q - 2)
+		return false;
+	*data = q + 2;
+	*n = q[1];
+	*p = q + 2 + q[1];
+	return true;
+}
+
+/* A Value: an int, a bool or nil inline (the one field, right wire type,
+ * nothing after it), anything else the direct reader's way. */
+static int frame_tight_value(const uint8_t *p, const uint8_t *end, mgr_value **out)
+{
+	uint64_t v;
+	const uint8_t *q = p + 1;
+	if (end - p >= 2 && p[0] == FRAME_TAG(3, 0) && frame_tight_varint(&q, end, &v) && q == end)
+		*out = mgr_value_new_int((int64_t)(v >> 1) ^ -(int64_t)(v & 1)); /* zig-zag */
+	else if (end - p == 2 && p[0] == FRAME_TAG(2, 0) && p[1] < 0x80)
+		*out = mgr_value_new_bool(p[1] != 0);
+	else if (end - p == 2 && p[0] == FRAME_TAG(1, 0) && p[1] < 0x80)
+		*out = mgr_value_new_nil();
+	else
+		return codec_value_read(p, end, out);
+	return *out ? 0 : -1;
+}
+
+/* A method name the tight path takes: 1 to 31 bytes of printable ASCII. */
+static bool frame_tight_method(const uint8_t *s, size_t n, struct msg_request *q)
+{
+	if (!n || n >= sizeof(q->method_buf))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x21 || s[i] > 0x7E)
+			return false;
+	memcpy(q->method_buf, s, n);
+	q->method_buf[n] = '\0';
+	q->method = q->method_buf;
+	return true;
+}
+
+static int frame_tight_request(const uint8_t *p, const uint8_t *end, struct msg *m)
+{
+	struct msg_request *q = &m->u.request;
+	const uint8_t *s;
+	size_t n;
+	uint64_t timeout = 0, wait;
+	memset(q, 0, offsetof(struct msg_request, method_buf)); /* the buffers: as needed */
+	m->kind = MSG_REQUEST;
+	q->args = q->args_buf; /* msg_clear frees what is decoded, even on failure */
+	q->args_buf[0] = NULL;
+	if (!frame_tight_uint(&p, end, FRAME_TAG(1, 0), &q->id) ||
+	    !frame_tight_uint(&p, end, FRAME_TAG(2, 0), &q->object) ||
+	    !frame_tight_len(&p, end, FRAME_TAG(3, 2), &s, &n) || !frame_tight_method(s, n, q))
+		return -1;
+	while (p < end && *p == FRAME_TAG(4, 2)) {
+		if (q->nargs == FRAME_ARGS_BUF - 1 || !frame_tight_len(&p, end, FRAME_TAG(4, 2), &s, &n) ||
+		    frame_tight_value(s, s + n, &q->args_buf[q->nargs]))
+			return -1;
+		q->args_buf[++q->nargs] = NULL; /* a NULL after the last, as in a calloc'ed array */
+	}
+	if (!frame_tight_uint(&p, end, FRAME_TAG(5, 0), &timeout) || timeout > UINT32_MAX ||
+	    !frame_tight_uint(&p, end, FRAME_TAG(6, 0), &q->thread))
+		return -1;
+	q->timeout_ms = (uint32_t)timeout;
+	if (p < end && *p == FRAME_TAG(8, 0)) {
+		if (!frame_tight_uint(&p, end, FRAME_TAG(8, 0), &wait))
+			return -1;
+		q->timed = true;
+		q->wait_ms = (int64_t)(wait >> 1) ^ -(int64_t)(wait & 1); /* zig-zag */
+	}
+	return p == end ? 0 : -1;
+}
+
+/* A reply with a value (an error reply goes the general way). */
+static int frame_tight_reply(const uint8_t *p, const uint8_t *end, struct msg *m)
+{
+	struct msg_reply *y = &m->u.reply;
+	const uint8_t *s;
+	size_t n;
+	uint64_t spin = 0;
+	memset(y, 0, sizeof(*y));
+	m->kind = MSG_REPLY;
+	if (!frame_tight_uint(&p, end, FRAME_TAG(1, 0), &y->id) ||
+	    !frame_tight_len(&p, end, FRAME_TAG(2, 2), &s, &n) ||
+	    !frame_tight_uint(&p, end, FRAME_TAG(4, 0), &spin) || p != end)
+		return -1;
+	y->spin = spin != 0;
+	return frame_tight_value(s, s + n, &y->value);
+}
+
+static int frame_tight_decode(const uint8_t *p, size_t len, struct msg *m)
+{
+	const uint8_t *end = p + len;
+	size_t body = len < 2 ? 0 : p[1] < 0x80 ? p[1] : len < 3 || p[2] >= 0x80 ? 0
+		    : (size_t)(p[1] & 0x7F) | (size_t)p[2] << 7;
+	size_t head = len >= 2 && p[1] < 0x80 ? 2 : 3;
+	if (!body || head + body != len)
+		return -1;
+	if (p[0] == FRAME_TAG(3, 2))
+		return frame_tight_request(p + head, end, m);
+	if (p[0] == FRAME_TAG(4, 2))
+		return frame_tight_reply(p + head, end, m);
+	return -1;
+}
+
 /* What a broken limit is called in messages: the Welcome's name for it. */
 static const char *const frame_limit_names[] = {
 	[FRAME_LIMIT_DEPTH] = "max_depth",
@@ -443,17 +605,24 @@ static int frame_check_limits(const uint8_t *p, size_t len, const struct frame_l
 	return rc;
 }
 
-int frame_decode(const uint8_t *p, size_t len, const struct frame_limits *lim,
-		 struct msg *out, char *err, size_t errlen)
+static int frame_decode_as(const uint8_t *p, size_t len, const struct frame_limits *lim,
+			   struct msg *out, char *err, size_t errlen, bool tight)
 {
-	memset(out, 0, sizeof(*out));
+	out->kind = MSG_NONE; /* the tight path sets what it uses, the others all */
 	/* Each nesting level and each item costs at least 2 bytes: a frame this
 	 * short cannot break the limits, and the walk is only needed before
 	 * protobuf-c (which recurses without a bound) sees it. */
 	bool small = len / 2 < lim->max_depth && len / 2 < lim->max_items;
+	if (!small)
+		memset(out, 0, sizeof(*out));
 	int rc = small ? 0 : frame_check_limits(p, len, lim, out, err, errlen);
 	if (rc)
 		return rc;
+	if (tight && frame_tight_decode(p, len, out) == 0)
+		return 0;
+	if (out->kind != MSG_NONE)
+		msg_clear(out);
+	memset(out, 0, sizeof(*out));
 	if (frame_fast_decode(p, len, out) == 0)
 		return 0;
 	msg_clear(out);
@@ -481,6 +650,18 @@ int frame_decode(const uint8_t *p, size_t len, const struct frame_limits *lim,
 		out->u.request.id = id;
 	}
 	return rc;
+}
+
+int frame_decode(const uint8_t *p, size_t len, const struct frame_limits *lim,
+		 struct msg *out, char *err, size_t errlen)
+{
+	return frame_decode_as(p, len, lim, out, err, errlen, true);
+}
+
+int frame_decode_general(const uint8_t *p, size_t len, const struct frame_limits *lim,
+			 struct msg *out, char *err, size_t errlen)
+{
+	return frame_decode_as(p, len, lim, out, err, errlen, false);
 }
 
 /* ---- limits, before sending ---- */
@@ -558,8 +739,6 @@ int frame_request_fits(const struct msg_request *q, const struct frame_limits *l
  * Straight from struct msg to the bytes protobuf-c would write (fields in
  * number order, proto3 zeros left out, oneof members always written): a
  * size pass, then a write pass into the caller's buffer. No allocation. */
-
-#define FRAME_TAG(field, wt) ((uint8_t)((field) << 3 | (wt)))
 
 static uint64_t frame_zigzag(int64_t i) { return ((uint64_t)i << 1) ^ (uint64_t)(i >> 63); }
 

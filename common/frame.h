@@ -33,6 +33,11 @@ int frame_check(const uint8_t *p, size_t len, const struct frame_limits *lim);
 int frame_decode(const uint8_t *p, size_t len, const struct frame_limits *lim,
 		 struct msg *out, char *err, size_t errlen);
 
+/* frame_decode without its tightest path (frame.c, "tightest path"): the
+ * same answers by contract, for tests and fuzzing to hold the two to it. */
+int frame_decode_general(const uint8_t *p, size_t len, const struct frame_limits *lim,
+			 struct msg *out, char *err, size_t errlen);
+
 /* Whether q, encoded exactly as it is (id, object and thread included),
  * keeps within the limits a manager announced, counted as its
  * frame_check() and frame-length check will count: 0, or MGR_ELIMIT with a

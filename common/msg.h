@@ -93,7 +93,9 @@ int64_t msg_timeout(const struct msg_request *q);
  * predates wait_ms still bounds the call. */
 void msg_set_timeout(struct msg_request *q, int64_t ms);
 
-/* Frees what a decoded msg owns and resets it to MSG_NONE. */
+/* Frees what a decoded msg owns and resets it to MSG_NONE, the member it
+ * held zeroed (a request's method_buf / args_buf excepted: they mean
+ * nothing until method / args point at them). */
 void msg_clear(struct msg *m);
 
 #endif

@@ -1,0 +1,273 @@
+/* The decoder's tightest path (common/frame.c, "tightest path") against
+ * the general one (frame_decode_general): on the shapes it takes, its
+ * edges (truncated and overlong varints, wrong wire types, unknown,
+ * repeated and out-of-order fields, argument counts around its buffer,
+ * method names it leaves to the general path) and a few hundred thousand
+ * deterministic mutations of a usual request and reply, both must give
+ * the same code and, when they decode, messages that encode to the same
+ * bytes (and, when they fail on a request, the same id). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../common/frame.h"
+
+static const struct frame_limits tight_lim = {1 << 20, 32, 100000, 64};
+
+/* Decodes p both ways and fails the test where they differ; returns the
+ * code (0: decoded). */
+static int tight_same(const uint8_t *p, size_t len)
+{
+	struct msg a, b;
+	char ea[160] = "", eb[160] = "";
+	int ra = frame_decode(p, len, &tight_lim, &a, ea, sizeof(ea));
+	int rb = frame_decode_general(p, len, &tight_lim, &b, eb, sizeof(eb));
+	assert_int_equal(ra, rb);
+	assert_int_equal(a.kind, b.kind);
+	if (ra && a.kind == MSG_REQUEST)
+		assert_true(a.u.request.id == b.u.request.id);
+	if (ra)
+		assert_string_equal(ea, eb);
+	if (!ra) {
+		uint8_t *fa, *fb;
+		size_t na, nb;
+		assert_int_equal(frame_encode(&a, &fa, &na), 0);
+		assert_int_equal(frame_encode(&b, &fb, &nb), 0);
+		assert_int_equal(na, nb);
+		assert_memory_equal(fa, fb, na);
+		free(fa);
+		free(fb);
+	}
+	msg_clear(&a);
+	msg_clear(&b);
+	return ra;
+}
+
+/* A Frame around body: field (3 request, 4 reply), then the length. */
+static size_t tight_wrap(uint8_t *out, unsigned field, const uint8_t *body, size_t n)
+{
+	size_t h = 0;
+	out[h++] = (uint8_t)(field << 3 | 2);
+	if (n < 0x80)
+		out[h++] = (uint8_t)n;
+	else {
+		out[h++] = (uint8_t)(n | 0x80);
+		out[h++] = (uint8_t)(n >> 7);
+	}
+	memcpy(out + h, body, n);
+	return h + n;
+}
+
+static int tight_case(unsigned field, const uint8_t *body, size_t n)
+{
+	uint8_t buf[512];
+	return tight_same(buf, tight_wrap(buf, field, body, n));
+}
+
+#define REQ(...) tight_case(3, (const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__}))
+#define REP(...) tight_case(4, (const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__}))
+
+/* id 300, object 5, "add", int 7, thread 123456: as libmgr writes it */
+static const uint8_t tight_req[] = {0x08, 0xAC, 0x02, 0x10, 0x05, 0x1A, 0x03, 'a', 'd', 'd',
+				    0x22, 0x02, 0x18, 0x0E, 0x30, 0xC0, 0xC4, 0x07};
+/* id 300, int 7, spin */
+static const uint8_t tight_rep[] = {0x08, 0xAC, 0x02, 0x12, 0x02, 0x18, 0x0E, 0x20, 0x01};
+
+static void test_usual_shapes(void **state)
+{
+	(void)state;
+	assert_int_equal(tight_case(3, tight_req, sizeof(tight_req)), 0);
+	assert_int_equal(tight_case(4, tight_rep, sizeof(tight_rep)), 0);
+	/* timeout, wait_ms (negative: zig-zag), no object, bool, nil */
+	assert_int_equal(REQ(0x08, 0x01, 0x1A, 0x01, 'x', 0x22, 0x02, 0x10, 0x01, 0x22, 0x02, 0x08,
+			     0x01, 0x28, 0xE8, 0x07, 0x30, 0x01, 0x40, 0x03), 0);
+	assert_int_equal(REP(0x08, 0x01, 0x12, 0x02, 0x10, 0x00), 0);
+	assert_int_equal(REP(0x08, 0x01, 0x12, 0x02, 0x08, 0x01), 0);
+	/* a string argument and a reply holding a list: the direct reader's */
+	assert_int_equal(REQ(0x08, 0x01, 0x1A, 0x01, 'x', 0x22, 0x03, 0x2A, 0x01, 'k'), 0);
+	assert_int_equal(REP(0x08, 0x01, 0x12, 0x06, 0x3A, 0x04, 0x0A, 0x02, 0x18, 0x02), 0);
+}
+
+static void test_truncated(void **state)
+{
+	(void)state;
+	uint8_t buf[64];
+	size_t n = tight_wrap(buf, 3, tight_req, sizeof(tight_req));
+	for (size_t cut = 0; cut < n; cut++)
+		tight_same(buf, cut); /* the Frame's length says more */
+	for (size_t cut = 0; cut < sizeof(tight_req); cut++)
+		tight_case(3, tight_req, cut); /* the Request itself cut short */
+	for (size_t cut = 0; cut < sizeof(tight_rep); cut++)
+		tight_case(4, tight_rep, cut);
+	/* a varint whose last byte is missing, inside a value and at the end */
+	assert_int_not_equal(REQ(0x08, 0x01, 0x1A, 0x01, 'x', 0x22, 0x02, 0x18, 0x80), 0);
+	assert_int_not_equal(REQ(0x08, 0x01, 0x1A, 0x01, 'x', 0x30, 0x80), 0);
+	assert_int_not_equal(REP(0x08, 0x81), 0);
+}
+
+static void test_overlong(void **state)
+{
+	(void)state;
+	/* id in 4 bytes where 1 would do; a 9-, 10- and 11-byte thread */
+	REQ(0x08, 0x81, 0x80, 0x80, 0x00, 0x1A, 0x01, 'x');
+	REQ(0x08, 0x01, 0x1A, 0x01, 'x', 0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F);
+	REQ(0x08, 0x01, 0x1A, 0x01, 'x', 0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+	    0x01);
+	REQ(0x08, 0x01, 0x1A, 0x01, 'x', 0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+	    0x7F);
+	REQ(0x08, 0x01, 0x1A, 0x01, 'x', 0x30, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	    0x80, 0x00);
+	/* a 10-byte int argument with bits past 64, an overlong bool */
+	REQ(0x08, 0x01, 0x1A, 0x01, 'x', 0x22, 0x0B, 0x18, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+	    0xFF, 0xFF, 0x7F);
+	REQ(0x08, 0x01, 0x1A, 0x01, 'x', 0x22, 0x03, 0x10, 0x81, 0x00);
+	REP(0x08, 0x01, 0x12, 0x03, 0x10, 0x81, 0x00);
+	/* an overlong length, a timeout past 32 bits, a spin of 2 bytes */
+	REQ(0x08, 0x01, 0x1A, 0x81, 0x00, 'x');
+	REQ(0x08, 0x01, 0x1A, 0x01, 'x', 0x28, 0x80, 0x80, 0x80, 0x80, 0x10);
+	REP(0x08, 0x01, 0x12, 0x02, 0x18, 0x02, 0x20, 0x81, 0x01);
+	/* the Frame's own length in two bytes, one of them a needless 0 */
+	uint8_t buf[32] = {0x1A, 0x87, 0x00, 0x08, 0x01, 0x1A, 0x01, 'x', 0x30, 0x01};
+	tight_same(buf, 10);
+}
+
+static void test_wrong_wire_types(void **state)
+{
+	(void)state;
+	/* protobuf-c takes some as unknown fields: the answers must agree */
+	REQ(0x0A, 0x01, 0x01, 0x1A, 0x01, 'x'); /* id as bytes */
+	REQ(0x08, 0x01, 0x18, 0x01); /* method as varint: protobuf-c's answer */
+	REQ(0x08, 0x01, 0x1A, 0x01, 'x', 0x20, 0x01); /* arg varint */
+	REQ(0x08, 0x01, 0x1A, 0x01, 'x', 0x22, 0x02, 0x1A, 0x00);
+	REQ(0x08, 0x01, 0x1A, 0x01, 'x', 0x22, 0x02, 0x12, 0x00);
+	REQ(0x08, 0x01, 0x1A, 0x01, 'x', 0x29, 0, 0, 0, 0, 0, 0, 0, 0); /* timeout fixed64 */
+	REQ(0x08, 0x01, 0x1A, 0x01, 'x', 0x35, 0, 0, 0, 0);             /* thread fixed32 */
+	REQ(0x08, 0x01, 0x1A, 0x01, 'x', 0x42, 0x00);                   /* wait_ms as bytes */
+	REP(0x08, 0x01, 0x10, 0x01);             /* value as varint */
+	REP(0x08, 0x01, 0x12, 0x02, 0x18, 0x02, 0x22, 0x00);             /* spin as bytes */
+	REP(0x09, 0, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x02, 0x18, 0x02);       /* id fixed64 */
+	tight_same((const uint8_t[]){0x18, 0x01}, 2);                    /* the Frame's field */
+	tight_same((const uint8_t[]){0x1B, 0x00}, 2);
+}
+
+static void test_unknown_order_repeats(void **state)
+{
+	(void)state;
+	/* unknown fields: in the Request, in a Value, in the Reply, in the Frame */
+	REQ(0x08, 0x01, 0x1A, 0x01, 'x', 0x48, 0x01);
+	REQ(0x08, 0x01, 0x1A, 0x01, 'x', 0x7A, 0x00);
+	REQ(0x08, 0x01, 0x1A, 0x01, 'x', 0x22, 0x04, 0x18, 0x02, 0x58, 0x01);
+	REP(0x08, 0x01, 0x12, 0x02, 0x18, 0x02, 0x28, 0x01);
+	uint8_t buf[32];
+	size_t n = tight_wrap(buf, 3, (const uint8_t[]){0x08, 0x01, 0x1A, 0x01, 'x'}, 5);
+	buf[n++] = 0x48;
+	buf[n++] = 0x01;
+	tight_same(buf, n);
+	/* out of order, repeated (the last one wins), both value and error */
+	REQ(0x30, 0x01, 0x08, 0x01, 0x1A, 0x01, 'x');
+	REQ(0x08, 0x01, 0x1A, 0x01, 'x', 0x22, 0x02, 0x18, 0x02, 0x10, 0x03);
+	REQ(0x08, 0x01, 0x08, 0x02, 0x1A, 0x01, 'x');
+	REQ(0x08, 0x01, 0x1A, 0x01, 'x', 0x1A, 0x01, 'y');
+	REP(0x12, 0x02, 0x18, 0x02, 0x08, 0x01);
+	REP(0x08, 0x01, 0x08, 0x02, 0x12, 0x02, 0x18, 0x02);
+	REP(0x08, 0x01, 0x12, 0x02, 0x18, 0x02, 0x1A, 0x02, 0x08, 0x05);
+	REP(0x08, 0x01, 0x1A, 0x02, 0x08, 0x05); /* an error: the general path */
+	REP(0x08, 0x01);                         /* no value: nil */
+	/* a batch beside the tight fields */
+	REQ(0x08, 0x01, 0x3A, 0x05, 0x0A, 0x03, 'g', 'e', 't');
+}
+
+static void test_args_and_methods(void **state)
+{
+	(void)state;
+	uint8_t body[256];
+	for (size_t nargs = 0; nargs <= 6; nargs++) {
+		size_t n = 0;
+		memcpy(body, (const uint8_t[]){0x08, 0x01, 0x1A, 0x01, 'x'}, 5);
+		n = 5;
+		for (size_t i = 0; i < nargs; i++) {
+			memcpy(body + n, (const uint8_t[]){0x22, 0x02, 0x18, (uint8_t)(2 * i)}, 4);
+			n += 4;
+		}
+		assert_int_equal(tight_case(3, body, n), 0);
+	}
+	/* method names: empty, 31 and 32 bytes, NUL, UTF-8, bad UTF-8, space */
+	REQ(0x08, 0x01, 0x1A, 0x00);
+	for (size_t len = 30; len <= 33; len++) {
+		size_t n = 0;
+		body[n++] = 0x08, body[n++] = 0x01, body[n++] = 0x1A, body[n++] = (uint8_t)len;
+		memset(body + n, 'm', len);
+		assert_int_equal(tight_case(3, body, n + len), 0);
+	}
+	assert_int_not_equal(REQ(0x08, 0x01, 0x1A, 0x02, 'x', 0x00), 0);
+	assert_int_equal(REQ(0x08, 0x01, 0x1A, 0x02, 0xC3, 0xBC), 0);
+	assert_int_not_equal(REQ(0x08, 0x01, 0x1A, 0x02, 0xC3, 0x28), 0);
+	assert_int_equal(REQ(0x08, 0x01, 0x1A, 0x02, 'a', ' '), 0);
+	/* bad argument values keep the id (the call alone is refused) */
+	assert_int_not_equal(REQ(0x08, 0x07, 0x1A, 0x01, 'x', 0x22, 0x03, 0x2A, 0x01, 0xFF), 0);
+	REQ(0x08, 0x07, 0x1A, 0x01, 'x', 0x22, 0x03, 0x10, 0x80, 0x02); /* a 2-byte bool */
+}
+
+/* xorshift: the same mutations on every run */
+static uint64_t tight_rand(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void tight_mutate(const uint8_t *body, size_t n, unsigned field, uint64_t *seed)
+{
+	uint8_t m[64], frame[80];
+	for (int round = 0; round < 60000; round++) {
+		size_t len = n;
+		memcpy(m, body, n);
+		for (int k = 1 + (int)(tight_rand(seed) % 3); k > 0; k--) {
+			uint64_t r = tight_rand(seed);
+			size_t at = (size_t)(r >> 8) % len;
+			if (r % 4 == 0)
+				m[at] = (uint8_t)(r >> 40);
+			else if (r % 4 == 1)
+				m[at] ^= (uint8_t)(1u << ((r >> 32) % 8));
+			else if (r % 4 == 2 && len > 1)
+				memmove(m + at, m + at + 1, --len - at);
+			else if (len < sizeof(m)) {
+				memmove(m + at + 1, m + at, len++ - at);
+				m[at] = (uint8_t)(r >> 48);
+			}
+		}
+		size_t fl = tight_wrap(frame, field, m, len);
+		tight_same(frame, fl);
+		if (round % 8 == 0) /* and the Frame's own bytes */
+			tight_same(frame, fl - (size_t)(tight_rand(seed) % 3));
+	}
+}
+
+static void test_mutations(void **state)
+{
+	(void)state;
+	uint64_t seed = 0x9E3779B97F4A7C15u;
+	tight_mutate(tight_req, sizeof(tight_req), 3, &seed);
+	tight_mutate(tight_rep, sizeof(tight_rep), 4, &seed);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_usual_shapes),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_overlong),
+		cmocka_unit_test(test_wrong_wire_types),
+		cmocka_unit_test(test_unknown_order_repeats),
+		cmocka_unit_test(test_args_and_methods),
+		cmocka_unit_test(test_mutations),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
