@@ -913,6 +913,67 @@ static uint8_t *frame_write_welcome(const struct msg *m, uint8_t *p)
 	return frame_put_uint(p, 6, w->ring);
 }
 
+/* ---- encode, tightest path: the usual request in one pass ---- */
+
+/* The most a tight request's frame can take: header, the Frame's tag and
+ * 2-byte length, id, object, thread and wait_ms (11 each), the method
+ * (tag, length, FRAME_TIGHT_METHOD - 1 bytes), timeout (6), the
+ * arguments (tag, length, tag, 10-byte varint each). */
+#define FRAME_TIGHT_METHOD 64
+#define FRAME_TIGHT_ARGS 4
+#define FRAME_TIGHT_MAX (FRAME_HEADER + 3 + 4 * 11 + 1 + FRAME_TIGHT_METHOD + 6 + \
+			 FRAME_TIGHT_ARGS * 13)
+
+size_t frame_request_tight_bound(const struct msg_request *q, const struct frame_limits *lim)
+{
+	if (q->nbatch || q->nargs > FRAME_TIGHT_ARGS || (lim->max_items && q->nargs > lim->max_items))
+		return 0;
+	for (size_t i = 0; i < q->nargs; i++)
+		if (!q->args[i] || (q->args[i]->kind != MGR_INT && q->args[i]->kind != MGR_BOOL &&
+		    q->args[i]->kind != MGR_NIL))
+			return 0;
+	return lim->max_frame && lim->max_frame < FRAME_TIGHT_MAX ? 0 : FRAME_TIGHT_MAX;
+}
+
+size_t frame_request_tight_write(const struct msg_request *q, uint8_t *dst)
+{
+	uint8_t *b = dst + FRAME_HEADER + 2, *p = b; /* the body, if its length takes a byte */
+	size_t mlen = q->method ? strnlen(q->method, FRAME_TIGHT_METHOD) : 0;
+	if (mlen == FRAME_TIGHT_METHOD)
+		return 0;
+	p = frame_put_uint(p, 1, q->id);
+	p = frame_put_uint(p, 2, q->object);
+	if (mlen) {
+		*p++ = FRAME_TAG(3, 2);
+		*p++ = (uint8_t)mlen;
+		memcpy(p, q->method, mlen);
+		p += mlen;
+	}
+	for (size_t i = 0; i < q->nargs; i++) {
+		uint8_t *len = p + 1;
+		*p = FRAME_TAG(4, 2);
+		p = codec_value_write(q->args[i], p + 2);
+		*len = (uint8_t)(p - len - 1); /* 12 bytes at most */
+	}
+	p = frame_put_uint(p, 5, q->timeout_ms);
+	p = frame_put_uint(p, 6, q->thread);
+	if (q->timed) {
+		*p++ = FRAME_TAG(8, 0);
+		p = codec_put_varint(p, frame_zigzag(q->wait_ms));
+	}
+	size_t body = (size_t)(p - b), head = body < 0x80 ? 2 : 3;
+	if (head == 3)
+		memmove(b + 1, b, body);
+	codec_put_varint(dst + FRAME_HEADER + 1, body);
+	dst[FRAME_HEADER] = FRAME_TAG(3, 2);
+	size_t n = head + body;
+	dst[0] = 0;
+	dst[1] = 0;
+	dst[2] = (uint8_t)(n >> 8);
+	dst[3] = (uint8_t)n;
+	return FRAME_HEADER + n;
+}
+
 /* Per kind: the body's size and writer, and its field in Frame. */
 static const struct {
 	size_t (*size)(const struct msg *);

@@ -55,6 +55,17 @@ int frame_request_prepare(struct frame_out *fo, const struct msg *m,
 			  const struct frame_limits *lim, enum frame_limit *broke, char *err,
 			  size_t errlen);
 
+/* The usual request written in one pass (frame.c, "encode, tightest
+ * path"): no batch, up to 4 int / bool / nil arguments, a method under 64
+ * bytes. frame_request_tight_bound: 0 if q is not that or could break
+ * lim (then frame_request_prepare says how), else the most bytes writing
+ * it can take. frame_request_tight_write writes the whole frame at dst
+ * (that many bytes of room), the same bytes frame_write would, and
+ * returns its size; 0 (nothing to send) if the method was 64 bytes or
+ * more after all. */
+size_t frame_request_tight_bound(const struct msg_request *q, const struct frame_limits *lim);
+size_t frame_request_tight_write(const struct msg_request *q, uint8_t *dst);
+
 /* A frame sized for writing: size first, then the bytes straight into the
  * caller's buffer (no allocation). */
 struct frame_out {

@@ -5,7 +5,8 @@
  * method names it leaves to the general path) and a few hundred thousand
  * deterministic mutations of a usual request and reply, both must give
  * the same code and, when they decode, messages that encode to the same
- * bytes (and, when they fail on a request, the same id). */
+ * bytes (and, when they fail on a request, the same id). And the
+ * one-pass request encoder against frame_encode: the same bytes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -258,6 +259,96 @@ static void test_mutations(void **state)
 	tight_mutate(tight_rep, sizeof(tight_rep), 4, &seed);
 }
 
+/* ---- the one-pass request encoder against frame_prepare/frame_write ---- */
+
+/* q written both ways, when the tight writer takes it: the same bytes,
+ * and they decode. Returns whether it took q. */
+static bool tight_encode_same(const struct msg_request *q, const struct frame_limits *lim)
+{
+	size_t bound = frame_request_tight_bound(q, lim);
+	if (!bound)
+		return false;
+	uint8_t *t = malloc(bound);
+	assert_non_null(t);
+	size_t n = frame_request_tight_write(q, t);
+	if (n) {
+		struct msg m = {.kind = MSG_REQUEST};
+		m.u.request = *q;
+		uint8_t *g;
+		size_t gn;
+		assert_true(n <= bound);
+		assert_int_equal(frame_encode(&m, &g, &gn), 0);
+		assert_int_equal(n, gn);
+		assert_memory_equal(t, g, n);
+		assert_int_equal(tight_same(t + FRAME_HEADER, n - FRAME_HEADER), 0);
+		free(g);
+	}
+	free(t);
+	return n != 0;
+}
+
+static void test_encode(void **state)
+{
+	(void)state;
+	static const uint64_t ids[] = {0, 1, 127, 128, 300, UINT64_MAX};
+	static const int64_t ints[] = {0, -1, 7, INT64_MIN, INT64_MAX};
+	char longname[80];
+	memset(longname, 'm', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	mgr_value *vals[] = {mgr_value_new_int(0), mgr_value_new_bool(true),
+			     mgr_value_new_bool(false), mgr_value_new_nil(), NULL};
+	const char *methods[] = {"", "add", longname + 17, longname + 16, longname};
+	int took = 0;
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		for (size_t k = 0; k < sizeof(methods) / sizeof(methods[0]); k++)
+			for (size_t na = 0; na <= 5; na++)
+				for (int t = 0; t < 4; t++) {
+					mgr_value *args[5];
+					for (size_t a = 0; a < na; a++) {
+						args[a] = vals[(i + a) % 4];
+						if (args[a]->kind == MGR_INT)
+							args[a]->u.i = ints[(i + k + a) % 5];
+					}
+					struct msg_request q = {.id = ids[i], .object = ids[(i + 1) % 6],
+						.thread = ids[(i + k) % 6], .method = (char *)methods[k],
+						.args = args, .nargs = na};
+					msg_set_timeout(&q, t == 0 ? MSG_FOREVER : t == 1 ? 0
+							   : t == 2 ? -5 : 1000);
+					took += tight_encode_same(&q, &tight_lim);
+				}
+	assert_true(took > 0);
+	/* the longest it takes: a body over 127 bytes (a 2-byte length) */
+	mgr_value *big[4];
+	for (size_t a = 0; a < 4; a++)
+		big[a] = mgr_value_new_int(INT64_MIN);
+	struct msg_request longest = {.id = UINT64_MAX, .object = UINT64_MAX, .thread = UINT64_MAX,
+		.method = longname + 16, .args = big, .nargs = 4};
+	msg_set_timeout(&longest, INT64_MAX - 1);
+	assert_true(tight_encode_same(&longest, &tight_lim));
+	for (size_t a = 0; a < 4; a++)
+		mgr_value_free(big[a]);
+	/* not taken: 5 arguments, a string argument, a NULL one, a batch, and
+	 * limits it could break (frame_request_prepare names them) */
+	mgr_value *five[5] = {vals[0], vals[0], vals[0], vals[0], vals[0]};
+	mgr_value *str[1] = {mgr_value_new_string("s")}, *null[1] = {NULL};
+	struct msg_call call = {"get", NULL, 0};
+	struct msg_request q = {.id = 1, .method = "add", .args = five, .nargs = 5};
+	assert_int_equal(frame_request_tight_bound(&q, &tight_lim), 0);
+	q.args = str, q.nargs = 1;
+	assert_int_equal(frame_request_tight_bound(&q, &tight_lim), 0);
+	q.args = null;
+	assert_int_equal(frame_request_tight_bound(&q, &tight_lim), 0);
+	q.args = five, q.nargs = 2, q.batch = &call, q.nbatch = 1;
+	assert_int_equal(frame_request_tight_bound(&q, &tight_lim), 0);
+	q.nbatch = 0;
+	assert_int_equal(frame_request_tight_bound(&q, &(struct frame_limits){100, 8, 0, 0}), 0);
+	assert_int_equal(frame_request_tight_bound(&q, &(struct frame_limits){0, 8, 1, 0}), 0);
+	assert_int_not_equal(frame_request_tight_bound(&q, &(struct frame_limits){0, 0, 2, 0}), 0);
+	mgr_value_free(str[0]);
+	for (size_t i = 0; i < 4; i++)
+		mgr_value_free(vals[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_order_repeats),
 		cmocka_unit_test(test_args_and_methods),
 		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_encode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
