@@ -212,16 +212,24 @@ static int client_send(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* Appends one prepared frame to the write buffer. */
-static int client_queue_frame(mgr_client *c, const struct frame_out *fo)
+/* Room for n more bytes in the write buffer. */
+static int client_wroom(mgr_client *c, size_t n)
 {
-	if (c->wcap - c->wlen < fo->size) {
+	if (c->wcap - c->wlen < n) {
 		size_t cap = c->wcap ? c->wcap : 4096;
-		while (cap - c->wlen < fo->size)
+		while (cap - c->wlen < n)
 			cap *= 2;
 		if (client_grow(&c->wbuf, &c->wcap, c->wlen, cap))
 			return MGR_ENOMEM;
 	}
+	return 0;
+}
+
+/* Appends one prepared frame to the write buffer. */
+static int client_queue_frame(mgr_client *c, const struct frame_out *fo)
+{
+	if (client_wroom(c, fo->size))
+		return MGR_ENOMEM;
 	frame_write(fo, c->wbuf + c->wlen);
 	c->wlen += fo->size;
 	return 0;
@@ -722,6 +730,33 @@ static int64_t client_deadline(const mgr_client *c, uint32_t timeout_ms)
 	return clock_now_ms() + c->timeout_ms + timeout_ms;
 }
 
+/* Encodes req into the write buffer (the usual one in one pass, within
+ * the Welcome's limits by construction); takes its id. Else it is checked
+ * against the limits as it will be written, and sized once: over a limit,
+ * MGR_ELIMIT (the call fails, the session stays, the id is not taken). */
+static int client_queue_request(mgr_client *c, const struct msg_request *req)
+{
+	size_t bound = frame_request_tight_bound(req, &c->limits), n = 0;
+	if (bound && client_wroom(c, bound))
+		return client_fail(MGR_ENOMEM, "out of memory");
+	if (bound && (n = frame_request_tight_write(req, c->wbuf + c->wlen))) {
+		c->wlen += n;
+		c->next_id++;
+		return 0;
+	}
+	struct msg m; /* the request alone: the rest of the union is not read */
+	struct frame_out fo;
+	char why[256];
+	m.kind = MSG_REQUEST;
+	m.u.request = *req;
+	int err = frame_request_prepare(&fo, &m, &c->limits, NULL, why, sizeof(why));
+	if (err == MGR_ELIMIT)
+		return client_fail(err, "%s", why);
+	c->next_id++;
+	return err ? client_fail(err, "cannot encode the request: %s", mgr_strerror(err))
+		   : client_queue_frame(c, &fo);
+}
+
 int client_submit(mgr_client *c, const mgr_object *o, struct msg_request *req,
 		  struct pending *p)
 {
@@ -731,22 +766,12 @@ int client_submit(mgr_client *c, const mgr_object *o, struct msg_request *req,
 				  (unsigned long long)o->id);
 	if (err)
 		return err;
-	struct msg m; /* the request alone: the rest of the union is not read */
-	struct frame_out fo;
-	char why[256];
 	req->object = o->id;
 	req->thread = client_thread_id();
 	req->id = c->next_id + 1;
-	m.kind = MSG_REQUEST;
-	m.u.request = *req;
-	/* Checked against the Welcome's limits as it will be written, and
-	 * sized once: over a limit, the call fails and the session stays. */
-	err = frame_request_prepare(&fo, &m, &c->limits, NULL, why, sizeof(why));
+	err = client_queue_request(c, req);
 	if (err == MGR_ELIMIT)
-		return client_fail(err, "%s", why);
-	c->next_id++;
-	err = err ? client_fail(err, "cannot encode the request: %s", mgr_strerror(err))
-		  : client_queue_frame(c, &fo);
+		return err;
 	if (!err && c->wlen >= 65536)
 		err = client_flush(c);
 	if (err) {
