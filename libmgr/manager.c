@@ -12,7 +12,14 @@
  * Its log: mgrd's routine lines (info) would land in the program's stderr,
  * so it runs with --log-level warn unless $MGR_LOG_LEVEL names another
  * level (or the program's own args pass --log-level, which come later and
- * win). */
+ * win).
+ *
+ * TCP (opts->listen, opts->auth_key): the key goes through a pipe the
+ * child finds at fd 4, never argv or the environment; an exec'd mgrd gets
+ * --listen, --auth-key-fd 4 and --remote-uid default=<our uid>, a served
+ * one (opts->serve) MGR_SERVE_LISTEN and MGR_SERVE_KEY_FD in its own
+ * environment only (mgr_server_main reads and unsets them). The bound
+ * addresses come back on the readiness line ("READY PATH tcp:... ..."). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -26,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/auth.h"
 #include "../common/clock.h"
 #include "client.h"
 
@@ -34,12 +42,29 @@
 #endif
 #define MANAGER_MAX_ARGS 64
 #define MANAGER_READY_FD 3
+#define MANAGER_KEY_FD 4
+#define MANAGER_MAX_LISTEN 8 /* mgrd's CONFIG_MAX_LISTEN */
+#define MANAGER_TCP_LEN 80   /* mgrd's "tcp:ADDR:PORT" as bound */
+
+extern char **environ;
 
 struct mgr_manager {
 	pid_t pid;
 	char dir[64]; /* made for it, removed at shutdown; "" if none */
 	char path[108];
 	char bin[PATH_MAX]; /* the mgrd run */
+	char tcp[MANAGER_MAX_LISTEN][MANAGER_TCP_LEN]; /* as bound (the ready line) */
+	size_t n_tcp;
+};
+
+/* What the child needs, made before fork (the child allocates nothing). */
+struct manager_plan {
+	const char *argv[MANAGER_MAX_ARGS];
+	char ppid[24], remote_uid[40];
+	int parent; /* our pid, for a served child */
+	char **envp;    /* serve with TCP: environ plus MGR_SERVE_*; NULL: environ */
+	char *env_text; /* the two entries envp adds, one buffer */
+	int key_fd;     /* the key's pipe (read end), -1: no TCP */
 };
 
 static bool manager_executable(const char *path)
@@ -126,18 +151,94 @@ static int manager_pick_path(mgr_manager *m, const mgr_manager_opts *o)
 	return 0;
 }
 
-/* argv for mgrd, built before fork (no allocation in the child). */
-static int manager_argv(const mgr_manager_opts *o, const char *bin, const char *path,
-			char *ppid, size_t ppid_size, const char *argv[MANAGER_MAX_ARGS])
+/* The TCP options, checked before anything is made; 0 or the error set. */
+static int manager_check_tcp(const mgr_manager_opts *o)
 {
 	size_t n = 0;
-	snprintf(ppid, ppid_size, "%d", (int)getpid());
-	const char *fixed[] = {bin, "--socket", path, "--ready-fd", "3", "--parent-pid", ppid,
+	while (o && o->listen && o->listen[n]) {
+		if (!auth_is_tcp(o->listen[n]) || strchr(o->listen[n], ' '))
+			return client_fail(MGR_EINVAL, "listen: not tcp:HOST:PORT: %s", o->listen[n]);
+		if (++n > MANAGER_MAX_LISTEN)
+			return client_fail(MGR_EINVAL, "listen: at most %d addresses",
+					   MANAGER_MAX_LISTEN);
+	}
+	if (n && (!o->auth_key || o->auth_key_len < AUTH_KEY_MIN || o->auth_key_len > AUTH_KEY_MAX))
+		return client_fail(MGR_EINVAL, "listen needs auth_key, %d to %d bytes", AUTH_KEY_MIN,
+				   AUTH_KEY_MAX);
+	return 0;
+}
+
+static bool manager_has_tcp(const mgr_manager_opts *o)
+{
+	return o && o->listen && o->listen[0];
+}
+
+/* The key in a pipe whose read end the child inherits (at most 512 bytes:
+ * the pipe holds it whole, nobody waits). */
+static int manager_key_pipe(const mgr_manager_opts *o, int *key_fd)
+{
+	int kp[2];
+	if (pipe2(kp, O_CLOEXEC))
+		return client_fail(MGR_EIO, "pipe: %s", strerror(errno));
+	ssize_t n = write(kp[1], o->auth_key, o->auth_key_len);
+	close(kp[1]);
+	if (n != (ssize_t)o->auth_key_len) {
+		close(kp[0]);
+		return client_fail(MGR_EIO, "the key's pipe: %s", strerror(errno));
+	}
+	*key_fd = kp[0];
+	return 0;
+}
+
+/* A served manager's environment: ours (minus MGR_SERVE_*) plus where to
+ * listen and where the key is; installed in the child only. */
+static int manager_serve_env(const mgr_manager_opts *o, struct manager_plan *p)
+{
+	size_t n = 0, len = sizeof("MGR_SERVE_LISTEN=") + sizeof("MGR_SERVE_KEY_FD=4");
+	while (environ && environ[n])
+		n++;
+	for (size_t i = 0; o->listen[i]; i++)
+		len += strlen(o->listen[i]) + 1;
+	p->envp = calloc(n + 3, sizeof(char *));
+	p->env_text = malloc(len);
+	if (!p->envp || !p->env_text)
+		return client_fail(MGR_ENOMEM, "out of memory");
+	size_t k = 0, used = (size_t)sprintf(p->env_text, "MGR_SERVE_LISTEN=");
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "MGR_SERVE_", 10))
+			p->envp[k++] = environ[i];
+	for (size_t i = 0; o->listen[i]; i++)
+		used += (size_t)sprintf(p->env_text + used, "%s%s", i ? " " : "", o->listen[i]);
+	p->envp[k++] = p->env_text;
+	p->envp[k++] = p->env_text + used + 1;
+	sprintf(p->env_text + used + 1, "MGR_SERVE_KEY_FD=%d", MANAGER_KEY_FD);
+	return 0;
+}
+
+/* argv for mgrd, built before fork (no allocation in the child). */
+static int manager_argv(const mgr_manager_opts *o, const char *bin, const char *path,
+			struct manager_plan *p)
+{
+	size_t n = 0;
+	const char **argv = p->argv;
+	p->parent = (int)getpid();
+	snprintf(p->ppid, sizeof(p->ppid), "%d", p->parent);
+	const char *fixed[] = {bin, "--socket", path, "--ready-fd", "3", "--parent-pid", p->ppid,
 			       "--ignore-sigint", "--log-level", manager_log_level()};
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		argv[n++] = fixed[i];
 	if (!(o && o->address))
 		argv[n++] = "--remove-dir"; /* the directory is the one we made */
+	for (size_t i = 0; manager_has_tcp(o) && o->listen[i]; i++) {
+		argv[n++] = "--listen";
+		argv[n++] = o->listen[i];
+	}
+	if (manager_has_tcp(o)) { /* sessions with the key act as us, as CPython's */
+		snprintf(p->remote_uid, sizeof(p->remote_uid), "default=%u", (unsigned)geteuid());
+		const char *tcp[] = {"--auth-key-fd", "4", "--remote-uid", p->remote_uid};
+		for (size_t i = 0; i < 4; i++)
+			argv[n++] = tcp[i];
+	}
 	for (size_t i = 0; o && o->args && o->args[i]; i++) {
 		if (n + 1 >= MANAGER_MAX_ARGS)
 			return client_fail(MGR_EINVAL, "too many mgrd arguments");
@@ -147,48 +248,55 @@ static int manager_argv(const mgr_manager_opts *o, const char *bin, const char *
 	return 0;
 }
 
-/* Moves the readiness pipe to fd 3 and closes every other inherited fd
- * above stderr: the manager must not hold the program's sockets and pipes
- * open (a client's connection would outlive its close(), a pipe would
- * never see EOF). open_max was read before fork. */
-static void manager_child_fds(int ready_fd, long open_max)
+/* Moves the readiness pipe to fd 3 (and the key's to fd 4) and closes
+ * every other inherited fd above stderr: the manager must not hold the
+ * program's sockets and pipes open (a client's connection would outlive
+ * its close(), a pipe would never see EOF). Each is first copied above 4,
+ * so neither lands on the other; dup2 leaves the copies inheritable.
+ * open_max was read before fork. */
+static void manager_child_fds(int ready_fd, int key_fd, long open_max)
 {
-	if (ready_fd != MANAGER_READY_FD) {
-		dup2(ready_fd, MANAGER_READY_FD);
-		close(ready_fd);
-	} else {
-		fcntl(ready_fd, F_SETFD, 0);
-	}
+	int first = key_fd >= 0 ? MANAGER_KEY_FD + 1 : MANAGER_READY_FD + 1;
+	int r = fcntl(ready_fd, F_DUPFD_CLOEXEC, MANAGER_KEY_FD + 1);
+	int k = key_fd >= 0 ? fcntl(key_fd, F_DUPFD_CLOEXEC, MANAGER_KEY_FD + 1) : -1;
+	dup2(r, MANAGER_READY_FD);
+	if (k >= 0)
+		dup2(k, MANAGER_KEY_FD);
 #ifdef SYS_close_range
-	if (syscall(SYS_close_range, MANAGER_READY_FD + 1, ~0U, 0) == 0)
+	if (syscall(SYS_close_range, first, ~0U, 0) == 0)
 		return;
 #endif
-	for (long fd = MANAGER_READY_FD + 1; fd < open_max; fd++)
+	for (long fd = first; fd < open_max; fd++)
 		close((int)fd);
 }
 
-static void manager_child(int ready_fd, long open_max, const char *const argv[])
-{
-	sigset_t all;
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-	setpgid(0, 0); /* out of the terminal's foreground group: no Ctrl-C */
-	manager_child_fds(ready_fd, open_max);
-	execv(argv[0], (char *const *)argv);
-	_exit(127);
-}
-
-/* The in-process variant: the forked child runs the server itself (with
- * the program's registered types) instead of executing mgrd. */
-static void manager_child_serve(const mgr_manager_opts *o, int ready_fd, long open_max,
-				const char *path, int parent)
+/* The child, before running the manager: signals as at birth, its own
+ * process group (out of the terminal's foreground: no Ctrl-C), its fds. */
+static void manager_child_prepare(int ready_fd, const struct manager_plan *p, long open_max)
 {
 	sigset_t all;
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	setpgid(0, 0);
-	manager_child_fds(ready_fd, open_max);
-	_exit(o->serve(path, MANAGER_READY_FD, parent) ? 1 : 0);
+	manager_child_fds(ready_fd, p->key_fd, open_max);
+}
+
+static void manager_child(int ready_fd, const struct manager_plan *p, long open_max)
+{
+	manager_child_prepare(ready_fd, p, open_max);
+	execv(p->argv[0], (char *const *)p->argv);
+	_exit(127);
+}
+
+/* The in-process variant: the forked child runs the server itself (with
+ * the program's registered types) instead of executing mgrd. */
+static void manager_child_serve(const mgr_manager_opts *o, int ready_fd,
+				const struct manager_plan *p, long open_max, const char *path)
+{
+	manager_child_prepare(ready_fd, p, open_max);
+	if (p->envp)
+		environ = p->envp; /* this child's alone: the parent's stays */
+	_exit(o->serve(path, MANAGER_READY_FD, p->parent) ? 1 : 0);
 }
 
 /* Milliseconds left before deadline, for poll(). */
@@ -240,12 +348,22 @@ static int manager_not_ready(mgr_manager *m, int64_t deadline)
 			   "messages are on stderr)", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 }
 
+/* The TCP addresses of the readiness line ("READY PATH tcp:A:P ...\n"). */
+static void manager_ready_tcp(mgr_manager *m, char *line)
+{
+	char *save = NULL;
+	*strchr(line, '\n') = '\0';
+	for (char *w = strtok_r(line, " ", &save); w; w = strtok_r(NULL, " ", &save))
+		if (auth_is_tcp(w) && m->n_tcp < MANAGER_MAX_LISTEN)
+			snprintf(m->tcp[m->n_tcp++], MANAGER_TCP_LEN, "%s", w);
+}
+
 /* Waits for the readiness line until timeout_ms from now, whatever the
  * child writes or closes. */
 static int manager_wait_ready(mgr_manager *m, int fd, uint32_t timeout_ms)
 {
 	int64_t deadline = clock_now_ms() + timeout_ms;
-	char line[256];
+	char line[1024];
 	size_t len = 0;
 	while (!memchr(line, '\n', len)) {
 		if (len == sizeof(line))
@@ -261,6 +379,7 @@ static int manager_wait_ready(mgr_manager *m, int fd, uint32_t timeout_ms)
 			return manager_not_ready(m, deadline);
 		len += (size_t)n;
 	}
+	manager_ready_tcp(m, line);
 	return 0;
 }
 
@@ -284,32 +403,56 @@ static void manager_cleanup(mgr_manager *m)
 	free(m);
 }
 
+/* Everything the child needs, before fork; 0 or the error set (the plan
+ * freed by manager_plan_free either way). */
+static int manager_plan_make(const mgr_manager_opts *o, mgr_manager *m, struct manager_plan *p)
+{
+	*p = (struct manager_plan){.key_fd = -1};
+	int err = manager_check_tcp(o);
+	if (!err)
+		err = manager_pick_path(m, o);
+	if (!err && !(o && o->serve))
+		err = manager_binary(o, m->bin, sizeof(m->bin));
+	if (!err)
+		err = manager_argv(o, m->bin, m->path, p);
+	if (!err && manager_has_tcp(o) && o->serve)
+		err = manager_serve_env(o, p);
+	if (!err && manager_has_tcp(o))
+		err = manager_key_pipe(o, &p->key_fd);
+	return err;
+}
+
+static void manager_plan_free(struct manager_plan *p)
+{
+	free(p->envp);
+	free(p->env_text);
+	if (p->key_fd >= 0)
+		close(p->key_fd);
+}
+
 int mgr_manager_start(const mgr_manager_opts *opts, mgr_manager **out)
 {
-	const char *argv[MANAGER_MAX_ARGS];
-	char ppid[24];
+	struct manager_plan plan;
 	int fds[2];
 	mgr_manager *m = calloc(1, sizeof(*m));
 	if (!m || !out)
 		return free(m), client_fail(m ? MGR_EINVAL : MGR_ENOMEM, "out of memory or out NULL");
-	int err = manager_pick_path(m, opts);
-	if (!err && !(opts && opts->serve))
-		err = manager_binary(opts, m->bin, sizeof(m->bin));
-	if (!err)
-		err = manager_argv(opts, m->bin, m->path, ppid, sizeof(ppid), argv);
+	int err = manager_plan_make(opts, m, &plan);
 	if (!err && pipe2(fds, O_CLOEXEC))
 		err = client_fail(MGR_EIO, "pipe: %s", strerror(errno));
 	if (err) {
+		manager_plan_free(&plan);
 		manager_cleanup(m);
 		return err;
 	}
 	long open_max = sysconf(_SC_OPEN_MAX);
 	m->pid = fork();
 	if (m->pid == 0 && opts && opts->serve)
-		manager_child_serve(opts, fds[1], open_max, m->path, atoi(ppid));
+		manager_child_serve(opts, fds[1], &plan, open_max, m->path);
 	if (m->pid == 0)
-		manager_child(fds[1], open_max, argv);
+		manager_child(fds[1], &plan, open_max);
 	close(fds[1]);
+	manager_plan_free(&plan);
 	err = m->pid < 0 ? client_fail(MGR_EIO, "fork: %s", strerror(errno))
 		: manager_wait_ready(m, fds[0], opts && opts->start_timeout_ms ? opts->start_timeout_ms : 10000);
 	close(fds[0]);
@@ -325,6 +468,11 @@ int mgr_manager_start(const mgr_manager_opts *opts, mgr_manager **out)
 const char *mgr_manager_address(const mgr_manager *m) { return m ? m->path : NULL; }
 
 int mgr_manager_pid(const mgr_manager *m) { return m ? (int)m->pid : 0; }
+
+const char *mgr_manager_tcp_address(const mgr_manager *m, size_t i)
+{
+	return m && i < m->n_tcp ? m->tcp[i] : NULL;
+}
 
 int mgr_manager_shutdown(mgr_manager *m)
 {

@@ -31,7 +31,8 @@ int auth_keys_load(const struct config_remote *cfg, struct auth_keys *ks)
 		return log_msg(LOG_ERROR, "--listen tcp:... needs a key: --auth-key-file FILE or "
 			       "--auth-key NAME=FILE (TCP is never open without one)"), -1;
 	for (size_t i = 0; i < cfg->n_keys; i++) {
-		if (auth_key_load(cfg->key_file[i], &ks->key[i], why, sizeof(why)))
+		if (cfg->key_file[i] ? auth_key_load(cfg->key_file[i], &ks->key[i], why, sizeof(why))
+		    : auth_key_bytes(cfg->key_bytes, cfg->key_bytes_len, &ks->key[i], why, sizeof(why)))
 			return log_msg(LOG_ERROR, "%s", why), -1;
 		snprintf(ks->name[i], sizeof(ks->name[i]), "%s", cfg->key_name[i]);
 		ks->uid[i] = auth_uid_for(cfg, cfg->key_name[i]);

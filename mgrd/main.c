@@ -226,6 +226,15 @@ static int opt_auth_key_file(struct config *cfg, const char *arg, void *field)
 	return 0;
 }
 
+/* --auth-key-fd FD: the key named "default", read from FD (server.c). */
+static int opt_auth_key_fd(struct config *cfg, const char *arg, void *field)
+{
+	(void)field;
+	char *end;
+	long fd = strtol(arg, &end, 10);
+	return *arg && !*end && fd >= 0 && fd <= INT_MAX ? server_key_from_fd(&cfg->remote, (int)fd) : -1;
+}
+
 /* --remote-uid NAME=UID (a user name or a number). */
 static int opt_remote_uid(struct config *cfg, const char *arg, void *field)
 {
@@ -302,6 +311,7 @@ static const struct option_row option_table[] = {
 	{"listen", "tcp:HOST:PORT", opt_listen, 0, "also listen on TCP (repeatable; IPv6 as [::1]; port 0: any, shown on the ready line); needs a key"},
 	{"auth-key-file", "FILE", opt_auth_key_file, 0, "the shared key TCP clients must prove (the key named 'default'; FILE mode 0600)"},
 	{"auth-key", "NAME=FILE", opt_auth_key, 0, "a named shared key (repeatable)"},
+	{"auth-key-fd", "FD", opt_auth_key_fd, 0, "the key named 'default', read from descriptor FD to its end (a pipe from the program starting mgrd)"},
 	{"remote-uid", "NAME=UID", opt_remote_uid, 0, "sessions with key NAME act as UID for permissions and limits (default nobody, 65534)"},
 	{"remote-timeout", "MS", opt_u32, OFF(remote.timeout_ms), "a TCP peer that stops answering is dropped within MS (keepalive, TCP_USER_TIMEOUT; default 30000)"},
 	{"tls-cert", "FILE", opt_path, OFF(remote.tls_cert), "TLS on the TCP listeners: the server's certificate chain (PEM)"},

@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../common/auth.h"
 #include "../common/ring.h"
 #include "../common/path.h"
 #include "mgr/server.h"
@@ -472,17 +473,89 @@ static void server_main_log_level(void)
 	log_set_level(level >= 0 ? (enum log_level)level : LOG_WARN);
 }
 
+int server_key_from_fd(struct config_remote *r, int fd)
+{
+	uint8_t *k = r->n_keys < CONFIG_MAX_KEYS && !r->key_bytes ? malloc(AUTH_KEY_MAX + 1) : NULL;
+	size_t len = 0;
+	ssize_t n = 1;
+	while (k && len <= AUTH_KEY_MAX && n > 0) {
+		n = read(fd, k + len, AUTH_KEY_MAX + 1 - len);
+		len += n > 0 ? (size_t)n : 0;
+		if (n < 0 && errno == EINTR)
+			n = 1;
+	}
+	close(fd);
+	if (!k || n < 0) {
+		if (k)
+			explicit_bzero(k, AUTH_KEY_MAX + 1);
+		free(k);
+		return log_msg(LOG_ERROR, "cannot read the key from descriptor %d: %s", fd,
+			       k ? strerror(errno) : "a key given already, or no room"), -1;
+	}
+	r->key_bytes = k; /* its length is checked with the others' (auth_keys_load) */
+	r->key_bytes_len = len;
+	r->key_name[r->n_keys] = "default";
+	r->key_file[r->n_keys++] = NULL;
+	return 0;
+}
+
+void server_key_free(struct config_remote *r)
+{
+	if (r->key_bytes)
+		explicit_bzero((void *)r->key_bytes, AUTH_KEY_MAX + 1);
+	free((void *)r->key_bytes);
+	r->key_bytes = NULL;
+}
+
+/* A private manager's TCP listeners (mgr_manager_start with listen and
+ * serve): libmgr sets MGR_SERVE_LISTEN (space-separated tcp: addresses)
+ * and MGR_SERVE_KEY_FD (a pipe holding the key) in this forked child's
+ * environment only; both are unset here, so the manager's own children
+ * never see them. A session proving the key acts as this process's uid:
+ * the program's objects are its own, as with CPython's authkey.
+ * *listen: owned by the caller (the addresses point into it). */
+static int server_main_tcp(struct config *cfg, char **listen)
+{
+	const char *l = getenv("MGR_SERVE_LISTEN"), *k = getenv("MGR_SERVE_KEY_FD");
+	if (!l)
+		return 0;
+	int fd = k ? atoi(k) : -1;
+	*listen = strdup(l);
+	unsetenv("MGR_SERVE_LISTEN");
+	unsetenv("MGR_SERVE_KEY_FD");
+	if (!*listen || fd < 0)
+		return log_msg(LOG_ERROR, "MGR_SERVE_LISTEN without MGR_SERVE_KEY_FD"), -1;
+	struct config_remote *r = &cfg->remote;
+	char *save = NULL;
+	for (char *a = strtok_r(*listen, " ", &save); a; a = strtok_r(NULL, " ", &save)) {
+		if (r->n_listen == CONFIG_MAX_LISTEN)
+			return close(fd), log_msg(LOG_ERROR, "more than %d TCP addresses",
+						  CONFIG_MAX_LISTEN), -1;
+		r->listen[r->n_listen++] = a;
+	}
+	r->uid_key[0] = "default";
+	r->uid_of[0] = geteuid();
+	r->n_uids = 1;
+	return server_key_from_fd(r, fd);
+}
+
 int mgr_server_main(const char *socket_path, int ready_fd, int parent_pid)
 {
 	struct config cfg;
 	struct server srv;
+	char *listen = NULL;
 	server_main_log_level();
 	config_defaults(&cfg);
 	cfg.socket_path = (char *)socket_path;
 	cfg.ready_fd = ready_fd;
 	cfg.parent_pid = parent_pid;
 	cfg.ignore_sigint = true;
-	int rc = server_init(&srv, &cfg) ? 1 : server_run(&srv);
-	server_fini(&srv);
+	int rc = 1;
+	if (!server_main_tcp(&cfg, &listen)) {
+		rc = server_init(&srv, &cfg) ? 1 : server_run(&srv);
+		server_fini(&srv);
+	}
+	server_key_free(&cfg.remote);
+	free(listen);
 	return rc;
 }

@@ -20,4 +20,11 @@ int server_run(struct server *srv);
 void server_stop(struct server *srv);
 void server_fini(struct server *srv);
 
+/* The key named "default" read from fd (all of it, up to EOF; fd closed),
+ * into r->key_bytes (the caller frees it with server_key_free): how a
+ * program starting mgrd hands it a key without argv or the environment
+ * (--auth-key-fd). -1 (logged) if it cannot be read or r has no room. */
+int server_key_from_fd(struct config_remote *r, int fd);
+void server_key_free(struct config_remote *r);
+
 #endif

@@ -96,15 +96,37 @@ typedef struct mgr_manager_opts {
 	/* Instead of executing mgrd: run this in a forked child (see
 	 * mgr/server.h: mgr_server_main serves the program's own types). */
 	int (*serve)(const char *socket_path, int ready_fd, int parent_pid);
+	/* Also listen on TCP (Python: BaseManager(address=(host, port)).start()):
+	 * "tcp:HOST:PORT" addresses (IPv6 as tcp:[::1]:0; port 0: any free one,
+	 * see mgr_manager_tcp_address), NULL-terminated, at most 8; NULL: none.
+	 * The UNIX socket stays. Needs auth_key. */
+	const char *const *listen;
+	/* The key every TCP client must prove, as the manager proves it back
+	 * (mutual HMAC-SHA256, docs/security.md "Remote sessions"): auth_key_len
+	 * bytes, 16 to 512, any bytes (a Python authkey); borrowed. It reaches
+	 * the manager through a pipe, never its command line or environment. A
+	 * session proving it acts as this process's uid (the program's objects
+	 * are its own). Used only with listen. */
+	const void *auth_key;
+	size_t auth_key_len;
 } mgr_manager_opts;
 
 /* Starts a manager owned by this process and waits until it accepts
- * connections (no sleeping). It runs in its own process group (a terminal's
- * Ctrl-C does not stop it) and exits by itself when this process ends.
- * opts may be NULL. *out: caller owns — free with mgr_manager_shutdown(). */
+ * connections (no sleeping), on its socket and on every listen address.
+ * It runs in its own process group (a terminal's Ctrl-C does not stop it)
+ * and exits by itself when this process ends. opts may be NULL. *out:
+ * caller owns — free with mgr_manager_shutdown(). MGR_EINVAL for a listen
+ * address that is not tcp:HOST:PORT or a missing or bad-sized key;
+ * MGR_ECONNECT if the manager could not listen (the port taken: its
+ * message is on stderr). */
 MGR_API int mgr_manager_start(const mgr_manager_opts *opts, mgr_manager **out);
 /* The socket path, for mgr_client_connect() or MGR_SOCKET; borrowed. */
 MGR_API const char *mgr_manager_address(const mgr_manager *m);
+/* The i-th TCP address listened on, as bound ("tcp:127.0.0.1:40123": a
+ * port 0 resolved; "tcp:[::1]:40124"), in listen's order, for
+ * mgr_client_connect_opts with the key; NULL past the last. Borrowed:
+ * valid while m is. */
+MGR_API const char *mgr_manager_tcp_address(const mgr_manager *m, size_t i);
 MGR_API int mgr_manager_pid(const mgr_manager *m);
 /* Accepts NULL. Stops the manager gracefully, reaps it (no zombie) and
  * removes its socket and the directory made for it; frees m. Returns 0 if
