@@ -342,13 +342,30 @@ for _name in PoolProxy._exposed_:
 del _name
 
 
-def _default_signals():
-    # mgrd's core catches SIGTERM and SIGHUP in the manager process (a
-    # graceful stop); a process forked from it must die by them again, or
-    # Pool.terminate() (SIGTERM to each worker, then join) waits forever
+def _fork_without_stop_handlers():
+    """In the manager process: every process forked from it (a Pool's
+    workers) dies by SIGTERM and SIGHUP again. mgrd's core catches them
+    there (its graceful stop); a worker that kept the handler ignored
+    Pool.terminate()'s SIGTERM and terminate() joined it forever. They are
+    blocked across the fork, so one sent before the child has restored the
+    default action waits for it (and then kills it) instead of being lost."""
     import signal
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, signal.SIG_DFL)
+    stops = {signal.SIGTERM, signal.SIGHUP}
+    saved = threading.local()
+
+    def before():
+        saved.mask = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+
+    def after_in_parent():
+        signal.pthread_sigmask(signal.SIG_SETMASK, saved.mask)
+
+    def after_in_child():
+        for sig in stops:
+            signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, saved.mask)
+
+    os.register_at_fork(before=before, after_in_parent=after_in_parent,
+                        after_in_child=after_in_child)
 
 
 def _pool(processes=None, initializer=None, initargs=(), maxtasksperchild=None, context=None):
@@ -359,12 +376,12 @@ def _pool(processes=None, initializer=None, initargs=(), maxtasksperchild=None, 
     from multiprocessing import pool
     if not _forks_reset[0]:
         _forks_reset[0] = True
-        os.register_at_fork(after_in_child=_default_signals)
+        _fork_without_stop_handlers()
     return pool.Pool(processes, initializer, initargs, maxtasksperchild,
                      context or multiprocessing.get_context('fork'))
 
 
-_forks_reset = [False]  # _default_signals registered in this (manager) process
+_forks_reset = [False]  # _fork_without_stop_handlers done in this (manager) process
 SyncManager.register('AsyncResult', create_method=False)
 SyncManager.register('Pool', _pool, PoolProxy)
 del _typeid, _mgrtype, _proxy, _make

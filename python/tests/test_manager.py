@@ -235,3 +235,34 @@ def test_pool_terminate_with_queued_work():
         p.communicate()
         pytest.fail('Pool.terminate() hung for 60 s')
     assert p.returncode == 0 and out.strip() == b'terminated'
+
+
+class _ForkProbe(object):
+    def fork_with_early_sigterm(self):
+        """In the manager process: fork a child that is sent SIGTERM by an
+        at-fork hook that runs before the pool's (as when terminate() comes
+        before a fresh worker has run its hooks); the child's wait status."""
+        from mgr import managers
+        os.register_at_fork(after_in_child=lambda: os.kill(os.getpid(), signal.SIGTERM))
+        managers._fork_without_stop_handlers()  # what the first Pool() sets up
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)  # reached only if the SIGTERM was lost
+        return os.waitpid(pid, 0)[1]
+
+
+class _ProbeManager(BaseManager):
+    pass
+
+
+_ProbeManager.register('ForkProbe', _ForkProbe)
+
+
+def test_pool_worker_killed_by_an_early_sigterm():
+    """A SIGTERM that reaches a process forked from the manager before its
+    at-fork hooks have run kills it once they have: blocked across the
+    fork, not delivered to mgrd's inherited handler (which would drop it,
+    and write it to the signal pipe the manager's own loop reads)."""
+    with _ProbeManager() as pm:
+        status = pm.ForkProbe().fork_with_early_sigterm()
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM, status
