@@ -48,9 +48,12 @@ void msg_clear(struct msg *m)
 	/* a request's buffers mean nothing while method and args point
 	 * elsewhere: they are left as they are (152 bytes cleared per call
 	 * were a tenth of decoding one) */
-	memset(m, 0, m->kind == MSG_REQUEST ? offsetof(struct msg, u.request.method_buf)
-		     : m->kind == MSG_REPLY ? offsetof(struct msg, u) + sizeof(struct msg_reply)
-		     : sizeof(*m));
+	if (m->kind == MSG_REQUEST) /* constant sizes: stores, not a call */
+		memset(m, 0, offsetof(struct msg, u.request.method_buf));
+	else if (m->kind == MSG_REPLY)
+		memset(m, 0, offsetof(struct msg, u) + sizeof(struct msg_reply));
+	else
+		memset(m, 0, sizeof(*m));
 }
 
 int64_t msg_timeout(const struct msg_request *q)
@@ -384,10 +387,14 @@ static inline bool frame_tight_varint(const uint8_t **p, const uint8_t *end, uin
 {
 	const uint8_t *q = *p;
 	uint64_t v = 0;
-	if (q < end && *q < 0x80) { /* one byte: most of them */
-		*out = *q;
-		*p = q + 1;
-		return true;
+	if (end - q >= 3) { /* 1 to 3 bytes (ids, thread ids) without a loop */
+		uint64_t b0 = q[0], b1 = q[1], b2 = q[2];
+		if (b0 < 0x80)
+			return *out = b0, *p = q + 1, true;
+		if (b1 < 0x80)
+			return *out = (b0 & 0x7F) | b1 << 7, *p = q + 2, true;
+		if (b2 < 0x80)
+			return *out = (b0 & 0x7F) | (b1 & 0x7F) << 7 | b2 << 14, *p = q + 3, true;
 	}
 	for (unsigned shift = 0; shift < 63 && q < end; shift += 7) {
 		uint8_t b = *q++;
