@@ -981,6 +981,24 @@ size_t frame_request_tight_write(const struct msg_request *q, uint8_t *dst)
 	return FRAME_HEADER + n;
 }
 
+size_t frame_reply_tight_write(const struct msg_reply *y, uint8_t *dst)
+{
+	const mgr_value *v = y->value;
+	if (y->code || (v && v->kind != MGR_INT && v->kind != MGR_BOOL && v->kind != MGR_NIL))
+		return 0;
+	uint8_t *b = dst + FRAME_HEADER + 2, *p = frame_put_uint(b, 1, y->id);
+	*p = FRAME_TAG(2, 2);
+	uint8_t *end = codec_value_write(v, p + 2);
+	p[1] = (uint8_t)(end - p - 2); /* 11 bytes at most */
+	p = frame_put_uint(end, 4, y->spin);
+	dst[FRAME_HEADER] = FRAME_TAG(4, 2);
+	dst[FRAME_HEADER + 1] = (uint8_t)(p - b); /* 27 bytes at most */
+	size_t n = (size_t)(p - dst) - FRAME_HEADER;
+	dst[0] = dst[1] = dst[2] = 0;
+	dst[3] = (uint8_t)n;
+	return (size_t)(p - dst);
+}
+
 /* Per kind: the body's size and writer, and its field in Frame. */
 static const struct {
 	size_t (*size)(const struct msg *);

@@ -66,6 +66,13 @@ int frame_request_prepare(struct frame_out *fo, const struct msg *m,
 size_t frame_request_tight_bound(const struct msg_request *q, const struct frame_limits *lim);
 size_t frame_request_tight_write(const struct msg_request *q, uint8_t *dst);
 
+/* A reply with no error and an int, bool or nil value (or none: nil)
+ * written in one pass at dst (FRAME_REPLY_TIGHT_MAX bytes of room), the
+ * same bytes frame_write would; returns its size, or 0 for any other
+ * reply (nothing written). */
+#define FRAME_REPLY_TIGHT_MAX 40
+size_t frame_reply_tight_write(const struct msg_reply *y, uint8_t *dst);
+
 /* A frame sized for writing: size first, then the bytes straight into the
  * caller's buffer (no allocation). */
 struct frame_out {

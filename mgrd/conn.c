@@ -346,11 +346,44 @@ static void conn_put_too_big(struct conn *c, const struct msg *m, const char *wh
 	conn_put(c, &e); /* no value: never too big itself */
 }
 
+/* After a frame was queued: flush or cut off as the output limit says. */
+static void conn_put_done(struct conn *c)
+{
+	if (c->out.len - c->out.off > c->srv->cfg.max_outbuf && c->state == CONN_READY)
+		conn_flush(c); /* a client that reads is not cut off for our batching */
+	if (c->state != CONN_DEAD && c->out.len - c->out.off > c->srv->cfg.max_outbuf) {
+		log_msg(LOG_WARN, "session %llu (pid %d) cut off: %zu bytes of replies unread",
+			(unsigned long long)c->session, (int)c->pid, c->out.len - c->out.off);
+		conn_close(c, "output buffer limit");
+		return;
+	}
+	if (!c->users) /* a reply from outside this conn's read: send now */
+		conn_flush(c);
+}
+
+/* The usual reply (an int, bool or nil result) in one pass, when no limit
+ * could refuse it: true if it was queued. */
+static bool conn_put_tight(struct conn *c, const struct msg_reply *y)
+{
+	const struct config *cfg = &c->srv->cfg;
+	uint8_t *dst;
+	size_t n;
+	if (cfg->frame.max_frame < FRAME_REPLY_TIGHT_MAX || cfg->max_outbuf < FRAME_REPLY_TIGHT_MAX ||
+	    !(dst = conn_buf_room(&c->out, FRAME_REPLY_TIGHT_MAX)) ||
+	    !(n = frame_reply_tight_write(y, dst)))
+		return false;
+	c->out.len += n;
+	conn_put_done(c);
+	return true;
+}
+
 static void conn_put(struct conn *c, const struct msg *m)
 {
 	struct frame_out fo;
 	uint8_t *dst;
 	char why[128];
+	if (m->kind == MSG_REPLY && conn_put_tight(c, &m->u.reply))
+		return;
 	int err = frame_prepare(&fo, m);
 	if (m->kind == MSG_REPLY && m->u.reply.value &&
 	    (err == MGR_ELIMIT || (!err && conn_reply_too_big(c, &fo, why, sizeof(why))))) {
@@ -366,16 +399,7 @@ static void conn_put(struct conn *c, const struct msg *m)
 	}
 	frame_write(&fo, dst);
 	c->out.len += fo.size;
-	if (c->out.len - c->out.off > c->srv->cfg.max_outbuf && c->state == CONN_READY)
-		conn_flush(c); /* a client that reads is not cut off for our batching */
-	if (c->state != CONN_DEAD && c->out.len - c->out.off > c->srv->cfg.max_outbuf) {
-		log_msg(LOG_WARN, "session %llu (pid %d) cut off: %zu bytes of replies unread",
-			(unsigned long long)c->session, (int)c->pid, c->out.len - c->out.off);
-		conn_close(c, "output buffer limit");
-		return;
-	}
-	if (!c->users) /* a reply from outside this conn's read: send now */
-		conn_flush(c);
+	conn_put_done(c);
 }
 
 void conn_reply(struct conn *c, uint64_t id, int code, mgr_value *value, const char *message)

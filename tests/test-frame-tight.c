@@ -349,6 +349,38 @@ static void test_encode(void **state)
 		mgr_value_free(vals[i]);
 }
 
+/* The one-pass reply writer against frame_encode, and what it leaves. */
+static void test_encode_reply(void **state)
+{
+	(void)state;
+	static const uint64_t ids[] = {0, 1, 300, UINT64_MAX};
+	mgr_value *vals[] = {mgr_value_new_int(INT64_MIN), mgr_value_new_int(5),
+			     mgr_value_new_bool(true), mgr_value_new_nil(), NULL};
+	for (size_t i = 0; i < 4; i++)
+		for (size_t k = 0; k < 5; k++)
+			for (int spin = 0; spin < 2; spin++) {
+				struct msg m = {.kind = MSG_REPLY};
+				m.u.reply = (struct msg_reply){.id = ids[i], .value = vals[k],
+							       .spin = spin};
+				uint8_t t[FRAME_REPLY_TIGHT_MAX], *g;
+				size_t n = frame_reply_tight_write(&m.u.reply, t), gn;
+				assert_int_not_equal(n, 0);
+				assert_int_equal(frame_encode(&m, &g, &gn), 0);
+				assert_int_equal(n, gn);
+				assert_memory_equal(t, g, n);
+				assert_int_equal(tight_same(t + FRAME_HEADER, n - FRAME_HEADER), 0);
+				free(g);
+			}
+	uint8_t t[FRAME_REPLY_TIGHT_MAX];
+	mgr_value *s = mgr_value_new_string("s");
+	assert_int_equal(frame_reply_tight_write(&(struct msg_reply){.id = 1, .value = s}, t), 0);
+	assert_int_equal(frame_reply_tight_write(&(struct msg_reply){.id = 1, .code = MGR_EARGS,
+								     .message = "no"}, t), 0);
+	mgr_value_free(s);
+	for (size_t k = 0; k < 4; k++)
+		mgr_value_free(vals[k]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_args_and_methods),
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_encode),
+		cmocka_unit_test(test_encode_reply),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
