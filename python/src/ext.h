@@ -65,7 +65,8 @@ ObjectObject *object_wrap(ClientObject *client, mgr_object *o);
 struct inline_run {
 	struct inline_stat *stat; /* its method's; NULL: not learned */
 	struct inline_run *outer;
-	unsigned long long t0, cpu0;
+	unsigned long long t0, cpu0; /* wall clock and CPU time at the start */
+	long waits0;                 /* voluntary context switches at the start */
 	bool on_loop;    /* runs on mgrd's loop thread */
 	bool called_out; /* called a manager (or was interrupted) */
 };

@@ -6,14 +6,16 @@
  * inline run costs none, but it stalls every other client while it runs,
  * so only a method known to be quick goes inline. What is known is learned
  * per (type, method name), in an inline_stat:
- *   LEARNING: runs on workers; after INLINE_LEARN quick runs (wall under
- *             INLINE_QUICK_NS and mostly on the CPU: it did not wait) it
- *             becomes INLINE.
+ *   LEARNING: runs on workers; after INLINE_LEARN quick runs (under
+ *             INLINE_QUICK_NS of CPU, and it did not wait: no voluntary
+ *             context switch, so a preempted run still counts) it becomes
+ *             INLINE.
  *   INLINE:   runs on the loop when the object is idle, no other Python
  *             call is under way (the gate: the loop never waits for the
  *             GIL) and no other Python thread exists in the process.
- *   NEVER:    a run was slow or waited, or called a manager: workers only,
- *             for good.
+ *   NEVER:    a run was slow (INLINE_SLOW_NS of CPU) or waited (on the
+ *             loop at all, on a worker longer than INLINE_QUICK_NS), or
+ *             called a manager: workers only, for good.
  * A method running inline must not wait for another call (that call needs
  * the loop): calling a manager fails at once (inline_guard), and a watchdog
  * thread interrupts an inline run that waits on the loop for INLINE_STUCK_NS
@@ -29,11 +31,12 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #define INLINE_LEARN 8
 #define INLINE_QUICK_NS 100000ull      /* a quick run: under 100 us */
-#define INLINE_SLOW_NS 2000000ull      /* a run over 2 ms: NEVER */
+#define INLINE_SLOW_NS 2000000ull      /* a run using 2 ms of CPU: NEVER */
 #define INLINE_STUCK_NS 100000000ull   /* an inline run waiting 100 ms: interrupted */
 #define INLINE_WATCH_NS 20000000l      /* the watchdog's period */
 #define INLINE_MAX_STATS 4096          /* methods learned per process, at most */
@@ -84,6 +87,16 @@ static unsigned long long inline_ns(clockid_t clock)
 	struct timespec ts;
 	clock_gettime(clock, &ts);
 	return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+}
+
+/* This thread's CPU time and voluntary context switches (waits). */
+static void inline_usage(unsigned long long *cpu, long *waits)
+{
+	struct rusage u;
+	getrusage(RUSAGE_THREAD, &u);
+	*cpu = ((unsigned long long)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000000ull +
+		(unsigned long long)(u.ru_utime.tv_usec + u.ru_stime.tv_usec)) * 1000ull;
+	*waits = u.ru_nvcsw;
 }
 
 /* ---- the table ---- */
@@ -209,8 +222,8 @@ PyGILState_STATE inline_enter(struct inline_run *r, mgr_request *call)
 		r->stat = name && atomic_load_explicit(&inline_enabled, memory_order_relaxed)
 			? inline_get(mgr_request_type(call), name) : NULL;
 		g = inline_py_enter();
-		r->cpu0 = inline_ns(CLOCK_THREAD_CPUTIME_ID);
 	}
+	inline_usage(&r->cpu0, &r->waits0);
 	r->t0 = inline_ns(CLOCK_MONOTONIC);
 	inline_current = r;
 	return g;
@@ -235,19 +248,16 @@ static void inline_watch_start(void)
 static void inline_learn(struct inline_run *r)
 {
 	struct inline_stat *s = r->stat;
-	unsigned long long wall = inline_ns(CLOCK_MONOTONIC) - r->t0;
-	if (r->on_loop) {
-		atomic_fetch_add(&s->inline_runs, 1);
-		if (r->called_out || wall > INLINE_SLOW_NS)
-			atomic_store(&s->mode, INLINE_NEVER);
-		return;
-	}
-	atomic_fetch_add(&s->worker_runs, 1);
-	unsigned long long cpu = inline_ns(CLOCK_THREAD_CPUTIME_ID) - r->cpu0;
-	bool waited = wall > INLINE_QUICK_NS && cpu * 2 < wall;
-	if (r->called_out || cpu > INLINE_SLOW_NS || (waited && wall > INLINE_SLOW_NS))
+	unsigned long long wall = inline_ns(CLOCK_MONOTONIC) - r->t0, cpu;
+	long waits;
+	inline_usage(&cpu, &waits);
+	cpu -= r->cpu0;
+	bool waited = waits != r->waits0;
+	atomic_fetch_add(r->on_loop ? &s->inline_runs : &s->worker_runs, 1);
+	if (r->called_out || cpu > INLINE_SLOW_NS ||
+	    (waited && (r->on_loop || wall > INLINE_QUICK_NS)))
 		atomic_store(&s->mode, INLINE_NEVER);
-	else if (!waited && wall < INLINE_QUICK_NS && ++s->quick >= INLINE_LEARN &&
+	else if (!r->on_loop && !waited && cpu < INLINE_QUICK_NS && ++s->quick >= INLINE_LEARN &&
 		 atomic_load(&s->mode) == INLINE_LEARNING) {
 		pthread_once(&inline_watch_once, inline_watch_start);
 		int learning = INLINE_LEARNING;
