@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../common/auth.h"
+#include "../common/tls-read.h"
 #include "client.h"
 
 #define CLIENT_TCP_HANDSHAKE_S 10
@@ -110,10 +111,7 @@ static bool client_tls_wanted(void)
 static int client_tls_fail(gnutls_session_t s, gnutls_certificate_credentials_t cr, int rc,
 			   const char *what)
 {
-	if (s)
-		gnutls_deinit(s);
-	if (cr)
-		gnutls_certificate_free_credentials(cr);
+	client_tls_free(s, cr);
 	return client_fail(MGR_EPERM, "TLS: %s: %s", what, gnutls_strerror(rc));
 }
 
@@ -142,7 +140,8 @@ static int client_tls_start(mgr_client *c, const char *host)
 	name = name && *name ? name : host;
 	gnutls_server_name_set(s, GNUTLS_NAME_DNS, name, strlen(name));
 	gnutls_session_set_verify_cert(s, name, 0);
-	gnutls_transport_set_int(s, c->fd);
+	if (tls_read_attach(s, c->fd)) /* one recv() a reply, not two a record */
+		return client_tls_fail(s, cr, GNUTLS_E_MEMORY_ERROR, "setup");
 	while ((rc = gnutls_handshake(s)) < 0 && !gnutls_error_is_fatal(rc))
 		;
 	if (rc < 0)
@@ -154,6 +153,7 @@ static int client_tls_start(mgr_client *c, const char *host)
 
 void client_tls_free(void *tls, void *cred)
 {
+	tls_read_free(tls);
 	if (tls)
 		gnutls_deinit(tls);
 	if (cred)
@@ -222,7 +222,7 @@ int client_tcp_open(mgr_client *c)
 
 ssize_t client_tls_recv(mgr_client *c, void *tls, int fd, void *buf, size_t len, int wait_ms)
 {
-	if (!gnutls_record_check_pending(tls) && wait_ms >= 0) {
+	if (!tls_read_pending(tls) && wait_ms >= 0) {
 		struct pollfd pfd = {fd, POLLIN, 0};
 		int rc;
 		while ((rc = poll(&pfd, 1, wait_ms)) < 0 && errno == EINTR)

@@ -39,6 +39,7 @@ struct conn {
 	struct event *read_ev, *write_ev, *timer_ev;
 	struct conn_ring *ring;  /* shared memory carries the bytes; NULL: the socket */
 	struct event *ring_ev;   /* the ring's eventfd */
+	void *tls; /* TLS session on fd (tls.h), ended with c; NULL: plain bytes */
 	struct conn *hot_next, *hot_prev; /* server's ring conns, last busy first */
 	struct conn *awake_next; /* server's rings not asked to wake it (see conn.c) */
 	bool hot, awake;

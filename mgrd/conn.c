@@ -22,6 +22,7 @@
 #include "conn-ring.h"
 #include "log.h"
 #include "state.h"
+#include "tls.h"
 
 #define CONN_BUF_MIN 16384   /* first allocation of either buffer; input keeps no more */
 #define CONN_BUF_KEEP 262144 /* bigger output buffers are freed once empty */
@@ -129,6 +130,8 @@ void conn_close(struct conn *c, const char *why)
 	conn_poll_forget(c);
 	conn_ring_free(c->ring);
 	c->ring = NULL;
+	tls_end(c->tls);
+	c->tls = NULL;
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -242,6 +245,7 @@ static void conn_in_shrink(struct conn *c)
 static ssize_t conn_send(struct conn *c, const void *p, size_t n)
 {
 	return c->ring ? conn_ring_send(c->ring, p, n)
+	       : c->tls ? tls_send(c->tls, p, n)
 		       : send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
@@ -570,7 +574,8 @@ static void conn_take_input(struct conn *c)
 
 static ssize_t conn_recv(struct conn *c, void *p, size_t n)
 {
-	return c->ring ? conn_ring_recv(c->ring, p, n) : read(c->fd, p, n);
+	return c->ring ? conn_ring_recv(c->ring, p, n)
+	       : c->tls ? tls_recv(c->tls, p, n) : read(c->fd, p, n);
 }
 
 /* After input was taken: the unfinished frame's bytes are counted (over
@@ -655,6 +660,10 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		conn_socket_after_ring(c);
 	else
 		conn_pull(c);
+	/* TLS: records read ahead wake no poll; each read takes one */
+	while (c->tls && (c->state == CONN_HELLO || c->state == CONN_READY) && tls_pending(c->tls))
+		if (conn_read_once(c) < 0)
+			break;
 }
 
 /* The client wrote the eventfd: requests came, or room for replies. */

@@ -3,9 +3,9 @@
  * Ownership of a connection being admitted (struct tcp_pending): the loop
  * keeps the accepted fd (fd) until the handshake thread reports, so the
  * deadline timer's shutdown() never hits a reused number; the thread works
- * on its own dup (tfd). Plain TCP: the thread hands tfd back as the
- * session's fd, or closes it. TLS: the thread keeps tfd, hands back one end
- * of a socketpair, and pumps (tls.h) until either side ends. */
+ * on its own dup (tfd), and hands tfd back as the session's fd (with TLS,
+ * the session's TLS state with it: the loop owns both from the report on,
+ * tls.h), or closes it. */
 #include "listen-tcp.h"
 
 #include <arpa/inet.h>
@@ -52,6 +52,7 @@ struct tcp_pending {
 	/* the thread's report */
 	int key;     /* the key's index, -1: refused */
 	int conn_fd; /* the session's fd; -1: none */
+	void *tls;   /* its TLS session (tls.h); NULL: plain TCP */
 };
 
 struct tcp {
@@ -66,7 +67,7 @@ struct tcp {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct tcp_pending *done; /* reported, for the loop (mu) */
-	unsigned threads;         /* running, pumps included (mu) */
+	unsigned threads;         /* handshakes running (mu) */
 	int efd;                  /* rung when done gets one */
 	struct event *done_ev;
 	uint64_t refused_full, refused_waiting;
@@ -127,40 +128,22 @@ static void tcp_thread_exit(struct tcp *t)
 	pthread_mutex_unlock(&t->mu);
 }
 
-/* TLS: the TLS handshake, the key handshake over it, then the pump. */
-static void tcp_handshake_tls(struct tcp_pending *p)
-{
-	struct tcp *t = p->t;
-	int tfd = p->tfd, pair = -1;
-	void *s = tls_accept(t->tls, tfd);
-	p->key = s ? auth_handshake(tfd, s, &t->keys) : -1;
-	if (p->key >= 0 && (pair = tls_pair(&p->conn_fd)) < 0)
-		p->key = -1;
-	if (p->key < 0) {
-		if (s)
-			tls_end(s);
-		close(tfd);
-		tcp_report(p);
-		return;
-	}
-	tcp_report(p); /* p is the loop's from here on */
-	tls_pump(s, tfd, pair);
-}
-
+/* The key handshake (over TLS when the listener has it); the report hands
+ * the loop tfd, and the TLS session over it. */
 static void *tcp_handshake_thread(void *arg)
 {
 	struct tcp_pending *p = arg;
 	struct tcp *t = p->t;
-	if (t->tls) {
-		tcp_handshake_tls(p);
+	void *s = t->tls ? tls_accept(t->tls, p->tfd) : NULL;
+	p->key = !t->tls || s ? auth_handshake(p->tfd, s, &t->keys) : -1;
+	if (p->key >= 0) {
+		p->conn_fd = p->tfd;
+		p->tls = s;
 	} else {
-		p->key = auth_handshake(p->tfd, NULL, &t->keys);
-		if (p->key >= 0)
-			p->conn_fd = p->tfd;
-		else
-			close(p->tfd);
-		tcp_report(p);
+		tls_end(s);
+		close(p->tfd);
 	}
+	tcp_report(p);
 	tcp_thread_exit(t);
 	return NULL;
 }
@@ -188,16 +171,23 @@ static void tcp_admit(struct tcp *t, struct tcp_pending *p)
 	if (why || srv->stopping || t->closing) {
 		log_msg(LOG_WARN, "refused %s (key %s, uid %u): %s", p->text, t->keys.name[p->key],
 			(unsigned)uid, why ? why : "stopping");
-		admit_refuse(p->conn_fd, MGR_ELIMIT, why ? why : "manager stopping");
+		why = why ? why : "manager stopping";
+		if (p->tls)
+			tls_refuse(p->tls, p->conn_fd, MGR_ELIMIT, why);
+		else
+			admit_refuse(p->conn_fd, MGR_ELIMIT, why);
 		return;
 	}
-	if (!t->tls)
-		tcp_sockopts(p->conn_fd, srv->cfg.remote.timeout_ms); /* O_NONBLOCK next */
-	int fl = fcntl(p->conn_fd, F_GETFL);
+	int fl = fcntl(p->conn_fd, F_GETFL); /* the socket options were set at accept */
 	fcntl(p->conn_fd, F_SETFL, fl | O_NONBLOCK);
 	struct conn *c = conn_new(srv, p->conn_fd, 0, uid, t->keys.gid[p->key]);
-	if (!c)
+	if (!c) {
+		tls_end(p->tls);
 		return;
+	}
+	c->tls = p->tls;
+	if (c->tls && tls_pending(c->tls)) /* read ahead with the key handshake's bytes */
+		event_active(c->read_ev, EV_READ, 0);
 	c->remote = true;
 	srv->stats.conns_total++;
 	log_msg(LOG_INFO, "session %llu: %s%s, key %s, acting as uid %u",
@@ -408,8 +398,7 @@ void tcp_stop(struct server *srv)
 		shutdown(p->fd, SHUT_RDWR);
 }
 
-/* Threads still running after the sessions closed: handshakes (cut short
- * by tcp_stop) and pumps (their pair's end closed with the session). */
+/* Handshake threads still running (cut short by tcp_stop). */
 static bool tcp_wait_threads(struct tcp *t)
 {
 	int64_t until = clock_now_ms() + TCP_FINI_WAIT_MS;

@@ -5,15 +5,14 @@
 #include <fcntl.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../common/frame.h"
+#include "../common/tls-read.h"
 #include "log.h"
-
-#define TLS_PUMP_BUF 16384 /* one TLS record */
 
 struct tls_server {
 	gnutls_certificate_credentials_t cred;
@@ -74,12 +73,13 @@ void *tls_accept(struct tls_server *ts, int fd)
 		gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
 		gnutls_session_set_verify_cert(s, NULL, 0); /* the chain to --tls-ca */
 	}
-	gnutls_transport_set_int(s, fd);
+	if (!rc && tls_read_attach(s, fd))
+		rc = GNUTLS_E_MEMORY_ERROR;
 	while (!rc && (rc = gnutls_handshake(s)) < 0 && !gnutls_error_is_fatal(rc))
 		rc = 0;
 	if (rc) {
 		log_msg(LOG_DEBUG, "TLS handshake failed: %s", gnutls_strerror(rc));
-		gnutls_deinit(s);
+		tls_end(s);
 		return NULL;
 	}
 	return s;
@@ -99,81 +99,52 @@ int tls_io(void *tls, void *p, size_t n, bool out)
 	return 0;
 }
 
-void tls_end(void *tls) { gnutls_deinit(tls); }
-
-int tls_pair(int *conn_fd)
+void tls_end(void *tls)
 {
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
-		return -1;
-	if (fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK)) {
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	*conn_fd = sv[0];
-	return sv[1];
+	if (!tls)
+		return;
+	tls_read_free(tls);
+	gnutls_deinit(tls);
 }
 
-/* ---- the pump: TLS -> pair here, pair -> TLS on a second thread ----
- * Either direction ending shuts down the other's source, so both end. */
+/* ---- the session's I/O, on the loop thread, nonblocking ---- */
 
-struct tls_pump {
-	gnutls_session_t s;
-	int fd, pair;
-};
-
-static int tls_write_all(int fd, const uint8_t *p, size_t n)
+/* A GnuTLS result as read()/send() would give it: AGAIN and INTERRUPTED
+ * as EAGAIN and EINTR (call again: GnuTLS keeps what it began), other
+ * errors as ECONNRESET. */
+static ssize_t tls_result(ssize_t r)
 {
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	if (r >= 0)
+		return r;
+	errno = r == GNUTLS_E_AGAIN ? EAGAIN
+		: r == GNUTLS_E_INTERRUPTED || !gnutls_error_is_fatal((int)r) ? EINTR
+		: ECONNRESET;
+	return -1;
 }
 
-/* The session's replies out over TLS. */
-static void *tls_pump_out(void *arg)
+ssize_t tls_recv(void *tls, void *p, size_t n)
 {
-	struct tls_pump *tp = arg;
-	uint8_t buf[TLS_PUMP_BUF];
-	for (;;) {
-		ssize_t n = read(tp->pair, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0 || tls_io(tp->s, buf, (size_t)n, true))
-			break;
-	}
-	shutdown(tp->fd, SHUT_RDWR); /* the other direction's recv ends */
-	return NULL;
+	return tls_result(gnutls_record_recv(tls, p, n));
 }
 
-void tls_pump(void *tls, int fd, int pair)
+ssize_t tls_send(void *tls, const void *p, size_t n)
 {
-	struct tls_pump tp = {tls, fd, pair};
-	pthread_t out;
-	pthread_attr_t a;
-	pthread_attr_init(&a);
-	pthread_attr_setstacksize(&a, 128 * 1024);
-	bool two = pthread_create(&out, &a, tls_pump_out, &tp) == 0;
-	pthread_attr_destroy(&a);
-	uint8_t buf[TLS_PUMP_BUF];
-	while (two) {
-		ssize_t n = gnutls_record_recv(tp.s, buf, sizeof(buf));
-		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
-			continue;
-		if (n <= 0 || tls_write_all(pair, buf, (size_t)n))
-			break;
+	return tls_result(gnutls_record_send(tls, p, n));
+}
+
+bool tls_pending(void *tls) { return tls_read_pending(tls); }
+
+void tls_refuse(void *tls, int fd, int code, const char *why)
+{
+	struct msg m = {.kind = MSG_REPLY};
+	m.u.reply = (struct msg_reply){.id = 0, .code = (uint32_t)code, .message = (char *)why};
+	uint8_t *buf;
+	size_t len;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0 && !fcntl(fd, F_SETFL, fl | O_NONBLOCK) && !frame_encode(&m, &buf, &len)) {
+		(void)gnutls_record_send(tls, buf, len); /* as admit_refuse: room, or the close alone */
+		free(buf);
 	}
-	shutdown(pair, SHUT_RDWR); /* the session sees the end; tls_pump_out's read ends */
-	if (two)
-		pthread_join(out, NULL);
-	gnutls_deinit(tp.s);
+	tls_end(tls);
 	close(fd);
-	close(pair);
 }

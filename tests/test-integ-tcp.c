@@ -8,6 +8,7 @@
  * no FIN, no RST) loses its robust lock to a local client, owner-died,
  * within --remote-timeout plus the keepalive probes (root and ip(8) only;
  * skipped otherwise). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -352,6 +353,74 @@ static void test_tls(void **state)
 	harness_rmtree(certs);
 }
 
+/* mgrd's threads (/proc/PID/task entries). */
+static int thread_count(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *dir = opendir(path);
+	assert_non_null(dir);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(dir));)
+		n += e->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
+
+/* TLS sessions run on the loop thread (tls.h): once their handshake
+ * threads are gone mgrd has the threads it had before them (a pump kept
+ * two per session); and records that came in one read are all answered
+ * though no more bytes wake the loop: 200 requests, each flushed as its
+ * own record, wait for their replies with a bounded timeout. */
+static void test_tls_on_loop(void **state)
+{
+	(void)state;
+	if (system("openssl version >/dev/null 2>&1")) {
+		skip();
+	}
+	char certs[256], a[300], b[300], ca[300];
+	harness_tmpdir(certs, sizeof(certs), "mgr-tls");
+	make_certs(certs);
+	snprintf(a, sizeof(a), "%s/srv.pem", certs);
+	snprintf(b, sizeof(b), "%s/srv.key", certs);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", certs);
+	struct daemon d;
+	const char *extra[] = {"--listen", "tcp:127.0.0.1:0", "--tls-cert", a, "--tls-key", b, NULL};
+	daemon_start(&d, extra);
+	int before = thread_count(d.pid);
+	setenv("MGR_TLS_CA", ca, 1);
+	mgr_client *c[3];
+	mgr_object *n[3];
+	mgr_future *f[200];
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(mgr_client_connect(d.addr[0], &c[i]), 0);
+		mgr_client_set_timeout(c[i], 5000);
+		assert_int_equal(mgr_counter_open(c[i], "tl", &n[i]), 0);
+	}
+	unsetenv("MGR_TLS_CA"); /* read at connect only */
+	mgr_value *one = mgr_value_new_int(1);
+	for (int i = 0; i < 200; i++) {
+		assert_int_equal(mgr_call_async(n[i % 3], "add", &one, 1, &f[i]), 0);
+		assert_int_equal(mgr_client_flush(c[i % 3]), 0);
+	}
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(mgr_future_wait(f[i], NULL), 0);
+	mgr_value_free(one);
+	int64_t v = 0;
+	assert_int_equal(mgr_counter_get(n[0], &v), 0);
+	assert_int_equal(v, 200);
+	int64_t until = clock_now_ms() + 5000;
+	while (thread_count(d.pid) > before && clock_now_ms() < until)
+		usleep(10000);
+	assert_int_equal(thread_count(d.pid), before);
+	for (int i = 0; i < 3; i++) {
+		mgr_object_release(n[i]);
+		mgr_client_close(c[i]);
+	}
+	daemon_stop(&d);
+	harness_rmtree(certs);
+}
+
 /* ---- a host that vanishes ---- */
 
 #define NS "mgrtcp16"
@@ -452,6 +521,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_and_no_key),
 		cmocka_unit_test(test_raw_garbage_and_silence),
 		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_tls_on_loop),
 		cmocka_unit_test(test_vanished_host),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
