@@ -103,9 +103,15 @@ class BaseManager(object):
     """multiprocessing.managers.BaseManager over an mgr manager.
 
     address: a socket path (connect() to a running manager, or where start()
-    puts a new one); None: a fresh private directory; (host, port): an mgrd
-    listening on TCP, for connect(), with authkey (default: this process's
-    current_process().authkey, as CPython) or the key given to mgrd."""
+    puts a new one); None: a fresh private directory; (host, port): TCP, with
+    authkey (default: this process's current_process().authkey, as CPython;
+    16 to 512 bytes) — connect() to an mgrd listening there, or start() a
+    private manager listening there (port 0: any; .address then has the
+    bound port, as CPython's), whose own process and proxies use it too; its
+    UNIX socket stays, unused. serializer: 'pickle' or 'xmlrpclib' are
+    accepted and change nothing: mgr has one wire format (typed values,
+    other objects pickled by the Python clients only), so 'xmlrpclib' does
+    not narrow what may be sent nor turn tuples into lists."""
     _registry = {}
     _Server = None
 
@@ -139,19 +145,24 @@ class BaseManager(object):
             raise RuntimeError('Unknown state {!r}'.format(self._state.value))
         if initializer is not None and not callable(initializer):
             raise TypeError('initializer must be a callable')
-        if _is_tcp(self._address):
-            raise ValueError('mgr: a manager started here listens on a UNIX socket; for TCP '
-                             'run mgrd --listen tcp:HOST:PORT --auth-key-file FILE and '
-                             'connect() to it')
+        tcp = _is_tcp(self._address)
         self._publish_types()
         _pyserve.initializer = (initializer, initargs) if initializer else None
         try:
-            self._manager = _mgr.Manager(None, self._address)
+            if tcp:
+                self._manager = _mgr.Manager(None, None, listen=[_listen_text(self._given_address)],
+                                             authkey=bytes(self._authkey))
+            else:
+                self._manager = _mgr.Manager(None, self._address)
         finally:
             _pyserve.initializer = None
-        self._address = self._manager.address
+        if tcp:  # as bound: (host, port) with the real port
+            self._address = self._manager.tcp_addresses[0]
+            self._given_address = _address_tuple(self._address)
+        else:
+            self._address = self._manager.address
         self._process = _Process(self._manager)
-        self._client = client_for(self._address)
+        self._client = client_for(self._address, self._authkey if tcp else None)
         self._state.value = State.STARTED
         self.shutdown = _Shutdown(self)
 
@@ -164,8 +175,14 @@ class BaseManager(object):
         self._state.value = State.STARTED
 
     def get_server(self):
-        raise NotImplementedError('mgr: the manager is mgrd, started by start() (or run mgrd '
-                                  'yourself and connect())')
+        """mgr's manager is mgrd, started by start(): there is no Server to
+        run here. For a TCP address, a stand-in with that address reserved
+        (as CPython's Server's listener: .address with the bound port,
+        .listener to close() before a start() there); else NotImplementedError."""
+        if not _is_tcp(self._address):
+            raise NotImplementedError('mgr: the manager is mgrd, started by start() (or run '
+                                      'mgrd yourself and connect())')
+        return _ReservedAddress(self._given_address)
 
     def join(self, timeout=None):
         pass
@@ -277,6 +294,36 @@ def _address_text(address):
         raise ValueError('mgr: an address is a socket path or (host, port), not %r' % (address,))
     host = address[0] or 'localhost'
     return 'tcp:%s:%d' % ('[%s]' % host if ':' in host else host, address[1])
+
+
+class _ReservedAddress(object):
+    """What get_server() gives for a TCP address: a socket listening there
+    (.listener), its bound (host, port) (.address); not a server."""
+
+    def __init__(self, address):
+        import socket
+        family = socket.AF_INET6 if ':' in address[0] else socket.AF_INET
+        self.listener = socket.socket(family, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(address)
+        self.listener.listen()
+        self.address = self.listener.getsockname()[:2]
+
+    def serve_forever(self):
+        raise NotImplementedError('mgr: the manager is mgrd: start() it')
+
+
+def _listen_text(address):
+    """(host, port) to listen on as "tcp:HOST:PORT": '' is every address
+    (mgrd's '*': 0.0.0.0), as a socket's bind."""
+    host = address[0] or '*'
+    return 'tcp:%s:%d' % ('[%s]' % host if ':' in host else host, address[1])
+
+
+def _address_tuple(text):
+    """"tcp:HOST:PORT" as bound ("tcp:[::1]:PORT" for IPv6) to (host, port)."""
+    host, _, port = text[4:].rpartition(':')
+    return (host.strip('[]'), int(port))
 
 
 def _is_tcp(address):

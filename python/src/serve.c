@@ -213,6 +213,7 @@ typedef struct {
 	mgr_manager *m;
 	pid_t owner;
 	PyObject *address;
+	PyObject *tcp; /* the TCP addresses as bound: a tuple of "tcp:HOST:PORT" */
 } ManagerObject;
 
 /* The forked child: Python's after-fork work, then mgrd's core with the GIL
@@ -244,29 +245,78 @@ static int serve_main(const char *path, int ready_fd, int parent_pid)
 	return r;
 }
 
+#define MANAGER_MAX_LISTEN 8
+
+/* listen (a sequence of "tcp:HOST:PORT" str, or None) into out, NULL-
+ * terminated; the strings are borrowed from items, which the caller
+ * releases. -1 with the exception set. */
+static int manager_listen(PyObject *listen, PyObject **items, const char *out[])
+{
+	*items = NULL;
+	out[0] = NULL;
+	if (listen == Py_None)
+		return 0;
+	*items = PySequence_Fast(listen, "listen: a sequence of 'tcp:HOST:PORT' addresses");
+	Py_ssize_t n = *items ? PySequence_Fast_GET_SIZE(*items) : -1;
+	if (n > MANAGER_MAX_LISTEN)
+		PyErr_Format(PyExc_ValueError, "listen: at most %d addresses", MANAGER_MAX_LISTEN);
+	if (n < 0 || n > MANAGER_MAX_LISTEN)
+		return -1;
+	for (Py_ssize_t i = 0; i < n; i++)
+		if (!(out[i] = PyUnicode_AsUTF8(PySequence_Fast_GET_ITEM(*items, i))))
+			return -1;
+	out[n] = NULL;
+	return 0;
+}
+
+/* The started manager's addresses: its socket path and the TCP ones. */
+static int manager_addresses(ManagerObject *self)
+{
+	size_t n = 0;
+	while (mgr_manager_tcp_address(self->m, n))
+		n++;
+	self->address = PyUnicode_FromString(mgr_manager_address(self->m));
+	self->tcp = PyTuple_New((Py_ssize_t)n);
+	for (size_t i = 0; self->tcp && i < n; i++) {
+		PyObject *a = PyUnicode_FromString(mgr_manager_tcp_address(self->m, i));
+		if (!a)
+			return -1;
+		PyTuple_SET_ITEM(self->tcp, (Py_ssize_t)i, a);
+	}
+	return self->address && self->tcp ? 0 : -1;
+}
+
 static int manager_init(ManagerObject *self, PyObject *args, PyObject *kw)
 {
-	static char *keys[] = {"mgrd", "address", "start_timeout", NULL};
-	const char *mgrd = NULL, *address = NULL;
+	static char *keys[] = {"mgrd", "address", "start_timeout", "listen", "authkey", NULL};
+	const char *mgrd = NULL, *address = NULL, *listen[MANAGER_MAX_LISTEN + 1];
 	double timeout = 0;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "|zzd", keys, &mgrd, &address, &timeout))
+	PyObject *listen_arg = Py_None, *items = NULL;
+	Py_buffer key = {.buf = NULL};
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|zzdOz*", keys, &mgrd, &address, &timeout,
+					 &listen_arg, &key))
 		return -1;
+	int err = manager_listen(listen_arg, &items, listen);
 	mgr_manager_opts o = {.mgrd = mgrd, .address = address,
 			      .start_timeout_ms = (uint32_t)(timeout * 1000),
-			      .serve = mgrd ? NULL : serve_main};
+			      .serve = mgrd ? NULL : serve_main, .listen = listen,
+			      .auth_key = key.buf, .auth_key_len = (size_t)key.len};
 	mgr_manager *m = NULL;
-	/* the fork happens inside, with the GIL held (the child takes it over) */
-	PyOS_BeforeFork();
-	int err = mgr_manager_start(&o, &m);
-	PyOS_AfterFork_Parent();
-	if (err) {
-		ext_raise(err, mgr_client_errmsg(NULL));
-		return -1;
+	if (!err) {
+		/* the fork happens inside, with the GIL held (the child takes it over) */
+		PyOS_BeforeFork();
+		err = mgr_manager_start(&o, &m);
+		PyOS_AfterFork_Parent();
+		if (err)
+			ext_raise(err, mgr_client_errmsg(NULL));
 	}
+	Py_XDECREF(items);
+	PyBuffer_Release(&key);
+	if (err)
+		return -1;
 	self->m = m;
 	self->owner = getpid();
-	self->address = PyUnicode_FromString(mgr_manager_address(m));
-	return self->address ? 0 : -1;
+	return manager_addresses(self);
 }
 
 static PyObject *manager_shutdown(ManagerObject *self, PyObject *unused)
@@ -288,6 +338,7 @@ static void manager_dealloc(ManagerObject *self)
 	PyObject *r = manager_shutdown(self, NULL);
 	Py_XDECREF(r);
 	Py_XDECREF(self->address);
+	Py_XDECREF(self->tcp);
 	Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -307,6 +358,8 @@ static PyMethodDef manager_methods[] = {
 
 static PyMemberDef manager_members[] = {
 	{"address", T_OBJECT, offsetof(ManagerObject, address), READONLY, "the socket path"},
+	{"tcp_addresses", T_OBJECT, offsetof(ManagerObject, tcp), READONLY,
+	 "the TCP addresses listened on, as bound ('tcp:127.0.0.1:40123')"},
 	{NULL, 0, 0, 0, NULL},
 };
 
@@ -319,8 +372,9 @@ PyTypeObject Manager_Type = {
 	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "mgr._mgr.Manager",
 	.tp_basicsize = sizeof(ManagerObject),
 	.tp_flags = Py_TPFLAGS_DEFAULT,
-	.tp_doc = "Manager(mgrd=None, address=None, start_timeout=0): a private manager "
-		  "(a fork of this process serving its Python types; mgrd: exec that binary)",
+	.tp_doc = "Manager(mgrd=None, address=None, start_timeout=0, listen=None, authkey=None): "
+		  "a private manager (a fork of this process serving its Python types; mgrd: exec "
+		  "that binary), also on TCP at listen's 'tcp:HOST:PORT' addresses with authkey",
 	.tp_new = PyType_GenericNew,
 	.tp_init = (initproc)manager_init,
 	.tp_dealloc = (destructor)manager_dealloc,

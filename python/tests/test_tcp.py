@@ -1,7 +1,9 @@
 """The package over TCP (issue 16): BaseManager/SyncManager(address=(host,
 port), authkey=...).connect() to an mgrd listening on 127.0.0.1 and ::1 with
 the key in a file; the wrong key is multiprocessing.AuthenticationError and
-the daemon serves on; proxies reach spawned children with the key."""
+the daemon serves on; proxies reach spawned children with the key. And
+start() on (host, port): a private manager listening there, the bound port
+in .address, reached by processes with the address and the key."""
 import multiprocessing
 import os
 import select
@@ -123,9 +125,163 @@ def test_default_authkey_is_the_process_key(daemon):
         proc.authkey = old
 
 
-def test_private_tcp_manager_says_what_to_do():
-    with pytest.raises(ValueError, match='mgrd --listen tcp'):
-        SyncManager(address=('127.0.0.1', 0), authkey=KEY).start()
+# ---- a private manager listening on TCP (start() on a (host, port)) ----
+
+class Employee(object):
+    """The seed program's class, served by the private manager."""
+
+    def __init__(self, name, salary):
+        self.name, self.salary = name, salary
+
+    def increase(self):
+        self.salary += 100
+
+    def getPay(self):
+        return '%s:%d' % (self.name, self.salary)
+
+
+class EmployeeManager(BaseManager):
+    pass
+
+
+EmployeeManager.register('Employee', Employee)
+
+_shared_queue = []  # the manager process's one queue (CPython's test's get_queue)
+
+
+def _get_queue():
+    import queue
+    if not _shared_queue:
+        _shared_queue.append(queue.Queue())
+    return _shared_queue[0]
+
+
+class QueueManager(BaseManager):
+    pass
+
+
+QueueManager.register('get_queue', callable=_get_queue)
+
+
+class QueueManager2(BaseManager):  # a client's: no callable
+    pass
+
+
+QueueManager2.register('get_queue')
+
+
+def _port(address):
+    host, port = address
+    assert isinstance(port, int) and 0 < port < 65536
+    return port
+
+
+def _started(cls, address=('127.0.0.1', 0), authkey=KEY):
+    m = cls(address=address, authkey=authkey)
+    m.start()
+    return m
+
+
+def _raise(em):
+    em.increase()
+
+
+def test_private_manager_employee_with_processes():
+    """The seed program with a TCP address: ten processes raise the
+    Employee (one of the program's classes, served by the manager)."""
+    with _started(EmployeeManager) as m:
+        assert m.address[0] == '127.0.0.1' and _port(m.address)
+        em = m.Employee('zhangsan', 1000)
+        procs = [multiprocessing.get_context('fork').Process(target=_raise, args=(em,))
+                 for _ in range(10)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(WAIT_S)
+            assert p.exitcode == 0
+        assert em.getPay() == 'zhangsan:2000'
+
+
+def test_private_manager_dict_lock_queue_and_the_port():
+    with _started(SyncManager) as m:
+        port = _port(m.address)
+        assert m.address == ('127.0.0.1', port)
+        assert m._client.address == 'tcp:127.0.0.1:%d' % port  # the parent uses TCP too
+        d = m.dict(a=1)
+        d['b'] = 2
+        assert sorted(d.items()) == [('a', 1), ('b', 2)]
+        lk = m.Lock()
+        assert lk.acquire(timeout=1)
+        assert not lk.acquire(timeout=0.05)
+        lk.release()
+        q = m.Queue()
+        q.put(('x', 1))
+        assert q.get(timeout=1) == ('x', 1)
+
+
+def test_private_manager_ipv6_and_fixed_port():
+    with _started(SyncManager, ('::1', 0)) as m:
+        assert m.address[0] == '::1' and _port(m.address)
+        assert m.list([1, 2])[:] == [1, 2]
+    import socket
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    with _started(SyncManager, ('127.0.0.1', port)) as m:
+        assert m.address == ('127.0.0.1', port)
+        assert m.Event() is not None
+
+
+def _putter(address, authkey):
+    m = QueueManager2(address=address, authkey=authkey)
+    m.connect()
+    m.get_queue().put(('from', os.getpid()))
+
+
+def test_spawned_process_connects_with_the_key():
+    """An unrelated process (spawned: nothing inherited) reaches the
+    manager by address and key alone, as CPython's _TestRemoteManager."""
+    key = os.urandom(32)
+    with _started(QueueManager, authkey=key) as m:
+        p = multiprocessing.get_context('spawn').Process(target=_putter, args=(m.address, key))
+        p.start()
+        p.join(WAIT_S * 3)
+        assert p.exitcode == 0
+        m2 = QueueManager2(address=m.address, authkey=key)
+        m2.connect()
+        assert m2.get_queue().get(timeout=WAIT_S) == ('from', p.pid)
+
+
+def test_spawned_child_gets_proxies():
+    with _started(SyncManager) as m:
+        d, lock, q = m.dict(), m.Lock(), m.Queue()
+        p = multiprocessing.get_context('spawn').Process(target=_child, args=(d, lock, q))
+        p.start()
+        try:
+            assert q.get(timeout=WAIT_S * 3) == 'done'
+        finally:
+            p.join(WAIT_S)
+        assert p.exitcode == 0 and d['child'] == p.pid
+
+
+def test_private_manager_wrong_key_refused():
+    with _started(SyncManager) as m:
+        for key in (b'not-the-right-key-at-all', KEY[:-1] + b'Y'):
+            with pytest.raises(multiprocessing.AuthenticationError):
+                _connected(m.address, key, BaseManager)
+        assert _connected(m.address).dict(k=1)['k'] == 1  # unharmed
+
+
+def test_private_manager_default_authkey_and_manager():
+    """mgr.Manager(address=...) and authkey=None: current_process().authkey."""
+    with mgr.Manager(address=('127.0.0.1', 0)) as m:
+        assert _port(m.address)
+        m2 = SyncManager(address=m.address)
+        m2.connect()
+        assert m2.Value('i', 3).value == 3
+    with pytest.raises(ValueError, match='16 to 512'):
+        SyncManager(address=('127.0.0.1', 0), authkey=b'short').start()
 
 
 def _child(d, lock, q):
