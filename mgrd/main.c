@@ -373,6 +373,15 @@ static void raise_fd_limit(const struct config *cfg)
 	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
+/* What the options allocated: the key of --auth-key-fd (wiped), the
+ * names of --remote-uid. */
+static void main_config_free(struct config *cfg)
+{
+	server_key_free(&cfg->remote);
+	for (size_t i = 0; i < cfg->remote.n_uids; i++)
+		free((char *)cfg->remote.uid_key[i]);
+}
+
 int main(int argc, char **argv)
 {
 	struct config cfg;
@@ -388,6 +397,7 @@ int main(int argc, char **argv)
 	struct server srv;
 	if (server_init(&srv, &cfg)) {
 		server_fini(&srv);
+		main_config_free(&cfg);
 		return 1;
 	}
 	activation_notify("READY=1\nSTATUS=accepting connections");
@@ -395,5 +405,6 @@ int main(int argc, char **argv)
 	activation_notify("STOPPING=1");
 	log_msg(LOG_INFO, "stopped");
 	server_fini(&srv);
+	main_config_free(&cfg);
 	return rc ? 1 : 0;
 }

@@ -51,8 +51,8 @@ struct config_remote {
 	const char *key_name[CONFIG_MAX_KEYS], *key_file[CONFIG_MAX_KEYS];
 	size_t n_keys;
 	/* The key given in memory (--auth-key-fd, or a program's private manager:
-	 * server_key_from_fd), for the key whose key_file is NULL; mgr_server_main
-	 * wipes and frees it after the server, mgrd's main keeps it to exit. */
+	 * server_key_from_fd), for the key whose key_file is NULL; wiped and
+	 * freed after the server (server_key_free). */
 	const void *key_bytes;
 	size_t key_bytes_len;
 	const char *uid_key[CONFIG_MAX_KEYS]; /* --remote-uid NAME=UID: a session with */
