@@ -235,8 +235,10 @@ static void conn_in_shrink(struct conn *c)
 {
 	struct conn_buf *b = &c->in;
 	conn_buf_consumed(b, CONN_BUF_MIN);
+	if (b->cap <= CONN_BUF_MIN) /* the usual case: nothing to give back */
+		return;
 	size_t need = b->len - b->off + conn_in_want(c);
-	if (b->cap > CONN_BUF_MIN && b->cap / 2 > need)
+	if (b->cap / 2 > need)
 		(void)conn_buf_resize(b, need < CONN_BUF_MIN ? CONN_BUF_MIN : need);
 }
 

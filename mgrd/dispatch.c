@@ -184,7 +184,7 @@ void dispatch_request(struct server *srv, struct conn *conn, struct msg_request 
 		srv->hooks.observe(srv, &c, req, code, t0 ? clock_now_ns() - t0 : 0);
 	dispatch_answer(conn, &c, code);
 	if (c.obj && c.obj->id)
-		registry_unref(&srv->reg, c.obj->id);
+		registry_unref_object(&srv->reg, c.obj); /* held since above */
 	else if (c.obj)
 		c.obj->refs--; /* the manager (object 0) is not in the registry */
 }

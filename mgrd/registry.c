@@ -179,10 +179,10 @@ void registry_idle(struct registry *r, struct object *o)
 		registry_destroy_state(o);
 }
 
-void registry_unref(struct registry *r, uint64_t id)
+void registry_unref_object(struct registry *r, struct object *o)
 {
-	struct object *o = idmap_get(&r->by_id, id);
-	if (!o || o->freeing || --o->refs > 0)
+	uint64_t id = o->id;
+	if (o->freeing || --o->refs > 0)
 		return;
 	o->freeing = true; /* its state may hold refs to itself */
 	if (!o->dead)
@@ -190,6 +190,13 @@ void registry_unref(struct registry *r, uint64_t id)
 	idmap_del(&r->by_id, id);
 	idmap_del(&r->holders, id);
 	registry_free_object(o);
+}
+
+void registry_unref(struct registry *r, uint64_t id)
+{
+	struct object *o = idmap_get(&r->by_id, id);
+	if (o)
+		registry_unref_object(r, o);
 }
 
 void registry_release(struct registry *r, uint64_t id)

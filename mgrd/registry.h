@@ -35,6 +35,9 @@ void registry_ref_id(struct registry *r, uint64_t id);
 void registry_idle(struct registry *r, struct object *o);
 /* Drops one reference to id (live or dead); frees at zero. */
 void registry_unref(struct registry *r, uint64_t id);
+/* The same for an object the caller holds a reference on (so it is still
+ * in by_id: only the last unref takes it out), without the lookup. */
+void registry_unref_object(struct registry *r, struct object *o);
 /* The same for a holder letting go for good (a ref value freed, a
  * session's reference dropped): if the object lives on and its type can
  * hold refs, it may now be held only from a cycle, and r->dropped hears
