@@ -220,6 +220,8 @@ int client_tcp_open(mgr_client *c)
 	return err;
 }
 
+bool client_tls_pending(const mgr_client *c) { return c->tls && tls_read_pending(c->tls); }
+
 ssize_t client_tls_recv(mgr_client *c, void *tls, int fd, void *buf, size_t len, int wait_ms)
 {
 	if (!tls_read_pending(tls) && wait_ms >= 0) {

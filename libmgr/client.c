@@ -804,8 +804,10 @@ int client_poll_once(mgr_client *c)
 	if (!err && c->ring && !client_ring_alive(c->fd)) {
 		client_disconnect(c, MGR_EIO);
 		err = client_fail(MGR_EIO, "connection to the manager lost");
-	} else if (!err && (c->ring || poll(&pfd, 1, 0) == 1)) {
-		err = client_read_turn(c, clock_now_ms());
+	} else if (!err && (c->ring || client_tls_pending(c) || poll(&pfd, 1, 0) == 1)) {
+		do /* TLS: records read ahead together make the fd readable once */
+			err = client_read_turn(c, clock_now_ms());
+		while (!err && client_tls_pending(c));
 	}
 	return err == MGR_ETIMEDOUT ? 0 : err;
 }

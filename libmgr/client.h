@@ -129,6 +129,8 @@ void client_tcp_key_free(mgr_client *c);
 ssize_t client_tls_recv(mgr_client *c, void *tls, int fd, void *buf, size_t len, int wait_ms);
 int client_tls_send(void *tls, const uint8_t *p, size_t len);
 void client_tls_free(void *tls, void *cred);
+/* Whether c's TLS session holds input that poll() on c->fd would not show. */
+bool client_tls_pending(const mgr_client *c);
 
 /* This thread's last error message. */
 void client_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

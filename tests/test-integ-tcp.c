@@ -372,7 +372,8 @@ static int thread_count(pid_t pid)
  * threads are gone mgrd has the threads it had before them (a pump kept
  * two per session); and records that came in one read are all answered
  * though no more bytes wake the loop: 200 requests, each flushed as its
- * own record, wait for their replies with a bounded timeout. */
+ * own record, wait for their replies with a bounded timeout; the same for
+ * replies read ahead together by a client driven by mgr_client_process. */
 static void test_tls_on_loop(void **state)
 {
 	(void)state;
@@ -406,11 +407,29 @@ static void test_tls_on_loop(void **state)
 	}
 	for (int i = 0; i < 200; i++)
 		assert_int_equal(mgr_future_wait(f[i], NULL), 0);
+	/* an application's own loop: poll(mgr_client_fd), mgr_client_process;
+	 * three replies read ahead together must all be delivered */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(mgr_call_async(n[0], "add", &one, 1, &f[i]), 0);
+		assert_int_equal(mgr_client_flush(c[0]), 0);
+	}
+	usleep(100000); /* the replies come meanwhile */
+	int64_t until = clock_now_ms() + 3000;
+	while (!(mgr_future_done(f[0]) && mgr_future_done(f[1]) && mgr_future_done(f[2])) &&
+	       clock_now_ms() < until) {
+		struct pollfd pfd = {mgr_client_fd(c[0]), POLLIN, 0};
+		poll(&pfd, 1, 100);
+		assert_int_equal(mgr_client_process(c[0]), 0);
+	}
+	for (int i = 0; i < 3; i++) {
+		assert_true(mgr_future_done(f[i]));
+		assert_int_equal(mgr_future_wait(f[i], NULL), 0);
+	}
 	mgr_value_free(one);
 	int64_t v = 0;
 	assert_int_equal(mgr_counter_get(n[0], &v), 0);
-	assert_int_equal(v, 200);
-	int64_t until = clock_now_ms() + 5000;
+	assert_int_equal(v, 203);
+	until = clock_now_ms() + 5000;
 	while (thread_count(d.pid) > before && clock_now_ms() < until)
 		usleep(10000);
 	assert_int_equal(thread_count(d.pid), before);
