@@ -105,16 +105,26 @@ void conn_poll_awake(struct conn *c)
 	c->srv->awake = c;
 }
 
-/* Every ring on the awake list asks to be woken again. */
-void conn_poll_sleep_all(struct server *srv)
+/* Every ring on the awake list asks to be woken again. One where more came
+ * meanwhile is returned to be read now, while this turn has read fewer than
+ * CONN_SPIN_MAX_FRAMES times (what libevent would do next anyway: an event
+ * activated from a callback runs in the same pass, before any fd is polled;
+ * this saves activating it); the rest are read next turn. */
+struct conn *conn_poll_sleep_all(struct server *srv, int reads)
 {
+	struct conn *now = NULL;
 	while (srv->awake) {
 		struct conn *o = srv->awake;
 		srv->awake = o->awake_next;
 		o->awake = false;
-		if (o->ring && o->state == CONN_READY && conn_ring_sleep(o->ring))
+		if (!o->ring || o->state != CONN_READY || !conn_ring_sleep(o->ring))
+			continue;
+		if (!now && reads < CONN_SPIN_MAX_FRAMES)
+			now = o;
+		else
 			event_active(o->ring_ev, EV_READ, 0); /* more came: next turn */
 	}
+	return now;
 }
 
 /* spin_poll over the hot rings: the first with bytes waiting; SPIN_STOP

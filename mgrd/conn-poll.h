@@ -24,8 +24,11 @@ bool conn_poll_hint(const struct conn *c);
 void conn_poll_hot(struct conn *c);
 void conn_poll_forget(struct conn *c);
 /* The awake list: c's ring was read this turn; before the turn ends every
- * ring on it asks to be woken again. */
+ * ring on it asks to be woken again: conn_poll_sleep_all returns one where
+ * more came meanwhile, for the caller to read at once (the turn made reads
+ * reads so far, fewer than the poll's limit), or NULL; the others are
+ * activated for the next turn. */
 void conn_poll_awake(struct conn *c);
-void conn_poll_sleep_all(struct server *srv);
+struct conn *conn_poll_sleep_all(struct server *srv, int reads);
 
 #endif

@@ -632,14 +632,17 @@ static int conn_read_once(struct conn *c)
 	return c->calls != calls;
 }
 
-/* Reads what is there, answers it, and polls for more a moment. */
-static void conn_pull(struct conn *c)
+/* Reads what is there, answers it, and polls for more a moment: the
+ * reads made, added to reads. */
+static int conn_pull(struct conn *c, int reads)
 {
+	reads++;
 	if (conn_read_once(c) <= 0)
-		return;
+		return reads;
 	struct conn *next;
-	for (int served = 0; (next = conn_poll_next(c, served)); served++)
+	for (int served = 0; (next = conn_poll_next(c, served)); served++, reads++)
 		conn_read_once(next);
+	return reads;
 }
 
 /* Once the ring is up, the socket only tells us the client is gone. */
@@ -661,7 +664,7 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	if (c->ring)
 		conn_socket_after_ring(c);
 	else
-		conn_pull(c);
+		(void)conn_pull(c, 0);
 	/* TLS: records read ahead wake no poll; each read takes one */
 	while (c->tls && (c->state == CONN_HELLO || c->state == CONN_READY) && tls_pending(c->tls))
 		if (conn_read_once(c) < 0)
@@ -674,12 +677,14 @@ static void conn_ring_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct conn *c = arg;
-	conn_poll_awake(c);
-	if (c->out.len > c->out.off)
-		conn_flush(c);
-	if (c->state == CONN_READY)
-		conn_pull(c);
-	conn_poll_sleep_all(c->srv);
+	struct server *srv = c->srv;
+	int reads = 0;
+	do { /* again for a ring where more came as it went to sleep */
+		conn_poll_awake(c);
+		if (c->out.len > c->out.off)
+			conn_flush(c);
+		reads = c->state == CONN_READY ? conn_pull(c, reads) : reads + 1;
+	} while ((c = conn_poll_sleep_all(srv, reads)));
 }
 
 /* ---- deadlines after Hello: one timer, re-armed lazily ----
