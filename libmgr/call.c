@@ -29,6 +29,21 @@ int call_run(mgr_object *o, struct msg_request *req, mgr_value **result)
 
 _Static_assert(MGR_FOREVER == MSG_FOREVER, "one value for no timeout");
 
+/* A checked call by name: the request around args, sent and waited for. */
+static int call_request(mgr_object *o, const char *method, int64_t timeout_ms,
+			mgr_value *const *args, size_t nargs, mgr_value **result)
+{
+	struct msg_request req; /* what an encoder reads, set (its buffers are not) */
+	req.method = (char *)method;
+	req.args = (mgr_value **)args;
+	req.nargs = nargs;
+	req.batch = NULL;
+	req.nbatch = 0;
+	req.id = req.object = req.thread = 0; /* client_submit's */
+	msg_set_timeout(&req, timeout_ms); /* a negative one is sent: mgrd says EARGS */
+	return call_run(o, &req, result);
+}
+
 int mgr_call_timeout(mgr_object *o, const char *method, int64_t timeout_ms,
 		     mgr_value *const *args, size_t nargs, mgr_value **result)
 {
@@ -41,15 +56,7 @@ int mgr_call_timeout(mgr_object *o, const char *method, int64_t timeout_ms,
 						      "valid UTF-8", i + 1);
 		else if (!args[i])
 			return client_fail(MGR_ENOMEM, "argument %zu is NULL (out of memory?)", i + 1);
-	struct msg_request req; /* what an encoder reads, set (its buffers are not) */
-	req.method = (char *)method;
-	req.args = (mgr_value **)args;
-	req.nargs = nargs;
-	req.batch = NULL;
-	req.nbatch = 0;
-	req.id = req.object = req.thread = 0; /* client_submit's */
-	msg_set_timeout(&req, timeout_ms); /* a negative one is sent: mgrd says EARGS */
-	return call_run(o, &req, result);
+	return call_request(o, method, timeout_ms, args, nargs, result);
 }
 
 int mgr_call(mgr_object *o, const char *method, mgr_value *const *args, size_t nargs,
@@ -163,6 +170,18 @@ int client_callf(mgr_object *o, const char *method, mgr_value **result, const ch
 	return err;
 }
 
+int client_call_int(mgr_object *o, const char *method, mgr_value **result, int64_t i)
+{
+	if (!o)
+		return client_fail(MGR_EINVAL, "object or method is NULL");
+	(void)value_take_refusal(); /* as mgr_call_timeout: none is NULL here */
+	mgr_value arg; /* only kind and u.i are read: encoded, never kept */
+	arg.kind = MGR_INT;
+	arg.u.i = i;
+	mgr_value *args[1] = {&arg};
+	return call_request(o, method, MGR_FOREVER, args, 1, result);
+}
+
 int client_callf_timeout(mgr_object *o, const char *method, int64_t timeout_ms,
 			 mgr_value **result, const char *fmt, ...)
 {
@@ -194,7 +213,15 @@ int client_want(int err, mgr_value **resp, mgr_kind kind, mgr_value **out)
 
 int client_want_int(int err, mgr_value **resp, int64_t *out)
 {
-	mgr_value *res = NULL;
+	mgr_value *res = *resp;
+	if (!err && res && res->kind == MGR_INT) { /* the usual answer, directly */
+		*resp = NULL;
+		if (out)
+			*out = res->u.i;
+		mgr_value_free(res);
+		return 0;
+	}
+	res = NULL;
 	err = client_want(err, resp, MGR_INT, &res);
 	if (!err && out)
 		*out = mgr_value_int(res);

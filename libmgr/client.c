@@ -96,6 +96,7 @@ static void client_fork_forget(mgr_client *c)
 		client_forget_fd(&c->orphan_ring->efd);
 	c->tls = c->tls_cred = c->orphan_tls = c->orphan_tls_cred = NULL; /* not ours to free */
 	c->reading = false; /* no reader came along */
+	c->waiters = 0;     /* nor any waiter */
 	c->pending = NULL;
 	c->rlen = c->wlen = 0;
 	c->session = 0;
@@ -588,6 +589,30 @@ static void client_drop_orphan_ring(mgr_client *c)
 		client_ring_free(cr, !client_forked(c));
 }
 
+/* Waits on c->cv (lock held) until the broadcast or deadline (ms on
+ * CLOCK_MONOTONIC, <0: none); counted, so that a reader with no one
+ * waiting skips the broadcast. */
+static int client_cv_wait(mgr_client *c, int64_t deadline)
+{
+	int rc;
+	c->waiters++;
+	if (deadline < 0) {
+		rc = pthread_cond_wait(&c->cv, &c->mu);
+	} else {
+		struct timespec ts = {deadline / 1000, (deadline % 1000) * 1000000};
+		rc = pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+	}
+	c->waiters--;
+	return rc;
+}
+
+/* The reader is done (replies delivered, or the connection gone). */
+static void client_cv_wake(mgr_client *c)
+{
+	if (c->waiters)
+		pthread_cond_broadcast(&c->cv);
+}
+
 /* Connected, in this process. In a forked child, the first call frees what
  * the fork handler left of the parent's connection (its fds are closed
  * already) and opens the child's own. */
@@ -601,7 +626,7 @@ static int client_ensure(mgr_client *c)
 		c->gen = client_fork_gen;
 	}
 	while (c->reading) /* the last reader still has rbuf */
-		pthread_cond_wait(&c->cv, &c->mu);
+		(void)client_cv_wait(c, -1);
 	if (c->fd >= 0)
 		return 0;
 	return client_open(c);
@@ -653,7 +678,7 @@ static int client_read_turn(mgr_client *c, int64_t deadline)
 			c->orphan_tls = c->orphan_tls_cred = NULL;
 		}
 		c->rlen = 0;
-		pthread_cond_broadcast(&c->cv);
+		client_cv_wake(c);
 		return 0;
 	}
 	struct msg m;
@@ -664,17 +689,10 @@ static int client_read_turn(mgr_client *c, int64_t deadline)
 	}
 	if (err && err != MGR_ETIMEDOUT)
 		client_disconnect(c, err);
-	pthread_cond_broadcast(&c->cv);
+	client_cv_wake(c);
 	return err;
 }
 
-static int client_cond_wait(mgr_client *c, int64_t deadline)
-{
-	if (deadline < 0)
-		return pthread_cond_wait(&c->cv, &c->mu);
-	struct timespec ts = {deadline / 1000, (deadline % 1000) * 1000000};
-	return pthread_cond_timedwait(&c->cv, &c->mu, &ts);
-}
 
 static void client_wait(mgr_client *c, struct pending *p, int64_t deadline)
 {
@@ -689,7 +707,7 @@ static void client_wait(mgr_client *c, struct pending *p, int64_t deadline)
 			p->err = MGR_EIO;
 			break;
 		}
-		int err = c->reading ? (client_cond_wait(c, deadline) ? MGR_ETIMEDOUT : 0)
+		int err = c->reading ? (client_cv_wait(c, deadline) ? MGR_ETIMEDOUT : 0)
 				     : client_read_turn(c, deadline);
 		if (err == MGR_ETIMEDOUT && !p->done && client_left(deadline) == 0) {
 			p->err = MGR_ETIMEDOUT;

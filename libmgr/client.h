@@ -47,6 +47,7 @@ struct mgr_client {
 	uint8_t instance[16];
 	struct frame_limits limits;
 	bool reading;  /* a thread is the reader */
+	unsigned waiters; /* threads waiting on cv (client_cv_wait): none, no broadcast */
 	bool peer_spins; /* the last reply's hint: the manager polls for us */
 	struct pending *pending;
 	uint8_t *rbuf; /* bytes read, not yet a whole frame */
@@ -141,6 +142,9 @@ int client_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 
 /* Typed calls: fmt has one letter per argument: i int64_t, b bool (int),
  * s const char *, v mgr_value * consumed, V const mgr_value * borrowed. */
 int client_callf(mgr_object *o, const char *method, mgr_value **result, const char *fmt, ...);
+/* client_callf(o, method, result, "i", i) without the format's walk: the
+ * counter's calls. */
+int client_call_int(mgr_object *o, const char *method, mgr_value **result, int64_t i);
 /* The same for a blocking method: the manager waits at most timeout_ms
  * (0: not at all; MGR_FOREVER: no limit) before answering. */
 int client_callf_timeout(mgr_object *o, const char *method, int64_t timeout_ms,

@@ -13,13 +13,13 @@ int mgr_counter_get(mgr_object *o, int64_t *value)
 
 int mgr_counter_set(mgr_object *o, int64_t value)
 {
-	return client_callf(o, "set", NULL, "i", value);
+	return client_call_int(o, "set", NULL, value);
 }
 
 int mgr_counter_add(mgr_object *o, int64_t delta, int64_t *now)
 {
 	mgr_value *r = NULL;
-	return client_want_int(client_callf(o, "add", &r, "i", delta), &r, now);
+	return client_want_int(client_call_int(o, "add", &r, delta), &r, now);
 }
 
 int mgr_counter_cas(mgr_object *o, int64_t expected, int64_t desired, bool *swapped)
@@ -31,5 +31,5 @@ int mgr_counter_cas(mgr_object *o, int64_t expected, int64_t desired, bool *swap
 int mgr_counter_take(mgr_object *o, int64_t n, bool *taken)
 {
 	mgr_value *r = NULL;
-	return client_want_bool(client_callf(o, "take", &r, "i", n), &r, taken);
+	return client_want_bool(client_call_int(o, "take", &r, n), &r, taken);
 }
