@@ -61,7 +61,8 @@ ObjectObject *object_wrap(ClientObject *client, mgr_object *o);
 #include <stdbool.h>
 #include <mgr/server.h>
 
-/* One run of a Python-served method (serve.c's handler), on this thread. */
+/* One run of a Python-served method or constructor (serve.c's handlers),
+ * on this thread. */
 struct inline_run {
 	struct inline_stat *stat; /* its method's; NULL: not learned */
 	struct inline_run *outer;
@@ -77,9 +78,13 @@ int inline_ok(void *state, mgr_request *call);
 /* Around a method run: takes the gate and the GIL / learns, gives both back. */
 PyGILState_STATE inline_enter(struct inline_run *r, mgr_request *call);
 void inline_leave(struct inline_run *r, PyGILState_STATE g);
-/* Around any other Python entry (create): the gate and the GIL. */
+/* Around any other Python entry: the gate and the GIL. */
 PyGILState_STATE inline_py_enter(void);
 void inline_py_leave(PyGILState_STATE g);
+/* Around a constructor (it runs on mgrd's loop): the gate and the GIL, and
+ * inline_guard refuses its manager calls. */
+PyGILState_STATE inline_init_enter(struct inline_run *r);
+void inline_init_leave(struct inline_run *r, PyGILState_STATE g);
 /* Whether this thread runs a method on mgrd's loop thread. */
 bool inline_on_loop(void);
 /* Before the client code calls a manager: 0, or -1 with RuntimeError set

@@ -63,6 +63,7 @@ static _Atomic int inline_gate;      /* hook entries under way (loop's and worke
 static _Atomic bool inline_enabled;  /* set up in the manager process */
 static _Atomic bool inline_alone;    /* no Python thread but ours */
 static pthread_t inline_loop;        /* mgrd's loop thread: Python's main thread */
+static bool inline_loop_known;
 static PyObject *inline_active, *inline_limbo, *inline_dummy; /* threading's; owned */
 
 /* The watchdog: inline_seq is odd while an inline run is under way;
@@ -160,6 +161,21 @@ void inline_py_leave(PyGILState_STATE g)
 {
 	PyGILState_Release(g);
 	atomic_fetch_sub(&inline_gate, 1);
+}
+
+PyGILState_STATE inline_init_enter(struct inline_run *r)
+{
+	*r = (struct inline_run){.outer = inline_current,
+				 .on_loop = inline_loop_known && pthread_equal(pthread_self(), inline_loop)};
+	PyGILState_STATE g = inline_py_enter();
+	inline_current = r;
+	return g;
+}
+
+void inline_init_leave(struct inline_run *r, PyGILState_STATE g)
+{
+	inline_current = r->outer;
+	inline_py_leave(g);
 }
 
 /* With the GIL: whether the process has no Python thread but the main one
@@ -291,13 +307,19 @@ int inline_guard(void)
 	r->called_out = true;
 	if (!r->on_loop)
 		return 0;
-	if (r->stat)
-		atomic_store(&r->stat->mode, INLINE_NEVER);
+	if (!r->stat) {
+		PyErr_SetString(PyExc_RuntimeError,
+				"mgr: a registered class's constructor runs on the manager's I/O "
+				"thread, where it cannot call a manager (the call would wait for "
+				"that thread): call the manager from a method");
+		return -1;
+	}
+	atomic_store(&r->stat->mode, INLINE_NEVER);
 	PyErr_Format(PyExc_RuntimeError,
 		     "mgr: method %s of %s ran on the manager's I/O thread, where it cannot "
 		     "call a manager (the call would wait for that thread); it runs on worker "
 		     "threads from now on: call it again",
-		     r->stat ? r->stat->name : "?", r->stat ? r->stat->type->name : "?");
+		     r->stat->name, r->stat->type->name);
 	return -1;
 }
 
@@ -367,10 +389,11 @@ static PyMethodDef inline_signal_def = {"_mgr_inline_interrupt", inline_on_signa
  * mgrd's loop: what inline runs need, or inline runs stay off. */
 void inline_setup(void)
 {
+	inline_loop = pthread_self();
+	inline_loop_known = true;
 	const char *env = getenv("MGR_PY_INLINE");
 	if (env && strcmp(env, "0") == 0)
 		return;
-	inline_loop = pthread_self();
 	PyObject *threading = PyImport_ImportModule("threading");
 	PyObject *signal = PyImport_ImportModule("signal");
 	PyObject *fn = PyCFunction_New(&inline_signal_def, NULL);

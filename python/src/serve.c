@@ -67,14 +67,15 @@ static int serve_fail(mgr_request *call)
 
 static int serve_init(void **state, mgr_request *call)
 {
-	PyGILState_STATE g = inline_py_enter();
+	struct inline_run run;
+	PyGILState_STATE g = inline_init_enter(&run);
 	serve_drain();
 	PyObject *args = serve_args(call);
 	PyObject *obj = args && hook_create ? PyObject_CallOneArg(hook_create, args) : NULL;
 	Py_XDECREF(args);
 	int err = obj ? 0 : serve_fail(call);
 	*state = obj;
-	inline_py_leave(g);
+	inline_init_leave(&run, g);
 	return err;
 }
 

@@ -73,6 +73,14 @@ class Caller:
         return self.d['k']
 
 
+class CtorCaller:
+    """Its constructor (run on mgrd's loop) calls its own manager."""
+
+    def __init__(self, address):
+        mm = M(address=address)
+        mm.connect()
+
+
 class Raiser:
     def boom(self, x):
         raise ValueError(x)
@@ -82,7 +90,7 @@ class M(SyncManager):
     pass
 
 
-for _cls in (Counter, Sleeper, Waiter, QuickWaiter, Setter, Caller, Raiser):
+for _cls in (Counter, Sleeper, Waiter, QuickWaiter, Setter, Caller, CtorCaller, Raiser):
     M.register(_cls.__name__, _cls)
 
 
@@ -218,6 +226,14 @@ def test_method_calling_its_manager(m):
     assert runs(c, 'maybe')[2] == 'worker'
     assert c.maybe(True) is True
     assert c.count() == 1
+    assert dict_call_from_another_process(m)
+
+
+def test_constructor_calling_its_manager_fails_at_once(m):
+    """A constructor runs on mgrd's loop: its call to its own manager could
+    only time out, the loop stalled meanwhile; it fails at once instead."""
+    with pytest.raises(Exception, match='cannot call a manager'):
+        m.CtorCaller(m.address)
     assert dict_call_from_another_process(m)
 
 
