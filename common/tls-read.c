@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #define TLS_READ_BUF (16384 + 2048) /* a whole record of the largest size, with its overhead */
+#define TLS_HEADER 5                /* type, version, length (16 bits, big-endian) */
 
 struct tls_read {
 	gnutls_session_t s;
@@ -70,6 +71,18 @@ bool tls_read_pending(gnutls_session_t s)
 {
 	const struct tls_read *r = gnutls_session_get_ptr(s);
 	return gnutls_record_check_pending(s) > 0 || (r && r->off < r->len);
+}
+
+bool tls_read_whole(gnutls_session_t s)
+{
+	const struct tls_read *r = gnutls_session_get_ptr(s);
+	if (gnutls_record_check_pending(s) > 0)
+		return true;
+	/* GnuTLS pulls a record's header, then exactly its body: r->off is at
+	 * a record's start */
+	size_t have = r ? r->len - r->off : 0;
+	return have >= TLS_HEADER &&
+	       have >= TLS_HEADER + ((size_t)r->buf[r->off + 3] << 8 | r->buf[r->off + 4]);
 }
 
 void tls_read_free(gnutls_session_t s)

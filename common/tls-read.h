@@ -22,6 +22,11 @@ int tls_read_attach(gnutls_session_t s, int fd);
 /* Whether a record (or part of one) is held for s that poll() on the
  * socket would not show: in the read-ahead, or decrypted inside GnuTLS. */
 bool tls_read_pending(gnutls_session_t s);
+/* Whether the next record can be had without reading the socket: a whole
+ * one is in the read-ahead, or decrypted input waits inside GnuTLS. Readers
+ * take all such records in one turn, so requests (or replies) that came
+ * together are answered (or delivered) together. */
+bool tls_read_whole(gnutls_session_t s);
 /* Frees s's read-ahead (s itself stays; NULL is fine). */
 void tls_read_free(gnutls_session_t s);
 

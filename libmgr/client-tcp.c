@@ -235,16 +235,18 @@ ssize_t client_tls_recv(mgr_client *c, void *tls, int fd, void *buf, size_t len,
 		}
 	}
 	(void)c;
-	for (;;) {
-		ssize_t n = gnutls_record_recv(tls, buf, len);
-		if (n == GNUTLS_E_INTERRUPTED || n == GNUTLS_E_AGAIN)
-			continue;
-		if (n < 0) {
-			errno = EIO;
-			return -1;
-		}
-		return n;
+	ssize_t n;
+	while ((n = gnutls_record_recv(tls, buf, len)) == GNUTLS_E_INTERRUPTED || n == GNUTLS_E_AGAIN)
+		;
+	if (n < 0) {
+		errno = EIO;
+		return -1;
 	}
+	size_t got = (size_t)n; /* and the replies that came with it: one turn delivers them */
+	while (n > 0 && got < len && tls_read_whole(tls))
+		if ((n = gnutls_record_recv(tls, (uint8_t *)buf + got, len - got)) > 0)
+			got += (size_t)n;
+	return (ssize_t)got;
 }
 
 int client_tls_send(void *tls, const uint8_t *p, size_t len)

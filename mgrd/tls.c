@@ -124,7 +124,12 @@ static ssize_t tls_result(ssize_t r)
 
 ssize_t tls_recv(void *tls, void *p, size_t n)
 {
-	return tls_result(gnutls_record_recv(tls, p, n));
+	ssize_t r = gnutls_record_recv(tls, p, n);
+	size_t got = r > 0 ? (size_t)r : 0;
+	while (r > 0 && got < n && tls_read_whole(tls)) /* requests that came together */
+		if ((r = gnutls_record_recv(tls, (uint8_t *)p + got, n - got)) > 0)
+			got += (size_t)r;
+	return got ? (ssize_t)got : tls_result(r); /* an error after some: again next time */
 }
 
 ssize_t tls_send(void *tls, const void *p, size_t n)

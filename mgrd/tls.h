@@ -38,7 +38,7 @@ void tls_end(void *tls);
  * would. -1 with EAGAIN: call again when the socket is ready (a send
  * begun is finished by the next call, which returns its count); EINTR: at
  * once; ECONNRESET: the session is broken. */
-ssize_t tls_recv(void *tls, void *p, size_t n);
+ssize_t tls_recv(void *tls, void *p, size_t n); /* every record already read ahead that fits */
 ssize_t tls_send(void *tls, const void *p, size_t n);
 /* Whether input is held that poll() on the socket would not show: read
  * again before waiting. */
