@@ -47,6 +47,13 @@ try:
 except ImportError:
     tm = None
 
+# The forkserver process does not import the main module (3.11 passes its
+# path under a key forkserver.main never reads) but does preload the test
+# module: it imports this file by name first (on PYTHONPATH: _start), so
+# the swap comes before.
+if tm is not None and not STDLIB and 'run_compat' not in tm.PRELOAD:
+    tm.PRELOAD.insert(0, 'run_compat')
+
 if tm is not None and '--one' in sys.argv:
     tm.install_tests_in_module_dict(globals(), sys.argv[sys.argv.index('--one') + 1])
 elif tm is not None and os.environ.get('MGR_COMPAT_METHOD'):
@@ -199,7 +206,10 @@ def _start(method, expected_path):
     import subprocess
     import tempfile
     out = tempfile.NamedTemporaryFile('r', suffix='.txt')
-    env = dict(os.environ, MGR_COMPAT_METHOD=method, MGR_COMPAT_EXPECTED=expected_path)
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = os.pathsep.join([here] + [p for p in [os.environ.get('PYTHONPATH')] if p])
+    env = dict(os.environ, MGR_COMPAT_METHOD=method, MGR_COMPAT_EXPECTED=expected_path,
+               PYTHONPATH=path)
     cmd = [sys.executable, os.path.abspath(__file__), '--one', method, '--out', out.name]
     log = tempfile.TemporaryFile()  # not a pipe: the runs go on while one is read
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
