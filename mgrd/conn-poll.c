@@ -13,8 +13,9 @@
  *
  * A ring the loop reads stops asking to be woken (its client skips the
  * eventfd write); every such ring goes on the awake list, and before a ring
- * callback returns to the loop each one on it asks again (or, if bytes
- * came meanwhile, is looked at on the next turn). */
+ * callback returns to the loop each one on it asks again; if bytes came
+ * meanwhile, the callback reads one such ring at once (within the turn's
+ * 64 reads) and the others on the next turn. */
 #include "conn-poll.h"
 
 #include <errno.h>
