@@ -457,6 +457,45 @@ static void test_tls_on_loop(void **state)
 	harness_rmtree(certs);
 }
 
+/* A TLS client over the limits is told why over TLS (tls_refuse), and
+ * the next one gets in once a slot frees. */
+static void test_tls_refused(void **state)
+{
+	(void)state;
+	if (system("openssl version >/dev/null 2>&1")) {
+		skip();
+	}
+	char certs[256], a[300], b[300], ca[300];
+	harness_tmpdir(certs, sizeof(certs), "mgr-tls");
+	make_certs(certs);
+	snprintf(a, sizeof(a), "%s/srv.pem", certs);
+	snprintf(b, sizeof(b), "%s/srv.key", certs);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", certs);
+	struct daemon d;
+	const char *extra[] = {"--listen", "tcp:127.0.0.1:0", "--tls-cert", a, "--tls-key", b,
+			       "--max-conns-per-uid", "1", NULL};
+	daemon_start(&d, extra);
+	setenv("MGR_TLS_CA", ca, 1);
+	mgr_client *c1, *c2;
+	assert_int_equal(mgr_client_connect(d.addr[0], &c1), 0);
+	int rc = mgr_client_connect(d.addr[0], &c2);
+	const char *why = mgr_client_errmsg(NULL);
+	unsetenv("MGR_TLS_CA");
+	assert_int_equal(rc, MGR_ELIMIT);
+	assert_non_null(strstr(why, "per-uid connection limit"));
+	mgr_client_close(c1);
+	setenv("MGR_TLS_CA", ca, 1);
+	int64_t until = clock_now_ms() + 5000; /* c1's session ends as its close is read */
+	while ((rc = mgr_client_connect(d.addr[0], &c2)) && clock_now_ms() < until)
+		usleep(20000);
+	unsetenv("MGR_TLS_CA");
+	assert_int_equal(rc, 0);
+	assert_int_equal(harness_info(c2, "sessions"), 1);
+	mgr_client_close(c2);
+	daemon_stop(&d);
+	harness_rmtree(certs);
+}
+
 /* ---- a host that vanishes ---- */
 
 #define NS "mgrtcp16"
@@ -558,6 +597,7 @@ int main(void)
 		cmocka_unit_test(test_raw_garbage_and_silence),
 		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_tls_on_loop),
+		cmocka_unit_test(test_tls_refused),
 		cmocka_unit_test(test_vanished_host),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
