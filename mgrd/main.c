@@ -313,6 +313,7 @@ static const struct option_row option_table[] = {
 	{"auth-key", "NAME=FILE", opt_auth_key, 0, "a named shared key (repeatable)"},
 	{"auth-key-fd", "FD", opt_auth_key_fd, 0, "the key named 'default', read from descriptor FD to its end (a pipe from the program starting mgrd)"},
 	{"remote-uid", "NAME=UID", opt_remote_uid, 0, "sessions with key NAME act as UID for permissions and limits (default nobody, 65534)"},
+	{"stop-timeout", "MS", opt_u32, OFF(stop_timeout_ms), "a stop is over within MS even if calls of custom types still run: they are logged and mgrd exits (status 3; default 5000)"},
 	{"remote-timeout", "MS", opt_u32, OFF(remote.timeout_ms), "a TCP peer that stops answering is dropped within MS (keepalive, TCP_USER_TIMEOUT; default 30000)"},
 	{"tls-cert", "FILE", opt_path, OFF(remote.tls_cert), "TLS on the TCP listeners: the server's certificate chain (PEM)"},
 	{"tls-key", "FILE", opt_path, OFF(remote.tls_key), "the certificate's private key (PEM)"},

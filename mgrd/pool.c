@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -42,6 +43,8 @@ static struct {
 	pthread_cond_t work_cv, task_cv;
 	struct jobq todo, done;
 	pthread_t threads[POOL_THREADS];
+	struct job *running[POOL_THREADS]; /* each worker's call under way, under mu */
+	bool joined[POOL_THREADS];
 	size_t nthreads;
 	bool stopping;
 	int efd;
@@ -89,16 +92,20 @@ static void pool_complete(struct job *j)
 
 static void *pool_worker(void *arg)
 {
-	(void)arg;
+	size_t slot = (size_t)(uintptr_t)arg;
 	for (;;) {
 		pthread_mutex_lock(&pool.mu);
 		while (!pool.todo.head && !pool.stopping)
 			pthread_cond_wait(&pool.work_cv, &pool.mu);
 		struct job *j = pool.stopping ? NULL : jobq_pop(&pool.todo);
+		pool.running[slot] = j;
 		pthread_mutex_unlock(&pool.mu);
 		if (!j)
 			return NULL;
 		j->code = j->call.method->fn(&j->call);
+		pthread_mutex_lock(&pool.mu);
+		pool.running[slot] = NULL;
+		pthread_mutex_unlock(&pool.mu);
 		pool_complete(j);
 	}
 }
@@ -208,7 +215,8 @@ static int pool_start(struct server *srv)
 	if (!pool.ev || event_add(pool.ev, NULL))
 		return MGR_ENOMEM;
 	for (; pool.nthreads < POOL_THREADS; pool.nthreads++)
-		if (pthread_create(&pool.threads[pool.nthreads], NULL, pool_worker, NULL))
+		if (pthread_create(&pool.threads[pool.nthreads], NULL, pool_worker,
+				   (void *)(uintptr_t)pool.nthreads))
 			break;
 	log_msg(LOG_DEBUG, "started %zu worker threads for custom types", pool.nthreads);
 	return pool.nthreads ? 0 : MGR_ENOMEM;
@@ -312,16 +320,66 @@ static void pool_drop_all_waiting(struct server *srv)
 	}
 }
 
-void pool_fini(struct server *srv)
+/* Worker i joined before deadline_ns (clock_now_ns()); meanwhile what the
+ * workers hand the loop is served (a method creating an object waits for
+ * the loop: pool_run_on_loop), every POOL_JOIN_TICK_NS. */
+#define POOL_JOIN_TICK_NS 10000000l
+static bool pool_join_until(size_t i, uint64_t deadline_ns)
+{
+	while (!pool.joined[i]) {
+		if (clock_now_ns() >= deadline_ns) /* an idle worker ends at once */
+			return pool.joined[i] = !pthread_tryjoin_np(pool.threads[i], NULL);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += POOL_JOIN_TICK_NS;
+		ts.tv_sec += ts.tv_nsec / 1000000000l;
+		ts.tv_nsec %= 1000000000l;
+		pool.joined[i] = !pthread_timedjoin_np(pool.threads[i], NULL, &ts);
+		if (!pool.joined[i])
+			pool_drain(pool.efd, 0, NULL);
+	}
+	return true;
+}
+
+/* The calls still running at the deadline, one line each, with the first
+ * argument if it is a string (a Python type's method name: its calls all
+ * come as "call"). */
+static void pool_log_stuck(void)
+{
+	uint64_t now = clock_now_ns();
+	pthread_mutex_lock(&pool.mu);
+	for (size_t i = 0; i < pool.nthreads; i++) {
+		const struct job *j = pool.running[i];
+		const char *a0 = j && j->call.nargs && mgr_value_kind(j->call.args[0]) == MGR_STRING
+			? mgr_value_string(j->call.args[0], NULL) : NULL;
+		if (j)
+			log_msg(LOG_ERROR, "stop deadline: %s.%s%s%.64s%s on object #%llu still running "
+				"after %llu ms", j->call.obj->type->name, j->call.method->name,
+				a0 ? "('" : "", a0 ? a0 : "", a0 ? "')" : "",
+				(unsigned long long)j->call.obj->id,
+				(unsigned long long)((now - j->t0) / 1000000));
+		else if (!pool.joined[i])
+			log_msg(LOG_ERROR, "stop deadline: worker %zu has not ended", i);
+	}
+	pthread_mutex_unlock(&pool.mu);
+}
+
+int pool_fini(struct server *srv, uint64_t deadline_ns)
 {
 	if (!pool.nthreads)
-		return;
+		return 0;
 	pthread_mutex_lock(&pool.mu);
 	pool.stopping = true;
 	pthread_cond_broadcast(&pool.work_cv);
 	pthread_mutex_unlock(&pool.mu);
+	bool all = true;
 	for (size_t i = 0; i < pool.nthreads; i++)
-		pthread_join(pool.threads[i], NULL);
+		all = pool_join_until(i, deadline_ns) && all;
+	if (!all) {
+		pool_log_stuck();
+		return -1;
+	}
+	memset(pool.joined, 0, sizeof(pool.joined));
 	pool.nthreads = 0;
 	for (struct job *j; (j = jobq_pop(&pool.todo));) {
 		j->call.obj->busy = false;
@@ -333,4 +391,5 @@ void pool_fini(struct server *srv)
 	close(pool.efd);
 	pool.efd = -1;
 	pool.loop_known = false;
+	return 0;
 }

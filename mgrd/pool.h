@@ -28,10 +28,13 @@ bool pool_on_loop(void);
 void pool_run_on_loop(void (*fn)(void *), void *arg);
 /* Applies a reference count change to object id on the loop thread. */
 void pool_post_ref(uint64_t id, int delta);
-/* Joins the workers; calls not started are answered ESHUTDOWN. */
 /* Routes ref counts taken on worker threads to the loop (registry.post_ref). */
 void pool_setup(struct server *srv);
-/* Joins the workers; calls not run yet are refused (ESHUTDOWN). */
-void pool_fini(struct server *srv);
+/* Joins the workers by deadline_ns (clock_now_ns()), serving what they ask
+ * of the loop meanwhile; calls not run yet are refused (ESHUTDOWN); 0.
+ * -1 if a call still runs at the deadline: it is logged (type, method,
+ * object, how long) and nothing is freed (the caller ends the process,
+ * which ends the stuck threads). */
+int pool_fini(struct server *srv, uint64_t deadline_ns);
 
 #endif

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../common/auth.h"
+#include "../common/clock.h"
 #include "../common/ring.h"
 #include "../common/path.h"
 #include "mgr/server.h"
@@ -27,6 +28,7 @@
 #include "listen-tcp.h"
 #include "log.h"
 #include "park.h"
+#include "pgroup.h"
 #include "pool.h"
 #include "monitor.h"
 #include "dispatch.h"
@@ -36,6 +38,7 @@
 #include "types-builtin.h"
 
 #define SERVER_STOP_GRACE_MS 3000
+#define SERVER_EXIT_STUCK 3 /* the stop deadline passed with calls running */
 #define SERVER_ACCEPT_BACKOFF_MS 100
 
 void config_defaults(struct config *cfg)
@@ -57,6 +60,7 @@ void config_defaults(struct config *cfg)
 		.frame_ms = 30000,
 		.default_mode = 0700, /* policy.h: the owner's alone */
 		.remote = {.timeout_ms = 30000}, /* listen-tcp.h */
+		.stop_timeout_ms = 5000,
 	};
 }
 
@@ -299,6 +303,7 @@ void server_stop(struct server *srv)
 	if (srv->stopping)
 		return;
 	srv->stopping = true;
+	srv->stop_deadline_ns = clock_now_ns() + (uint64_t)srv->cfg.stop_timeout_ms * 1000000u;
 	if (srv->accept_ev)
 		event_del(srv->accept_ev);
 	event_del(srv->accept_retry_ev);
@@ -314,7 +319,9 @@ void server_stop(struct server *srv)
 		event_base_loopexit(srv->base, NULL);
 		return;
 	}
-	struct timeval tv = {SERVER_STOP_GRACE_MS / 1000, 0};
+	uint32_t grace = srv->cfg.stop_timeout_ms < SERVER_STOP_GRACE_MS
+		? srv->cfg.stop_timeout_ms : SERVER_STOP_GRACE_MS;
+	struct timeval tv = {grace / 1000, (grace % 1000) * 1000};
 	event_base_once(srv->base, -1, EV_TIMEOUT, server_stop_deadline_cb, srv, &tv);
 }
 
@@ -427,6 +434,30 @@ int server_run(struct server *srv)
 	return event_base_dispatch(srv->base) < 0 ? -1 : 0;
 }
 
+/* When the stop must be over: set by server_stop, else from now. */
+static uint64_t server_stop_deadline(const struct server *srv)
+{
+	return srv->stop_deadline_ns ? srv->stop_deadline_ns
+		: clock_now_ns() + (uint64_t)srv->cfg.stop_timeout_ms * 1000000u;
+}
+
+/* Past the stop deadline with calls still running (pool_fini logged them):
+ * nothing can be freed under them, so the process ends here, which ends
+ * them; no final snapshot (their objects may be half changed). A private
+ * manager (--parent) first ends the rest of its process group, so what its
+ * program's methods started does not outlive it. */
+static void server_exit_stuck(struct server *srv)
+{
+	if (!srv->stopping)
+		server_unlink_socket(srv);
+	if (srv->cfg.parent_pid > 0)
+		pgroup_kill_others();
+	log_msg(LOG_ERROR, "stop deadline (%u ms) passed with calls running: exiting (status %d)%s",
+		srv->cfg.stop_timeout_ms, SERVER_EXIT_STUCK,
+		srv->snapshot ? ", no final snapshot" : "");
+	_exit(SERVER_EXIT_STUCK);
+}
+
 void server_fini(struct server *srv)
 {
 	if (!srv->base) {
@@ -437,7 +468,8 @@ void server_fini(struct server *srv)
 	while (srv->conns)
 		conn_close(srv->conns, "server exit");
 	tcp_fini(srv); /* handshake and TLS threads gone (their sessions closed) */
-	pool_fini(srv); /* workers joined; their calls' holds given back */
+	if (pool_fini(srv, server_stop_deadline(srv))) /* workers joined; holds given back */
+		server_exit_stuck(srv);
 	session_end_queued(srv);
 	event_base_loop(srv->base, EVLOOP_NONBLOCK); /* run the deferred frees */
 	snapshot_fini(srv); /* the final save: no call is running now */
@@ -539,6 +571,19 @@ static int server_main_tcp(struct config *cfg, char **listen)
 	return server_key_from_fd(r, fd);
 }
 
+/* A program's own manager has no command line: $MGR_STOP_TIMEOUT_MS (if a
+ * number) is its --stop-timeout; unset here, as MGR_SERVE_LISTEN is, so
+ * what the manager starts does not inherit it. */
+static void server_main_stop_timeout(struct config *cfg)
+{
+	const char *env = getenv("MGR_STOP_TIMEOUT_MS");
+	char *end = NULL;
+	unsigned long ms = env && *env ? strtoul(env, &end, 10) : 0;
+	if (end && !*end && ms <= UINT32_MAX)
+		cfg->stop_timeout_ms = (uint32_t)ms;
+	unsetenv("MGR_STOP_TIMEOUT_MS");
+}
+
 int mgr_server_main(const char *socket_path, int ready_fd, int parent_pid)
 {
 	struct config cfg;
@@ -550,6 +595,7 @@ int mgr_server_main(const char *socket_path, int ready_fd, int parent_pid)
 	cfg.ready_fd = ready_fd;
 	cfg.parent_pid = parent_pid;
 	cfg.ignore_sigint = true;
+	server_main_stop_timeout(&cfg);
 	int rc = 1;
 	if (!server_main_tcp(&cfg, &listen)) {
 		rc = server_init(&srv, &cfg) ? 1 : server_run(&srv);

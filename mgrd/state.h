@@ -91,6 +91,7 @@ struct config {
 	bool ignore_bad_snapshot;   /* a bad snapshot is set aside, not fatal */
 	bool ignore_sigint;
 	bool remove_dir;      /* the socket's directory is ours: rmdir at stop */
+	uint32_t stop_timeout_ms; /* a stop ends within this, running calls or not (server_stop) */
 	bool no_spin;         /* never poll a socket instead of sleeping */
 	uint32_t ring;        /* largest shared-memory ring offered, each way; 0: none */
 	struct config_remote remote;
@@ -129,6 +130,7 @@ struct server {
 	uint64_t next_session;
 	time_t started;
 	bool stopping;
+	uint64_t stop_deadline_ns; /* clock_now_ns() when the stop must be over; 0: not stopping */
 	struct server_stats stats;
 	struct monitor *monitors; /* sessions watching calls (monitor.h); NULL: none */
 	struct snapshot *snapshot; /* saves armed (snapshot.c); NULL: none */

@@ -12,7 +12,7 @@ import re
 import sys
 
 LAYERS = [
-    ("base", "idmap log stats type types object state row conn-state"),
+    ("base", "idmap log stats type types object state row conn-state pgroup"),
     ("transport", "conn conn-poll conn-ring admit auth tls listen-tcp"),
     ("objects", "registry"),
     ("sessions", "session"),

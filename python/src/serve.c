@@ -12,6 +12,7 @@
 
 #include <mgr/server.h>
 #include <pthread.h>
+#include <signal.h>
 #include <structmember.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,9 +222,15 @@ typedef struct {
  * released, so its worker threads can take it for Python types. */
 void log_set_level(int level); /* mgrd/log.h, in libmgrserver: 1 is warnings */
 
+#define SERVE_STOP_TIMEOUT_MS "1000" /* unless $MGR_STOP_TIMEOUT_MS says */
+
 static int serve_main(const char *path, int ready_fd, int parent_pid)
 {
 	PyOS_AfterFork_Child();
+	/* CPython's manager is terminated 1 s (shutdown_timeout) after it was
+	 * asked to stop; ours exits by itself past this deadline, logging the
+	 * methods still running, and ends its process group (Pool workers) */
+	setenv("MGR_STOP_TIMEOUT_MS", SERVE_STOP_TIMEOUT_MS, 0);
 	if (!getenv("MGR_PY_VERBOSE"))
 		log_set_level(1); /* quiet as CPython's manager: warnings and errors only */
 	if (hook_start) { /* BaseManager.start(initializer, initargs) */
@@ -328,9 +335,14 @@ static PyObject *manager_shutdown(ManagerObject *self, PyObject *unused)
 	if (!m || self->owner != getpid())
 		Py_RETURN_NONE;
 	int r;
+	pid_t pid = mgr_manager_pid(m);
 	Py_BEGIN_ALLOW_THREADS
 	r = mgr_manager_shutdown(m);
 	Py_END_ALLOW_THREADS
+	/* libmgr killed it (it outlived its stop deadline: its loop was stuck
+	 * too): what it started (a Pool's workers) is still in its group */
+	if (r == MGR_ETIMEDOUT && pid > 0)
+		kill(-pid, SIGKILL);
 	return PyLong_FromLong(r);
 }
 
