@@ -377,6 +377,9 @@ int pool_fini(struct server *srv, uint64_t deadline_ns)
 		all = pool_join_until(i, deadline_ns) && all;
 	if (!all) {
 		pool_log_stuck();
+		for (size_t i = 0; i < pool.nthreads; i++)
+			if (!pool.joined[i]) /* abandoned: the process exit ends them */
+				pthread_detach(pool.threads[i]);
 		return -1;
 	}
 	memset(pool.joined, 0, sizeof(pool.joined));
