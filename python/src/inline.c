@@ -90,14 +90,17 @@ static unsigned long long inline_ns(clockid_t clock)
 	return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
 }
 
-/* This thread's CPU time and voluntary context switches (waits). */
+/* This thread's CPU time and voluntary context switches (waits). The CPU
+ * time is CLOCK_THREAD_CPUTIME_ID's, not getrusage's: getrusage counts only
+ * what the scheduler accounted at its last tick or switch, so on a thread
+ * that never sleeps (the loop with several clients) a 40 us run could read
+ * as a whole tick (2-4 ms: "slow", the method NEVER for good). */
 static void inline_usage(unsigned long long *cpu, long *waits)
 {
 	struct rusage u;
 	getrusage(RUSAGE_THREAD, &u);
-	*cpu = ((unsigned long long)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000000ull +
-		(unsigned long long)(u.ru_utime.tv_usec + u.ru_stime.tv_usec)) * 1000ull;
 	*waits = u.ru_nvcsw;
+	*cpu = inline_ns(CLOCK_THREAD_CPUTIME_ID);
 }
 
 /* ---- the table ---- */
@@ -394,6 +397,15 @@ void inline_setup(void)
 	const char *env = getenv("MGR_PY_INLINE");
 	if (env && strcmp(env, "0") == 0)
 		return;
+	/* the heap this process inherited (the whole program's: the manager is
+	 * a fork) out of the collector's sight: a full collection over it would
+	 * take milliseconds inside some quick method's run, which would then
+	 * look slow (the method NEVER inline) */
+	PyObject *gc = PyImport_ImportModule("gc");
+	PyObject *frozen = gc ? PyObject_CallMethod(gc, "freeze", NULL) : NULL;
+	Py_XDECREF(frozen);
+	Py_XDECREF(gc);
+	PyErr_Clear();
 	PyObject *threading = PyImport_ImportModule("threading");
 	PyObject *signal = PyImport_ImportModule("signal");
 	PyObject *fn = PyCFunction_New(&inline_signal_def, NULL);
