@@ -106,14 +106,6 @@ void session_end_queued(struct server *srv)
 	}
 }
 
-uint32_t session_count(const struct server *srv)
-{
-	uint32_t n = srv->n_conns;
-	for (const struct conn *c = srv->ended; c; c = c->ended_next)
-		n++;
-	return n;
-}
-
 static void session_end_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;

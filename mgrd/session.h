@@ -18,10 +18,6 @@ struct server;
 
 /* Creates the event that ends queued sessions. 0 or MGR_ENOMEM. */
 int session_setup(struct server *srv);
-/* Sessions not ended yet: open connections plus closed ones whose
- * holds and references are still to be given back (what `info` reports
- * as "sessions": when it drops, the session's holds are back). */
-uint32_t session_count(const struct server *srv);
 /* Ends every queued session now (server shutdown, outside the loop). */
 void session_end_queued(struct server *srv);
 

@@ -364,7 +364,7 @@ static int manager_info(struct call *c)
 	mgr_value *vals[] = {
 		mgr_value_new_string(MGR_VERSION), mgr_value_new_int(getpid()),
 		mgr_value_new_int((int64_t)(time(NULL) - srv->started)),
-		mgr_value_new_int(session_count(srv)), mgr_value_new_int((int64_t)srv->reg.live),
+		mgr_value_new_int(srv->n_conns), mgr_value_new_int((int64_t)srv->reg.live),
 		mgr_value_new_int((int64_t)srv->stats.calls),
 		mgr_value_new_int((int64_t)srv->stats.errors),
 		mgr_value_new_int((int64_t)srv->stats.conns_total),
