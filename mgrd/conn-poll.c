@@ -40,9 +40,28 @@ static bool conn_spin_possible(const struct conn *c)
 	return c->ring && c->state == CONN_READY && !c->srv->stopping && !c->srv->cfg.no_spin;
 }
 
+/* The machine's verdict (spin_machine_free, a clock read) for the hints,
+ * taken once per read that made calls rather than once per reply: a read
+ * of 16 pipelined calls paid 16 clock reads for one answer. It is taken
+ * again at the first hint after conn_poll_hot moved the read count on;
+ * a reply that no read brought (a pool job's, a parked call's woken by a
+ * timer) reuses the last one: only a hint, a stale one costs a client's
+ * poll probe at worst, never correctness. */
+static uint64_t conn_poll_reads, conn_poll_judged = UINT64_MAX;
+static bool conn_poll_machine_ok;
+
+static bool conn_poll_machine_free(void)
+{
+	if (conn_poll_judged != conn_poll_reads) {
+		conn_poll_judged = conn_poll_reads;
+		conn_poll_machine_ok = spin_machine_free();
+	}
+	return conn_poll_machine_ok;
+}
+
 bool conn_poll_hint(const struct conn *c)
 {
-	return conn_spin_state.ns && conn_spin_possible(c) && spin_machine_free();
+	return conn_spin_state.ns && conn_spin_possible(c) && conn_poll_machine_free();
 }
 
 /* Whether a client on the hot list runs on another CPU than cpu (ours)
@@ -73,6 +92,7 @@ void conn_poll_hot(struct conn *c)
 	 * waits for another client, so polling for it would only take that
 	 * client's CPU (the client stops at its next look) */
 	ring_publish_cpu(&c->ring->r, c->n_parked ? 0 : spin_cpu());
+	conn_poll_reads++; /* the next hint looks at the machine again */
 	if (srv->hot == c)
 		return;
 	conn_poll_forget(c);
