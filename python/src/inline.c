@@ -13,9 +13,11 @@
  *   INLINE:   runs on the loop when the object is idle, no other Python
  *             call is under way (the gate: the loop never waits for the
  *             GIL) and no other Python thread exists in the process.
- *   NEVER:    a run was slow (INLINE_SLOW_NS of CPU) or waited (on the
- *             loop at all, on a worker longer than INLINE_QUICK_NS), or
- *             called a manager: workers only, for good.
+ *   NEVER:    a run called a manager, or was interrupted (below):
+ *             workers only, for good; or a run was slow (INLINE_SLOW_NS of
+ *             CPU) or waited (on the loop at all, on a worker longer than
+ *             INLINE_QUICK_NS): workers until twice as many quick runs as
+ *             the last time say it is quick again (inline_demote).
  * A method running inline must not wait for another call (that call needs
  * the loop): calling a manager fails at once (inline_guard), and a watchdog
  * thread interrupts an inline run that waits on the loop for INLINE_STUCK_NS
@@ -50,6 +52,8 @@ struct inline_stat {
 	const mgr_type_def *type;
 	_Atomic int mode;
 	int quick;                       /* quick worker runs (with the GIL) */
+	int need;                        /* quick runs it takes to go inline */
+	bool for_good;                   /* NEVER that no quick run undoes */
 	_Atomic unsigned long long inline_runs, worker_runs;
 	char name[];
 };
@@ -263,6 +267,27 @@ static void inline_watch_start(void)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/* With the GIL: the method runs on workers for good (it called a
+ * manager, or waited on the loop until the watchdog interrupted it). */
+static void inline_never(struct inline_stat *s)
+{
+	s->for_good = true;
+	atomic_store(&s->mode, INLINE_NEVER);
+}
+
+/* With the GIL: a run was slow or waited: workers from now on, until
+ * twice as many quick worker runs as last time (8, 16, ... 8,192) say
+ * again that it is quick. A method that is slow or waits every time never
+ * comes back; one that a loaded machine made look slow once does (under
+ * load, a 50 us run now and then reads as waiting or slow). */
+static void inline_demote(struct inline_stat *s)
+{
+	int need = s->need ? s->need : INLINE_LEARN;
+	s->need = need < (INLINE_LEARN << 10) ? need * 2 : need;
+	s->quick = 0;
+	atomic_store(&s->mode, INLINE_NEVER);
+}
+
 /* With the GIL: what this run taught about its method. */
 static void inline_learn(struct inline_run *r)
 {
@@ -273,14 +298,15 @@ static void inline_learn(struct inline_run *r)
 	cpu -= r->cpu0;
 	bool waited = waits != r->waits0;
 	atomic_fetch_add(r->on_loop ? &s->inline_runs : &s->worker_runs, 1);
-	if (r->called_out || cpu > INLINE_SLOW_NS ||
-	    (waited && (r->on_loop || wall > INLINE_QUICK_NS)))
-		atomic_store(&s->mode, INLINE_NEVER);
-	else if (!r->on_loop && !waited && cpu < INLINE_QUICK_NS && ++s->quick >= INLINE_LEARN &&
-		 atomic_load(&s->mode) == INLINE_LEARNING) {
+	if (r->called_out) {
+		inline_never(s);
+	} else if (cpu > INLINE_SLOW_NS || (waited && (r->on_loop || wall > INLINE_QUICK_NS))) {
+		inline_demote(s);
+	} else if (!r->on_loop && !waited && cpu < INLINE_QUICK_NS &&
+		   ++s->quick >= (s->need ? s->need : INLINE_LEARN) &&
+		   atomic_load(&s->mode) != INLINE_YES && !s->for_good) {
 		pthread_once(&inline_watch_once, inline_watch_start);
-		int learning = INLINE_LEARNING;
-		atomic_compare_exchange_strong(&s->mode, &learning, INLINE_YES);
+		atomic_store(&s->mode, INLINE_YES);
 	}
 }
 
@@ -317,7 +343,7 @@ int inline_guard(void)
 				"that thread): call the manager from a method");
 		return -1;
 	}
-	atomic_store(&r->stat->mode, INLINE_NEVER);
+	inline_never(r->stat);
 	PyErr_Format(PyExc_RuntimeError,
 		     "mgr: method %s of %s ran on the manager's I/O thread, where it cannot "
 		     "call a manager (the call would wait for that thread); it runs on worker "
@@ -377,7 +403,7 @@ static PyObject *inline_on_signal(PyObject *self, PyObject *args)
 	if (!r || !r->on_loop || atomic_load(&inline_kill) != atomic_load(&inline_seq))
 		Py_RETURN_NONE;
 	r->called_out = true;
-	atomic_store(&r->stat->mode, INLINE_NEVER);
+	inline_never(r->stat);
 	return PyErr_Format(PyExc_RuntimeError,
 			    "mgr: method %s of %s waited on the manager's I/O thread, which "
 			    "serves the calls it may wait for; it was interrupted and runs on "
