@@ -11,7 +11,6 @@
 #include <gnutls/gnutls.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include <unistd.h>
 
 #include "../common/auth.h"
+#include "../common/tcp.h"
 #include "../common/tls-read.h"
 #include "client.h"
 
@@ -64,15 +64,9 @@ static int client_tcp_key(const mgr_client *c, struct auth_key *key)
 
 static void client_tcp_opts(int fd, int handshake_s)
 {
-	int one = 1, idle = CLIENT_TCP_KEEPALIVE_S, cnt = 3;
-	unsigned ut = CLIENT_TCP_KEEPALIVE_S * 3000;
 	struct timeval tv = {handshake_s, 0};
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
-	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof(idle));
-	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ut, sizeof(ut));
+	tcp_set_liveness(fd, CLIENT_TCP_KEEPALIVE_S, CLIENT_TCP_KEEPALIVE_S,
+			 CLIENT_TCP_KEEPALIVE_S * 3000);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)); /* 0: none again */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }

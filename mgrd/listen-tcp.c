@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include <unistd.h>
 
 #include "../common/clock.h"
+#include "../common/tcp.h"
 #include "mgr/error.h"
 #include "admit.h"
 #include "auth.h"
@@ -80,16 +80,8 @@ struct tcp {
  * unanswered for timeout end the connection (TCP_USER_TIMEOUT). */
 static void tcp_sockopts(int fd, uint32_t timeout_ms)
 {
-	int one = 1, idle = (int)(timeout_ms / 3000), intvl = (int)(timeout_ms / 6000), cnt = 3;
-	unsigned ut = timeout_ms;
-	idle = idle < 1 ? 1 : idle;
-	intvl = intvl < 1 ? 1 : intvl;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
-	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
-	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ut, sizeof(ut));
+	int idle = (int)(timeout_ms / 3000), intvl = (int)(timeout_ms / 6000);
+	tcp_set_liveness(fd, idle < 1 ? 1 : idle, intvl < 1 ? 1 : intvl, timeout_ms);
 }
 
 static void tcp_addr_text(const struct sockaddr *sa, char *buf, size_t n, bool port)
