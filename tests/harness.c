@@ -124,7 +124,7 @@ void harness_raw_send_msg(int fd, const struct msg *m)
 	free(buf);
 }
 
-static bool harness_read_exact(int fd, uint8_t *p, size_t len, int timeout_ms)
+bool harness_read_exact(int fd, uint8_t *p, size_t len, int timeout_ms)
 {
 	while (len) {
 		struct pollfd pfd = {fd, POLLIN, 0};

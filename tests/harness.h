@@ -39,6 +39,10 @@ int64_t harness_info(mgr_client *c, const char *field);
  * last value seen. */
 int64_t harness_wait_info(mgr_client *c, const char *field, int64_t want, int timeout_ms);
 
+/* Reads exactly len bytes, waiting at most timeout_ms for each read;
+ * false on EOF, error or timeout. No cmocka: safe in forked children. */
+bool harness_read_exact(int fd, uint8_t *p, size_t len, int timeout_ms);
+
 /* Raw protocol: connect (fd, asserts), send bytes, send a msg, receive a
  * msg within timeout_ms (returns false on EOF/timeout). */
 int harness_raw_connect(const char *path);

@@ -353,22 +353,6 @@ static void signal_stops(struct env *e, int sig)
 static void test_sigterm(void **state) { signal_stops(*state, SIGTERM); }
 static void test_sigint(void **state) { signal_stops(*state, SIGINT); }
 
-/* Reads exactly len bytes within WAIT_MS each; false on EOF or timeout. */
-static bool read_all(int fd, uint8_t *p, size_t len)
-{
-	while (len) {
-		struct pollfd pfd = {fd, POLLIN, 0};
-		if (poll(&pfd, 1, WAIT_MS) != 1)
-			return false;
-		ssize_t n = recv(fd, p, len, 0);
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
 /* Connects to path and says Hello, without cmocka (for children): 1 if
  * welcomed (*fd stays open), 0 if refused (why: the final frame's message,
  * "" if there was none; the refusal that a client can print), -1 if it
@@ -389,13 +373,13 @@ static int raw_hello(const char *path, int *fd, char *why, size_t size)
 	send(*fd, buf, len, MSG_NOSIGNAL); /* may fail: we may be closed already */
 	free(buf);
 	snprintf(why, size, "%s", "");
-	if (!read_all(*fd, hdr, sizeof(hdr)))
+	if (!harness_read_exact(*fd, hdr, sizeof(hdr), WAIT_MS))
 		return 0; /* closed without a word */
 	uint32_t blen = frame_get_len(hdr);
 	uint8_t *body = malloc(blen + 1);
 	struct frame_limits lim = {1u << 20, 64, 1u << 20, 0};
 	char err[160];
-	int rc = body && read_all(*fd, body, blen) &&
+	int rc = body && harness_read_exact(*fd, body, blen, WAIT_MS) &&
 		 !frame_decode(body, blen, &lim, &m, err, sizeof(err)) ? 0 : -2;
 	free(body);
 	if (rc == 0 && m.kind == MSG_WELCOME)
