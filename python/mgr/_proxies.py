@@ -281,44 +281,56 @@ class DictProxy(BaseProxy):
         return self._mgr_object.kcall('incr', key, delta)
 
 
-class ListProxy(BaseProxy):
+class _SequenceProxy(BaseProxy):
+    """What a list and an Array share: indexing by position (a slice on a
+    copy, written back whole) and len; _kind names it in IndexError's
+    message, as Python's own list and array do."""
+    _kind = 'list'
+
+    def _item(self, i):
+        try:
+            return self._mgr_object.call('get', i)
+        except IndexError:
+            raise IndexError('%s index out of range' % self._kind) from None
+
+    def _replace(self, items):
+        self._mgr_object.call('clear')
+        self._mgr_object.call('extend', items)
+
+    def __setitem__(self, i, value):
+        if isinstance(i, slice):
+            items = self._mgr_object.call('copy')
+            items[i] = value
+            self._replace(items)
+            return
+        try:
+            self._mgr_object.call('set', i, value)
+        except IndexError:
+            raise IndexError('%s assignment index out of range' % self._kind) from None
+
+    def __len__(self):
+        return self._mgr_object.call('len')
+
+
+class ListProxy(_SequenceProxy):
     def __getitem__(self, i):
         if isinstance(i, slice):
             if i.step is None and (i.start is None or type(i.start) is int) and \
                     (i.stop is None or type(i.stop) is int):
                 return self._mgr_object.call('slice', i.start, i.stop)
             return self.copy()[i]
-        try:
-            return self._mgr_object.call('get', i)
-        except IndexError:
-            raise IndexError('list index out of range') from None
-
-    def __setitem__(self, i, value):
-        if isinstance(i, slice):
-            items = self.copy()
-            items[i] = value
-            self._mgr_object.call('clear')
-            self._mgr_object.call('extend', items)
-            return
-        try:
-            self._mgr_object.call('set', i, value)
-        except IndexError:
-            raise IndexError('list assignment index out of range') from None
+        return self._item(i)
 
     def __delitem__(self, i):
         if isinstance(i, slice):
             items = self.copy()
             del items[i]
-            self._mgr_object.call('clear')
-            self._mgr_object.call('extend', items)
+            self._replace(items)
             return
         try:
             self._mgr_object.call('del', i)
         except IndexError:
             raise IndexError('list assignment index out of range') from None
-
-    def __len__(self):
-        return self._mgr_object.call('len')
 
     def __contains__(self, value):
         return self._mgr_object.call('contains', value)
@@ -388,8 +400,7 @@ class ListProxy(BaseProxy):
                 pass
         items = self.copy()
         items.sort(key=key, reverse=reverse)
-        self._mgr_object.call('clear')
-        self._mgr_object.call('extend', items)
+        self._replace(items)
 
     def clear(self):
         self._mgr_object.call('clear')
@@ -454,29 +465,13 @@ class ValueProxy(BaseProxy):
         return '%s(%r, %r)' % (type(self).__name__, self._typecode, self.get())
 
 
-class ArrayProxy(BaseProxy):
-    def __len__(self):
-        return self._mgr_object.call('len')
+class ArrayProxy(_SequenceProxy):
+    _kind = 'array'
 
     def __getitem__(self, i):
         if isinstance(i, slice):
             return self._mgr_object.call('copy')[i]
-        try:
-            return self._mgr_object.call('get', i)
-        except IndexError:
-            raise IndexError('array index out of range') from None
-
-    def __setitem__(self, i, value):
-        if isinstance(i, slice):
-            items = self._mgr_object.call('copy')
-            items[i] = value
-            self._mgr_object.call('clear')
-            self._mgr_object.call('extend', items)
-            return
-        try:
-            self._mgr_object.call('set', i, value)
-        except IndexError:
-            raise IndexError('array assignment index out of range') from None
+        return self._item(i)
 
     def tolist(self):
         return self._mgr_object.call('copy')
