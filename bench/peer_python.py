@@ -241,7 +241,8 @@ def parse_args(argv):
                    help="manager and workers on CPU 0")
     p.add_argument("--unpinned", dest="pinned", action="store_false")
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--only", metavar="WORKLOAD")
+    p.add_argument("--only", metavar="WORKLOAD[,WORKLOAD...]",
+                   help="run only these workloads")
     p.add_argument("--tcp", action="store_true",
                    help="the manager on 127.0.0.1 (its default is a UNIX socket on Linux)")
     p.set_defaults(pinned=False)
@@ -260,7 +261,7 @@ def main(argv):
     tcp = dict(address=("127.0.0.1", 0), authkey=os.urandom(32)) if args.tcp else {}
     with PeerManager(ctx=ctx, **tcp) as m:
         for case in CASES:
-            if args.only and args.only != case.workload:
+            if args.only and case.workload not in args.only.split(","):
                 continue
             for n in case.clients:
                 out = run_case(ctx, m, case, n, args)

@@ -109,8 +109,9 @@ def peers(a, m):
              env={"MGR_RING_SIZE": "0"}, states=True, ops=m["ops"]),
     ]
     if not a.no_python:
-        rows.append(dict(name="python", argv=[PYTHON, os.path.join(HERE, "peer_python.py")],
-                         env={}, states=False, ops=m["py_ops"], reps=m["py_reps"]))
+        rows.append(dict(name="python", argv=[PYTHON, os.path.join(HERE, "peer_python.py")]
+                         + python_only(a), env={}, states=False, ops=m["py_ops"],
+                         reps=m["py_reps"]))
         rows.append(python_mgr_peer(a, m))
     return [p for p in rows if (p["name"].startswith("python") or os.path.exists(p["argv"][0]))
             and (not a.only_peer or p["name"] in a.only_peer)]
@@ -121,12 +122,18 @@ def peers(a, m):
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 
 
+def python_only(a):
+    """--workload: the Python peers' workloads (peer_python.py --only)."""
+    return ["--only", a.workload] if a.workload else []
+
+
 def python_mgr_peer(a, m):
     """peer_python.py again, through mgr's Python package (MGR_PY_BENCH=1:
     `from mgr.managers import SyncManager`): same workloads, same calls."""
     src = os.path.join(os.path.dirname(HERE), "python")
     path = os.path.abspath(os.path.join(a.build, "python")) + os.pathsep + src
-    return dict(name="python-mgr", argv=[PYTHON, os.path.join(HERE, "peer_python.py")],
+    return dict(name="python-mgr", argv=[PYTHON, os.path.join(HERE, "peer_python.py")]
+                + python_only(a),
                 env={"MGR_PY_BENCH": "1", "PYTHONPATH": path}, states=False,
                 ops=m["py_ops"], reps=m["py_reps"])
 
@@ -733,7 +740,13 @@ def main(argv):
                    help="only count instructions per call")
     p.add_argument("--peer", dest="only_peer", action="append",
                    help="run only this peer (repeatable)")
+    p.add_argument("--python-only", action="store_true",
+                   help="only the Python rows (python, python-mgr; no TCP, no callgrind)")
+    p.add_argument("--workload", metavar="W[,W...]",
+                   help="the Python peers run only these workloads (peer_python.py --only)")
     a = p.parse_args(argv)
+    if a.python_only:
+        a.only_peer, a.no_tcp, a.no_callgrind = ["python", "python-mgr"], True, True
     m = MODES["quick" if a.quick else "full"]
     t0 = time.monotonic()
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
