@@ -117,8 +117,9 @@ static int client_ring_sleep(struct client_ring *cr, int fd, uint32_t *word, uin
 int client_ring_send(mgr_client *c, const uint8_t *p, size_t len)
 {
 	struct client_ring *cr = c->ring;
-	/* where we run, for mgrd's choice to poll after answering (spin.h) */
-	ring_publish_cpu(&cr->r, spin_cpu());
+	/* where we run, for mgrd's choice to poll after answering (spin.h);
+	 * none while this thread's judge says polling does not pay */
+	ring_publish_cpu(&cr->r, client_spin_judged() ? spin_cpu() : 0);
 	__atomic_store_n(&cr->r.woke_peer, false, __ATOMIC_RELAXED);
 	while (len > 0) {
 		long n = ring_write(&cr->r, p, len);

@@ -21,6 +21,7 @@
 #include "../common/frame.h"
 #include "../common/auth.h"
 #include "../common/path.h"
+#include "../common/spin-judge.h"
 #include "../common/spin.h"
 
 #define CLIENT_HANDSHAKE_MS 10000
@@ -278,6 +279,12 @@ static void client_spin_rearm(void) { spin_rearm(&client_spin); }
 
 struct spin *client_spin_state(void) { return &client_spin; }
 
+/* Whether this thread's waits poll at all, judged by payoff
+ * (common/spin-judge.h): the checks of spin.h decide each poll within it. */
+static __thread struct spin_judge client_judge = SPIN_JUDGE_INIT;
+
+bool client_spin_judged(void) { return spin_judge_polls(&client_judge); }
+
 /* MGR_NO_SPIN=1 in the environment: never busy-poll for a reply. */
 static bool client_no_spin(void)
 {
@@ -295,8 +302,13 @@ static bool client_no_spin(void)
  * too (its last reply said so), on more than one CPU. */
 static bool client_spin_now(const mgr_client *c)
 {
-	return c->peer_spins && !client_no_spin() && client_cpu_count() >= 2 &&
-	       spin_turn(&client_spin);
+	if (client_no_spin() || client_cpu_count() < 2)
+		return false;
+	/* every wait counts for the judge, whatever the manager said: while
+	 * it judges sleeping we publish no CPU, so the manager stops polling
+	 * for us, and its trials of polling must be able to start again */
+	bool judged = spin_judge_wait(&client_judge);
+	return judged && c->peer_spins && spin_turn(&client_spin);
 }
 
 /* A waiting thread's scheduler slice, asked for at its first wait when

@@ -118,6 +118,9 @@ void client_ring_doorbell(mgr_client *c);
 ssize_t client_recv_fds(mgr_client *c, void *buf, size_t len);
 /* The spin for this thread (client.c), and whether to use it now. */
 struct spin *client_spin_state(void);
+/* Whether this thread's waits may poll now (the payoff judge's side): what
+ * a sender publishes as its CPU, or 0 ("do not poll for me"). */
+bool client_spin_judged(void);
 
 /* TCP addresses (client-tcp.c): connects c->path ("tcp:HOST:PORT"),
  * TLS if asked for, and proves the key (sets c->fd, c->tls); error set.
