@@ -624,7 +624,7 @@ class QueueProxy(BaseProxy):
         if not block:
             return o.call('put', item, False)
         if timeout is None:
-            return o.call('put', item, True)
+            return o.call('put', item)  # mgrd's put blocks by default: one value less
         if timeout < 0:
             raise ValueError("'timeout' must be a non-negative number")
         return o.call('put', item, True, timeout=timeout)
