@@ -6,8 +6,7 @@
 
 struct mgr_future {
 	mgr_client *client;
-	struct pending p; /* linked in the client's pending list until waited */
-	bool linked;
+	struct pending p; /* in the client's pending list until done or freed */
 };
 
 int mgr_call_async(mgr_object *o, const char *method, mgr_value *const *args,
@@ -15,11 +14,11 @@ int mgr_call_async(mgr_object *o, const char *method, mgr_value *const *args,
 {
 	if (!o || !method || !out)
 		return client_fail(MGR_EINVAL, "object, method or out is NULL");
-	mgr_future *f = calloc(1, sizeof(*f));
+	mgr_future *f = malloc(sizeof(*f)); /* not calloc: glibc's skips its thread cache */
 	if (!f)
 		return client_fail(MGR_ENOMEM, "out of memory");
-	struct msg_request req = {.method = (char *)method, .args = (mgr_value **)args,
-				  .nargs = nargs};
+	struct msg_request req;
+	client_request_init(&req, method, args, nargs, MGR_FOREVER);
 	f->client = o->client;
 	pthread_mutex_lock(&f->client->mu);
 	int err = client_submit(f->client, o, &req, &f->p);
@@ -28,7 +27,6 @@ int mgr_call_async(mgr_object *o, const char *method, mgr_value *const *args,
 		free(f);
 		return err;
 	}
-	f->linked = true;
 	*out = f;
 	return 0;
 }
@@ -37,9 +35,14 @@ int mgr_future_wait(mgr_future *f, mgr_value **result)
 {
 	if (!f)
 		return client_fail(MGR_EINVAL, "future is NULL");
-	pthread_mutex_lock(&f->client->mu);
-	int err = client_finish(f->client, &f->p, 0, result);
-	pthread_mutex_unlock(&f->client->mu);
+	int err;
+	if (__atomic_load_n(&f->p.done, __ATOMIC_ACQUIRE)) { /* answered: ours again */
+		err = client_take(&f->p, result);
+	} else {
+		pthread_mutex_lock(&f->client->mu);
+		err = client_finish(f->client, &f->p, 0, result);
+		pthread_mutex_unlock(&f->client->mu);
+	}
 	free(f);
 	return err;
 }
@@ -59,13 +62,9 @@ void mgr_future_free(mgr_future *f)
 	if (!f)
 		return;
 	pthread_mutex_lock(&f->client->mu);
-	struct pending **pp = &f->client->pending;
-	while (*pp && *pp != &f->p)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = f->p.next;
+	client_forget(f->client, &f->p);
 	pthread_mutex_unlock(&f->client->mu);
-	msg_clear(&f->p.reply);
+	client_spend(&f->p);
 	free(f);
 }
 

@@ -14,10 +14,7 @@
 int call_run(mgr_object *o, struct msg_request *req, mgr_value **result)
 {
 	mgr_client *c = o->client;
-	struct pending p; /* the rest is set by client_submit */
-	p.done = false;
-	p.err = 0;
-	p.reply.kind = MSG_NONE;
+	struct pending p; /* set up by client_submit */
 	client_clear_error();
 	pthread_mutex_lock(&c->mu);
 	int err = client_submit(c, o, req, &p);
@@ -33,14 +30,8 @@ _Static_assert(MGR_FOREVER == MSG_FOREVER, "one value for no timeout");
 static int call_request(mgr_object *o, const char *method, int64_t timeout_ms,
 			mgr_value *const *args, size_t nargs, mgr_value **result)
 {
-	struct msg_request req; /* what an encoder reads, set (its buffers are not) */
-	req.method = (char *)method;
-	req.args = (mgr_value **)args;
-	req.nargs = nargs;
-	req.batch = NULL;
-	req.nbatch = 0;
-	req.id = req.object = req.thread = 0; /* client_submit's */
-	msg_set_timeout(&req, timeout_ms); /* a negative one is sent: mgrd says EARGS */
+	struct msg_request req;
+	client_request_init(&req, method, args, nargs, timeout_ms);
 	return call_run(o, &req, result);
 }
 

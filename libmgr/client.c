@@ -98,7 +98,7 @@ static void client_fork_forget(mgr_client *c)
 	c->tls = c->tls_cred = c->orphan_tls = c->orphan_tls_cred = NULL; /* not ours to free */
 	c->reading = false; /* no reader came along */
 	c->waiters = 0;     /* nor any waiter */
-	c->pending = NULL;
+	c->pending = c->pending_tail = NULL;
 	c->rlen = c->wlen = 0;
 	c->session = 0;
 }
@@ -374,42 +374,99 @@ static int client_recv(mgr_client *c, int fd, struct client_ring *cr, int64_t de
 	return 0;
 }
 
-/* Takes one whole frame off rbuf into *m: 1 if one was there, 0 if not. */
-static int client_take_frame(mgr_client *c, struct msg *m, int *err)
+/* Takes the whole frame at rbuf + *at (if there is one) into *m and moves
+ * *at past it: 1 if one was there, 0 if not. The bytes stay in rbuf until
+ * client_drop_frames: a pipeline's replies arrive many to a read, and are
+ * moved once, not once per frame. */
+static int client_take_frame(mgr_client *c, size_t *at, struct msg *m, int *err)
 {
 	*err = 0;
-	if (c->rlen < FRAME_HEADER)
+	size_t have = c->rlen - *at;
+	if (have < FRAME_HEADER)
 		return 0;
-	uint32_t len = frame_get_len(c->rbuf);
+	const uint8_t *p = c->rbuf + *at;
+	uint32_t len = frame_get_len(p);
 	if (len > CLIENT_MAX_FRAME) {
 		*err = client_fail(MGR_EPROTO, "manager sent a frame of %u bytes", len);
 		return 0;
 	}
-	if (c->rlen < FRAME_HEADER + (size_t)len) {
-		if (c->rcap < FRAME_HEADER + (size_t)len)
+	if (have < FRAME_HEADER + (size_t)len) {
+		if (c->rcap < FRAME_HEADER + (size_t)len) /* its room once dropped down to 0 */
 			*err = client_grow(&c->rbuf, &c->rcap, c->rlen, FRAME_HEADER + (size_t)len + 65536);
 		return 0;
 	}
 	struct frame_limits lim = {CLIENT_MAX_FRAME, c->limits.max_depth + 8, UINT32_MAX, 0};
 	char why[160];
-	int rc = frame_decode(c->rbuf + FRAME_HEADER, len, &lim, m, why, sizeof(why));
-	c->rlen -= FRAME_HEADER + len;
-	if (c->rlen) /* the usual reply is the only frame there: nothing to move */
-		memmove(c->rbuf, c->rbuf + FRAME_HEADER + len, c->rlen);
+	int rc = frame_decode(p + FRAME_HEADER, len, &lim, m, why, sizeof(why));
+	*at += FRAME_HEADER + len;
 	if (rc)
 		*err = client_fail(MGR_EPROTO, "bad frame from the manager: %s", why);
 	return rc ? 0 : 1;
+}
+
+/* The first n bytes of rbuf taken (client_take_frame's *at); the rest moved
+ * to the front, where client_recv appends. A disconnect meanwhile emptied
+ * rbuf already (rlen 0). */
+static void client_drop_frames(mgr_client *c, size_t n)
+{
+	if (n >= c->rlen) {
+		c->rlen = 0;
+		return;
+	}
+	c->rlen -= n;
+	if (n)
+		memmove(c->rbuf, c->rbuf + n, c->rlen);
+}
+
+/* ---- calls waiting for replies (c->pending, with the lock) ---- */
+
+static void client_link(mgr_client *c, struct pending *p)
+{
+	p->next = NULL;
+	p->prev = c->pending_tail;
+	if (p->prev)
+		p->prev->next = p;
+	else
+		c->pending = p;
+	c->pending_tail = p;
+}
+
+/* Out of the list; prev and next NULL, so client_forget can tell. */
+static void client_unlink(mgr_client *c, struct pending *p)
+{
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		c->pending = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	else
+		c->pending_tail = p->prev;
+	p->prev = p->next = NULL;
+}
+
+/* The last store to p by anyone but its waiter (client.h). */
+static void client_set_done(struct pending *p)
+{
+	__atomic_store_n(&p->done, true, __ATOMIC_RELEASE);
+}
+
+void client_forget(mgr_client *c, struct pending *p)
+{
+	/* a parent's call, in a forked child: never in this list */
+	if (!p->done && p->gen == client_fork_gen && (p->prev || c->pending == p))
+		client_unlink(c, p);
 }
 
 /* ---- connection state ---- */
 
 static void client_fail_all(mgr_client *c, int err)
 {
-	for (struct pending *p = c->pending; p; p = p->next)
-		if (!p->done) {
-			p->done = true;
-			p->err = err;
-		}
+	for (struct pending *p; (p = c->pending);) {
+		client_unlink(c, p);
+		p->err = err;
+		client_set_done(p);
+	}
 }
 
 /* With a reader in the fd (or ring) outside the lock, the fd is shut down
@@ -478,8 +535,10 @@ static int client_handshake(mgr_client *c, uint32_t ring)
 	int64_t deadline = clock_now_ms() + CLIENT_HANDSHAKE_MS;
 	c->limits.max_depth = 64;
 	struct msg m = {0};
-	while (!err && !client_take_frame(c, &m, &err) && !err)
+	size_t at = 0;
+	while (!err && !client_take_frame(c, &at, &m, &err) && !err)
 		err = client_recv(c, c->fd, NULL, deadline);
+	client_drop_frames(c, at);
 	if (!err)
 		err = client_handshake_reply(c, &m);
 	else if (sent)
@@ -659,12 +718,13 @@ static void client_deliver(mgr_client *c, struct msg *m)
 	if (m->u.reply.spin && !c->peer_spins)
 		client_spin_rearm(); /* the manager polls again: get in step */
 	c->peer_spins = m->u.reply.spin;
-	for (struct pending *p = c->pending; p; p = p->next)
-		if (p->id == m->u.reply.id && !p->done) {
+	for (struct pending *p = c->pending; p; p = p->next) /* in order: the head */
+		if (p->id == m->u.reply.id) {
+			client_unlink(c, p);
 			p->reply.kind = MSG_REPLY; /* moved: m owns nothing now */
 			p->reply.u.reply = m->u.reply;
-			p->done = true;
 			m->kind = MSG_NONE;
+			client_set_done(p);
 			return;
 		}
 	/* a late reply to a call that timed out on our side: dropped */
@@ -694,11 +754,14 @@ static int client_read_turn(mgr_client *c, int64_t deadline)
 		return 0;
 	}
 	struct msg m;
-	while (!err && c->fd == fd && client_take_frame(c, &m, &err)) {
+	size_t at = 0;
+	while (!err && c->fd == fd && c->rlen - at >= FRAME_HEADER && /* no call for none */
+	       client_take_frame(c, &at, &m, &err)) {
 		client_deliver(c, &m);
 		if (m.kind != MSG_NONE) /* not delivered */
 			msg_clear(&m);
 	}
+	client_drop_frames(c, at);
 	if (err && err != MGR_ETIMEDOUT)
 		client_disconnect(c, err);
 	client_cv_wake(c);
@@ -709,8 +772,8 @@ static int client_read_turn(mgr_client *c, int64_t deadline)
 static void client_wait(mgr_client *c, struct pending *p, int64_t deadline)
 {
 	if (p->gen != client_fork_gen && !p->done) {
-		p->done = true; /* sent by the parent before fork(): never ours */
-		p->err = MGR_EIO;
+		p->err = MGR_EIO; /* sent by the parent before fork(): never ours */
+		client_set_done(p);
 	}
 	if (!p->done && client_flush(c))
 		client_disconnect(c, MGR_EIO);
@@ -726,15 +789,6 @@ static void client_wait(mgr_client *c, struct pending *p, int64_t deadline)
 			break;
 		}
 	}
-}
-
-static void client_unlink(mgr_client *c, struct pending *p)
-{
-	for (struct pending **pp = &c->pending; *pp; pp = &(*pp)->next)
-		if (*pp == p) {
-			*pp = p->next;
-			return;
-		}
 }
 
 static int client_result(struct pending *p, mgr_value **result)
@@ -810,18 +864,33 @@ int client_submit(mgr_client *c, const mgr_object *o, struct msg_request *req,
 	}
 	p->id = req->id;
 	p->gen = client_fork_gen;
-	p->next = c->pending;
-	c->pending = p;
+	p->done = false;
+	p->err = 0;
+	p->reply.kind = MSG_NONE;
+	client_link(c, p);
 	return 0;
 }
 
 int client_finish(mgr_client *c, struct pending *p, uint32_t timeout_ms, mgr_value **result)
 {
 	client_wait(c, p, client_deadline(c, timeout_ms));
-	client_unlink(c, p);
+	client_forget(c, p); /* gave up (timeout): it waits no more */
+	return client_take(p, result);
+}
+
+void client_spend(struct pending *p)
+{
+	if (p->reply.kind == MSG_NONE)
+		return;
+	mgr_value_free(p->reply.u.reply.value);
+	if (p->reply.u.reply.message)
+		free(p->reply.u.reply.message);
+}
+
+int client_take(struct pending *p, mgr_value **result)
+{
 	int err = client_result(p, result);
-	if (p->reply.kind != MSG_NONE)
-		msg_clear(&p->reply);
+	client_spend(p);
 	return err;
 }
 

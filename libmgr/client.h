@@ -11,8 +11,15 @@
 #include "../common/ring.h"
 #include "mgr/mgr.h"
 
+/* A call waiting for its reply: linked in its client's pending list (oldest
+ * first, under c->mu) from client_submit until done or given up. Whoever
+ * makes it done (the reader with its reply, a disconnect with an error)
+ * unlinks it, fills reply or err, and stores done last (release): a
+ * waiter that loads done true (acquire) owns p again and may take the
+ * result without the lock (client_take). A waiter that gives up first
+ * (timeout, mgr_future_free) unlinks it under the lock (client_forget). */
 struct pending {
-	struct pending *next;
+	struct pending *prev, *next;
 	uint64_t id, gen; /* gen: the fork generation it was sent in */
 	bool done;
 	struct msg reply; /* MSG_REPLY once done */
@@ -49,7 +56,10 @@ struct mgr_client {
 	bool reading;  /* a thread is the reader */
 	unsigned waiters; /* threads waiting on cv (client_cv_wait): none, no broadcast */
 	bool peer_spins; /* the last reply's hint: the manager polls for us */
-	struct pending *pending;
+	/* calls sent, oldest first: a reply matches at the head unless an
+	 * earlier call is parked or on a worker (proto/README.md: replies
+	 * to non-blocking built-in calls come back in order) */
+	struct pending *pending, *pending_tail;
 	uint8_t *rbuf; /* bytes read, not yet a whole frame */
 	size_t rlen, rcap;
 	uint8_t *wbuf; /* requests queued, not yet sent (pipelining) */
@@ -84,11 +94,33 @@ struct client_ring {
 };
 
 /* The two halves of a call, for the async face. With the lock held:
- * submit queues the request (sent at the next flush or wait); wait waits
- * for p's reply, unlinks p and turns it into a result. */
+ * submit sets p up and queues the request (sent at the next flush or
+ * wait); finish waits for p's reply (or gives up) and turns it into a
+ * result. Without the lock: take turns a done p (done loaded with
+ * acquire) into a result. Forget (lock held): p's waiter stops waiting;
+ * p is unlinked if it still waits, in this process. */
 int client_submit(mgr_client *c, const mgr_object *o, struct msg_request *req,
 		  struct pending *p);
 int client_finish(mgr_client *c, struct pending *p, uint32_t timeout_ms, mgr_value **result);
+int client_take(struct pending *p, mgr_value **result);
+void client_forget(mgr_client *c, struct pending *p);
+/* Frees what p's reply owns, if one came: p is spent (take calls it). */
+void client_spend(struct pending *p);
+
+/* A request by name: what an encoder reads is set (its buffers are not);
+ * id, object and thread are client_submit's. A negative timeout other than
+ * MGR_FOREVER is sent as it is: mgrd says EARGS. */
+static inline void client_request_init(struct msg_request *req, const char *method,
+				       mgr_value *const *args, size_t nargs, int64_t timeout_ms)
+{
+	req->method = (char *)method;
+	req->args = (mgr_value **)args;
+	req->nargs = nargs;
+	req->batch = NULL;
+	req->nbatch = 0;
+	req->id = req->object = req->thread = 0;
+	msg_set_timeout(req, timeout_ms);
+}
 int client_flush(mgr_client *c);
 /* Reads what is available without blocking and delivers it. */
 int client_poll_once(mgr_client *c);
