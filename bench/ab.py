@@ -7,8 +7,13 @@ benchmark, no thresholds.
 
     bench/ab.py OLD_BUILD NEW_BUILD [ROUNDS] [WORKLOADS] [--states S1,S2]
                 [--inflight F] [--clients K] [--peers old,new,nospin,redis,floor]
+                [--pinned]
     bench/ab.py /tmp/bbold build 5 counter_add,queue
     bench/ab.py /tmp/bbold build 5 counter_add --inflight 16 --clients 4
+    bench/ab.py /tmp/bbold build 5 counter_add --inflight 16 --clients 4 --pinned
+
+--pinned runs every process on CPU 0 (the bench's --pinned, as bench/run.py's
+pinned pass) instead of the unpinned machine states; its rows say "pin".
 
 The floor is peer-pingpong's rpc (the NEW build's) with the same clients and
 window: its rows carry the workload "rpc"."""
@@ -32,8 +37,9 @@ def run(b, name, extra, prog, st, a):
                MGR_EMPLOYEE_MODULE=b + "/examples/libemployee.so", **extra)
     ops = "60000" if prog == "mgr-bench" else "20000"
     only = "rpc" if prog == "peer-pingpong" else a.workloads
-    argv = [b + "/bench/" + prog, "--unpinned", "--reps", "1", "--ops", ops, "--state", st,
-            "--only", only, "--inflight", str(a.inflight)]
+    where = ["--pinned"] if a.pinned else ["--unpinned", "--state", st]
+    argv = [b + "/bench/" + prog] + where + ["--reps", "1", "--ops", ops,
+                                             "--only", only, "--inflight", str(a.inflight)]
     if a.clients:
         argv += ["--clients", str(a.clients)]
     p = subprocess.run(argv, env=env, capture_output=True, text=True)
@@ -58,7 +64,11 @@ def main(argv):
     p.add_argument("--clients", type=int, default=0, help="0: every count the bench has")
     p.add_argument("--peers", default="old,new,nospin,redis,floor",
                    help="of old,new,nospin,noslice (new, MGR_SLICE_US=0),redis,floor")
+    p.add_argument("--pinned", action="store_true",
+                   help="every process on CPU 0, no machine states")
     a = p.parse_args(argv)
+    if a.pinned:
+        a.states = "pin"
     want = a.peers.split(",")
     res = {}
     for _ in range(a.rounds):
