@@ -80,11 +80,11 @@ static int dispatch_run(struct call *c, struct msg_call *mc)
 	c->obj->calls++;
 	if (c->obj->type->flags & TYPE_THREADED && !dispatch_inline(c))
 		return pool_dispatch(c, mc); /* answered (and timed) when it comes back */
-	uint64_t t0 = clock_now_ns();
+	uint64_t t0 = stats_ticks();
 	code = c->method->fn(c);
 	const struct dispatch_cache *last = &c->srv->last_method;
 	stats_record(last->method == c->method ? last->stats : types_stats(c->obj->type, c->method),
-		     code, clock_now_ns() - t0);
+		     code, stats_ns_since(t0));
 	return code;
 }
 

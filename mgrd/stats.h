@@ -21,6 +21,11 @@ struct method_stats {
 
 /* code: 0, an mgr_err, or CALL_PARKED. s may be NULL (no method found). */
 void stats_record(struct method_stats *s, int code, uint64_t ns);
+/* The clock that times calls on the thread that reads it (its state is
+ * the thread's): ticks now, and the nanoseconds since t0 ticks. The TSC
+ * where the kernel keeps time with it, else clock_now_ns(). */
+uint64_t stats_ticks(void);
+uint64_t stats_ns_since(uint64_t t0);
 /* The latency below which a fraction q (0..1) of the calls fell: the upper
  * edge of that bucket, never above the largest seen. 0 with no calls. */
 uint64_t stats_quantile(const struct method_stats *s, double q);

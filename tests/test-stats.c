@@ -1,0 +1,72 @@
+/* mgrd/stats.c: the calls' clock (TSC ticks converted with a measured
+ * ratio where the kernel keeps time with the TSC, else clock_now_ns()) and
+ * the latency histogram it feeds. A sleep of known length must read as at
+ * least that long and not absurdly longer, before and after the ratio is
+ * measured again; no upper bound that a busy machine could break. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "../mgrd/stats.h"
+#include "../mgrd/type.h"
+
+#define SLEEP_NS 5000000ull
+
+static uint64_t slept_ns(void)
+{
+	uint64_t t0 = stats_ticks();
+	struct timespec ts = {0, SLEEP_NS};
+	while (nanosleep(&ts, &ts))
+		;
+	return stats_ns_since(t0);
+}
+
+static void test_stats_clock_measures_a_sleep(void **state)
+{
+	(void)state;
+	uint64_t ns = slept_ns();
+	assert_true(ns >= SLEEP_NS - SLEEP_NS / 100); /* the ratio within 1% */
+	assert_true(ns < 60ull * 1000000000ull);
+}
+
+/* 70,000 conversions: the ratio is measured again (every 65,536) and the
+ * clock still reads right; no back-to-back reading comes out as 2^64. */
+static void test_stats_clock_recalibrated(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 70000; i++)
+		assert_true(stats_ns_since(stats_ticks()) < 1000000000ull);
+	uint64_t ns = slept_ns();
+	assert_true(ns >= SLEEP_NS - SLEEP_NS / 100);
+	assert_true(ns < 60ull * 1000000000ull);
+}
+
+static void test_stats_record_quantiles(void **state)
+{
+	(void)state;
+	struct method_stats s = {0};
+	for (int i = 0; i < 99; i++)
+		stats_record(&s, 0, 1000);
+	stats_record(&s, CALL_PARKED, 1000000);
+	assert_int_equal(s.calls, 100);
+	assert_int_equal(s.parked, 1);
+	assert_int_equal(s.max_ns, 1000000);
+	uint64_t p50 = stats_quantile(&s, 0.50);
+	assert_true(p50 >= 1000 && p50 < 1024 + 256);
+	assert_int_equal(stats_quantile(&s, 1.0), 1000000);
+	stats_record(NULL, 0, 5); /* no method: nothing */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stats_clock_measures_a_sleep),
+		cmocka_unit_test(test_stats_clock_recalibrated),
+		cmocka_unit_test(test_stats_record_quantiles),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
