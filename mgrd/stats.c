@@ -44,12 +44,21 @@ static bool stats_kernel_uses_tsc(void)
 }
 
 /* The TSC at one instant of CLOCK_MONOTONIC (*ns): the middle of two
- * readings around it. */
+ * readings around it, the closest of four tries (a preemption between
+ * them would skew the ratio). */
 static uint64_t stats_pair(uint64_t *ns)
 {
-	uint64_t a = __rdtsc();
-	*ns = clock_now_ns();
-	return a + (__rdtsc() - a) / 2;
+	uint64_t best = 0, gap = UINT64_MAX; /* 0: never in order (no ratio) */
+	*ns = 0;
+	for (int i = 0; i < 4; i++) {
+		uint64_t a = __rdtsc(), n = clock_now_ns(), b = __rdtsc();
+		if (b >= a && b - a < gap) {
+			gap = b - a;
+			best = a + gap / 2;
+			*ns = n;
+		}
+	}
+	return best;
 }
 
 /* The ratio from the first reading to the pair (t, ns); 0 if no tick passed. */

@@ -83,6 +83,18 @@ static void put_int(struct harness *h, const char *queue, int64_t item)
 	mgr_object_release(q);
 }
 
+/* The rig opened with a parked get (returned) and FLIGHT adds behind it
+ * (in f), none of them sent yet. */
+static mgr_future *rig_load(struct harness *h, struct rig *r, const char *counter,
+			    const char *queue, mgr_future **f)
+{
+	rig_open(h, r, counter, queue);
+	mgr_future *get = get_async(r);
+	for (int i = 0; i < FLIGHT; i++)
+		f[i] = add_async(r);
+	return get;
+}
+
 /* A parked get at the head, FLIGHT adds behind it: every add's reply
  * overtakes it; the adds are waited for last first, then in order; the
  * get answers after all of them. */
@@ -90,10 +102,7 @@ static void test_pending_overtake_parked(void **state)
 {
 	struct harness *h = *state;
 	struct rig r;
-	rig_open(h, &r, "p-counter", "p-queue");
-	mgr_future *get = get_async(&r), *f[FLIGHT];
-	for (int i = 0; i < FLIGHT; i++)
-		f[i] = add_async(&r);
+	mgr_future *f[FLIGHT], *get = rig_load(h, &r, "p-counter", "p-queue", f);
 	assert_int_equal(wait_int(f[FLIGHT - 1]), FLIGHT); /* reads all of them */
 	for (int i = 0; i < FLIGHT - 1; i++)
 		assert_int_equal(wait_int(f[i]), i + 1);
@@ -195,10 +204,7 @@ static void test_pending_fork(void **state)
 {
 	struct harness *h = *state;
 	struct rig r;
-	rig_open(h, &r, "k-counter", "k-queue");
-	mgr_future *get = get_async(&r), *f[FLIGHT];
-	for (int i = 0; i < FLIGHT; i++)
-		f[i] = add_async(&r);
+	mgr_future *f[FLIGHT], *get = rig_load(h, &r, "k-counter", "k-queue", f);
 	assert_int_equal(mgr_client_flush(r.c), 0);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
