@@ -18,6 +18,7 @@
 
 #include "../common/clock.h"
 #include "../common/frame.h"
+#include "conn-batch.h"
 #include "conn-poll.h"
 #include "conn-ring.h"
 #include "log.h"
@@ -126,6 +127,7 @@ void conn_close(struct conn *c, const char *why)
 		if (evs[i])
 			event_free(evs[i]);
 	c->read_ev = c->write_ev = c->timer_ev = c->ring_ev = NULL;
+	conn_batch_forget(c);
 	conn_in_charge(c, 0);
 	conn_poll_forget(c);
 	conn_ring_free(c->ring);
@@ -284,6 +286,7 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
+	conn_batch_send(arg); /* the turn's listed replies, c's among them */
 	conn_flush(arg);
 }
 
@@ -569,7 +572,11 @@ static void conn_take_input(struct conn *c)
 	while ((c->state == CONN_HELLO || c->state == CONN_READY) && conn_next_frame(c))
 		;
 	c->users--;
-	conn_flush(c);
+	if (c->remote && !c->tls && c->state == CONN_READY && c->out.len > c->out.off &&
+	    conn_batch_add(c)) /* sent with the turn's others (conn-batch.h) */
+		event_active(c->write_ev, EV_WRITE, 0);
+	else
+		conn_flush(c);
 }
 
 /* ---- reading ---- */

@@ -7,7 +7,7 @@ PACKAGES="
 gcc make pkg-config meson ninja-build
 protobuf-c-compiler libprotobuf-c-dev
 libevent-dev libcmocka-dev libxxhash-dev libjansson-dev scdoc
-libgnutls28-dev openssl iproute2
+libgnutls28-dev liburing-dev openssl iproute2
 redis-server libhiredis-dev python3
 python3-dev python3-pytest libpython3.11-testsuite
 clang libclang-rt-14-dev valgrind
