@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """ab_tcp.py: two builds of mgr over loopback TCP, plain and with TLS, and
 Redis over TCP (the new build's peer-redis), counter_add, one repetition of
-each in turn per round (A B C D E: every variant sees the same drifting
-machine), then medians with min-max of calls/s and of CPU per call (client +
-server), and the ratios of each round's pair, median and min-max. A
-benchmark, no thresholds (issue 16).
+each in turn per round (A B C D E, then E D C B A: every variant sees the
+same drifting machine, early and late in a round alike), then medians with
+min-max of calls/s and of CPU per call (client + server), and the ratios of
+each round's pair, median and min-max. A benchmark, no thresholds (issue
+16). bench/tcp_split.py says where one run's time goes (syscalls, context
+switches, CPU of server and clients, per call).
 
     bench/ab_tcp.py OLD_BUILD NEW_BUILD [ROUNDS] [--ops N] [--cases 1x1,4x1,1x16]
     bench/ab_tcp.py /work/b-old build 9
@@ -21,8 +23,8 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run import tcp_files, tcp_free_port  # noqa: E402
 
-PAIRS = [("new-tcp", "redis-tcp"), ("old-tcp", "redis-tcp"), ("new-tls", "new-tcp"),
-         ("old-tls", "old-tcp"), ("new-tls", "old-tls")]
+PAIRS = [("new-tcp", "old-tcp"), ("new-tcp", "redis-tcp"), ("old-tcp", "redis-tcp"),
+         ("new-tls", "new-tcp"), ("old-tls", "old-tcp"), ("new-tls", "old-tls")]
 
 
 def run(b, name, env_extra, case, ops):
@@ -87,8 +89,9 @@ def main(argv):
         variants.append(("redis-tcp", a.new, {}))
         res = {}
         for rnd in range(a.rounds):
+            order = variants if rnd % 2 == 0 else variants[::-1]  # drift falls on both sides
             for case in cases:
-                got = {n: run(b, n, e, case, a.ops) for n, b, e in variants}
+                got = {n: run(b, n, e, case, a.ops) for n, b, e in order}
                 if all(got.values()):  # a round counts whole, so pairs stay pairs
                     for n, g in got.items():
                         res.setdefault((case, n), []).append(g)
