@@ -56,12 +56,13 @@ static struct io_uring *conn_batch_ring_get(void)
 	return conn_batch_ring = r;
 }
 
-bool conn_batch_add(struct conn *c)
+bool conn_batch_add(struct conn *c, int others_ready)
 {
 	for (size_t i = 0; i < conn_batch_n; i++)
 		if (conn_batch_list[i] == c)
 			return true;
-	if (conn_batch_n == CONN_BATCH_MAX || !conn_batch_ring_get())
+	if ((!conn_batch_n && others_ready <= 0) || conn_batch_n == CONN_BATCH_MAX ||
+	    !conn_batch_ring_get())
 		return false;
 	conn_batch_list[conn_batch_n++] = c;
 	return true;
@@ -133,9 +134,10 @@ void conn_batch_send(struct conn *c)
 
 #else /* built without liburing: every reply is sent at once */
 
-bool conn_batch_add(struct conn *c)
+bool conn_batch_add(struct conn *c, int others_ready)
 {
 	(void)c;
+	(void)others_ready;
 	return false;
 }
 

@@ -21,9 +21,12 @@
 
 #include "conn-state.h"
 
-/* Lists c, whose output is to leave at the end of this loop turn: false
- * when it cannot be (no io_uring, the list is full): send it now. */
-bool conn_batch_add(struct conn *c);
+/* Lists c, whose output is to leave at the end of this loop turn, if it
+ * will not be alone: the list has others, or others_ready (the loop's
+ * events still to run this turn: sessions that may reply too). false when
+ * it is alone or cannot be listed (no io_uring, the list is full): send
+ * it now. */
+bool conn_batch_add(struct conn *c, int others_ready);
 
 /* c closes: off the list (nothing if it was not on it). */
 void conn_batch_forget(struct conn *c);

@@ -573,7 +573,8 @@ static void conn_take_input(struct conn *c)
 		;
 	c->users--;
 	if (c->remote && !c->tls && c->state == CONN_READY && c->out.len > c->out.off &&
-	    conn_batch_add(c)) /* sent with the turn's others (conn-batch.h) */
+	    conn_batch_add(c, event_base_get_num_events(c->srv->base, EVENT_BASE_COUNT_ACTIVE)))
+		/* sent with the turn's others (conn-batch.h) */
 		event_active(c->write_ev, EV_WRITE, 0);
 	else
 		conn_flush(c);

@@ -63,7 +63,7 @@ static size_t pair_drain(struct pair *p, uint8_t fill)
 
 static void list_or_skip(struct conn *c)
 {
-	if (!conn_batch_add(c))
+	if (!conn_batch_add(c, 1))
 		skip(); /* no io_uring here: every reply goes at once, nothing to test */
 }
 
@@ -75,7 +75,7 @@ static void test_listed_all_sent_once(void **state)
 		pair_open(&p[i], SMALL, (uint8_t)('a' + i));
 	for (int i = 0; i < N; i++)
 		list_or_skip(&p[i].c);
-	assert_true(conn_batch_add(&p[0].c)); /* listed twice: once */
+	assert_true(conn_batch_add(&p[0].c, 0)); /* listed twice: once */
 	conn_batch_send(&p[1].c);
 	for (int i = 0; i < N; i++) {
 		assert_int_equal(p[i].c.out.off, SMALL);
@@ -109,15 +109,16 @@ static void test_full_socket_partly(void **state)
 	pair_close(&p[1]);
 }
 
-/* A connection that closed is off the list; one listed alone, or already
- * sent by other means, is left to its own flush; one not listed sends
- * nothing. */
+/* One with nothing else to run in its turn is not listed; a connection
+ * that closed is off the list; one listed alone, or already sent by other
+ * means, is left to its own flush; one not listed sends nothing. */
 static void test_forgotten_alone_and_unlisted(void **state)
 {
 	(void)state;
 	struct pair p[3];
 	for (int i = 0; i < 3; i++)
 		pair_open(&p[i], SMALL, 'z');
+	assert_false(conn_batch_add(&p[0].c, 0)); /* nothing else this turn: sent now */
 	list_or_skip(&p[0].c);
 	list_or_skip(&p[1].c);
 	conn_batch_forget(&p[0].c);
