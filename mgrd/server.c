@@ -487,6 +487,9 @@ void server_fini(struct server *srv)
 	gc_fini(srv);
 	registry_fini(&srv->reg);
 	types_reset();
+	/* stopped: a repeated stop request (libmgr repeats SIGTERM each
+	 * second) must not kill us once libevent gives the handlers back */
+	signal(SIGTERM, SIG_IGN);
 	event_base_free(srv->base);
 }
 
