@@ -25,6 +25,12 @@ static void frame_call_clear(struct msg_call *c)
 	free(c->method);
 }
 
+void msg_reply_free(struct msg_reply *y)
+{
+	mgr_value_free(y->value);
+	free(y->message);
+}
+
 void msg_clear(struct msg *m)
 {
 	if (m->kind == MSG_HELLO)
@@ -41,10 +47,8 @@ void msg_clear(struct msg *m)
 			frame_call_clear(&q->batch[i]);
 		free(q->batch);
 	}
-	if (m->kind == MSG_REPLY) {
-		mgr_value_free(m->u.reply.value);
-		free(m->u.reply.message);
-	}
+	if (m->kind == MSG_REPLY)
+		msg_reply_free(&m->u.reply);
 	/* a request's buffers mean nothing while method and args point
 	 * elsewhere: they are left as they are (152 bytes cleared per call
 	 * were a tenth of decoding one) */

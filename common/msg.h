@@ -97,5 +97,8 @@ void msg_set_timeout(struct msg_request *q, int64_t ms);
  * held zeroed (a request's method_buf / args_buf excepted: they mean
  * nothing until method / args point at them). */
 void msg_clear(struct msg *m);
+/* Frees what a reply owns (value, message); its fields are left as they
+ * are: for a reply about to be dropped, without msg_clear's reset. */
+void msg_reply_free(struct msg_reply *y);
 
 #endif

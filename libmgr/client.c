@@ -880,11 +880,8 @@ int client_finish(mgr_client *c, struct pending *p, uint32_t timeout_ms, mgr_val
 
 void client_spend(struct pending *p)
 {
-	if (p->reply.kind == MSG_NONE)
-		return;
-	mgr_value_free(p->reply.u.reply.value);
-	if (p->reply.u.reply.message)
-		free(p->reply.u.reply.message);
+	if (p->reply.kind != MSG_NONE)
+		msg_reply_free(&p->reply.u.reply);
 }
 
 int client_take(struct pending *p, mgr_value **result)

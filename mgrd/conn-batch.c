@@ -56,11 +56,19 @@ static struct io_uring *conn_batch_ring_get(void)
 	return conn_batch_ring = r;
 }
 
-bool conn_batch_add(struct conn *c, int others_ready)
+/* Where c is listed, or -1. */
+static ptrdiff_t conn_batch_find(const struct conn *c)
 {
 	for (size_t i = 0; i < conn_batch_n; i++)
 		if (conn_batch_list[i] == c)
-			return true;
+			return (ptrdiff_t)i;
+	return -1;
+}
+
+bool conn_batch_add(struct conn *c, int others_ready)
+{
+	if (conn_batch_find(c) >= 0)
+		return true;
 	if ((!conn_batch_n && others_ready <= 0) || conn_batch_n == CONN_BATCH_MAX ||
 	    !conn_batch_ring_get())
 		return false;
@@ -70,11 +78,9 @@ bool conn_batch_add(struct conn *c, int others_ready)
 
 void conn_batch_forget(struct conn *c)
 {
-	for (size_t i = 0; i < conn_batch_n; i++)
-		if (conn_batch_list[i] == c) {
-			conn_batch_list[i] = conn_batch_list[--conn_batch_n];
-			return;
-		}
+	ptrdiff_t i = conn_batch_find(c);
+	if (i >= 0)
+		conn_batch_list[i] = conn_batch_list[--conn_batch_n];
 }
 
 /* Waits for n completions (all come at once: the sends never wait) and
@@ -122,10 +128,7 @@ static void conn_batch_submit(struct io_uring *r)
 
 void conn_batch_send(struct conn *c)
 {
-	bool listed = false;
-	for (size_t i = 0; i < conn_batch_n && !listed; i++)
-		listed = conn_batch_list[i] == c;
-	if (!listed)
+	if (conn_batch_find(c) < 0)
 		return;
 	if (conn_batch_n > 1 && !conn_batch_off) /* one alone: its own send() is as cheap */
 		conn_batch_submit(conn_batch_ring);
