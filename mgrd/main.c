@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 
 #include "../common/ring.h"
+#include "../common/spin.h"
 #include "activation.h"
 #include "log.h"
 #include "manager.h"
@@ -46,6 +47,20 @@ static int opt_ring(struct config *cfg, const char *arg, void *field)
 	errno = 0;
 	unsigned long v = strtoul(arg, &end, 0);
 	if (errno || *end || !*arg || (v && (v < RING_MIN || v > RING_MAX)))
+		return -1;
+	*(uint32_t *)field = (uint32_t)v;
+	return 0;
+}
+
+/* 0 (the kernel's slice) or one within the kernel's clamp, in us. */
+static int opt_slice(struct config *cfg, const char *arg, void *field)
+{
+	(void)cfg;
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(arg, &end, 10);
+	if (errno || *end || !*arg ||
+	    (v && (v < SPIN_SLICE_MIN_NS / 1000 || v > SPIN_SLICE_MAX_NS / 1000)))
 		return -1;
 	*(uint32_t *)field = (uint32_t)v;
 	return 0;
@@ -300,6 +315,7 @@ static const struct option_row option_table[] = {
 	{"remove-dir", NULL, opt_flag, OFF(remove_dir), "remove the socket's directory at exit"},
 	{"ring-size", "BYTES", opt_ring, OFF(ring), "largest shared-memory ring per client, each way, 4 KiB-64 MiB; 0: the socket only (default 64 KiB)"},
 	{"no-spin", NULL, opt_flag, OFF(no_spin), "never busy-poll a client's socket (saves CPU, costs latency)"},
+	{"slice-us", "US", opt_slice, OFF(slice_us), "the loop thread's scheduler slice, 100-100000; 0: the kernel's (default 100)"},
 	{"log-level", "LEVEL", opt_log_level, 0, "error, warn, info (default) or debug"},
 	{"log-rate", "N[/MS]", opt_log_rate, 0, "at most N lines of one kind per MS (default 10/1000), then a count"},
 	{"module", "PATH", opt_module, 0, "serve the custom types of this .so (repeatable)"},

@@ -21,6 +21,7 @@
 #include "../common/clock.h"
 #include "../common/ring.h"
 #include "../common/path.h"
+#include "../common/spin.h"
 #include "mgr/server.h"
 #include "admit.h"
 #include "conn.h"
@@ -61,6 +62,7 @@ void config_defaults(struct config *cfg)
 		.default_mode = 0700, /* policy.h: the owner's alone */
 		.remote = {.timeout_ms = 30000}, /* listen-tcp.h */
 		.stop_timeout_ms = 5000,
+		.slice_us = SPIN_SLICE_NS / 1000,
 	};
 }
 
@@ -431,6 +433,11 @@ int server_init(struct server *srv, const struct config *cfg)
 
 int server_run(struct server *srv)
 {
+	/* the loop thread runs microseconds between sleeps: a short slice lets
+	 * it preempt a busy loop when woken (spin.h; docs/design.md "Latency") */
+	if (spin_slice_set((uint64_t)srv->cfg.slice_us * 1000))
+		log_msg(LOG_WARN, "the kernel refused a %u us scheduler slice: %s",
+			srv->cfg.slice_us, strerror(errno));
 	return event_base_dispatch(srv->base) < 0 ? -1 : 0;
 }
 

@@ -93,6 +93,7 @@ struct config {
 	bool remove_dir;      /* the socket's directory is ours: rmdir at stop */
 	uint32_t stop_timeout_ms; /* a stop ends within this, running calls or not (server_stop) */
 	bool no_spin;         /* never poll a socket instead of sleeping */
+	uint32_t slice_us;    /* the loop thread's scheduler slice (spin.h); 0: the kernel's */
 	uint32_t ring;        /* largest shared-memory ring offered, each way; 0: none */
 	struct config_remote remote;
 };

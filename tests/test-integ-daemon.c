@@ -703,6 +703,11 @@ static void test_command_line(void **state)
 	assert_int_equal(run(e, (const char *[]){"--ring-size", "4095", NULL}), 2);
 	assert_non_null(strstr(slurp(e->err), "invalid value for --ring-size"));
 	assert_int_equal(run(e, (const char *[]){"--ring-size", "67108865", NULL}), 2);
+	/* a slice is 0 (the kernel's) or 100 us .. 100 ms */
+	assert_int_equal(run(e, (const char *[]){"--slice-us", "99", NULL}), 2);
+	assert_non_null(strstr(slurp(e->err), "invalid value for --slice-us"));
+	assert_int_equal(run(e, (const char *[]){"--slice-us", "100001", NULL}), 2);
+	assert_int_equal(run(e, (const char *[]){"--slice-us", "-1", NULL}), 2);
 	assert_int_equal(run(e, (const char *[]){"--socket", e->sock, "extra", NULL}), 2);
 	assert_int_equal(run(e, (const char *[]){"--ready-fd", NULL}), 2); /* missing value */
 	/* a socket mode keeps mgrd's own read and write, and no x bits */
