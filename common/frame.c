@@ -28,7 +28,8 @@ static void frame_call_clear(struct msg_call *c)
 void msg_reply_free(struct msg_reply *y)
 {
 	mgr_value_free(y->value);
-	free(y->message);
+	if (y->message) /* only errors have one */
+		free(y->message);
 }
 
 void msg_clear(struct msg *m)
@@ -45,7 +46,8 @@ void msg_clear(struct msg *m)
 			free(q->method);
 		for (size_t i = 0; i < q->nbatch; i++)
 			frame_call_clear(&q->batch[i]);
-		free(q->batch);
+		if (q->batch) /* nearly never: no call into libc for nothing */
+			free(q->batch);
 	}
 	if (m->kind == MSG_REPLY)
 		msg_reply_free(&m->u.reply);

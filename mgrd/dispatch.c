@@ -35,13 +35,22 @@ static int dispatch_check_args(struct call *c)
 			 c->obj->type->name, m->name, m->min_args, m->max_args, m->args, c->nargs);
 }
 
+/* Whether two method names are equal: inline, as names are a few bytes
+ * (libc's strcmp through the PLT was 1.4% of mgrd's pipelined run). */
+static inline bool dispatch_same_name(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
 /* The method by name: the last one found again by one compare, else the
  * type's table (which then becomes the last one). */
 static const struct method *dispatch_method(struct server *srv, const struct type *t,
 					    const char *name)
 {
 	struct dispatch_cache *last = &srv->last_method;
-	if (last->type == t && strcmp(last->method->name, name) == 0)
+	if (last->type == t && dispatch_same_name(last->method->name, name))
 		return last->method;
 	const struct method *m = types_method(t, name);
 	if (m)
