@@ -8,7 +8,7 @@ each round's pair, median and min-max. A benchmark, no thresholds (issue
 16). bench/tcp_split.py says where one run's time goes (syscalls, context
 switches, CPU of server and clients, per call).
 
-    bench/ab_tcp.py OLD_BUILD NEW_BUILD [ROUNDS] [--ops N] [--cases 1x1,4x1,1x16]
+    bench/ab_tcp.py OLD_BUILD NEW_BUILD [ROUNDS] [--ops N] [--cases 1x1,4x1,1x16] [--no-tls]
     bench/ab_tcp.py /work/b-old build 9
 
 The key and the TLS certificates come from run.py's tcp_files (openssl)."""
@@ -76,13 +76,14 @@ def main(argv):
     p.add_argument("rounds", nargs="?", type=int, default=9)
     p.add_argument("--ops", type=int, default=20000)
     p.add_argument("--cases", default="1x1,4x1,1x16", help="CLIENTSxINFLIGHT,...")
+    p.add_argument("--no-tls", action="store_true", help="plain TCP and Redis only (half the time)")
     a = p.parse_args(argv)
     cases = [tuple(int(x) for x in c.split("x")) for c in a.cases.split(",")]
     with tempfile.TemporaryDirectory(prefix="mgr-ab-tcp.") as d:
         key, tls = tcp_files(d)
         plain = {"MGR_AUTH_KEY_FILE": key}
         variants = [("old-tcp", a.old, plain), ("new-tcp", a.new, plain)]
-        if tls:
+        if tls and not a.no_tls:
             t = dict(plain, MGR_TLS_CA=tls[0], MGR_BENCH_TLS_CERT=tls[1],
                      MGR_BENCH_TLS_KEY=tls[2])
             variants += [("old-tls", a.old, t), ("new-tls", a.new, t)]

@@ -299,7 +299,9 @@ static bool client_no_spin(void)
 }
 
 /* Whether to poll a moment before sleeping: only while the manager polls
- * too (its last reply said so), on more than one CPU. */
+ * too (its last reply said so) or over plain TCP to this host (its reply
+ * comes within one loop turn: design.md "Loopback TCP"), on more than
+ * one CPU. */
 static bool client_spin_now(const mgr_client *c)
 {
 	if (client_no_spin() || client_cpu_count() < 2)
@@ -308,7 +310,7 @@ static bool client_spin_now(const mgr_client *c)
 	 * it judges sleeping we publish no CPU, so the manager stops polling
 	 * for us, and its trials of polling must be able to start again */
 	bool judged = spin_judge_wait(&client_judge);
-	return judged && c->peer_spins && spin_turn(&client_spin);
+	return judged && (c->peer_spins || c->tcp_local) && spin_turn(&client_spin);
 }
 
 /* A waiting thread's scheduler slice, asked for at its first wait when
