@@ -393,15 +393,19 @@ static inline bool frame_tight_varint(const uint8_t **p, const uint8_t *end, uin
 {
 	const uint8_t *q = *p;
 	uint64_t v = 0;
-	if (end - q >= 3) { /* 1 to 3 bytes (ids, thread ids) without a loop */
-		uint64_t b0 = q[0], b1 = q[1], b2 = q[2];
-		if (b0 < 0x80)
-			return *out = b0, *p = q + 1, true;
-		if (b1 < 0x80)
-			return *out = (b0 & 0x7F) | b1 << 7, *p = q + 2, true;
-		if (b2 < 0x80)
-			return *out = (b0 & 0x7F) | (b1 & 0x7F) << 7 | b2 << 14, *p = q + 3, true;
-	}
+	ptrdiff_t left = end - q;
+	/* 1 to 4 bytes (ids, thread ids up to 2^28, small ints) without a loop,
+	 * also at the end of a field (a value's int is its last byte or two) */
+	if (left >= 1 && q[0] < 0x80)
+		return *out = q[0], *p = q + 1, true;
+	if (left >= 2 && q[1] < 0x80)
+		return *out = (q[0] & 0x7Fu) | (uint64_t)q[1] << 7, *p = q + 2, true;
+	if (left >= 3 && q[2] < 0x80)
+		return *out = (q[0] & 0x7Fu) | (q[1] & 0x7Fu) << 7 | (uint64_t)q[2] << 14,
+		       *p = q + 3, true;
+	if (left >= 4 && q[3] < 0x80)
+		return *out = (q[0] & 0x7Fu) | (q[1] & 0x7Fu) << 7 | (q[2] & 0x7Fu) << 14 |
+			      (uint64_t)q[3] << 21, *p = q + 4, true;
 	for (unsigned shift = 0; shift < 63 && q < end; shift += 7) {
 		uint8_t b = *q++;
 		v |= (uint64_t)(b & 0x7F) << shift;

@@ -63,18 +63,26 @@ static void value_cache_key_init(void)
 	value_cache_keyed = pthread_key_create(&value_cache_key, value_cache_drain) == 0;
 }
 
+/* Once a thread: the key whose destructor drains vc when the thread ends;
+ * false if it cannot be set (vc is then not used). */
+static __attribute__((noinline, cold)) bool value_cache_key_set(struct value_cache *vc)
+{
+	pthread_once(&value_cache_once, value_cache_key_init);
+	if (!value_cache_keyed || pthread_setspecific(value_cache_key, vc))
+		return false;
+	vc->keyed = true;
+	return true;
+}
+
 /* Whether v went into this thread's cache (else the caller frees it). */
 static bool value_cache_put(mgr_value *v)
 {
 	struct value_cache *vc = &value_cache;
-	if (vc->n >= VALUE_CACHE || vc->gone)
+	/* the thread's address once: in libmgr.so each reading of it is a
+	 * __tls_get_addr call, and GCC computed it again after the branch */
+	__asm__("" : "+r"(vc));
+	if (vc->n >= VALUE_CACHE || vc->gone || (!vc->keyed && !value_cache_key_set(vc)))
 		return false;
-	if (!vc->keyed) { /* once a thread: its cache is drained when it ends */
-		pthread_once(&value_cache_once, value_cache_key_init);
-		if (!value_cache_keyed || pthread_setspecific(value_cache_key, vc))
-			return false;
-		vc->keyed = true;
-	}
 	memcpy(v, &vc->head, sizeof(vc->head));
 	vc->head = v;
 	vc->n++;
@@ -239,7 +247,8 @@ void mgr_value_free(mgr_value *v)
 {
 	if (!v)
 		return;
-	value_clear(v);
+	if (v->kind >= MGR_STRING) /* nil, bool, int, double own nothing */
+		value_clear(v);
 	if (!value_cache_put(v))
 		free(v);
 }

@@ -138,6 +138,63 @@ static void test_overlong(void **state)
 	tight_same(buf, 10);
 }
 
+/* A varint of len bytes (len - 1 with the continuation bit, the last
+ * last) at out: the tight reader's unrolled lengths (1 to 4) and the loop
+ * after them, each as the first field, inside a value (its last bytes)
+ * and as the request's last field. */
+static size_t tight_varint(uint8_t *out, size_t len, uint8_t fill, uint8_t last)
+{
+	for (size_t i = 0; i + 1 < len; i++)
+		out[i] = (uint8_t)(0x80 | fill);
+	out[len - 1] = last;
+	return len;
+}
+
+static void tight_varint_at(size_t len, uint8_t fill, uint8_t last, bool cut)
+{
+	uint8_t v[16], b[64];
+	size_t n = tight_varint(v, len, fill, last) - cut, k;
+	/* as the id */
+	k = 0;
+	b[k++] = 0x08;
+	memcpy(b + k, v, n), k += n;
+	memcpy(b + k, (const uint8_t[]){0x1A, 0x01, 'x'}, 3), k += 3;
+	tight_case(3, b, k);
+	/* as an int argument, then as the thread (the last field) */
+	k = 0;
+	memcpy(b + k, (const uint8_t[]){0x08, 0x01, 0x1A, 0x01, 'x', 0x22, (uint8_t)(n + 1), 0x18}, 8);
+	k += 8;
+	memcpy(b + k, v, n), k += n;
+	tight_case(3, b, k);
+	b[k++] = 0x30;
+	memcpy(b + k, v, n), k += n;
+	tight_case(3, b, k);
+	/* a reply's id and its int */
+	k = 0;
+	b[k++] = 0x08;
+	memcpy(b + k, v, n), k += n;
+	memcpy(b + k, (const uint8_t[]){0x12, (uint8_t)(n + 1), 0x18}, 3), k += 3;
+	memcpy(b + k, v, n), k += n;
+	tight_case(4, b, k);
+}
+
+static void test_varint_lengths(void **state)
+{
+	(void)state;
+	static const uint8_t fills[] = {0x00, 0x01, 0x7F};
+	static const uint8_t lasts[] = {0x00, 0x01, 0x40, 0x7F};
+	for (size_t len = 1; len <= 11; len++)
+		for (size_t f = 0; f < sizeof(fills); f++)
+			for (size_t l = 0; l < sizeof(lasts); l++) {
+				tight_varint_at(len, fills[f], lasts[l], false);
+				if (len > 1)
+					tight_varint_at(len, fills[f], lasts[l], true);
+			}
+	/* the usual request with its thread id in 4 bytes (pid_max 2^22) */
+	assert_int_equal(REQ(0x08, 0xAC, 0x02, 0x10, 0x05, 0x1A, 0x03, 'a', 'd', 'd', 0x22, 0x02,
+			     0x18, 0x0E, 0x30, 0xC0, 0xC4, 0x87, 0x01), 0);
+}
+
 static void test_wrong_wire_types(void **state)
 {
 	(void)state;
@@ -387,6 +444,7 @@ int main(void)
 		cmocka_unit_test(test_usual_shapes),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_overlong),
+		cmocka_unit_test(test_varint_lengths),
 		cmocka_unit_test(test_wrong_wire_types),
 		cmocka_unit_test(test_unknown_order_repeats),
 		cmocka_unit_test(test_args_and_methods),
