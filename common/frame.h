@@ -9,7 +9,12 @@
 
 #include "msg.h"
 
-uint32_t frame_get_len(const uint8_t hdr[FRAME_HEADER]);
+/* The payload length a frame's header says (inline: once a frame on both
+ * sides' hot paths). */
+static inline uint32_t frame_get_len(const uint8_t h[FRAME_HEADER])
+{
+	return (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+}
 
 /* The limit a frame broke. */
 enum frame_limit { FRAME_LIMIT_NONE, FRAME_LIMIT_DEPTH, FRAME_LIMIT_ITEMS, FRAME_LIMIT_SIZE };
