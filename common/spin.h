@@ -8,7 +8,9 @@
  * - the machine: polling is off while more threads are runnable than this
  *   process has CPUs (/proc/loadavg's instantaneous count, and
  *   sched_getaffinity, both re-read every 10 ms: a busy core or an
- *   oversubscribed machine turns it off within 10 ms, a freed one back on);
+ *   oversubscribed machine turns it off within 10 ms, a freed one back on;
+ *   not for a judged spin, SPIN_INIT_JUDGED: libmgr's reader, whose own
+ *   co-runners the count cannot tell from strangers);
  * - the peer: the caller's check says SPIN_STOP when the peer is not
  *   observed running elsewhere (ring.h: each side publishes its CPU, and
  *   whether it sleeps), and the poll ends at once;
@@ -35,17 +37,29 @@ struct spin {
 	uint32_t waits;   /* waits at zero budget, for the probe's turn */
 	uint32_t backoff; /* waits to skip after the last preemption (0: none) */
 	uint32_t skip;    /* waits still to skip */
+	bool judged;      /* a payoff judge (spin-judge.h) decides whether this
+			   * side polls at all: no machine check */
 };
 
-#define SPIN_INIT {60000, 0, 0, 0, 0}
+#define SPIN_INIT {60000, 0, 0, 0, 0, false}
+/* For a waiter whose polling a spin_judge governs (libmgr's reader). The
+ * machine check counts the runnable threads of the whole machine, which
+ * include the waiter's own peers: two clients of one mgrd on 2 CPUs read
+ * "3 runnable > 2 CPUs" whenever mgrd and the other client run, and then
+ * slept through every call whose reply came within a microsecond
+ * (docs/design.md "Latency": the queue's slow mode). The judge measures
+ * whether polling pays instead of guessing it from the count. */
+#define SPIN_INIT_JUDGED {60000, 0, 0, 0, 0, true}
 
 /* What a poll's check says: bytes are there; not yet; give up (the peer is
  * not running elsewhere). */
 enum { SPIN_STOP = -1, SPIN_WAIT = 0, SPIN_READY = 1 };
 
-/* Whether to poll at this wait (the machine has room, no back-off, and the
- * budget or a probe's turn). */
+/* Whether to poll at this wait (the machine has room unless s is judged,
+ * no back-off, and the budget or a probe's turn). */
 bool spin_turn(struct spin *s);
+/* spin_turn with the machine's verdict given (machine_free). */
+bool spin_turn_given(struct spin *s, bool machine_free);
 /* Back to the starting budget (the peer started polling). */
 void spin_rearm(struct spin *s);
 /* Calls check(arg) until it says SPIN_READY (true) or SPIN_STOP, for up to

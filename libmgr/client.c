@@ -262,7 +262,7 @@ int client_flush(mgr_client *c)
  * Before blocking for a reply, the reader polls the socket, with a budget
  * per thread — only while the manager's last reply said it polls too. */
 
-static __thread struct spin client_spin = SPIN_INIT;
+static __thread struct spin client_spin = SPIN_INIT_JUDGED; /* client_judge decides */
 static __thread uint64_t client_cpus_gen; /* fork generation client_cpus is for */
 static __thread int client_cpus;
 

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "../common/spin-judge.h"
+#include "../common/spin.h"
 
 struct sim {
 	struct spin_judge j;
@@ -56,6 +57,41 @@ static void test_polling_pays(void **state)
 	/* throughput at least 95% of always polling */
 	assert_true((s.now - t0) * 95 <= 200000ull * 3400 * 100);
 	assert_true(s.polls * 100 >= s.waits * 99);
+}
+
+/* sim_run for a waiter that polls when its judge and its spin both say
+ * so, on a machine whose runnable count reads full: as /proc/loadavg reads
+ * for two clients of one mgrd on 2 CPUs, where the count is their own. */
+static void sim_run_spin(struct sim *s, struct spin *sp, uint64_t n, uint64_t poll_ns,
+			 uint64_t sleep_ns)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		bool polls = spin_judge_step(&s->j, s->now) && spin_turn_given(sp, false);
+		s->waits++;
+		s->polls += polls;
+		s->now += polls ? poll_ns : sleep_ns;
+	}
+}
+
+/* The queue's two clients: the reply comes in 1.5 us if polled for, a
+ * sleep and a cross-CPU wakeup take 30 us. A judged spin (libmgr's) polls
+ * for nearly every reply whatever the count says; a plain one (mgrd's)
+ * never does, which is what the client did before: it slept through
+ * every call (docs/design.md "Latency"). */
+static void test_judged_spin_ignores_the_count(void **state)
+{
+	(void)state;
+	struct spin judged = SPIN_INIT_JUDGED, plain = SPIN_INIT;
+	struct sim s = sim_new();
+	sim_run_spin(&s, &judged, 200000, 1500, 30000);
+	sim_reset_counts(&s);
+	uint64_t t0 = s.now;
+	sim_run_spin(&s, &judged, 200000, 1500, 30000);
+	assert_true(s.polls * 100 >= s.waits * 99);
+	assert_true((s.now - t0) * 95 <= 200000ull * 1500 * 100);
+	struct sim p = sim_new();
+	sim_run_spin(&p, &plain, 200000, 1500, 30000);
+	assert_int_equal(p.polls, 0);
 }
 
 /* One core busy: polling 6% slower than sleeping. The judge settles on
@@ -165,6 +201,7 @@ int main(void)
 		cmocka_unit_test(test_follows_the_machine),
 		cmocka_unit_test(test_few_clock_reads),
 		cmocka_unit_test(test_pause_recovers),
+		cmocka_unit_test(test_judged_spin_ignores_the_count),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
