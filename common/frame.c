@@ -50,7 +50,7 @@ void msg_clear(struct msg *m)
 	 * elsewhere: they are left as they are (152 bytes cleared per call
 	 * were a tenth of decoding one) */
 	if (m->kind == MSG_REQUEST) /* constant sizes: stores, not a call */
-		memset(m, 0, offsetof(struct msg, u.request.method_buf));
+		frame_zero(m, offsetof(struct msg, u.request.method_buf));
 	else if (m->kind == MSG_REPLY)
 		memset(m, 0, offsetof(struct msg, u) + sizeof(struct msg_reply));
 	else
@@ -477,7 +477,7 @@ static int frame_tight_request(const uint8_t *p, const uint8_t *end, struct msg 
 	const uint8_t *s;
 	size_t n;
 	uint64_t timeout = 0, wait;
-	memset(q, 0, offsetof(struct msg_request, method_buf)); /* the buffers: as needed */
+	frame_zero(q, offsetof(struct msg_request, method_buf)); /* the buffers: as needed */
 	m->kind = MSG_REQUEST;
 	q->args = q->args_buf; /* msg_clear frees what is decoded, even on failure */
 	q->args_buf[0] = NULL;

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "msg.h"
 
@@ -14,6 +15,19 @@
 static inline uint32_t frame_get_len(const uint8_t h[FRAME_HEADER])
 {
 	return (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+}
+
+/* Zeroes n bytes at p (a struct's leading fields on a per-call path) in
+ * pieces of at most 64 bytes: GCC (-mtune=generic) writes a memset over
+ * 64 bytes as `rep stosq`, whose start-up costs some 30 cycles, and a
+ * call zeroed three such prefixes in mgrd. n must be a constant for
+ * this to unroll into plain stores. */
+static inline void frame_zero(void *p, size_t n)
+{
+	unsigned char *c = p;
+	for (; n > 64; n -= 64, c += 64)
+		memset(c, 0, 64);
+	memset(c, 0, n);
 }
 
 /* The limit a frame broke. */

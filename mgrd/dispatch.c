@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../common/frame.h"
 #include "conn.h"
 #include "policy.h"
 #include "pool.h"
@@ -166,7 +167,7 @@ void dispatch_request(struct server *srv, struct conn *conn, struct msg_request 
 	struct call c;
 	int code;
 	/* all but the message zeroed (a call's struct is mostly err[]) */
-	memset(&c, 0, offsetof(struct call, err));
+	frame_zero(&c, offsetof(struct call, err));
 	c.err[0] = '\0';
 	c.srv = srv;
 	c.conn = conn;
