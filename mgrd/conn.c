@@ -417,12 +417,13 @@ void conn_reply(struct conn *c, uint64_t id, int code, mgr_value *value, const c
 		mgr_value_free(value);
 		return;
 	}
-	struct msg m = {.kind = MSG_REPLY};
+	struct msg m; /* only the reply is read: not 152 bytes zeroed (rep stosq) a reply */
+	m.kind = MSG_REPLY;
 	m.u.reply = (struct msg_reply){id, (uint32_t)code, value, (char *)message, false};
 	m.u.reply.spin = conn_poll_hint(c);
 	conn_put(c, &m);
-	m.u.reply.message = NULL;
-	msg_clear(&m);
+	m.u.reply.message = NULL; /* borrowed */
+	msg_reply_free(&m.u.reply);
 }
 
 void conn_reply_borrowed(struct conn *c, uint64_t id, const mgr_value *v)
