@@ -57,19 +57,36 @@ bool spin_machine_verdict(int cpus, int runnable)
 	return cpus >= 2 && (runnable < 0 || runnable <= cpus);
 }
 
-/* Racy by design: threads may both refresh; either verdict is a fresh one. */
+bool spin_machine_verdict_ours(int cpus, int runnable, int ours)
+{
+	/* the verdict allows for one peer; the others are not strangers */
+	if (runnable >= 0 && ours > 1)
+		runnable = runnable > ours - 1 ? runnable - (ours - 1) : 0;
+	return spin_machine_verdict(cpus, runnable);
+}
+
+/* Racy by design: threads may both refresh; either reading is a fresh one
+ * (a torn pair mixes two fresh ones). */
 static uint64_t spin_machine_at;
-static bool spin_machine_ok;
+static int spin_machine_cpus_seen, spin_machine_runnable_seen;
+
+void spin_machine_read(int *cpus, int *runnable)
+{
+	uint64_t now = clock_now_ns();
+	if (now - __atomic_load_n(&spin_machine_at, __ATOMIC_RELAXED) >= SPIN_MACHINE_NS) {
+		__atomic_store_n(&spin_machine_cpus_seen, spin_cpus(), __ATOMIC_RELAXED);
+		__atomic_store_n(&spin_machine_runnable_seen, spin_runnable(), __ATOMIC_RELAXED);
+		__atomic_store_n(&spin_machine_at, now, __ATOMIC_RELAXED);
+	}
+	*cpus = __atomic_load_n(&spin_machine_cpus_seen, __ATOMIC_RELAXED);
+	*runnable = __atomic_load_n(&spin_machine_runnable_seen, __ATOMIC_RELAXED);
+}
 
 bool spin_machine_free(void)
 {
-	uint64_t now = clock_now_ns();
-	if (now - __atomic_load_n(&spin_machine_at, __ATOMIC_RELAXED) < SPIN_MACHINE_NS)
-		return __atomic_load_n(&spin_machine_ok, __ATOMIC_RELAXED);
-	bool ok = spin_machine_verdict(spin_cpus(), spin_runnable());
-	__atomic_store_n(&spin_machine_ok, ok, __ATOMIC_RELAXED);
-	__atomic_store_n(&spin_machine_at, now, __ATOMIC_RELAXED);
-	return ok;
+	int cpus, runnable;
+	spin_machine_read(&cpus, &runnable);
+	return spin_machine_verdict(cpus, runnable);
 }
 
 uint32_t spin_cpu(void)

@@ -77,6 +77,16 @@ bool spin_machine_free(void);
 /* Its verdict given the CPUs we may use and the runnable threads (-1:
  * unknown). */
 bool spin_machine_verdict(int cpus, int runnable);
+/* The same when ours of the runnable threads are our own peers, observed
+ * running elsewhere (mgrd's clients): only strangers count against us, and
+ * one peer is allowed for already. Two clients of one mgrd on 2 CPUs read
+ * "3 runnable > 2 CPUs" when both run (Python clients run Python code
+ * between calls): mgrd stopped polling, its replies said so, and both
+ * clients slept at every call (docs/design.md "Latency"). */
+bool spin_machine_verdict_ours(int cpus, int runnable, int ours);
+/* The CPUs we may use and the runnable threads, as last read (every 10 ms,
+ * as spin_machine_free). */
+void spin_machine_read(int *cpus, int *runnable);
 /* The CPU this thread runs on, plus one (0: unknown). */
 uint32_t spin_cpu(void);
 

@@ -4,7 +4,8 @@
  * are open, for at most 64 requests before returning to the loop - but only
  * while one of their clients is observed running on another CPU than
  * mgrd's (it published its CPU with its last request and does not sleep:
- * ring.h), and the machine has a CPU to spare (spin_machine_free). A
+ * ring.h), and the machine has a CPU to spare (the runnable count less
+ * those clients but one: spin_machine_verdict_ours). A
  * client that needs the CPU mgrd would burn, or a busy machine, stops it.
  * Socket connections are never polled: a socket-only client (one written
  * from the protocol document) does not poll for its reply, so polling for
@@ -50,18 +51,25 @@ static bool conn_spin_possible(const struct conn *c)
 static uint64_t conn_poll_reads, conn_poll_judged = UINT64_MAX;
 static bool conn_poll_machine_ok;
 
-static bool conn_poll_machine_free(void)
+static int conn_spin_count_elsewhere(const struct server *srv, uint32_t cpu);
+
+/* Our own clients observed running on another CPU are not strangers in
+ * the runnable count (spin_machine_verdict_ours). */
+static bool conn_poll_machine_free(const struct server *srv)
 {
 	if (conn_poll_judged != conn_poll_reads) {
 		conn_poll_judged = conn_poll_reads;
-		conn_poll_machine_ok = spin_machine_free();
+		int cpus, runnable;
+		spin_machine_read(&cpus, &runnable);
+		conn_poll_machine_ok = spin_machine_verdict_ours(
+			cpus, runnable, conn_spin_count_elsewhere(srv, spin_cpu()));
 	}
 	return conn_poll_machine_ok;
 }
 
 bool conn_poll_hint(const struct conn *c)
 {
-	return conn_spin_state.ns && conn_spin_possible(c) && conn_poll_machine_free();
+	return conn_spin_state.ns && conn_spin_possible(c) && conn_poll_machine_free(c->srv);
 }
 
 /* Whether a client on the hot list runs on another CPU than cpu (ours)
@@ -69,20 +77,35 @@ bool conn_poll_hint(const struct conn *c)
  * get, acquire, wait), which only another client's call brings; that it
  * looks awake says nothing about a next request, and polling for it takes
  * the CPU the client who will release it needs. */
+static bool conn_spin_elsewhere(const struct conn *o, uint32_t cpu)
+{
+	return o->state == CONN_READY && !o->n_parked && ring_peer_elsewhere(&o->ring->r, cpu);
+}
+
 static bool conn_spin_someone_elsewhere(const struct server *srv, uint32_t cpu)
 {
 	int n = 0;
 	for (const struct conn *o = srv->hot; o && n < CONN_SPIN_HOT; o = o->hot_next, n++)
-		if (o->state == CONN_READY && !o->n_parked && ring_peer_elsewhere(&o->ring->r, cpu))
+		if (conn_spin_elsewhere(o, cpu))
 			return true;
 	return false;
+}
+
+/* How many clients on the hot list conn_spin_someone_elsewhere would find. */
+static int conn_spin_count_elsewhere(const struct server *srv, uint32_t cpu)
+{
+	int n = 0, found = 0;
+	for (const struct conn *o = srv->hot; o && n < CONN_SPIN_HOT; o = o->hot_next, n++)
+		found += conn_spin_elsewhere(o, cpu);
+	return found;
 }
 
 static bool conn_spin_wanted(const struct conn *c)
 {
 	if (!conn_spin_possible(c) || c->out.len > c->out.off)
 		return false;
-	return spin_turn(&conn_spin_state) && conn_spin_someone_elsewhere(c->srv, spin_cpu());
+	return spin_turn_given(&conn_spin_state, conn_poll_machine_free(c->srv)) &&
+	       conn_spin_someone_elsewhere(c->srv, spin_cpu());
 }
 
 void conn_poll_hot(struct conn *c)

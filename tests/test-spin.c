@@ -22,6 +22,23 @@ static void test_machine_verdict(void **state)
 	assert_false(spin_machine_verdict(1, -1));
 }
 
+/* mgrd's verdict discounts its own clients observed running elsewhere
+ * (all but one, which the plain verdict allows for): two clients and mgrd
+ * on 2 CPUs are not a busy machine, a stranger's busy loop still is. */
+static void test_machine_verdict_ours(void **state)
+{
+	(void)state;
+	assert_true(spin_machine_verdict_ours(2, 3, 2));   /* mgrd and its two clients */
+	assert_true(spin_machine_verdict_ours(2, 9, 8));   /* eight clients, no stranger */
+	assert_false(spin_machine_verdict_ours(2, 3, 1));  /* one client and a busy loop */
+	assert_false(spin_machine_verdict_ours(2, 4, 2));  /* two clients and a busy loop */
+	assert_false(spin_machine_verdict_ours(2, 3, 0));
+	assert_true(spin_machine_verdict_ours(2, 2, 1));
+	assert_true(spin_machine_verdict_ours(2, 1, 5));   /* counts of different moments */
+	assert_false(spin_machine_verdict_ours(1, 1, 2));  /* one CPU: never */
+	assert_true(spin_machine_verdict_ours(2, -1, 2));  /* unreadable: the peer checks decide */
+}
+
 static void test_slice_default(void **state)
 {
 	(void)state;
@@ -58,6 +75,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_machine_verdict),
+		cmocka_unit_test(test_machine_verdict_ours),
 		cmocka_unit_test(test_slice_default),
 		cmocka_unit_test(test_slice_asked),
 		cmocka_unit_test(test_slice_set),
