@@ -235,3 +235,10 @@ int spin_slice_set(uint64_t ns)
 	a.runtime = ns;
 	return syscall(SYS_sched_setattr, 0, &a, 0) ? -1 : 0;
 }
+
+uint64_t spin_slice_of(pid_t tid)
+{
+	struct spin_sched_attr a;
+	memset(&a, 0, sizeof(a));
+	return syscall(SYS_sched_getattr, tid, &a, sizeof(a), 0) ? 0 : a.runtime;
+}

@@ -108,5 +108,7 @@ uint64_t spin_slice_want(const char *env, bool no_spin);
 /* Asks for a slice of ns for the calling thread (0: nothing done). 0, or
  * -1 when the kernel refused; a real-time or idle thread is left alone. */
 int spin_slice_set(uint64_t ns);
+/* The slice thread tid (0: the caller) runs with, in ns; 0 if unreadable. */
+uint64_t spin_slice_of(pid_t tid);
 
 #endif

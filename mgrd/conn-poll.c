@@ -82,16 +82,8 @@ static bool conn_spin_elsewhere(const struct conn *o, uint32_t cpu)
 	return o->state == CONN_READY && !o->n_parked && ring_peer_elsewhere(&o->ring->r, cpu);
 }
 
-static bool conn_spin_someone_elsewhere(const struct server *srv, uint32_t cpu)
-{
-	int n = 0;
-	for (const struct conn *o = srv->hot; o && n < CONN_SPIN_HOT; o = o->hot_next, n++)
-		if (conn_spin_elsewhere(o, cpu))
-			return true;
-	return false;
-}
-
-/* How many clients on the hot list conn_spin_someone_elsewhere would find. */
+/* How many clients on the hot list run elsewhere and may send (at most
+ * CONN_SPIN_HOT looked at). */
 static int conn_spin_count_elsewhere(const struct server *srv, uint32_t cpu)
 {
 	int n = 0, found = 0;
@@ -105,7 +97,7 @@ static bool conn_spin_wanted(const struct conn *c)
 	if (!conn_spin_possible(c) || c->out.len > c->out.off)
 		return false;
 	return spin_turn_given(&conn_spin_state, conn_poll_machine_free(c->srv)) &&
-	       conn_spin_someone_elsewhere(c->srv, spin_cpu());
+	       conn_spin_count_elsewhere(c->srv, spin_cpu()) > 0;
 }
 
 void conn_poll_hot(struct conn *c)
@@ -189,7 +181,7 @@ static int conn_spin_any_ready(void *arg)
 			return SPIN_READY;
 		}
 	if (++a->looks % CONN_SPIN_LOOK_EVERY == 0 &&
-	    !conn_spin_someone_elsewhere(a->srv, spin_cpu()))
+	    !conn_spin_count_elsewhere(a->srv, spin_cpu()))
 		return SPIN_STOP;
 	return SPIN_WAIT;
 }
@@ -199,11 +191,6 @@ static int conn_spin_any_ready(void *arg)
  * polls, no ring asks to be woken, so clients do not write the eventfd. */
 struct conn *conn_poll_next(struct conn *c, int served)
 {
-	static bool sliced; /* the loop thread's slice, asked for once (spin.h) */
-	if (!sliced) {
-		sliced = true;
-		spin_slice_set(spin_slice_want(getenv("MGR_SLICE_US"), c->srv->cfg.no_spin));
-	}
 	if (served >= CONN_SPIN_MAX_FRAMES || !conn_spin_wanted(c))
 		return NULL;
 	struct conn_spin_any any = {c->srv, NULL, 0};

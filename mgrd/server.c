@@ -434,10 +434,14 @@ int server_init(struct server *srv, const struct config *cfg)
 int server_run(struct server *srv)
 {
 	/* the loop thread runs microseconds between sleeps: a short slice lets
-	 * it preempt a busy loop when woken (spin.h; docs/design.md "Latency") */
-	if (spin_slice_set((uint64_t)srv->cfg.slice_us * 1000))
-		log_msg(LOG_WARN, "the kernel refused a %u us scheduler slice: %s",
-			srv->cfg.slice_us, strerror(errno));
+	 * it preempt a busy loop when woken (spin.h; docs/design.md "Latency");
+	 * MGR_SLICE_US, when it asks for one (not with --no-spin), wins */
+	uint64_t ns = spin_slice_want(getenv("MGR_SLICE_US"), srv->cfg.no_spin);
+	if (!ns)
+		ns = (uint64_t)srv->cfg.slice_us * 1000;
+	if (spin_slice_set(ns))
+		log_msg(LOG_WARN, "the kernel refused a %llu us scheduler slice: %s",
+			(unsigned long long)(ns / 1000), strerror(errno));
 	return event_base_dispatch(srv->base) < 0 ? -1 : 0;
 }
 

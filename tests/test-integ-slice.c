@@ -8,8 +8,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,36 +17,19 @@
 #include "../common/spin.h"
 #include "harness.h"
 
-/* struct sched_attr as far as SCHED_ATTR_SIZE_VER0. */
-struct slice_attr {
-	uint32_t size, policy;
-	uint64_t flags;
-	int32_t nice;
-	uint32_t priority;
-	uint64_t runtime, deadline, period;
-};
-
-/* The slice thread tid runs with, in ns (0: unreadable). */
-static uint64_t slice_of(pid_t tid)
-{
-	struct slice_attr a;
-	memset(&a, 0, sizeof(a));
-	return syscall(SYS_sched_getattr, tid, &a, sizeof(a), 0) ? 0 : a.runtime;
-}
-
 /* The kernel's own slice (a thread that asked for none), read before this
- * process asks for one; NULL state when the kernel does not report slices. */
+ * process asks for one; 0 when the kernel does not report slices. */
 static uint64_t kernel_slice;
 
 static int group_setup(void **state)
 {
 	(void)state;
-	kernel_slice = slice_of(0);
+	kernel_slice = spin_slice_of(0);
 	/* does the kernel keep an odd slice asked for? Asked in a child, so
 	 * that the daemons forked from here keep the kernel's */
 	pid_t pid = fork();
 	if (pid == 0)
-		_exit(spin_slice_set(345000) == 0 && slice_of(0) == 345000 ? 0 : 1);
+		_exit(spin_slice_set(345000) == 0 && spin_slice_of(0) == 345000 ? 0 : 1);
 	int status;
 	if (pid < 0 || !harness_reap_within(pid, 5000, &status) ||
 	    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
@@ -60,7 +41,7 @@ static int group_setup(void **state)
  * it answers the harness's first call. */
 static uint64_t daemon_slice(struct harness *h)
 {
-	return slice_of(mgr_manager_pid(h->m));
+	return spin_slice_of(mgr_manager_pid(h->m));
 }
 
 static void run_with(const char *const *args, uint64_t want)
