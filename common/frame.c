@@ -439,16 +439,33 @@ static inline bool frame_tight_len(const uint8_t **p, const uint8_t *end, uint8_
 	return true;
 }
 
-/* A Value: an int, a bool or nil inline (the one field, right wire type,
- * nothing after it), anything else the direct reader's way. */
-static int frame_tight_value(const uint8_t *p, const uint8_t *end, mgr_value **out)
+/* A Value that is an int or a bool alone (the one field, right wire type,
+ * nothing after it): true, its kind (MGR_INT, MGR_BOOL) and value set. */
+static bool frame_tight_scalar(const uint8_t *p, const uint8_t *end, uint8_t *kind, int64_t *i)
 {
 	uint64_t v;
 	const uint8_t *q = p + 1;
-	if (end - p >= 2 && p[0] == FRAME_TAG(3, 0) && frame_tight_varint(&q, end, &v) && q == end)
-		*out = mgr_value_new_int((int64_t)(v >> 1) ^ -(int64_t)(v & 1)); /* zig-zag */
-	else if (end - p == 2 && p[0] == FRAME_TAG(2, 0) && p[1] < 0x80)
-		*out = mgr_value_new_bool(p[1] != 0);
+	if (end - p >= 2 && p[0] == FRAME_TAG(3, 0) && frame_tight_varint(&q, end, &v) && q == end) {
+		*kind = MGR_INT;
+		*i = (int64_t)(v >> 1) ^ -(int64_t)(v & 1); /* zig-zag */
+		return true;
+	}
+	if (end - p == 2 && p[0] == FRAME_TAG(2, 0) && p[1] < 0x80) {
+		*kind = MGR_BOOL;
+		*i = p[1] != 0;
+		return true;
+	}
+	return false;
+}
+
+/* A Value: an int, a bool or nil inline, anything else the direct
+ * reader's way. */
+static int frame_tight_value(const uint8_t *p, const uint8_t *end, mgr_value **out)
+{
+	uint8_t kind;
+	int64_t i;
+	if (frame_tight_scalar(p, end, &kind, &i))
+		*out = kind == MGR_INT ? mgr_value_new_int(i) : mgr_value_new_bool(i != 0);
 	else if (end - p == 2 && p[0] == FRAME_TAG(1, 0) && p[1] < 0x80)
 		*out = mgr_value_new_nil();
 	else
@@ -505,7 +522,7 @@ static int frame_tight_request(const uint8_t *p, const uint8_t *end, struct msg 
 }
 
 /* A reply with a value (an error reply goes the general way). */
-static int frame_tight_reply(const uint8_t *p, const uint8_t *end, struct msg *m)
+static int frame_tight_reply(const uint8_t *p, const uint8_t *end, struct msg *m, bool scalars)
 {
 	struct msg_reply *y = &m->u.reply;
 	const uint8_t *s;
@@ -518,10 +535,13 @@ static int frame_tight_reply(const uint8_t *p, const uint8_t *end, struct msg *m
 	    !frame_tight_uint(&p, end, FRAME_TAG(4, 0), &spin) || p != end)
 		return -1;
 	y->spin = spin != 0;
+	m->scalar_kind = MGR_NIL;
+	if (scalars && frame_tight_scalar(s, s + n, &m->scalar_kind, &m->scalar))
+		return 0; /* no value made: the caller may want none */
 	return frame_tight_value(s, s + n, &y->value);
 }
 
-static int frame_tight_decode(const uint8_t *p, size_t len, struct msg *m)
+static int frame_tight_decode(const uint8_t *p, size_t len, struct msg *m, bool scalars)
 {
 	const uint8_t *end = p + len;
 	size_t body = len < 2 ? 0 : p[1] < 0x80 ? p[1] : len < 3 || p[2] >= 0x80 ? 0
@@ -532,7 +552,7 @@ static int frame_tight_decode(const uint8_t *p, size_t len, struct msg *m)
 	if (p[0] == FRAME_TAG(3, 2))
 		return frame_tight_request(p + head, end, m);
 	if (p[0] == FRAME_TAG(4, 2))
-		return frame_tight_reply(p + head, end, m);
+		return frame_tight_reply(p + head, end, m, scalars);
 	return -1;
 }
 
@@ -619,7 +639,7 @@ static int frame_check_limits(const uint8_t *p, size_t len, const struct frame_l
 }
 
 static int frame_decode_as(const uint8_t *p, size_t len, const struct frame_limits *lim,
-			   struct msg *out, char *err, size_t errlen, bool tight)
+			   struct msg *out, char *err, size_t errlen, bool tight, bool scalars)
 {
 	out->kind = MSG_NONE; /* the tight path sets what it uses, the others all */
 	/* Each nesting level and each item costs at least 2 bytes: a frame this
@@ -631,7 +651,7 @@ static int frame_decode_as(const uint8_t *p, size_t len, const struct frame_limi
 	int rc = small ? 0 : frame_check_limits(p, len, lim, out, err, errlen);
 	if (rc)
 		return rc;
-	if (tight && frame_tight_decode(p, len, out) == 0)
+	if (tight && frame_tight_decode(p, len, out, scalars) == 0)
 		return 0;
 	if (out->kind != MSG_NONE)
 		msg_clear(out);
@@ -668,13 +688,19 @@ static int frame_decode_as(const uint8_t *p, size_t len, const struct frame_limi
 int frame_decode(const uint8_t *p, size_t len, const struct frame_limits *lim,
 		 struct msg *out, char *err, size_t errlen)
 {
-	return frame_decode_as(p, len, lim, out, err, errlen, true);
+	return frame_decode_as(p, len, lim, out, err, errlen, true, false);
+}
+
+int frame_decode_scalars(const uint8_t *p, size_t len, const struct frame_limits *lim,
+			 struct msg *out, char *err, size_t errlen)
+{
+	return frame_decode_as(p, len, lim, out, err, errlen, true, true);
 }
 
 int frame_decode_general(const uint8_t *p, size_t len, const struct frame_limits *lim,
 			 struct msg *out, char *err, size_t errlen)
 {
-	return frame_decode_as(p, len, lim, out, err, errlen, false);
+	return frame_decode_as(p, len, lim, out, err, errlen, false, false);
 }
 
 /* ---- limits, before sending ---- */

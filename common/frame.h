@@ -52,6 +52,11 @@ int frame_check(const uint8_t *p, size_t len, const struct frame_limits *lim);
 int frame_decode(const uint8_t *p, size_t len, const struct frame_limits *lim,
 		 struct msg *out, char *err, size_t errlen);
 
+/* frame_decode for a reply's reader: an int or bool result may stay
+ * unallocated in out->scalar (msg.h), for a caller that may want none. */
+int frame_decode_scalars(const uint8_t *p, size_t len, const struct frame_limits *lim,
+			 struct msg *out, char *err, size_t errlen);
+
 /* frame_decode without its tightest path (frame.c, "tightest path"): the
  * same answers by contract, for tests and fuzzing to hold the two to it. */
 int frame_decode_general(const uint8_t *p, size_t len, const struct frame_limits *lim,

@@ -76,6 +76,13 @@ struct msg_reply {
 
 struct msg {
 	enum msg_kind kind;
+	/* A decoded reply's int or bool result, left unallocated by
+	 * frame_decode_scalars (a caller that passes no result never makes a
+	 * value of it): scalar_kind MGR_INT or MGR_BOOL (scalar 0 or 1) and
+	 * u.reply.value NULL. MGR_NIL (what every other decode of a reply
+	 * leaves): u.reply.value holds the result (NULL: nil). */
+	uint8_t scalar_kind;
+	int64_t scalar;
 	union {
 		struct msg_hello hello;
 		struct msg_welcome welcome;

@@ -399,7 +399,8 @@ static int client_take_frame(mgr_client *c, size_t *at, struct msg *m, int *err)
 	}
 	struct frame_limits lim = {CLIENT_MAX_FRAME, c->limits.max_depth + 8, UINT32_MAX, 0};
 	char why[160];
-	int rc = frame_decode(p + FRAME_HEADER, len, &lim, m, why, sizeof(why));
+	/* an int or bool result: made a value only if wanted (client_result) */
+	int rc = frame_decode_scalars(p + FRAME_HEADER, len, &lim, m, why, sizeof(why));
 	*at += FRAME_HEADER + len;
 	if (rc)
 		*err = client_fail(MGR_EPROTO, "bad frame from the manager: %s", why);
@@ -725,6 +726,8 @@ static void client_deliver(mgr_client *c, struct msg *m)
 			client_unlink(c, p);
 			p->reply.kind = MSG_REPLY; /* moved: m owns nothing now */
 			p->reply.u.reply = m->u.reply;
+			p->reply.scalar_kind = m->scalar_kind;
+			p->reply.scalar = m->scalar;
 			m->kind = MSG_NONE;
 			client_set_done(p);
 			return;
@@ -793,6 +796,17 @@ static void client_wait(mgr_client *c, struct pending *p, int64_t deadline)
 	}
 }
 
+/* The result a reply holds, as a value the caller owns (NULL: out of
+ * memory): its own, or one made of its scalar (frame_decode_scalars), or nil. */
+static mgr_value *client_reply_value(const struct msg *m)
+{
+	if (m->u.reply.value)
+		return m->u.reply.value;
+	if (m->scalar_kind == MGR_INT)
+		return mgr_value_new_int(m->scalar);
+	return m->scalar_kind == MGR_BOOL ? mgr_value_new_bool(m->scalar != 0) : mgr_value_new_nil();
+}
+
 static int client_result(struct pending *p, mgr_value **result)
 {
 	struct msg_reply *y = &p->reply.u.reply;
@@ -803,8 +817,10 @@ static int client_result(struct pending *p, mgr_value **result)
 	if (y->code)
 		return client_fail((int)y->code, "%s", y->message ? y->message : mgr_strerror((int)y->code));
 	if (result) {
-		*result = y->value ? y->value : mgr_value_new_nil();
+		*result = client_reply_value(&p->reply);
 		y->value = NULL;
+		if (!*result)
+			return client_fail(MGR_ENOMEM, "out of memory");
 	}
 	return 0;
 }

@@ -5,7 +5,8 @@
  * method names it leaves to the general path) and a few hundred thousand
  * deterministic mutations of a usual request and reply, both must give
  * the same code and, when they decode, messages that encode to the same
- * bytes (and, when they fail on a request, the same id). And the
+ * bytes (and, when they fail on a request, the same id); frame_decode_scalars
+ * keeps a reply's int or bool unallocated and otherwise agrees. And the
  * one-pass request encoder against frame_encode: the same bytes. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,8 +22,43 @@
 
 static const struct frame_limits tight_lim = {1 << 20, 32, 100000, 64};
 
-/* Decodes p both ways and fails the test where they differ; returns the
- * code (0: decoded). */
+/* frame_decode_scalars against the general decode (b, decoded): the same
+ * answer; a reply's int or bool result kept unallocated in the scalar
+ * (value NULL), anything else as frame_decode has it. */
+static void tight_same_scalars(const uint8_t *p, size_t len, int rb, const struct msg *b)
+{
+	struct msg c;
+	char ec[160] = "";
+	int rc = frame_decode_scalars(p, len, &tight_lim, &c, ec, sizeof(ec));
+	assert_int_equal(rc, rb);
+	assert_int_equal(c.kind, b->kind);
+	if (!rc && c.kind == MSG_REPLY) {
+		const mgr_value *v = b->u.reply.value;
+		mgr_kind k = mgr_value_kind(v);
+		/* kept where the tightest path took it: else as frame_decode */
+		bool kept = c.scalar_kind != MGR_NIL;
+		assert_true(!kept || (!b->u.reply.code && c.scalar_kind == k));
+		assert_true(c.u.reply.id == b->u.reply.id && c.u.reply.spin == b->u.reply.spin);
+		if (kept) {
+			assert_null(c.u.reply.value);
+			assert_true(c.scalar == (k == MGR_INT ? mgr_value_int(v) : mgr_value_bool(v)));
+			c.u.reply.value = k == MGR_INT ? mgr_value_new_int(c.scalar)
+						       : mgr_value_new_bool(c.scalar != 0);
+		}
+		uint8_t *fb, *fc;
+		size_t nb, nc;
+		assert_int_equal(frame_encode(b, &fb, &nb), 0);
+		assert_int_equal(frame_encode(&c, &fc, &nc), 0);
+		assert_int_equal(nb, nc);
+		assert_memory_equal(fb, fc, nb);
+		free(fb);
+		free(fc);
+	}
+	msg_clear(&c);
+}
+
+/* Decodes p both ways (and the scalars' way) and fails the test where they
+ * differ; returns the code (0: decoded). */
 static int tight_same(const uint8_t *p, size_t len)
 {
 	struct msg a, b;
@@ -45,6 +81,9 @@ static int tight_same(const uint8_t *p, size_t len)
 		free(fa);
 		free(fb);
 	}
+	if (!ra && a.kind == MSG_REPLY) /* frame_decode never keeps a scalar */
+		assert_int_equal(a.scalar_kind, MGR_NIL);
+	tight_same_scalars(p, len, rb, &b);
 	msg_clear(&a);
 	msg_clear(&b);
 	return ra;
@@ -438,6 +477,54 @@ static void test_encode_reply(void **state)
 		mgr_value_free(vals[k]);
 }
 
+/* The scalars' decode of the usual replies: an int (both signs, up to the
+ * tightest path's 9-byte varints) and a bool stay unallocated; nil, a
+ * string, an error and the largest ints do not. */
+static void test_scalars(void **state)
+{
+	(void)state;
+	static const int64_t ints[] = {0, 1, -1, 63, -64, 300, (INT64_C(1) << 62) - 1,
+				       -(INT64_C(1) << 62), INT64_MAX, INT64_MIN};
+	mgr_value *vals[14];
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		vals[n++] = mgr_value_new_int(ints[i]);
+	vals[n++] = mgr_value_new_bool(true);
+	vals[n++] = mgr_value_new_bool(false);
+	vals[n++] = mgr_value_new_nil();
+	vals[n++] = mgr_value_new_string("s");
+	for (size_t k = 0; k <= n; k++) { /* k == n: an error reply */
+		struct msg m = {.kind = MSG_REPLY}, c;
+		m.u.reply = (struct msg_reply){.id = 9, .value = k < n ? vals[k] : NULL,
+					       .code = k < n ? 0 : MGR_EARGS,
+					       .message = k < n ? NULL : "no"};
+		uint8_t t[FRAME_REPLY_TIGHT_MAX], *f = t, *g = NULL;
+		size_t len = frame_reply_tight_write(&m.u.reply, t); /* as mgrd writes it */
+		char why[160];
+		if (!len) /* a string, an error: the general encoder's */
+			assert_int_equal(frame_encode(&m, &g, &len), 0);
+		f = g ? g : t;
+		assert_int_equal(frame_decode_scalars(f + FRAME_HEADER, len - FRAME_HEADER,
+						      &tight_lim, &c, why, sizeof(why)), 0);
+		mgr_kind kind = k < n ? mgr_value_kind(vals[k]) : MGR_NIL;
+		/* a 10-byte varint (|int| >= 2^62) goes the general way */
+		int64_t i = kind == MGR_INT ? mgr_value_int(vals[k]) : 0;
+		bool kept = kind == MGR_BOOL || (kind == MGR_INT && i >= -(INT64_C(1) << 62) &&
+						 i < INT64_C(1) << 62);
+		assert_int_equal(c.scalar_kind, kept ? (uint8_t)kind : (uint8_t)MGR_NIL);
+		assert_true(kept ? c.u.reply.value == NULL : k == n || c.u.reply.value != NULL);
+		if (kept)
+			assert_true(c.scalar == (kind == MGR_INT ? mgr_value_int(vals[k])
+								 : mgr_value_bool(vals[k])));
+		assert_int_equal(c.u.reply.code, k < n ? 0 : MGR_EARGS);
+		assert_int_equal(tight_same(f + FRAME_HEADER, len - FRAME_HEADER), 0);
+		msg_clear(&c);
+		free(g);
+	}
+	for (size_t k = 0; k < n; k++)
+		mgr_value_free(vals[k]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -451,6 +538,7 @@ int main(void)
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_encode),
 		cmocka_unit_test(test_encode_reply),
+		cmocka_unit_test(test_scalars),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,8 @@
  * replies that overtake a parked call, futures waited for in any order, a
  * waiter that gives up (timeout) in the middle of the list and the late
  * reply that follows, futures freed in flight, a fork() with calls in
- * flight, and threads pipelining on one client (also under ThreadSanitizer). */
+ * flight, threads pipelining on one client (also under ThreadSanitizer),
+ * and results left unmade for a caller that wants none. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -284,6 +285,52 @@ static void test_pending_threads(void **state)
 	rig_close(&r);
 }
 
+static int call_async_wait(mgr_object *o, const char *method, mgr_value *arg, mgr_value **out)
+{
+	mgr_future *f = NULL;
+	int err = mgr_call_async(o, method, &arg, arg ? 1 : 0, &f);
+	return err ? err : mgr_future_wait(f, out);
+}
+
+/* A reply's int or bool is made a value only for a caller that wants one
+ * (frame_decode_scalars): without a result a call still says it failed
+ * (with its message), with one it gets the right kind and value, and a
+ * future freed after such a reply came frees nothing twice (ASan). */
+static void test_pending_results(void **state)
+{
+	struct harness *h = *state;
+	struct rig r;
+	rig_open(h, &r, "r-counter", "r-queue");
+	mgr_value *big = mgr_value_new_int(INT64_C(1) << 40), *text = mgr_value_new_string("x");
+	mgr_value *v = NULL;
+	assert_int_equal(call_async_wait(r.counter, "add", big, NULL), 0);
+	assert_int_not_equal(call_async_wait(r.counter, "add", text, NULL), 0);
+	assert_true(mgr_client_errmsg(r.c)[0] != '\0');
+	assert_int_not_equal(mgr_call(r.counter, "add", &text, 1, NULL), 0);
+	assert_int_equal(mgr_call(r.counter, "add", &r.one, 1, NULL), 0);
+	assert_int_equal(call_async_wait(r.counter, "add", r.one, &v), 0);
+	assert_int_equal(mgr_value_kind(v), MGR_INT);
+	assert_true(mgr_value_int(v) == (INT64_C(1) << 40) + 2);
+	mgr_value_free(v);
+	mgr_object *e;
+	assert_int_equal(mgr_event_open(r.c, "r-event", &e), 0);
+	assert_int_equal(call_async_wait(e, "is_set", NULL, &v), 0);
+	assert_int_equal(mgr_value_kind(v), MGR_BOOL);
+	assert_false(mgr_value_bool(v));
+	mgr_value_free(v);
+	mgr_future *f[FLIGHT];
+	for (int i = 0; i < FLIGHT; i++)
+		f[i] = add_async(&r);
+	assert_int_equal(mgr_future_wait(f[FLIGHT - 1], NULL), 0); /* all replies came */
+	for (int i = 0; i < FLIGHT - 1; i++)
+		mgr_future_free(f[i]); /* answered, never taken */
+	assert_int_equal(mgr_object_delete(e), 0);
+	mgr_object_release(e);
+	mgr_value_free(big);
+	mgr_value_free(text);
+	rig_close(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_pending_free_in_flight),
 		cmocka_unit_test(test_pending_fork),
 		cmocka_unit_test(test_pending_threads),
+		cmocka_unit_test(test_pending_results),
 	};
 	return cmocka_run_group_tests(tests, harness_setup, harness_teardown);
 }
