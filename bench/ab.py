@@ -7,7 +7,7 @@ benchmark, no thresholds.
 
     bench/ab.py OLD_BUILD NEW_BUILD [ROUNDS] [WORKLOADS] [--states S1,S2]
                 [--inflight F] [--clients K] [--peers old,new,nospin,redis,floor]
-                [--pinned]
+                [--pinned] [--ops N]
     bench/ab.py /tmp/bbold build 5 counter_add,queue
     bench/ab.py /tmp/bbold build 5 counter_add --inflight 16 --clients 4
     bench/ab.py /tmp/bbold build 5 counter_add --inflight 16 --clients 4 --pinned
@@ -35,7 +35,7 @@ def run(b, name, extra, prog, st, a):
     """One repetition of one variant in state st: [(key, ops/s, cpu/call)]."""
     env = dict(os.environ, MGR_MGRD=b + "/mgrd/mgrd",
                MGR_EMPLOYEE_MODULE=b + "/examples/libemployee.so", **extra)
-    ops = "60000" if prog == "mgr-bench" else "20000"
+    ops = str(a.ops if prog == "mgr-bench" else a.ops // 3)
     only = "rpc" if prog == "peer-pingpong" else a.workloads
     where = ["--pinned"] if a.pinned else ["--unpinned", "--state", st]
     argv = [b + "/bench/" + prog] + where + ["--reps", "1", "--ops", ops,
@@ -64,6 +64,8 @@ def main(argv):
     p.add_argument("--clients", type=int, default=0, help="0: every count the bench has")
     p.add_argument("--peers", default="old,new,nospin,redis,floor",
                    help="of old,new,nospin,noslice (new, MGR_SLICE_US=0),redis,floor")
+    p.add_argument("--ops", type=int, default=60000,
+                   help="mgr's calls a repetition (Redis and the floor: a third)")
     p.add_argument("--pinned", action="store_true",
                    help="every process on CPU 0, no machine states")
     a = p.parse_args(argv)
@@ -79,12 +81,13 @@ def main(argv):
                     for k, ops, cpu in run(b, name, extra, prog, st, a):
                         res.setdefault(k, []).append((ops, cpu))
     print(f"inflight {a.inflight}; medians of {a.rounds} rounds: calls/s, CPU us per call"
-          " (client + server), every round's calls/s")
+          " (client + server), every round's calls/s and CPU us per call")
     for k in sorted(res, key=lambda k: (k[0] == "rpc", k[1], k[2], k[0], k[3])):
         v = res[k]
         print(f"{k[0]:<12}{k[1]:>3} {k[2]:<5} {k[3]:<7} ops "
               f"{statistics.median(x[0] for x in v):>9.0f} cpu "
-              f"{statistics.median(x[1] for x in v):6.2f}  all {[int(x[0]) for x in v]}")
+              f"{statistics.median(x[1] for x in v):6.2f}  all {[int(x[0]) for x in v]}"
+              f" {[round(x[1], 1) for x in v]}")
 
 
 if __name__ == "__main__":

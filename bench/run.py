@@ -32,12 +32,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FLOOR = ("pingpong", "rpc")
 
 # Per mode: C peers' ops and reps, python's, memory entries, callgrind N1/N2;
-# rounds: the unpinned states' interleaved repetitions (one per round).
+# rounds: the unpinned states' interleaved repetitions (one per round);
+# over_split: in the over state each round is that many interleaved
+# repetitions of 1/over_split of the calls, for every peer alike: there a
+# repetition is a draw of where the scheduler puts client and server
+# (docs/design.md "Latency", "The over state's two modes"), so the median
+# needs more draws, not longer ones (the over state's time is unchanged).
 MODES = {
-    "full": dict(ops=20000, reps=5, rounds=3, py_ops=4000, py_reps=3, mem=1000000,
-                 cg=(2000, 6000)),
-    "quick": dict(ops=2000, reps=3, rounds=1, py_ops=600, py_reps=3, mem=100000,
-                  cg=(500, 1500)),
+    "full": dict(ops=20000, reps=5, rounds=3, over_split=3, py_ops=4000, py_reps=3,
+                 mem=1000000, cg=(2000, 6000)),
+    "quick": dict(ops=2000, reps=3, rounds=1, over_split=1, py_ops=600, py_reps=3,
+                  mem=100000, cg=(500, 1500)),
 }
 
 
@@ -145,9 +150,10 @@ def mgr_env(a, extra=None):
     return env
 
 
-def run_one(a, p, args):
-    """One run of peer p with args; its rows, named after p."""
-    got = run_peer(p["name"], p["argv"] + ["--ops", str(p["ops"])] + args,
+def run_one(a, p, args, ops=None):
+    """One run of peer p with args (and ops calls a repetition, p's own if
+    None); its rows, named after p."""
+    got = run_peer(p["name"], p["argv"] + ["--ops", str(ops or p["ops"])] + args,
                    env=mgr_env(a, p["env"]))
     for r in got:
         if r.get("peer") in ("mgr", "mgr-emul") and p["name"] != "mgr":
@@ -164,9 +170,31 @@ def median(v):
     return 0 if not n else v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
 
 
+# A repetition's figures, from a row's "reps" entry: (field, function of the
+# entry and the row's calls a repetition).
+REP_FIELDS = (
+    ("ops_per_s", lambda e, n: e["ops_per_s"]),
+    ("p50_us", lambda e, n: e["p50_us"]),
+    ("p99_us", lambda e, n: e["p99_us"]),
+    ("client_cpu_us", lambda e, n: e["client_cpu_ns"] / 1000 / n),
+    ("server_cpu_us", lambda e, n: e["server_cpu_ns"] / 1000 / n),
+    ("cpu_us_per_call", lambda e, n: (e["client_cpu_ns"] + e["server_cpu_ns"]) / 1000 / n),
+)
+
+
+def rep_figures(r):
+    """Every repetition of row r as {field: figure}; r itself when it keeps
+    no repetitions."""
+    reps, n = r.get("reps"), r.get("ops")
+    if not reps or not n or not all("client_cpu_ns" in e for e in reps):
+        return [r]
+    return [{f: fn(e, n) for f, fn in REP_FIELDS} for e in reps]
+
+
 def merge(rows):
-    """Rows of single-repetition runs of the same case, as one row: medians
-    across them, the spread, every repetition kept."""
+    """Rows of runs of the same case, as one row: medians across all their
+    repetitions (not of each run's median), the spread, every repetition
+    kept."""
     out, groups = [], {}
     for r in rows:
         if "ops_per_s" not in r:
@@ -178,10 +206,11 @@ def merge(rows):
     for g in groups.values():
         m = dict(g[0])
         if len(g) > 1:
+            each = [x for r in g for x in rep_figures(r)]
             for f in ("ops_per_s", "p50_us", "p99_us", "cpu_us_per_call", "client_cpu_us",
                       "server_cpu_us"):
-                if all(f in r for r in g):
-                    m[f] = median([r[f] for r in g])
+                if all(f in x for x in each):
+                    m[f] = median([x[f] for x in each])
             m["ops_min"] = min(r["ops_min"] for r in g)
             m["ops_max"] = max(r["ops_max"] for r in g)
             m["reps"] = [x for r in g for x in r.get("reps", [])]
@@ -210,12 +239,15 @@ def run_states(a, m):
     ps = peers(a, m)
     for rnd in range(m["rounds"]):
         for st in STATES:
-            log(f"unpinned, round {rnd + 1}/{m['rounds']}, {st}:")
-            for p in ps:
-                if p["states"]:
-                    sel = [] if "--only" in p["argv"] else ["--only", only]
-                    rows += run_one(a, p, ["--unpinned", "--reps", "1", "--state", st,
-                                           "--mem", "1"] + sel)
+            split = m["over_split"] if st == "over" else 1
+            for part in range(split):
+                log(f"unpinned, round {rnd + 1}/{m['rounds']}, {st}"
+                    + (f" {part + 1}/{split}" if split > 1 else "") + ":")
+                for p in ps:
+                    if p["states"]:
+                        sel = [] if "--only" in p["argv"] else ["--only", only]
+                        rows += run_one(a, p, ["--unpinned", "--reps", "1", "--state", st,
+                                               "--mem", "1"] + sel, p["ops"] // split)
     for p in ps:
         if not p["states"]:
             log("unpinned, idle:")
