@@ -28,6 +28,7 @@ import sys
 VARIANTS = [("old", 0, {}, "mgr-bench"), ("new", 1, {}, "mgr-bench"),
             ("nospin", 1, {"MGR_NO_SPIN": "1"}, "mgr-bench"),
             ("noslice", 1, {"MGR_SLICE_US": "0"}, "mgr-bench"),
+            ("slice", 1, {"MGR_SLICE_US": "100"}, "mgr-bench"),
             ("redis", 1, {}, "peer-redis"), ("floor", 1, {}, "peer-pingpong")]
 
 
@@ -63,7 +64,8 @@ def main(argv):
     p.add_argument("--inflight", type=int, default=1)
     p.add_argument("--clients", type=int, default=0, help="0: every count the bench has")
     p.add_argument("--peers", default="old,new,nospin,redis,floor",
-                   help="of old,new,nospin,noslice (new, MGR_SLICE_US=0),redis,floor")
+                   help="of old,new,nospin,noslice (new, MGR_SLICE_US=0), slice (new, "
+                   "MGR_SLICE_US=100: the clients' threads too),redis,floor")
     p.add_argument("--ops", type=int, default=60000,
                    help="mgr's calls a repetition (Redis and the floor: a third)")
     p.add_argument("--pinned", action="store_true",
