@@ -90,11 +90,12 @@ static int dispatch_run(struct call *c, struct msg_call *mc)
 	c->obj->calls++;
 	if (c->obj->type->flags & TYPE_THREADED && !dispatch_inline(c))
 		return pool_dispatch(c, mc); /* answered (and timed) when it comes back */
-	uint64_t t0 = stats_ticks();
+	/* timed as a run: one clock read a call (stats.h) */
+	uint64_t t0 = stats_run_start(c->conn, c->conn->calls);
 	code = c->method->fn(c);
 	const struct dispatch_cache *last = &c->srv->last_method;
 	stats_record(last->method == c->method ? last->stats : types_stats(c->obj->type, c->method),
-		     code, stats_ns_since(t0));
+		     code, stats_run_ns(t0, c->conn, c->conn->calls));
 	return code;
 }
 

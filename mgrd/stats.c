@@ -25,6 +25,10 @@ struct stats_clock {
 	uint64_t tsc0, ns0; /* the first reading */
 	uint64_t mult;      /* ns = ticks * mult >> 32 */
 	uint32_t left;      /* conversions until the ratio is measured again */
+	/* the run (stats.h): the last call's reading at its end, with whom
+	 * and at what seq it was taken; run_who NULL: broken */
+	const void *run_who;
+	uint64_t run_seq, run_end;
 };
 
 static __thread struct stats_clock stats_clock;
@@ -100,22 +104,63 @@ uint64_t stats_ticks(void)
 	return k->tsc ? __rdtsc() : clock_now_ns();
 }
 
-uint64_t stats_ns_since(uint64_t t0)
+/* ns from t0 to t (both ticks) */
+static uint64_t stats_ns_between(struct stats_clock *k, uint64_t t0, uint64_t t)
 {
-	struct stats_clock *k = &stats_clock;
 	if (!k->tsc)
-		return clock_now_ns() - t0;
-	uint64_t t = __rdtsc();
+		return t - t0;
 	if (--k->left == 0)
 		stats_clock_again(k);
 	/* another CPU's TSC a hair behind: 0, not 2^64 */
 	return t > t0 ? (uint64_t)(((unsigned __int128)(t - t0) * k->mult) >> 32) : 0;
 }
-#else
-uint64_t stats_ticks(void) { return clock_now_ns(); }
 
-uint64_t stats_ns_since(uint64_t t0) { return clock_now_ns() - t0; }
+static uint64_t stats_now(const struct stats_clock *k) { return k->tsc ? __rdtsc() : clock_now_ns(); }
+#else
+static uint64_t stats_ns_between(struct stats_clock *k, uint64_t t0, uint64_t t)
+{
+	(void)k;
+	return t - t0;
+}
+
+static uint64_t stats_now(const struct stats_clock *k)
+{
+	(void)k;
+	return clock_now_ns();
+}
+
+uint64_t stats_ticks(void) { return clock_now_ns(); }
 #endif
+
+uint64_t stats_ns_since(uint64_t t0)
+{
+	struct stats_clock *k = &stats_clock;
+	return stats_ns_between(k, t0, stats_now(k));
+}
+
+/* ---- runs: one clock read a call ---- */
+
+uint64_t stats_run_start(const void *who, uint64_t seq)
+{
+	const struct stats_clock *k = &stats_clock;
+	/* seq 0, a connection's first call, never continues a run: a run
+	 * left by a closed connection whose struct this one reuses ends */
+	if (seq && who && k->run_who == who && seq - k->run_seq <= 1)
+		return k->run_end;
+	return stats_ticks();
+}
+
+uint64_t stats_run_ns(uint64_t t0, const void *who, uint64_t seq)
+{
+	struct stats_clock *k = &stats_clock;
+	uint64_t t = stats_now(k);
+	k->run_who = who;
+	k->run_seq = seq;
+	k->run_end = t;
+	return stats_ns_between(k, t0, t);
+}
+
+void stats_run_break(void) { stats_clock.run_who = NULL; }
 
 static unsigned stats_bucket(uint64_t ns)
 {

@@ -26,6 +26,20 @@ void stats_record(struct method_stats *s, int code, uint64_t ns);
  * where the kernel keeps time with it, else clock_now_ns(). */
 uint64_t stats_ticks(void);
 uint64_t stats_ns_since(uint64_t t0);
+/* A run of calls timed with one clock read each: the calls one read of a
+ * connection (who) brought, in order (seq: the connection's count of
+ * calls, the same for the calls of one batch). The first call of a run
+ * is timed from its handler's start, each later one from where the one
+ * before it ended: what the loop spent on it (its decoding, lookup and
+ * check, handler, and the answer to the call before it), for 1 + n clock
+ * reads a run of n rather than 2n. stats_run_start is a call's start in
+ * ticks; stats_run_ns its time in ns, now at its handler's end, which
+ * starts the next call of the run. stats_run_break ends the run: the
+ * transport calls it between reads (conn-poll.c), so no wait for input
+ * is ever counted. */
+uint64_t stats_run_start(const void *who, uint64_t seq);
+uint64_t stats_run_ns(uint64_t t0, const void *who, uint64_t seq);
+void stats_run_break(void);
 /* The latency below which a fraction q (0..1) of the calls fell: the upper
  * edge of that bucket, never above the largest seen. 0 with no calls. */
 uint64_t stats_quantile(const struct method_stats *s, double q);

@@ -2,7 +2,9 @@
  * ratio where the kernel keeps time with the TSC, else clock_now_ns()) and
  * the latency histogram it feeds. A sleep of known length must read as at
  * least that long and not absurdly longer, before and after the ratio is
- * measured again; no upper bound that a busy machine could break. */
+ * measured again; no upper bound that a busy machine could break. And
+ * runs: one reading a call, each call starting where the one before it
+ * ended, within a connection's read only. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -61,12 +63,48 @@ static void test_stats_record_quantiles(void **state)
 	stats_record(NULL, 0, 5); /* no method: nothing */
 }
 
+static void stats_pause(void)
+{
+	struct timespec ts = {0, 1000000};
+	while (nanosleep(&ts, &ts))
+		;
+}
+
+/* A run (stats.h): a call of the same connection, its next call or one of
+ * the same batch, starts where the last one ended (the very reading,
+ * whatever time passed: not a fresh one); another connection, a gap in
+ * seq, a connection's first call (seq 0) or a break start from a fresh
+ * reading, later than that end. */
+static void test_stats_run(void **state)
+{
+	(void)state;
+	int a = 0, b = 0; /* two connections: only their addresses count */
+	uint64_t t0 = stats_run_start(&a, 1);
+	stats_pause();
+	assert_true(stats_run_ns(t0, &a, 1) >= 1000000 - 1000000 / 100);
+	uint64_t end = stats_run_start(&a, 2);
+	stats_pause();
+	assert_true(stats_run_start(&a, 2) == end);
+	assert_true(stats_run_start(&a, 1) == end); /* a batch: the same seq */
+	assert_true(stats_run_start(&b, 2) > end);
+	assert_true(stats_run_start(&a, 3) > end);
+	assert_true(stats_run_start(&a, 0) > end);
+	assert_true(stats_run_start(NULL, 2) > end);
+	/* what passed since the last call's end counts in the run's next one */
+	assert_true(stats_run_ns(stats_run_start(&a, 2), &a, 2) >= 1000000 - 1000000 / 100);
+	end = stats_run_start(&a, 3);
+	stats_run_break();
+	stats_pause();
+	assert_true(stats_run_start(&a, 3) > end);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stats_clock_measures_a_sleep),
 		cmocka_unit_test(test_stats_clock_recalibrated),
 		cmocka_unit_test(test_stats_record_quantiles),
+		cmocka_unit_test(test_stats_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
