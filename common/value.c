@@ -21,23 +21,29 @@ void value_set_ref_hooks(const struct value_ref_hooks *hooks) { value_hooks = ho
 
 size_t value_refs_alive(void) { return __atomic_load_n(&value_nrefs, __ATOMIC_RELAXED); }
 
-/* ---- a thread's cache of value structs ----
+/* ---- a thread's cache of value structs (and spare blocks) ----
  * A call makes and frees a value or two on each side (an argument, a
  * result); malloc and free cost ~150 instructions a value, this cache
  * ~30. It holds up to VALUE_CACHE freed structs (their contents are
  * freed at once), linked through their first bytes; a thread's cache
  * goes with the thread (a key destructor), and a value freed after that
- * goes to free(). Off under ASan and TSan, whose checks need every free
- * to be one. */
+ * goes to free(). Beside them, as many spare blocks of VALUE_SPARE_BYTES
+ * (libmgr's futures: one a pipelined call, 16 in flight, where glibc's
+ * own cache keeps 7 of a size and spilled the rest to _int_free). Off
+ * under ASan and TSan, whose checks need every free to be one. */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define VALUE_CACHE 0
 #else
 #define VALUE_CACHE 32
 #endif
 
-struct value_cache {
-	mgr_value *head; /* each links the next through its first pointer's bytes */
+struct value_list {
+	void *head; /* each links the next through its first pointer's bytes */
 	unsigned n;
+};
+
+struct value_cache {
+	struct value_list values, spares;
 	bool keyed, gone; /* the destructor is set; it ran */
 };
 
@@ -46,15 +52,22 @@ static pthread_key_t value_cache_key;
 static pthread_once_t value_cache_once = PTHREAD_ONCE_INIT;
 static bool value_cache_keyed; /* the key exists */
 
+/* The first block on l, taken off it; NULL if none. */
+static void *value_list_take(struct value_list *l)
+{
+	void *p = l->head;
+	if (p) {
+		memcpy(&l->head, p, sizeof(l->head));
+		l->n--;
+	}
+	return p;
+}
+
 static void value_cache_drain(void *arg)
 {
 	struct value_cache *vc = arg;
-	while (vc->head) {
-		mgr_value *v = vc->head;
-		memcpy(&vc->head, v, sizeof(vc->head));
-		free(v);
-	}
-	vc->n = 0;
+	for (void *p; (p = value_list_take(&vc->values)) || (p = value_list_take(&vc->spares));)
+		free(p);
 	vc->gone = true;
 }
 
@@ -74,34 +87,49 @@ static __attribute__((noinline, cold)) bool value_cache_key_set(struct value_cac
 	return true;
 }
 
-/* Whether v went into this thread's cache (else the caller frees it). */
-static bool value_cache_put(mgr_value *v)
+/* The thread's cache: in libmgr.so each reading of its address is a
+ * __tls_get_addr call, and GCC computed it again after a branch; the
+ * empty asm keeps the one. */
+static inline struct value_cache *value_cache_here(void)
 {
 	struct value_cache *vc = &value_cache;
-	/* the thread's address once: in libmgr.so each reading of it is a
-	 * __tls_get_addr call, and GCC computed it again after the branch */
 	__asm__("" : "+r"(vc));
-	if (vc->n >= VALUE_CACHE || vc->gone || (!vc->keyed && !value_cache_key_set(vc)))
+	return vc;
+}
+
+/* Whether p went onto l, one of this thread's lists (else the caller
+ * frees it). */
+static bool value_cache_put(struct value_cache *vc, struct value_list *l, void *p)
+{
+	if (l->n >= VALUE_CACHE || vc->gone || (!vc->keyed && !value_cache_key_set(vc)))
 		return false;
-	memcpy(v, &vc->head, sizeof(vc->head));
-	vc->head = v;
-	vc->n++;
+	memcpy(p, &l->head, sizeof(l->head));
+	l->head = p;
+	l->n++;
 	return true;
 }
 
 mgr_value *value_alloc(mgr_kind kind)
 {
-	struct value_cache *vc = &value_cache;
-	mgr_value *v = vc->head;
-	if (v) {
-		memcpy(&vc->head, v, sizeof(vc->head));
-		vc->n--;
-	} else {
+	mgr_value *v = value_list_take(&value_cache.values);
+	if (!v)
 		v = malloc(sizeof(*v)); /* not calloc: glibc's calloc skips its cache */
-	}
 	if (v)
 		*v = (mgr_value){.kind = (uint8_t)kind};
 	return v;
+}
+
+void *value_spare_take(void)
+{
+	void *p = value_list_take(&value_cache.spares);
+	return p ? p : malloc(VALUE_SPARE_BYTES);
+}
+
+void value_spare_give(void *p)
+{
+	struct value_cache *vc = value_cache_here();
+	if (p && !value_cache_put(vc, &vc->spares, p))
+		free(p);
 }
 
 mgr_value *mgr_value_new_nil(void) { return value_alloc(MGR_NIL); }
@@ -249,7 +277,8 @@ void mgr_value_free(mgr_value *v)
 		return;
 	if (v->kind >= MGR_STRING) /* nil, bool, int, double own nothing */
 		value_clear(v);
-	if (!value_cache_put(v))
+	struct value_cache *vc = value_cache_here();
+	if (!value_cache_put(vc, &vc->values, v))
 		free(v);
 }
 

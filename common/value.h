@@ -99,6 +99,12 @@ char *value_text_end(struct value_text *t);
 char *value_repr(const mgr_value *v, size_t max);
 /* An empty value of the given kind (NULL on ENOMEM). */
 mgr_value *value_alloc(mgr_kind kind);
+/* A block of VALUE_SPARE_BYTES (uninitialised; NULL on ENOMEM) from this
+ * thread's cache of them, else malloc's; given back to the giving
+ * thread's cache, else freed (value.c). Any thread may give any block. */
+#define VALUE_SPARE_BYTES 256
+void *value_spare_take(void);
+void value_spare_give(void *p);
 /* Approximate heap bytes used by v, for memory accounting. */
 size_t value_size(const mgr_value *v);
 
