@@ -38,6 +38,10 @@ struct mb_op {
 	/* Arguments for call i of worker idx (pipelined form); NULL: sync only. */
 	const char *method;
 	size_t (*args)(mgr_value **a, int idx, uint64_t i);
+	/* The same arguments for every call: the window makes them once (a
+	 * call only reads them, as the typed sync calls build theirs on the
+	 * stack), not a value made and freed a call. */
+	bool args_fixed;
 };
 
 /* Worker 0 runs `first`, the others `rest` (a queue's producer / consumer). */
@@ -192,16 +196,16 @@ static int mb_total_salary(mgr_object *o, int64_t *v)
 }
 
 static const struct mb_op mb_op_counter = { "counter", "counter", mb_counter_add,
-					    "add", mb_counter_args };
-static const struct mb_op mb_op_dict_set = { "dict", "h", mb_dict_set, NULL, NULL };
-static const struct mb_op mb_op_dict_get = { "dict", "pre", mb_dict_get, NULL, NULL };
-static const struct mb_op mb_op_list = { "list", "l", mb_list_append, NULL, NULL };
-static const struct mb_op mb_op_put = { "queue", "q", mb_queue_put, NULL, NULL };
-static const struct mb_op mb_op_get = { "queue", "q", mb_queue_get, NULL, NULL };
+					    "add", mb_counter_args, true };
+static const struct mb_op mb_op_dict_set = { "dict", "h", mb_dict_set, NULL, NULL, false };
+static const struct mb_op mb_op_dict_get = { "dict", "pre", mb_dict_get, NULL, NULL, false };
+static const struct mb_op mb_op_list = { "list", "l", mb_list_append, NULL, NULL, false };
+static const struct mb_op mb_op_put = { "queue", "q", mb_queue_put, NULL, NULL, false };
+static const struct mb_op mb_op_get = { "queue", "q", mb_queue_get, NULL, NULL, false };
 static const struct mb_op mb_op_employee = { "employee", "emp", mb_employee_call,
-					     NULL, NULL };
+					     NULL, NULL, false };
 static const struct mb_op mb_op_employee_emul = { "dict", "emp", mb_employee_emul,
-						  NULL, NULL };
+						  NULL, NULL, false };
 
 static const struct mb_work mb_work_counter = { &mb_op_counter, &mb_op_counter,
 						mb_total_counter };
@@ -308,17 +312,20 @@ static int mb_window(mgr_object *o, const struct mb_op *op, struct stats_worker 
 	uint64_t t_sent[MB_MAX_INFLIGHT], sent = 0, recvd = 0;
 	uint64_t win = (uint64_t)w->inflight, now = mb_ticks(k);
 	mgr_value *a[4];
+	size_t n = 0;
 	int rc = 0;
 
 	if (!op->args || win > MB_MAX_INFLIGHT)
 		return -1;
+	if (op->args_fixed)
+		n = op->args(a, w->idx, 0);
 	while (recvd < w->ops && rc == 0) {
 		for (; sent < w->ops && sent - recvd < win && rc == 0; sent++) {
-			size_t n = op->args(a, w->idx, sent);
-
+			if (!op->args_fixed)
+				n = op->args(a, w->idx, sent);
 			t_sent[sent % win] = now;
 			rc = mgr_call_async(o, op->method, a, n, &f[sent % win]);
-			for (size_t k = 0; k < n; k++)
+			for (size_t k = 0; k < n && !op->args_fixed; k++)
 				mgr_value_free(a[k]);
 		}
 		if (rc == 0 && mgr_future_wait(f[recvd % win], NULL))
@@ -328,6 +335,8 @@ static int mb_window(mgr_object *o, const struct mb_op *op, struct stats_worker 
 		recvd++;
 	}
 	mb_clock_stop(k);
+	for (size_t i = 0; i < n && op->args_fixed; i++)
+		mgr_value_free(a[i]);
 	for (; recvd < sent; recvd++)
 		mgr_future_free(f[recvd % win]);
 	return rc ? -1 : 0;
@@ -547,7 +556,7 @@ static size_t mb_big_args(mgr_value **a, int idx, uint64_t i)
 	return 2;
 }
 
-static const struct mb_op mb_op_big = { "dict", "big", NULL, "set", mb_big_args };
+static const struct mb_op mb_op_big = { "dict", "big", NULL, "set", mb_big_args, false };
 
 /* mgrd's RSS growth over --mem pipelined sets of f<i> = <i> into one dict,
  * from the parent's connection. */
