@@ -79,6 +79,7 @@ static int frame_dec_hello(const Mgr__Frame *f, struct msg *m)
 	m->u.hello.version = f->hello->version;
 	m->u.hello.pid = f->hello->pid;
 	m->u.hello.ring = f->hello->ring;
+	m->u.hello.polls = f->hello->polls;
 	m->u.hello.name = strdup(f->hello->name);
 	return m->u.hello.name ? 0 : MGR_ENOMEM;
 }
@@ -909,7 +910,7 @@ static size_t frame_size_hello(const struct msg *m)
 {
 	const struct msg_hello *h = &m->u.hello;
 	return frame_uint_size(h->version) + frame_uint_size(frame_int32(h->pid)) +
-	       frame_str_size(h->name) + frame_uint_size(h->ring);
+	       frame_str_size(h->name) + frame_uint_size(h->ring) + frame_uint_size(h->polls);
 }
 
 static uint8_t *frame_write_hello(const struct msg *m, uint8_t *p)
@@ -918,7 +919,8 @@ static uint8_t *frame_write_hello(const struct msg *m, uint8_t *p)
 	p = frame_put_uint(p, 1, h->version);
 	p = frame_put_uint(p, 2, frame_int32(h->pid));
 	p = frame_put_str(p, 3, h->name);
-	return frame_put_uint(p, 4, h->ring);
+	p = frame_put_uint(p, 4, h->ring);
+	return frame_put_uint(p, 5, h->polls);
 }
 
 static size_t frame_limits_size(const struct frame_limits *l)

@@ -28,6 +28,7 @@ struct msg_hello {
 	int32_t pid;
 	char *name;
 	uint32_t ring; /* ring bytes each way wanted; 0: the socket only */
+	bool polls;    /* polls its socket for replies (proto/README.md) */
 };
 
 struct msg_welcome {

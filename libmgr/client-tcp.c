@@ -211,7 +211,7 @@ int client_tcp_open(mgr_client *c)
 	explicit_bzero(&key, sizeof(key));
 	if (!err)
 		client_tcp_opts(c->fd, 0); /* no timeouts once in */
-	c->tcp_local = !err && !c->tls && tcp_peer_local(c->fd);
+	c->local = !err && !c->tls && tcp_peer_local(c->fd);
 	return err;
 }
 

@@ -298,10 +298,16 @@ static bool client_no_spin(void)
 	return v;
 }
 
+/* Whether this client may poll its socket for replies at all (the Hello's
+ * polls): a peer on this host, read without TLS, on more than one CPU. */
+static bool client_may_poll_socket(const mgr_client *c)
+{
+	return c->local && !client_no_spin() && client_cpu_count() >= 2;
+}
+
 /* Whether to poll a moment before sleeping: only while the manager polls
- * too (its last reply said so) or over plain TCP to this host (its reply
- * comes within one loop turn: design.md "Loopback TCP"), on more than
- * one CPU. */
+ * too (its last reply said so: for a ring, or for a socket whose Hello
+ * said polls, design.md "Loopback TCP"), on more than one CPU. */
 static bool client_spin_now(const mgr_client *c)
 {
 	if (client_no_spin() || client_cpu_count() < 2)
@@ -310,7 +316,7 @@ static bool client_spin_now(const mgr_client *c)
 	 * it judges sleeping we publish no CPU, so the manager stops polling
 	 * for us, and its trials of polling must be able to start again */
 	bool judged = spin_judge_wait(&client_judge);
-	return judged && (c->peer_spins || c->tcp_local) && spin_turn(&client_spin);
+	return judged && c->peer_spins && spin_turn(&client_spin);
 }
 
 /* A waiting thread's scheduler slice, asked for at its first wait when
@@ -530,7 +536,8 @@ static uint32_t client_ring_wanted(void)
 static int client_handshake(mgr_client *c, uint32_t ring)
 {
 	struct msg hello = {.kind = MSG_HELLO};
-	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), c->name, ring};
+	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), c->name, ring,
+					   client_may_poll_socket(c)};
 	int err = client_queue_msg(c, &hello);
 	if (err)
 		return err;
@@ -635,6 +642,7 @@ static int client_open_once(mgr_client *c, uint32_t ring)
 	c->rlen = 0;
 	c->session = 0; /* handshaking: read with recvmsg, for the ring's fds */
 	c->peer_spins = false;
+	c->local = true;
 	err = client_handshake(c, ring);
 	if (err)
 		client_keep_error_disconnect(c);

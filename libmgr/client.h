@@ -56,9 +56,10 @@ struct mgr_client {
 	bool reading;  /* a thread is the reader */
 	unsigned waiters; /* threads waiting on cv (client_cv_wait): none, no broadcast */
 	bool peer_spins; /* the last reply's hint: the manager polls for us */
-	bool tcp_local;  /* plain TCP to this host (client-tcp.c): poll for
-			  * replies without the hint, as the manager answers
-			  * a socket's call as soon as its loop reads it */
+	bool local;      /* a socket to this host, not TLS: a UNIX socket, or
+			  * plain TCP to a loopback address (client-tcp.c).
+			  * The Hello says we poll (polls): without a ring,
+			  * the manager polls its sockets for us, and hints */
 	/* calls sent, oldest first: a reply matches at the head unless an
 	 * earlier call is parked or on a worker (proto/README.md: replies
 	 * to non-blocking built-in calls come back in order) */

@@ -7,9 +7,10 @@
  * ring.h), and the machine has a CPU to spare (the runnable count less
  * those clients but one: spin_machine_verdict_ours). A
  * client that needs the CPU mgrd would burn, or a busy machine, stops it.
- * Socket connections are never polled: a socket-only client (one written
- * from the protocol document) does not poll for its reply, so polling for
- * its next request only takes the CPU it needs. Ring clients are told to
+ * Socket connections are not polled here: sock-poll.c polls the sockets
+ * of sessions that say they poll theirs (a socket-only client written
+ * from the protocol document does not poll for its reply, so polling for
+ * its next request would only take the CPU it needs). Ring clients are told to
  * poll too (Reply.spin) whenever the loop means to.
  *
  * A ring the loop reads stops asking to be woken (its client skips the

@@ -54,6 +54,11 @@ struct conn {
 	int64_t frame_since, active_since, closing_since, timer_due;
 	size_t in_charge; /* bytes of `in` counted in srv->partial_bytes */
 	bool remote;  /* over TCP (listen-tcp.c): never offered a ring */
+	/* sock-poll.c: no ring, and its Hello said it polls its socket; its
+	 * socket records no sender's CPU; its last calls came from ours;
+	 * srv->sock_epoch when it last sent */
+	bool polls, sock_cpu_unknown, sock_cpu_same;
+	uint32_t sock_epoch;
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;

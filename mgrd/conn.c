@@ -22,6 +22,7 @@
 #include "conn-poll.h"
 #include "conn-ring.h"
 #include "log.h"
+#include "sock-poll.h"
 #include "state.h"
 #include "tls.h"
 
@@ -411,6 +412,12 @@ static void conn_put(struct conn *c, const struct msg *m)
 	conn_put_done(c);
 }
 
+/* Reply.spin: a ring's (conn-poll.c), or a polling socket's (sock-poll.c). */
+static bool conn_spin_hint(const struct conn *c)
+{
+	return c->polls ? sock_poll_hint(c) : conn_poll_hint(c);
+}
+
 void conn_reply(struct conn *c, uint64_t id, int code, mgr_value *value, const char *message)
 {
 	if (c->state == CONN_DEAD) {
@@ -420,7 +427,7 @@ void conn_reply(struct conn *c, uint64_t id, int code, mgr_value *value, const c
 	struct msg m; /* only the reply is read: not 152 bytes zeroed (rep stosq) a reply */
 	m.kind = MSG_REPLY;
 	m.u.reply = (struct msg_reply){id, (uint32_t)code, value, (char *)message, false};
-	m.u.reply.spin = conn_poll_hint(c);
+	m.u.reply.spin = conn_spin_hint(c);
 	conn_put(c, &m);
 	m.u.reply.message = NULL; /* borrowed */
 	msg_reply_free(&m.u.reply);
@@ -433,7 +440,7 @@ void conn_reply_borrowed(struct conn *c, uint64_t id, const mgr_value *v)
 	struct msg m; /* only the reply is read: the rest of the union stays unset */
 	m.kind = MSG_REPLY;
 	m.u.reply = (struct msg_reply){id, 0, (mgr_value *)v, NULL, false};
-	m.u.reply.spin = conn_poll_hint(c);
+	m.u.reply.spin = conn_spin_hint(c);
 	conn_put(c, &m);
 }
 
@@ -505,6 +512,7 @@ static void conn_hello(struct conn *c, struct msg *m)
 	struct conn_ring *ring = conn_ring_new(c->remote ? 0 : m->u.hello.ring, c->srv->cfg.ring,
 						 c->fd, &memfd); /* shared memory: local peers only */
 	w.u.welcome.ring = ring ? ring->r.cap : 0;
+	c->polls = m->u.hello.polls && !ring;
 	conn_put(c, &w);
 	if (ring)
 		conn_ring_start(c, ring, memfd);
@@ -636,9 +644,13 @@ static int conn_read_once(struct conn *c)
 	uint64_t calls = c->calls;
 	conn_take_input(c);
 	conn_after_input(c, held_before, off_before);
-	if (c->ring && c->calls != calls && c->state == CONN_READY)
+	if (c->calls == calls)
+		return 0;
+	if (c->polls)
+		sock_poll_sent(c);
+	else if (c->ring && c->state == CONN_READY)
 		conn_poll_hot(c);
-	return c->calls != calls;
+	return 1;
 }
 
 /* Reads what is there, answers it, and polls for more a moment: the

@@ -28,6 +28,7 @@
 #include "gc.h"
 #include "listen-tcp.h"
 #include "log.h"
+#include "loop.h"
 #include "park.h"
 #include "pgroup.h"
 #include "pool.h"
@@ -442,7 +443,7 @@ int server_run(struct server *srv)
 	if (spin_slice_set(ns))
 		log_msg(LOG_WARN, "the kernel refused a %llu us scheduler slice: %s",
 			(unsigned long long)(ns / 1000), strerror(errno));
-	return event_base_dispatch(srv->base) < 0 ? -1 : 0;
+	return loop_run(srv);
 }
 
 /* When the stop must be over: set by server_stop, else from now. */

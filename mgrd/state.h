@@ -136,6 +136,12 @@ struct server {
 	struct monitor *monitors; /* sessions watching calls (monitor.h); NULL: none */
 	struct snapshot *snapshot; /* saves armed (snapshot.c); NULL: none */
 	struct tcp *tcp; /* TCP listeners and handshakes (listen-tcp.c); NULL: none */
+	/* sessions that poll their socket (sock-poll.c): reads that made
+	 * calls; those that sent since the epoch began; the polls' catches */
+	uint64_t sock_reads;
+	uint32_t sock_epoch, sock_senders;
+	bool sock_elsewhere; /* some sent from another CPU (or one unknown) */
+	uint64_t sock_caught;
 };
 
 #endif

@@ -360,7 +360,7 @@ static int manager_info(struct call *c)
 	struct server *srv = SRV(c);
 	static const char *const keys[] = {"version", "pid", "uptime", "sessions", "objects",
 					   "calls", "errors", "connections_total", "threads",
-					   "calls_per_s"};
+					   "calls_per_s", "socket_polls"};
 	mgr_value *vals[] = {
 		mgr_value_new_string(MGR_VERSION), mgr_value_new_int(getpid()),
 		mgr_value_new_int((int64_t)(time(NULL) - srv->started)),
@@ -369,8 +369,9 @@ static int manager_info(struct call *c)
 		mgr_value_new_int((int64_t)srv->stats.errors),
 		mgr_value_new_int((int64_t)srv->stats.conns_total),
 		mgr_value_new_int(1 + (int64_t)pool_threads()),
-		mgr_value_new_int((int64_t)srv->stats.last_second)};
-	return call_return(c, gc_info(row_new(10, keys, vals)));
+		mgr_value_new_int((int64_t)srv->stats.last_second),
+		mgr_value_new_int((int64_t)srv->sock_caught)};
+	return call_return(c, gc_info(row_new(sizeof(keys) / sizeof(keys[0]), keys, vals)));
 }
 
 static int manager_ping(struct call *c)

@@ -13,7 +13,7 @@ import sys
 
 LAYERS = [
     ("base", "idmap log stats type types object state row conn-state pgroup"),
-    ("transport", "conn conn-batch conn-poll conn-ring admit auth tls listen-tcp"),
+    ("transport", "conn conn-batch conn-poll conn-ring sock-poll admit auth tls listen-tcp"),
     ("objects", "registry"),
     ("sessions", "session"),
     ("calls", "call args park pool policy"),
@@ -21,7 +21,7 @@ LAYERS = [
     ("types", "sync type-counter type-dict type-list type-namespace type-iterator type-lock type-semaphore type-event "
               "type-condition type-barrier type-queue type-pipe custom types-builtin rows gc"),
     ("services", "type-manager type-manager-views type-manager-repr manager monitor snapshot"),
-    ("main", "server main module activation"),
+    ("main", "loop server main module activation"),
 ]
 RANK = {m: i for i, (_, mods) in enumerate(LAYERS) for m in mods.split()}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"/]+)\.h"', re.M)

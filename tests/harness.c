@@ -158,9 +158,15 @@ bool harness_raw_recv_msg(int fd, struct msg *m, int timeout_ms)
 
 int harness_raw_session(const char *path)
 {
+	return harness_raw_session_as(path, "raw-test", false);
+}
+
+int harness_raw_session_as(const char *path, const char *name, bool polls)
+{
 	int fd = harness_raw_connect(path);
 	struct msg hello = {.kind = MSG_HELLO};
-	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), "raw-test", 0};
+	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), (char *)name, 0,
+					   polls};
 	harness_raw_send_msg(fd, &hello);
 	struct msg w;
 	assert_true(harness_raw_recv_msg(fd, &w, 5000));

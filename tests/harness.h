@@ -51,6 +51,8 @@ void harness_raw_send_msg(int fd, const struct msg *m);
 bool harness_raw_recv_msg(int fd, struct msg *m, int timeout_ms);
 /* Connect + Hello + Welcome (asserts). */
 int harness_raw_session(const char *path);
+/* The same with the Hello's name and polls (proto/README.md). */
+int harness_raw_session_as(const char *path, const char *name, bool polls);
 /* True once the peer closed fd (EOF) within timeout_ms. */
 bool harness_raw_closed(int fd, int timeout_ms);
 

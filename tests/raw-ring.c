@@ -33,7 +33,7 @@ void raw_ring_open(const char *path, const char *name, struct raw_ring *rr)
 	rr->sock = harness_raw_connect(path);
 	struct msg hello = {.kind = MSG_HELLO};
 	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), (char *)name,
-					   RING_MIN};
+					   RING_MIN, false};
 	harness_raw_send_msg(rr->sock, &hello);
 	uint8_t buf[4096];
 	union {

@@ -151,21 +151,23 @@ static void test_hello(void **state)
 {
 	(void)state;
 	struct msg m = {.kind = MSG_HELLO}, out;
-	m.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, 4321, (char *)"worker-\xc3\xa9", 65536};
+	m.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, 4321, (char *)"worker-\xc3\xa9", 65536, true};
 	assert_int_equal(round_trip(&m, &lim_default, &out), 0);
 	assert_int_equal(out.kind, MSG_HELLO);
 	assert_int_equal(out.u.hello.version, MGR_PROTOCOL_VERSION);
 	assert_int_equal(out.u.hello.pid, 4321);
 	assert_string_equal(out.u.hello.name, "worker-\xc3\xa9");
 	assert_int_equal(out.u.hello.ring, 65536);
+	assert_true(out.u.hello.polls);
 	msg_clear(&out);
 	assert_int_equal(out.kind, MSG_NONE);
 	/* a NULL name goes out as "" */
-	m.u.hello = (struct msg_hello){2, -1, NULL, 0};
+	m.u.hello = (struct msg_hello){2, -1, NULL, 0, false};
 	assert_int_equal(round_trip(&m, &lim_default, &out), 0);
 	assert_int_equal(out.u.hello.version, 2);
 	assert_int_equal(out.u.hello.pid, -1);
 	assert_string_equal(out.u.hello.name, "");
+	assert_false(out.u.hello.polls);
 	msg_clear(&out);
 }
 
@@ -594,7 +596,7 @@ static void test_items_limit(void **state)
 	msg_clear(&out);
 	/* a frame without values passes max_items 0 */
 	struct msg h = {.kind = MSG_HELLO};
-	h.u.hello = (struct msg_hello){1, 1, (char *)"x", 0};
+	h.u.hello = (struct msg_hello){1, 1, (char *)"x", 0, false};
 	assert_int_equal(round_trip(&h, &lim, &out), 0);
 	msg_clear(&out);
 	mgr_value_free(args[0]);

@@ -399,7 +399,7 @@ static void test_request_before_hello(void **state)
 
 	/* a second Hello, or a frame kind only the server sends, is as bad */
 	struct msg hello = {.kind = MSG_HELLO};
-	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, 1, "again", 0};
+	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, 1, "again", 0, false};
 	fd = harness_raw_session(b->h.path);
 	harness_raw_send_msg(fd, &hello);
 	expect_dropped(fd, MGR_EPROTO);
@@ -424,7 +424,7 @@ static void test_wrong_version(void **state)
 	for (size_t i = 0; i < 3; i++) {
 		int fd = harness_raw_connect(b->h.path);
 		struct msg hello = {.kind = MSG_HELLO};
-		hello.u.hello = (struct msg_hello){versions[i], 1, "old", 0};
+		hello.u.hello = (struct msg_hello){versions[i], 1, "old", 0, false};
 		harness_raw_send_msg(fd, &hello);
 		expect_dropped(fd, MGR_EVERSION);
 		assert_alive(b);

@@ -365,7 +365,7 @@ static int raw_hello(const char *path, int *fd, char *why, size_t size)
 	if (*fd < 0 || connect(*fd, (struct sockaddr *)&sa, sizeof(sa)))
 		return -1;
 	struct msg m = {.kind = MSG_HELLO};
-	m.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), "raw", 0};
+	m.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), "raw", 0, false};
 	uint8_t *buf, hdr[FRAME_HEADER];
 	size_t len;
 	if (frame_encode(&m, &buf, &len))
@@ -498,7 +498,7 @@ static void test_max_conns(void **state)
 	/* a third: accepted by the kernel, closed by mgrd without a Welcome */
 	int fd = harness_raw_connect(e->sock);
 	struct msg hello = {.kind = MSG_HELLO};
-	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, 1, "third", 0};
+	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, 1, "third", 0, false};
 	harness_raw_send_msg(fd, &hello);
 	assert_true(harness_raw_closed(fd, WAIT_MS));
 	close(fd);
@@ -532,7 +532,7 @@ static void test_max_conns_per_uid(void **state)
 	assert_int_equal(harness_info(c2, "sessions"), 2);
 	int fd = harness_raw_connect(e->sock);
 	struct msg hello = {.kind = MSG_HELLO};
-	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, 1, "third", 0};
+	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, 1, "third", 0, false};
 	harness_raw_send_msg(fd, &hello);
 	assert_true(harness_raw_closed(fd, WAIT_MS));
 	close(fd);

@@ -124,7 +124,7 @@ static void encode(const struct msg *m, uint8_t **buf, size_t *len)
 static void hello_frame(uint8_t **buf, size_t *len)
 {
 	struct msg hello = {.kind = MSG_HELLO};
-	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), "limits", 0};
+	hello.u.hello = (struct msg_hello){MGR_PROTOCOL_VERSION, (int32_t)getpid(), "limits", 0, false};
 	encode(&hello, buf, len);
 }
 

@@ -1,13 +1,17 @@
-/* The spin hint (Reply.spin): the manager polls only for ring clients
- * observed running on another CPU (issue 14), so a socket-only client - one
- * written from the protocol document, which never polls for its reply - is
- * never told it polls, and `mgrd --no-spin` never does either. Checked on
- * the wire, not by timing. */
+/* The spin hint (Reply.spin): the manager polls for ring clients observed
+ * running on another CPU (issue 14) and for socket sessions whose Hello
+ * says they poll theirs (issue 16, mgrd/sock-poll.c), so a socket-only
+ * client - one written from the protocol document, which never polls for
+ * its reply - is never told it polls nor polled for, and `mgrd --no-spin`
+ * never does either. Checked on the wire, not by timing. */
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -138,6 +142,108 @@ static void test_parked_call_not_polled(void **state)
 	harness_stop(&h);
 }
 
+/* ---- sessions that poll their socket (Hello.polls, mgrd/sock-poll.c) ---- */
+
+/* The "polls" of a session in the manager's clients view: the one named
+ * name, or if NULL the one numbered session (-1: no such session). */
+static int session_polls(mgr_client *c, const char *name, uint64_t session)
+{
+	mgr_value *l = NULL;
+	assert_int_equal(mgr_call(mgr_client_manager(c), "clients", NULL, 0, &l), 0);
+	int polls = -1;
+	mgr_value *kn = mgr_value_new_string("name"), *kp = mgr_value_new_string("polls");
+	for (size_t i = 0; i < mgr_value_len(l); i++) {
+		const mgr_value *row = mgr_value_list_get(l, i);
+		const char *n = mgr_value_string(mgr_value_map_get(row, kn), NULL);
+		if (name ? n && !strcmp(n, name) : (uint64_t)harness_map_int(row, "session") == session)
+			polls = mgr_value_bool(mgr_value_map_get(row, kp));
+	}
+	mgr_value_free(kn);
+	mgr_value_free(kp);
+	mgr_value_free(l);
+	return polls;
+}
+
+/* n pings on raw session fd, each answered in order with its own id and
+ * value: whether any reply carried the spin hint. */
+static bool raw_pings(int fd, int n)
+{
+	bool spin = false;
+	for (int i = 1; i <= n; i++) {
+		mgr_value *arg = mgr_value_new_int(i);
+		struct msg m = {.kind = MSG_REQUEST};
+		m.u.request = (struct msg_request){.id = (uint64_t)i, .object = 0, .method = "ping",
+						   .args = &arg, .nargs = 1};
+		harness_raw_send_msg(fd, &m);
+		mgr_value_free(arg);
+		struct msg r;
+		assert_true(harness_raw_recv_msg(fd, &r, 5000));
+		assert_int_equal(r.kind, MSG_REPLY);
+		assert_int_equal(r.u.reply.id, (uint64_t)i);
+		assert_int_equal(r.u.reply.code, 0);
+		assert_int_equal(mgr_value_int(r.u.reply.value), i);
+		spin |= r.u.reply.spin;
+		msg_clear(&r);
+	}
+	return spin;
+}
+
+/* What the Hello says is what the manager records: a raw session saying
+ * polls, one not saying it, libmgr's own session (with a ring: its polls
+ * do not count, the ring has its own) and libmgr without a ring
+ * (MGR_RING_SIZE=0: it polls its UNIX socket, and says so). */
+static void test_hello_polls_recorded(void **state)
+{
+	(void)state;
+	struct harness h;
+	harness_start(&h, NULL);
+	int yes = harness_raw_session_as(h.path, "raw-polls", true);
+	int no = harness_raw_session_as(h.path, "raw-sleeps", false);
+	setenv("MGR_RING_SIZE", "0", 1);
+	mgr_client *sock;
+	assert_int_equal(mgr_client_connect(h.path, &sock), 0);
+	unsetenv("MGR_RING_SIZE");
+	assert_int_equal(session_polls(h.c, "raw-polls", 0), 1);
+	assert_int_equal(session_polls(h.c, "raw-sleeps", 0), 0);
+	cpu_set_t cpus;
+	bool two = !sched_getaffinity(0, sizeof(cpus), &cpus) && CPU_COUNT(&cpus) > 1;
+	assert_int_equal(session_polls(h.c, NULL, mgr_client_session(sock)), two);
+	/* the harness's client: a ring (its polls are the ring's), unless
+	 * this run forces the socket */
+	if (h.c->ring)
+		assert_int_equal(session_polls(h.c, NULL, mgr_client_session(h.c)), 0);
+	(void)raw_pings(yes, 200); /* answered in order, each its own (asserted) */
+	close(yes);
+	close(no);
+	mgr_client_close(sock);
+	harness_stop(&h);
+}
+
+/* mgrd polls its sockets only after calls from a session that polls its
+ * own: 2000 calls from a session that sleeps in recv (one written from the
+ * protocol document) are never polled for (the catches counted in info's
+ * socket_polls stay 0) nor hinted; with --no-spin, not even for a session
+ * that polls. Deterministic: no timing. */
+static void test_socket_polls_only_for_pollers(void **state)
+{
+	(void)state;
+	struct harness h;
+	harness_start(&h, NULL);
+	int fd = harness_raw_session_as(h.path, "raw-sleeps", false);
+	assert_false(raw_pings(fd, 2000));
+	assert_int_equal(harness_info(h.c, "socket_polls"), 0);
+	close(fd);
+	harness_stop(&h);
+
+	const char *args[] = {"--no-spin", NULL};
+	harness_start(&h, args);
+	fd = harness_raw_session_as(h.path, "raw-polls", true);
+	assert_false(raw_pings(fd, 2000));
+	assert_int_equal(harness_info(h.c, "socket_polls"), 0);
+	close(fd);
+	harness_stop(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -145,6 +251,8 @@ int main(void)
 		cmocka_unit_test(test_no_spin),
 		cmocka_unit_test(test_many_clients_no_hint),
 		cmocka_unit_test(test_parked_call_not_polled),
+		cmocka_unit_test(test_hello_polls_recorded),
+		cmocka_unit_test(test_socket_polls_only_for_pollers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -155,10 +155,10 @@ static int port_of(const char *addr) { return atoi(strrchr(addr, ':') + 1); }
 
 /* ---- polling for replies (design.md "Loopback TCP") ---- */
 
-/* A plain TCP session to this host polls for its replies without the
- * manager's hint (the manager never hints a socket session: test-integ-spin);
- * a UNIX-socket session does not. Calls answered either way, their count
- * checked: a poll that took a reply must not lose or repeat one. */
+/* A plain TCP session to this host, like a UNIX-socket one, is local: its
+ * Hello says it polls (the manager then polls its sockets for it and hints
+ * it: test-integ-spin). Calls answered either way, their count checked: a
+ * poll that took a reply or a request must not lose or repeat one. */
 static void test_local_tcp_polls(void **state)
 {
 	(void)state;
@@ -169,7 +169,7 @@ static void test_local_tcp_polls(void **state)
 	for (int i = 0; i < 3; i++) {
 		mgr_client *c;
 		assert_int_equal(mgr_client_connect(addrs[i], &c), 0);
-		assert_int_equal(c->tcp_local, i < 2);
+		assert_true(c->local); /* loopback TCP and the UNIX socket alike */
 		assert_int_equal(tcp_peer_local(c->fd), i < 2);
 		mgr_object *cnt;
 		char name[16];
@@ -368,7 +368,7 @@ static void test_tls(void **state)
 	setenv("MGR_TLS_CERT", cc, 1);
 	setenv("MGR_TLS_KEY", ck, 1);
 	assert_int_equal(mgr_client_connect(d.addr[0], &c), 0);
-	assert_false(c->tcp_local); /* replies come through GnuTLS: never polled */
+	assert_false(c->local); /* replies come through GnuTLS: never polled */
 	mgr_object *l;
 	assert_int_equal(mgr_object_open(c, "list", "tl", &l), 0);
 	for (int i = 0; i < 200; i++) { /* many frames, some big: the pump carries them */
