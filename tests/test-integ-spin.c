@@ -244,6 +244,24 @@ static void test_socket_polls_only_for_pollers(void **state)
 	harness_stop(&h);
 }
 
+/* A stop right after a polling session's last calls, while mgrd still
+ * polls for more (for up to its budget): it stops in time, cleanly. An
+ * exit asked for inside a poll's non-blocking turn (the signal, the last
+ * session gone) used to be forgotten by the next blocking turn, and mgrd
+ * ran on until killed. Twenty rounds: the window is the poll's budget. */
+static void test_stop_while_polling(void **state)
+{
+	(void)state;
+	for (int round = 0; round < 20; round++) {
+		struct harness h;
+		harness_start(&h, NULL);
+		int fd = harness_raw_session_as(h.path, "raw-polls", true);
+		(void)raw_pings(fd, 300);
+		close(fd);
+		harness_stop(&h); /* fails unless mgrd stopped cleanly in time */
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +271,7 @@ int main(void)
 		cmocka_unit_test(test_parked_call_not_polled),
 		cmocka_unit_test(test_hello_polls_recorded),
 		cmocka_unit_test(test_socket_polls_only_for_pollers),
+		cmocka_unit_test(test_stop_while_polling),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
