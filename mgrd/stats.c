@@ -25,11 +25,12 @@ struct stats_clock {
 	uint64_t tsc0, ns0; /* the first reading */
 	uint64_t mult;      /* ns = ticks * mult >> 32 */
 	uint32_t left;      /* conversions until the ratio is measured again */
-	/* the run (stats.h): the last call's reading at its end, with whom
-	 * and at what seq it was taken; run_who NULL: broken */
-	const void *run_who;
+	/* the run (stats.h): the last call's reading at its end and the seq
+	 * it was taken at (whom with: stats_run_who) */
 	uint64_t run_seq, run_end;
 };
+
+__thread const void *stats_run_who;
 
 static __thread struct stats_clock stats_clock;
 
@@ -117,6 +118,8 @@ static uint64_t stats_ns_between(struct stats_clock *k, uint64_t t0, uint64_t t)
 
 static uint64_t stats_now(const struct stats_clock *k) { return k->tsc ? __rdtsc() : clock_now_ns(); }
 #else
+static void stats_clock_decide(struct stats_clock *k) { k->decided = true; }
+
 static uint64_t stats_ns_between(struct stats_clock *k, uint64_t t0, uint64_t t)
 {
 	(void)k;
@@ -142,25 +145,25 @@ uint64_t stats_ns_since(uint64_t t0)
 
 uint64_t stats_run_start(const void *who, uint64_t seq)
 {
-	const struct stats_clock *k = &stats_clock;
+	struct stats_clock *k = &stats_clock;
 	/* seq 0, a connection's first call, never continues a run: a run
 	 * left by a closed connection whose struct this one reuses ends */
-	if (seq && who && k->run_who == who && seq - k->run_seq <= 1)
+	if (seq && who && stats_run_who == who && seq - k->run_seq <= 1)
 		return k->run_end;
-	return stats_ticks();
+	if (!k->decided)
+		stats_clock_decide(k);
+	return stats_now(k);
 }
 
 uint64_t stats_run_ns(uint64_t t0, const void *who, uint64_t seq)
 {
 	struct stats_clock *k = &stats_clock;
 	uint64_t t = stats_now(k);
-	k->run_who = who;
+	stats_run_who = who;
 	k->run_seq = seq;
 	k->run_end = t;
 	return stats_ns_between(k, t0, t);
 }
-
-void stats_run_break(void) { stats_clock.run_who = NULL; }
 
 static unsigned stats_bucket(uint64_t ns)
 {

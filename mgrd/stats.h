@@ -39,7 +39,8 @@ uint64_t stats_ns_since(uint64_t t0);
  * is ever counted. */
 uint64_t stats_run_start(const void *who, uint64_t seq);
 uint64_t stats_run_ns(uint64_t t0, const void *who, uint64_t seq);
-void stats_run_break(void);
+extern __thread const void *stats_run_who; /* NULL: no run (stats.c's) */
+static inline void stats_run_break(void) { stats_run_who = NULL; }
 /* The latency below which a fraction q (0..1) of the calls fell: the upper
  * edge of that bucket, never above the largest seen. 0 with no calls. */
 uint64_t stats_quantile(const struct method_stats *s, double q);
