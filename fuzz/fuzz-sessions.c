@@ -69,7 +69,9 @@ struct mobj {
 				barrier parties, queue maxsize (0: unbounded) */
 	int holder;          /* lock: the holding session's slot, -1: unlocked */
 	bool robust, owner_died, broken;
-	int64_t held[NSESS]; /* robust semaphore: permits each session holds */
+	int64_t held[NSESS]; /* robust semaphore: each session's net permits, acquired
+			      * minus released (negative: it released more than it
+			      * took, and what it takes later is paid for) */
 	int nkeys;           /* dict, in insertion order */
 	int64_t keys[NKEYS], vals[NKEYS];
 	int nitems; /* list, queue (front first) */
@@ -448,9 +450,10 @@ static void fz_model_end(int k)
 			o->owner_died = true;
 			fz_lock_pass(o);
 		}
-		if (o->live && o->type == T_SEM && o->held[k]) {
-			o->v += o->held[k];
-			o->held[k] = 0;
+		int64_t net = o->held[k]; /* the session's count goes, whatever its sign */
+		o->held[k] = 0;
+		if (o->live && o->type == T_SEM && net > 0) {
+			o->v += net;
 			fz_sem_wake(o);
 		}
 	}
@@ -472,7 +475,7 @@ static bool fz_may_linger(int k)
 		const struct mobj *o = &fz.o[i];
 		if (!o->live)
 			continue;
-		if ((o->type == T_LOCK && o->robust && o->holder == k) || o->held[k] ||
+		if ((o->type == T_LOCK && o->robust && o->holder == k) || o->held[k] > 0 ||
 		    (o->anon && o->refs[k] && fz_total_refs(o) == o->refs[k]))
 			return false;
 		for (int j = 0; j < o->nw; j++)
@@ -712,7 +715,7 @@ static bool fz_sem(struct fz_call *c)
 		break;
 	case 2:
 		fz_req(c, "release", 0);
-		o->held[c->k] -= o->held[c->k] > 0;
+		o->held[c->k] -= o->robust;
 		o->v++;
 		fz_ok(c, NULL);
 		fz_sem_wake(o);
@@ -958,7 +961,7 @@ static bool fz_held_by_other(const struct mobj *o, int k)
 	if (o->type == T_LOCK && o->holder >= 0 && o->holder != k)
 		return true;
 	for (int j = 0; j < NSESS; j++)
-		if (j != k && o->held[j])
+		if (j != k && o->held[j] > 0)
 			return true;
 	return false;
 }
