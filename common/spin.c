@@ -198,6 +198,15 @@ ssize_t spin_recv(struct spin *s, int fd, void *buf, size_t len)
 	return -1;
 }
 
+static int spin_readable_ready(void *arg)
+{
+	char b;
+	ssize_t n = recv(*(const int *)arg, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK) ? SPIN_READY : SPIN_WAIT;
+}
+
+bool spin_readable(struct spin *s, int fd) { return spin_poll(s, spin_readable_ready, &fd); }
+
 /* ---- the scheduler slice ---- */
 
 /* struct sched_attr as far as SCHED_ATTR_SIZE_VER0 (glibc has no wrapper). */

@@ -68,6 +68,10 @@ bool spin_poll(struct spin *s, int (*check)(void *), void *arg);
 /* recv(fd) without blocking for up to the budget: bytes, 0 at EOF, or -1
  * with errno (EAGAIN: nothing came within it). Adapts s. */
 ssize_t spin_recv(struct spin *s, int fd, void *buf, size_t len);
+/* Whether fd became readable (bytes, EOF or an error to read) within the
+ * budget, without taking anything from it (a TLS session's records are
+ * read by its library afterwards). Adapts s. */
+bool spin_readable(struct spin *s, int fd);
 /* CPUs this thread may run on (polling needs two). */
 int spin_cpus(void);
 /* Whether the machine has a CPU to spare for polling now: runnable threads

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../common/auth.h"
+#include "../common/spin.h"
 #include "../common/tcp.h"
 #include "../common/tls-read.h"
 #include "client.h"
@@ -211,14 +212,17 @@ int client_tcp_open(mgr_client *c)
 	explicit_bzero(&key, sizeof(key));
 	if (!err)
 		client_tcp_opts(c->fd, 0); /* no timeouts once in */
-	c->local = !err && !c->tls && tcp_peer_local(c->fd);
+	c->local = !err && tcp_peer_local(c->fd); /* TLS too: it polls the socket */
 	return err;
 }
 
 bool client_tls_pending(const mgr_client *c) { return c->tls && tls_read_pending(c->tls); }
 
-ssize_t client_tls_recv(mgr_client *c, void *tls, int fd, void *buf, size_t len, int wait_ms)
+ssize_t client_tls_recv(mgr_client *c, void *tls, int fd, void *buf, size_t len, int wait_ms,
+			struct spin *spin)
 {
+	if (spin && !tls_read_pending(tls))
+		(void)spin_readable(spin, fd); /* then poll() below returns at once */
 	if (!tls_read_pending(tls) && wait_ms >= 0) {
 		struct pollfd pfd = {fd, POLLIN, 0};
 		int rc;

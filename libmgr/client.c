@@ -299,7 +299,7 @@ static bool client_no_spin(void)
 }
 
 /* Whether this client may poll its socket for replies at all (the Hello's
- * polls): a peer on this host, read without TLS, on more than one CPU. */
+ * polls): a peer on this host, on more than one CPU. */
 static bool client_may_poll_socket(const mgr_client *c)
 {
 	return c->local && !client_no_spin() && client_cpu_count() >= 2;
@@ -339,7 +339,8 @@ static ssize_t client_sock_recv(mgr_client *c, int fd, int64_t deadline, bool sp
 	errno = EAGAIN;
 	void *tls = c->fd == fd ? c->tls : c->orphan_tls; /* the reader's, even orphaned */
 	if (tls)
-		return client_tls_recv(c, tls, fd, buf, len, client_left(deadline));
+		return client_tls_recv(c, tls, fd, buf, len, client_left(deadline),
+				       spin ? &client_spin : NULL);
 	if (spin)
 		n = spin_recv(&client_spin, fd, buf, len);
 	if (n < 0 && errno == EAGAIN) {

@@ -11,6 +11,8 @@
 #include "../common/ring.h"
 #include "mgr/mgr.h"
 
+struct spin;
+
 /* A call waiting for its reply: linked in its client's pending list (oldest
  * first, under c->mu) from client_submit until done or given up. Whoever
  * makes it done (the reader with its reply, a disconnect with an error)
@@ -56,8 +58,8 @@ struct mgr_client {
 	bool reading;  /* a thread is the reader */
 	unsigned waiters; /* threads waiting on cv (client_cv_wait): none, no broadcast */
 	bool peer_spins; /* the last reply's hint: the manager polls for us */
-	bool local;      /* a socket to this host, not TLS: a UNIX socket, or
-			  * plain TCP to a loopback address (client-tcp.c).
+	bool local;      /* a socket to this host: a UNIX socket, or TCP
+			  * (plain or TLS) to a loopback address (client-tcp.c).
 			  * The Hello says we poll (polls): without a ring,
 			  * the manager polls its sockets for us, and hints */
 	/* calls sent, oldest first: a reply matches at the head unless an
@@ -166,7 +168,9 @@ int client_tcp_open(mgr_client *c);
 /* The key of opts (a copy in c->key); error set. Free: wipes and frees. */
 int client_tcp_key_keep(mgr_client *c, const void *key, size_t len);
 void client_tcp_key_free(mgr_client *c);
-ssize_t client_tls_recv(mgr_client *c, void *tls, int fd, void *buf, size_t len, int wait_ms);
+/* spin: poll the socket with it a moment first (NULL: do not). */
+ssize_t client_tls_recv(mgr_client *c, void *tls, int fd, void *buf, size_t len, int wait_ms,
+			struct spin *spin);
 int client_tls_send(void *tls, const uint8_t *p, size_t len);
 void client_tls_free(void *tls, void *cred);
 /* Whether c's TLS session holds input that poll() on c->fd would not show. */

@@ -1,7 +1,7 @@
 /* Polling the sockets a moment before the loop sleeps (docs/design.md
  * "Loopback TCP"). A turn that read calls from a session that polls its
  * own socket for replies (no ring; its Hello said polls: libmgr to a peer
- * on this host) is followed by non-blocking turns - epoll_wait with no
+ * on this host, TLS or not) is followed by non-blocking turns - epoll_wait with no
  * timeout, and whatever callbacks it brings - under one adaptive budget
  * (common/spin.h), until one of them reads such a session's calls again
  * (the budget starts over) or the budget is spent; only then the loop
@@ -11,7 +11,7 @@
  * which on a VM costs more than the call.
  *
  * A client that blocks in recv at once (one written from the protocol
- * document, TLS) is never polled for: its reply would wake it on mgrd's
+ * document) is never polled for: its reply would wake it on mgrd's
  * CPU, where a polling mgrd is in its way. What else stops the polls: the
  * machine (more runnable threads than CPUs, less the polling sessions that
  * sent lately but one: they are the peers, not strangers), a poll that
