@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -71,6 +73,27 @@ static void test_slice_set(void **state)
 	assert_true(rc == 0 || rc == -1);
 }
 
+/* spin_readable: nothing within the budget, then bytes (left for the
+ * reader: a TLS library reads them afterwards), then EOF. */
+static void test_readable(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	struct spin s = SPIN_INIT_JUDGED;
+	assert_false(spin_readable(&s, sv[0]));
+	assert_int_equal(write(sv[1], "ab", 2), 2);
+	s = (struct spin)SPIN_INIT_JUDGED;
+	assert_true(spin_readable(&s, sv[0]));
+	char buf[4];
+	assert_int_equal(read(sv[0], buf, sizeof(buf)), 2); /* both bytes still there */
+	assert_memory_equal(buf, "ab", 2);
+	close(sv[1]);
+	s = (struct spin)SPIN_INIT_JUDGED;
+	assert_true(spin_readable(&s, sv[0])); /* EOF is something to read */
+	close(sv[0]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -79,6 +102,7 @@ int main(void)
 		cmocka_unit_test(test_slice_default),
 		cmocka_unit_test(test_slice_asked),
 		cmocka_unit_test(test_slice_set),
+		cmocka_unit_test(test_readable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
