@@ -8,7 +8,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-struct conn_ring *conn_ring_new(uint32_t want, uint32_t max, int sock, int *memfd)
+#include "conn-ring-wake.h"
+
+struct conn_ring *conn_ring_new(struct event_base *base, uint32_t want, uint32_t max, int sock,
+			       int *memfd)
 {
 	if (!want || !max)
 		return NULL;
@@ -21,13 +24,18 @@ struct conn_ring *conn_ring_new(uint32_t want, uint32_t max, int sock, int *memf
 	cr->sock = sock;
 	cr->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	*memfd = cr->efd < 0 ? -1 : ring_create(&cr->r, cap);
-	if (*memfd < 0) {
-		if (cr->efd >= 0)
-			close(cr->efd);
-		free(cr);
-		return NULL;
+	if (*memfd >= 0 && conn_ring_wake_attach(base) == 0)
+		return cr;
+	if (*memfd >= 0) {
+		conn_ring_wake_detach(NULL);
+		ring_detach(&cr->r);
+		close(*memfd);
+		*memfd = -1;
 	}
-	return cr;
+	if (cr->efd >= 0)
+		close(cr->efd);
+	free(cr);
+	return NULL;
 }
 
 void conn_ring_free(struct conn_ring *cr)
@@ -35,6 +43,7 @@ void conn_ring_free(struct conn_ring *cr)
 	if (!cr)
 		return;
 	if (cr->r.shm) { /* a client asleep on the ring: wake it to find the socket closed */
+		conn_ring_wake_detach(&cr->r.tx->tail); /* no wake of it left for the pass's end */
 		ring_futex_wake(&cr->r.tx->tail);
 		ring_futex_wake(&cr->r.rx->head);
 	}
@@ -74,7 +83,7 @@ static void conn_ring_wake_client(struct conn_ring *cr)
 		return;
 	}
 	if (ring_peer_wants_data(&cr->r))
-		ring_futex_wake(&cr->r.tx->tail);
+		conn_ring_wake_later(&cr->r.tx->tail);
 }
 
 ssize_t conn_ring_recv(struct conn_ring *cr, void *buf, size_t len)
