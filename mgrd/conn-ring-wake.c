@@ -1,6 +1,6 @@
 /* Waking ring clients at the end of a loop pass (see conn-ring-wake.h).
  * One process, one loop thread: the state below is the loop thread's.
- * io_uring is set up by hand (two system calls and three mappings; no
+ * io_uring is set up by hand (one system call and two mappings; no
  * liburing: Debian 12's predates IORING_OP_FUTEX_WAKE, and so may the
  * running kernel, in which case the first batch comes back EINVAL and
  * futex calls take over for good). */
@@ -33,8 +33,8 @@ struct wake_uring {
 	struct io_uring_cqe *cqes;
 };
 
-/* How wakes are made: $MGR_RING_WAKE, for comparisons (bench/ab.py) and
- * the tests of each path. */
+/* How wakes are made: $MGR_RING_WAKE, for A/B runs of the three and the
+ * tests of each path (integ-ring-wake-futex). */
 enum wake_mode { WAKE_URING, WAKE_FUTEX, WAKE_NOW };
 static const char *const wake_mode_names[] = {"uring", "futex", "now"};
 
