@@ -1,7 +1,8 @@
 /* Waking ring clients, mgrd's side: the futex wakes a loop pass's replies
  * owe are made together at the end of the pass (one system call for all,
  * through io_uring where the kernel has IORING_OP_FUTEX_WAKE, else one
- * futex call each), not one per reply as it is sent: a client woken on
+ * futex call each; a wake alone in its pass goes at once, by futex),
+ * not one per reply as it is sent: a client woken on
  * mgrd's CPU preempts mgrd at the wake's return, before it has answered
  * the other requests it found (docs/design.md "Latency"). */
 #ifndef MGRD_CONN_RING_WAKE_H
