@@ -27,7 +27,6 @@
 
 #include "../common/spin.h"
 #include "conn-ring.h"
-#include "conn-ring-wake.h"
 #include "conn-state.h"
 #include "state.h"
 #include "stats.h"
@@ -200,7 +199,6 @@ struct conn *conn_poll_next(struct conn *c, int served)
 	if (served >= CONN_SPIN_MAX_FRAMES || !conn_spin_wanted(c))
 		return NULL;
 	struct conn_spin_any any = {c->srv, NULL, 0};
-	conn_ring_wake_flush(); /* the clients we answered must be awake to send */
 	if (!spin_poll(&conn_spin_state, conn_spin_any_ready, &any))
 		return NULL;
 	conn_poll_awake(any.ready);

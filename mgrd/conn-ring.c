@@ -8,10 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "conn-ring-wake.h"
-
-struct conn_ring *conn_ring_new(struct event_base *base, uint32_t want, uint32_t max, int sock,
-			       int *memfd)
+struct conn_ring *conn_ring_new(uint32_t want, uint32_t max, int sock, int *memfd)
 {
 	if (!want || !max)
 		return NULL;
@@ -24,18 +21,13 @@ struct conn_ring *conn_ring_new(struct event_base *base, uint32_t want, uint32_t
 	cr->sock = sock;
 	cr->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	*memfd = cr->efd < 0 ? -1 : ring_create(&cr->r, cap);
-	if (*memfd >= 0 && conn_ring_wake_attach(base) == 0)
-		return cr;
-	if (*memfd >= 0) {
-		conn_ring_wake_detach(NULL);
-		ring_detach(&cr->r);
-		close(*memfd);
-		*memfd = -1;
+	if (*memfd < 0) {
+		if (cr->efd >= 0)
+			close(cr->efd);
+		free(cr);
+		return NULL;
 	}
-	if (cr->efd >= 0)
-		close(cr->efd);
-	free(cr);
-	return NULL;
+	return cr;
 }
 
 void conn_ring_free(struct conn_ring *cr)
@@ -43,7 +35,6 @@ void conn_ring_free(struct conn_ring *cr)
 	if (!cr)
 		return;
 	if (cr->r.shm) { /* a client asleep on the ring: wake it to find the socket closed */
-		conn_ring_wake_detach(&cr->r.tx->tail); /* no wake of it left for the pass's end */
 		ring_futex_wake(&cr->r.tx->tail);
 		ring_futex_wake(&cr->r.rx->head);
 	}
@@ -83,7 +74,7 @@ static void conn_ring_wake_client(struct conn_ring *cr)
 		return;
 	}
 	if (ring_peer_wants_data(&cr->r))
-		conn_ring_wake_later(&cr->r.tx->tail);
+		ring_futex_wake(&cr->r.tx->tail);
 }
 
 ssize_t conn_ring_recv(struct conn_ring *cr, void *buf, size_t len)

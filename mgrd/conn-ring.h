@@ -11,8 +11,6 @@
 
 #include "../common/ring.h"
 
-struct event_base;
-
 struct conn_ring {
 	struct ring r;
 	int efd;  /* clients write it to wake us; we watch it edge-triggered */
@@ -21,8 +19,7 @@ struct conn_ring {
 
 /* A ring of about want bytes each way (at most max): NULL if it cannot be
  * had (the connection goes on over the socket). *memfd: to send, then close. */
-struct conn_ring *conn_ring_new(struct event_base *base, uint32_t want, uint32_t max, int sock,
-			       int *memfd);
+struct conn_ring *conn_ring_new(uint32_t want, uint32_t max, int sock, int *memfd);
 void conn_ring_free(struct conn_ring *cr);
 
 /* Sends buf and the two fds (memfd, eventfd) in one message on the socket:

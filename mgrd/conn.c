@@ -509,8 +509,8 @@ static void conn_hello(struct conn *c, struct msg *m)
 		.session = c->session, .pid = (int32_t)getpid(), .limits = c->srv->cfg.frame};
 	memcpy(w.u.welcome.instance, c->srv->instance, sizeof(w.u.welcome.instance));
 	int memfd = -1;
-	struct conn_ring *ring = conn_ring_new(c->srv->base, c->remote ? 0 : m->u.hello.ring,
-						 c->srv->cfg.ring, c->fd, &memfd); /* shared memory: local peers only */
+	struct conn_ring *ring = conn_ring_new(c->remote ? 0 : m->u.hello.ring, c->srv->cfg.ring,
+						 c->fd, &memfd); /* shared memory: local peers only */
 	w.u.welcome.ring = ring ? ring->r.cap : 0;
 	c->polls = m->u.hello.polls && !ring;
 	conn_put(c, &w);

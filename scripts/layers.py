@@ -13,7 +13,7 @@ import sys
 
 LAYERS = [
     ("base", "idmap log stats type types object state row conn-state pgroup"),
-    ("transport", "conn conn-batch conn-poll conn-ring conn-ring-wake sock-poll admit auth tls listen-tcp"),
+    ("transport", "conn conn-batch conn-poll conn-ring sock-poll admit auth tls listen-tcp"),
     ("objects", "registry"),
     ("sessions", "session"),
     ("calls", "call args park pool policy"),

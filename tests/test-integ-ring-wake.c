@@ -1,9 +1,11 @@
-/* Waking ring clients (mgrd/conn-ring-wake.h): the futex wakes a loop
- * pass owes are made together at its end; none may be lost. Raw ring
- * clients sleep on their reply's futex with a bounded wait: a wait that
- * runs out means mgrd never woke that client (libmgr would hide it behind
- * its 100 ms recheck). mgrd runs with --no-spin, so every reply to a
- * sleeping client needs its wake. */
+/* mgrd's wakes of ring clients asleep for their replies: none may be lost,
+ * however many sleep at once and whatever a pass finds (docs/design.md
+ * "Latency": a pass's wakes were once made together at its end; this
+ * checked that version, and checks any other). Raw ring clients sleep on
+ * their reply's futex with a bounded wait: a wait that runs out means mgrd
+ * never woke that client (libmgr would hide it behind its 100 ms
+ * recheck). mgrd runs with --no-spin, so every reply to a sleeping client
+ * needs its wake. */
 #include <errno.h>
 #include <linux/futex.h>
 #include <setjmp.h>
