@@ -17,6 +17,7 @@ import argparse
 import datetime
 import glob
 import json
+import math
 import os
 import platform
 import shutil
@@ -362,6 +363,25 @@ def ratio(a, b, f="ops_per_s"):
     return round(a[f] / b[f], 2) if a and b and b.get(f) and f in a else None
 
 
+def cpu_at_equal_rate(r, other):
+    """r's CPU per call against other's at the same calls/s: for each of r's
+    repetitions, other's repetition nearest to it in calls/s (by ratio), and
+    the median of the CPU-per-call ratios; None without two repetitions
+    each. In the oversubscribed state every peer's repetitions are fast or
+    slow by where the scheduler puts client and server (docs/design.md,
+    "The over state's two modes"), and CPU per call follows the mode: two
+    medians can come from different modes, a matched pair cannot."""
+    a, b = (rep_figures(r) if r else []), (rep_figures(other) if other else [])
+    if len(a) < 2 or len(b) < 2 or not all("cpu_us_per_call" in x and x["ops_per_s"] > 0
+                                           and x["cpu_us_per_call"] > 0 for x in a + b):
+        return None
+    out = []
+    for x in a:
+        y = min(b, key=lambda y: abs(math.log(x["ops_per_s"] / y["ops_per_s"])))
+        out.append(x["cpu_us_per_call"] / y["cpu_us_per_call"])
+    return round(median(out), 2)
+
+
 def compare(rows):
     """One entry per mgr row: the peers' rows of the same case and state,
     and mgr's ratio to each (throughput, and CPU time per call)."""
@@ -391,7 +411,8 @@ def compare(rows):
                     "nospin_cpu_us": cpu(nospin),
                     "vs_redis": ratio(r, redis), "vs_floor": ratio(r, floor),
                     "vs_python": ratio(r, py), "vs_nospin": ratio(r, nospin),
-                    "cpu_vs_nospin": ratio(r, nospin, "cpu_us_per_call")})
+                    "cpu_vs_nospin": ratio(r, nospin, "cpu_us_per_call"),
+                    "cpu_vs_nospin_matched": cpu_at_equal_rate(r, nospin)})
     return out
 
 
@@ -544,15 +565,20 @@ def states_targets(get, add, cmp):
     for st in STATES:
         at_least(f"[14] 16 in flight x 4, {st}: vs floor",
                  get("counter_add", 4, 16, False, st), "vs_floor", 0.8)
-    # no case pays more than 1.5x no-spin's CPU per call for no more calls/s
-    worst, where = None, ""
-    for c in cmp:
-        if c["pinned"] or c["cpu_vs_nospin"] is None or c["vs_nospin"] is None:
-            continue
-        if c["vs_nospin"] <= 1.05 and (worst is None or c["cpu_vs_nospin"] > worst):
-            worst, where = c["cpu_vs_nospin"], f"{c['workload']} {c['clients']}x{c['inflight']} {c['state']}"
-    add(f"[14] worst CPU/call vs no-spin at <= its calls/s ({where or 'none'})", worst,
-        "<= 1.5", None if worst is None else worst <= 1.5)
+    # no case pays more than 1.5x no-spin's CPU per call for no more calls/s:
+    # as medians (a draw in the over state: the two medians may come from
+    # different modes), and repetition by repetition at equal calls/s
+    for key, what, goal in (("cpu_vs_nospin", "medians, reported", None),
+                            ("cpu_vs_nospin_matched", "at equal calls/s", 1.5)):
+        worst, where = None, ""
+        for c in cmp:
+            if c["pinned"] or c[key] is None or c["vs_nospin"] is None:
+                continue
+            if c["vs_nospin"] <= 1.05 and (worst is None or c[key] > worst):
+                worst, where = c[key], f"{c['workload']} {c['clients']}x{c['inflight']} {c['state']}"
+        add(f"[14] worst CPU/call vs no-spin at <= its calls/s, {what} ({where or 'none'})",
+            worst, "reported" if goal is None else f"<= {goal}",
+            None if worst is None or goal is None else worst <= goal)
 
 
 # ---- loopback TCP (issue 16) ----
