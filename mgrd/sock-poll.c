@@ -51,7 +51,6 @@ static bool sock_sent_elsewhere(struct conn *c)
 	return (uint32_t)cpu + 1 != spin_cpu();
 }
 
-
 void sock_poll_sent(struct conn *c)
 {
 	struct server *srv = c->srv;
@@ -95,18 +94,14 @@ static uint32_t sock_senders(struct server *srv)
 	return n ? n : 1;
 }
 
-bool sock_poll_machine_free(int cpus, int runnable, uint32_t senders)
-{
-	return spin_machine_verdict_ours(cpus, runnable, (int)senders);
-}
-
 void sock_poll_after_turn(struct server *srv)
 {
 	if (srv->cfg.no_spin || srv->stopping)
 		return;
 	int cpus, runnable;
 	spin_machine_read(&cpus, &runnable);
-	sock_machine_ok = sock_poll_machine_free(cpus, runnable, sock_senders(srv));
+	/* the polling sessions that sent lately are our peers, not strangers */
+	sock_machine_ok = spin_machine_verdict_ours(cpus, runnable, (int)sock_senders(srv));
 	/* while the calls caught come from elsewhere (all of a turn's or a
 	 * catch's senders on our CPU: stop) */
 	while (spin_turn_given(&sock_spin, sock_machine_ok && srv->sock_elsewhere)) {

@@ -18,9 +18,5 @@ void sock_poll_after_turn(struct server *srv);
 /* The spin hint for a reply to c (which polls): whether mgrd means to poll
  * for its next request. */
 bool sock_poll_hint(const struct conn *c);
-/* Whether the machine has room for polling: cpus usable, runnable threads
- * (-1: unknown), of which senders are polling sessions that sent lately
- * (our peers, not strangers: all but one are allowed for). */
-bool sock_poll_machine_free(int cpus, int runnable, uint32_t senders);
 
 #endif
