@@ -466,7 +466,7 @@ static int frame_tight_value(const uint8_t *p, const uint8_t *end, mgr_value **o
 	uint8_t kind;
 	int64_t i;
 	if (frame_tight_scalar(p, end, &kind, &i))
-		*out = kind == MGR_INT ? mgr_value_new_int(i) : mgr_value_new_bool(i != 0);
+		*out = value_scalar(kind, i);
 	else if (end - p == 2 && p[0] == FRAME_TAG(1, 0) && p[1] < 0x80)
 		*out = mgr_value_new_nil();
 	else

@@ -179,33 +179,32 @@ struct spin_recv_arg {
 	int fd;
 	void *buf;
 	size_t len;
+	int flags; /* beside MSG_DONTWAIT: MSG_PEEK leaves the bytes */
 	ssize_t n;
 };
 
 static int spin_recv_ready(void *arg)
 {
 	struct spin_recv_arg *a = arg;
-	a->n = recv(a->fd, a->buf, a->len, MSG_DONTWAIT);
+	a->n = recv(a->fd, a->buf, a->len, MSG_DONTWAIT | a->flags);
 	return a->n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK) ? SPIN_READY : SPIN_WAIT;
 }
 
 ssize_t spin_recv(struct spin *s, int fd, void *buf, size_t len)
 {
-	struct spin_recv_arg a = {fd, buf, len, -1};
+	struct spin_recv_arg a = {fd, buf, len, 0, -1};
 	if (spin_poll(s, spin_recv_ready, &a))
 		return a.n;
 	errno = EAGAIN;
 	return -1;
 }
 
-static int spin_readable_ready(void *arg)
+bool spin_readable(struct spin *s, int fd)
 {
 	char b;
-	ssize_t n = recv(*(const int *)arg, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-	return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK) ? SPIN_READY : SPIN_WAIT;
+	struct spin_recv_arg a = {fd, &b, 1, MSG_PEEK, -1};
+	return spin_poll(s, spin_recv_ready, &a);
 }
-
-bool spin_readable(struct spin *s, int fd) { return spin_poll(s, spin_readable_ready, &fd); }
 
 /* ---- the scheduler slice ---- */
 

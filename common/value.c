@@ -134,6 +134,13 @@ void value_spare_give(void *p)
 
 mgr_value *mgr_value_new_nil(void) { return value_alloc(MGR_NIL); }
 
+mgr_value *value_scalar(uint8_t kind, int64_t i)
+{
+	if (kind == MGR_INT)
+		return mgr_value_new_int(i);
+	return kind == MGR_BOOL ? mgr_value_new_bool(i != 0) : mgr_value_new_nil();
+}
+
 mgr_value *mgr_value_new_bool(bool b)
 {
 	mgr_value *v = value_alloc(MGR_BOOL);

@@ -99,6 +99,9 @@ char *value_text_end(struct value_text *t);
 char *value_repr(const mgr_value *v, size_t max);
 /* An empty value of the given kind (NULL on ENOMEM). */
 mgr_value *value_alloc(mgr_kind kind);
+/* The int i (kind MGR_INT), the bool i != 0 (MGR_BOOL), else nil: a
+ * scalar a decoder kept unallocated (msg.h) made a value. */
+mgr_value *value_scalar(uint8_t kind, int64_t i);
 /* A block of VALUE_SPARE_BYTES (uninitialised; NULL on ENOMEM) from this
  * thread's cache of them, else malloc's; given back to the giving
  * thread's cache, else freed (value.c). Any thread may give any block. */

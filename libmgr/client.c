@@ -23,6 +23,7 @@
 #include "../common/path.h"
 #include "../common/spin-judge.h"
 #include "../common/spin.h"
+#include "../common/value.h"
 
 #define CLIENT_HANDSHAKE_MS 10000
 #define CLIENT_MAX_FRAME (256u << 20)
@@ -809,11 +810,7 @@ static void client_wait(mgr_client *c, struct pending *p, int64_t deadline)
  * memory): its own, or one made of its scalar (frame_decode_scalars), or nil. */
 static mgr_value *client_reply_value(const struct msg *m)
 {
-	if (m->u.reply.value)
-		return m->u.reply.value;
-	if (m->scalar_kind == MGR_INT)
-		return mgr_value_new_int(m->scalar);
-	return m->scalar_kind == MGR_BOOL ? mgr_value_new_bool(m->scalar != 0) : mgr_value_new_nil();
+	return m->u.reply.value ? m->u.reply.value : value_scalar(m->scalar_kind, m->scalar);
 }
 
 static int client_result(struct pending *p, mgr_value **result)

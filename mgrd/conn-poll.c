@@ -29,7 +29,6 @@
 #include "conn-ring.h"
 #include "conn-state.h"
 #include "state.h"
-#include "stats.h"
 
 #define CONN_SPIN_HOT 16 /* rings polled */
 #define CONN_SPIN_MAX_FRAMES 64
@@ -110,7 +109,6 @@ void conn_poll_hot(struct conn *c)
 	 * client's CPU (the client stops at its next look) */
 	ring_publish_cpu(&c->ring->r, c->n_parked ? 0 : spin_cpu());
 	conn_poll_reads++; /* the next hint looks at the machine again */
-	stats_run_break(); /* the read's calls timed (stats.h) */
 	if (srv->hot == c)
 		return;
 	conn_poll_forget(c);
@@ -137,7 +135,6 @@ void conn_poll_forget(struct conn *c)
 
 void conn_poll_awake(struct conn *c)
 {
-	stats_run_break(); /* a read comes: its calls are a run of their own */
 	if (c->awake)
 		return;
 	c->awake = true;
@@ -195,7 +192,6 @@ static int conn_spin_any_ready(void *arg)
  * polls, no ring asks to be woken, so clients do not write the eventfd. */
 struct conn *conn_poll_next(struct conn *c, int served)
 {
-	stats_run_break(); /* after every read (socket or ring): no wait timed */
 	if (served >= CONN_SPIN_MAX_FRAMES || !conn_spin_wanted(c))
 		return NULL;
 	struct conn_spin_any any = {c->srv, NULL, 0};

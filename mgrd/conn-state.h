@@ -56,7 +56,7 @@ struct conn {
 	bool remote;  /* over TCP (listen-tcp.c): never offered a ring */
 	/* sock-poll.c: no ring, and its Hello said it polls its socket; its
 	 * socket records no sender's CPU; its last calls came from ours;
-	 * srv->sock_epoch when it last sent */
+	 * sock-poll.c's epoch when it last sent */
 	bool polls, sock_cpu_unknown, sock_cpu_same;
 	uint32_t sock_epoch;
 	pid_t pid;

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "sock-poll.h"
 #include "state.h"
+#include "stats.h"
 #include "tls.h"
 
 #define CONN_BUF_MIN 16384   /* first allocation of either buffer; input keeps no more */
@@ -626,6 +627,7 @@ static void conn_after_input(struct conn *c, size_t held_before, size_t off_befo
  * not, -1 if nothing came or c was closed. */
 static int conn_read_once(struct conn *c)
 {
+	stats_run_break(); /* a read's calls are a run of their own: no wait timed */
 	uint8_t *room = conn_in_room(c);
 	if (!room) {
 		conn_close(c, "out of memory reading");

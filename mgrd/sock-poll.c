@@ -33,6 +33,11 @@
 
 static struct spin sock_spin = SPIN_INIT;
 static bool sock_machine_ok = true; /* the last turn's verdict, for the hints */
+/* polling sessions that sent: since the epoch began, and in the one before;
+ * whether one of the turn's came from another CPU (or one unknown) */
+static uint32_t sock_epoch, sock_senders, sock_senders_last;
+static uint64_t sock_epoch_at;
+static bool sock_elsewhere;
 
 /* Whether c's calls came from another CPU than ours: the CPU that sent
  * them, as TCP records it (SO_INCOMING_CPU: on loopback, the sender's);
@@ -57,10 +62,10 @@ void sock_poll_sent(struct conn *c)
 	srv->sock_reads++;
 	bool away = sock_sent_elsewhere(c);
 	c->sock_cpu_same = !away;
-	srv->sock_elsewhere |= away;
-	if (c->sock_epoch != srv->sock_epoch) {
-		c->sock_epoch = srv->sock_epoch;
-		srv->sock_senders++;
+	sock_elsewhere |= away;
+	if (c->sock_epoch != sock_epoch) {
+		c->sock_epoch = sock_epoch;
+		sock_senders++;
 	}
 }
 
@@ -79,18 +84,16 @@ static int sock_poll_check(void *arg)
 }
 
 /* Polling sessions that sent in this epoch or the last (at least 1). */
-static uint32_t sock_senders(struct server *srv)
+static uint32_t sock_senders_lately(void)
 {
-	static uint64_t epoch_at;
-	static uint32_t last;
 	uint64_t now = clock_now_ns();
-	if (now - epoch_at >= SOCK_POLL_EPOCH_NS) {
-		last = srv->sock_senders;
-		srv->sock_senders = 0;
-		srv->sock_epoch++;
-		epoch_at = now;
+	if (now - sock_epoch_at >= SOCK_POLL_EPOCH_NS) {
+		sock_senders_last = sock_senders;
+		sock_senders = 0;
+		sock_epoch++;
+		sock_epoch_at = now;
 	}
-	uint32_t n = last > srv->sock_senders ? last : srv->sock_senders;
+	uint32_t n = sock_senders_last > sock_senders ? sock_senders_last : sock_senders;
 	return n ? n : 1;
 }
 
@@ -101,15 +104,15 @@ void sock_poll_after_turn(struct server *srv)
 	int cpus, runnable;
 	spin_machine_read(&cpus, &runnable);
 	/* the polling sessions that sent lately are our peers, not strangers */
-	sock_machine_ok = spin_machine_verdict_ours(cpus, runnable, (int)sock_senders(srv));
+	sock_machine_ok = spin_machine_verdict_ours(cpus, runnable, (int)sock_senders_lately());
 	/* while the calls caught come from elsewhere (all of a turn's or a
 	 * catch's senders on our CPU: stop) */
-	while (spin_turn_given(&sock_spin, sock_machine_ok && srv->sock_elsewhere)) {
-		srv->sock_elsewhere = false;
+	while (spin_turn_given(&sock_spin, sock_machine_ok && sock_elsewhere)) {
+		sock_elsewhere = false;
 		if (!spin_poll(&sock_spin, sock_poll_check, srv))
 			break;
 	}
-	srv->sock_elsewhere = false;
+	sock_elsewhere = false;
 }
 
 bool sock_poll_hint(const struct conn *c)

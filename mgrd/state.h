@@ -137,10 +137,8 @@ struct server {
 	struct snapshot *snapshot; /* saves armed (snapshot.c); NULL: none */
 	struct tcp *tcp; /* TCP listeners and handshakes (listen-tcp.c); NULL: none */
 	/* sessions that poll their socket (sock-poll.c): reads that made
-	 * calls; those that sent since the epoch began; the polls' catches */
+	 * calls (loop.c polls after them); the polls' catches (info) */
 	uint64_t sock_reads;
-	uint32_t sock_epoch, sock_senders;
-	bool sock_elsewhere; /* some sent from another CPU (or one unknown) */
 	uint64_t sock_caught;
 };
 

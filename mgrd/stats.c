@@ -97,14 +97,6 @@ __attribute__((noinline, cold)) static void stats_clock_again(struct stats_clock
 	k->left = STATS_RECALIBRATE;
 }
 
-uint64_t stats_ticks(void)
-{
-	struct stats_clock *k = &stats_clock;
-	if (!k->decided)
-		stats_clock_decide(k);
-	return k->tsc ? __rdtsc() : clock_now_ns();
-}
-
 /* ns from t0 to t (both ticks) */
 static uint64_t stats_ns_between(struct stats_clock *k, uint64_t t0, uint64_t t)
 {
@@ -131,15 +123,7 @@ static uint64_t stats_now(const struct stats_clock *k)
 	(void)k;
 	return clock_now_ns();
 }
-
-uint64_t stats_ticks(void) { return clock_now_ns(); }
 #endif
-
-uint64_t stats_ns_since(uint64_t t0)
-{
-	struct stats_clock *k = &stats_clock;
-	return stats_ns_between(k, t0, stats_now(k));
-}
 
 /* ---- runs: one clock read a call ---- */
 

@@ -21,11 +21,6 @@ struct method_stats {
 
 /* code: 0, an mgr_err, or CALL_PARKED. s may be NULL (no method found). */
 void stats_record(struct method_stats *s, int code, uint64_t ns);
-/* The clock that times calls on the thread that reads it (its state is
- * the thread's): ticks now, and the nanoseconds since t0 ticks. The TSC
- * where the kernel keeps time with it, else clock_now_ns(). */
-uint64_t stats_ticks(void);
-uint64_t stats_ns_since(uint64_t t0);
 /* A run of calls timed with one clock read each: the calls one read of a
  * connection (who) brought, in order (seq: the connection's count of
  * calls, the same for the calls of one batch). The first call of a run
@@ -34,9 +29,11 @@ uint64_t stats_ns_since(uint64_t t0);
  * check, handler, and the answer to the call before it), for 1 + n clock
  * reads a run of n rather than 2n. stats_run_start is a call's start in
  * ticks; stats_run_ns its time in ns, now at its handler's end, which
- * starts the next call of the run. stats_run_break ends the run: the
- * transport calls it between reads (conn-poll.c), so no wait for input
- * is ever counted. */
+ * starts the next call of the run; with who NULL, a call alone (a
+ * fresh reading, and the time since it). The clock is the thread's: the
+ * TSC where the kernel keeps time with it, else clock_now_ns().
+ * stats_run_break ends the run: the transport calls it as each read
+ * begins (conn.c), so no wait for input is ever counted. */
 uint64_t stats_run_start(const void *who, uint64_t seq);
 uint64_t stats_run_ns(uint64_t t0, const void *who, uint64_t seq);
 extern __thread const void *stats_run_who; /* NULL: no run (stats.c's) */
