@@ -7,13 +7,17 @@ benchmark, no thresholds.
 
     bench/ab.py OLD_BUILD NEW_BUILD [ROUNDS] [WORKLOADS] [--states S1,S2]
                 [--inflight F] [--clients K] [--peers old,new,nospin,redis,floor]
-                [--pinned] [--ops N]
+                [--pinned] [--ops N] [--place together|split|apart]
     bench/ab.py /tmp/bbold build 5 counter_add,queue
     bench/ab.py /tmp/bbold build 5 counter_add --inflight 16 --clients 4
     bench/ab.py /tmp/bbold build 5 counter_add --inflight 16 --clients 4 --pinned
 
 --pinned runs every process on CPU 0 (the bench's --pinned, as bench/run.py's
 pinned pass) instead of the unpinned machine states; its rows say "pin".
+--place pins the unpinned states' processes as the bench's --place says
+(server on CPU 0; clients beside it, on CPU 1, or half and half; the over
+state's loops 4 and 4), for every peer alike: one placement measured instead
+of the kernel's draw. Both builds' benches must have --place.
 
 The floor is peer-pingpong's rpc (the NEW build's) with the same clients and
 window: its rows carry the workload "rpc"."""
@@ -29,6 +33,7 @@ VARIANTS = [("old", 0, {}, "mgr-bench"), ("new", 1, {}, "mgr-bench"),
             ("nospin", 1, {"MGR_NO_SPIN": "1"}, "mgr-bench"),
             ("noslice", 1, {"MGR_SLICE_US": "0"}, "mgr-bench"),
             ("slice", 1, {"MGR_SLICE_US": "100"}, "mgr-bench"),
+            ("noring", 1, {"MGR_RING_SIZE": "0"}, "mgr-bench"),
             ("redis", 1, {}, "peer-redis"), ("floor", 1, {}, "peer-pingpong")]
 
 
@@ -39,6 +44,8 @@ def run(b, name, extra, prog, st, a):
     ops = str(a.ops if prog == "mgr-bench" else a.ops // 3)
     only = "rpc" if prog == "peer-pingpong" else a.workloads
     where = ["--pinned"] if a.pinned else ["--unpinned", "--state", st]
+    if a.place and not a.pinned:
+        where += ["--place", a.place]
     argv = [b + "/bench/" + prog] + where + ["--reps", "1", "--ops", ops,
                                              "--only", only, "--inflight", str(a.inflight)]
     if a.clients:
@@ -65,9 +72,12 @@ def main(argv):
     p.add_argument("--clients", type=int, default=0, help="0: every count the bench has")
     p.add_argument("--peers", default="old,new,nospin,redis,floor",
                    help="of old,new,nospin,noslice (new, MGR_SLICE_US=0), slice (new, "
-                   "MGR_SLICE_US=100: the clients' threads too),redis,floor")
+                   "MGR_SLICE_US=100: the clients' threads too), noring (new, MGR_RING_SIZE=0: "
+                   "every call on the socket), redis, floor")
     p.add_argument("--ops", type=int, default=60000,
                    help="mgr's calls a repetition (Redis and the floor: a third)")
+    p.add_argument("--place", choices=("together", "split", "apart"),
+                   help="pin the unpinned states' processes this way (the bench's --place)")
     p.add_argument("--pinned", action="store_true",
                    help="every process on CPU 0, no machine states")
     a = p.parse_args(argv)

@@ -18,9 +18,19 @@
 #include <unistd.h>
 
 enum { OPT_OPS = 1, OPT_REPS, OPT_PINNED, OPT_UNPINNED, OPT_QUICK, OPT_ONLY,
-       OPT_MEM, OPT_CLIENTS, OPT_INFLIGHT, OPT_STATE };
+       OPT_MEM, OPT_CLIENTS, OPT_INFLIGHT, OPT_STATE, OPT_PLACE };
 
 const char *const bench_state_names[BENCH_NSTATES] = { "idle", "busy", "over" };
+const char *const bench_place_names[BENCH_NPLACES] = { "kernel", "together", "split",
+						       "apart" };
+
+/* A placement's clients: worker i on CPU base + i % mod (mod 0: base). */
+static const struct { int base, mod; } bench_place_workers[BENCH_NPLACES] = {
+	[BENCH_PLACE_KERNEL] = { -1, 0 },
+	[BENCH_PLACE_TOGETHER] = { 0, 0 },
+	[BENCH_PLACE_SPLIT] = { 0, 2 },
+	[BENCH_PLACE_APART] = { 1, 0 },
+};
 
 static pid_t bench_server;
 
@@ -37,6 +47,7 @@ static const struct option bench_longopts[] = {
 	{ "clients", required_argument, NULL, OPT_CLIENTS },
 	{ "inflight", required_argument, NULL, OPT_INFLIGHT },
 	{ "state", required_argument, NULL, OPT_STATE },
+	{ "place", required_argument, NULL, OPT_PLACE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -45,7 +56,8 @@ static int bench_usage(const char *prog)
 	fprintf(stderr,
 		"usage: %s [--ops N] [--reps R] [--pinned|--unpinned] "
 		"[--quick] [--only WORKLOAD] [--mem N] [--clients K] "
-		"[--inflight F] [--state idle|busy|over]\n",
+		"[--inflight F] [--state idle|busy|over] "
+		"[--place kernel|together|split|apart]\n",
 		prog);
 	return -1;
 }
@@ -59,13 +71,22 @@ static uint64_t bench_count(const char *arg)
 	return (*arg && *end == '\0' && arg[0] != '-') ? v : 0;
 }
 
-/* The state named arg, or -1. */
-static int bench_state_parse(const char *arg)
+/* The index of arg among names[n], or -1. */
+static int bench_name_parse(const char *arg, const char *const *names, int n)
 {
-	for (int i = 0; i < BENCH_NSTATES; i++)
-		if (strcmp(arg, bench_state_names[i]) == 0)
+	for (int i = 0; i < n; i++)
+		if (strcmp(arg, names[i]) == 0)
 			return i;
 	return -1;
+}
+
+/* Whether CPUs 0 and 1 are both ours (the placements pin to them). */
+static int bench_two_cpus(void)
+{
+	cpu_set_t set;
+
+	return sched_getaffinity(0, sizeof set, &set) == 0 && CPU_ISSET(0, &set) &&
+	       CPU_ISSET(1, &set);
 }
 
 int bench_opts_parse(struct bench_opts *o, const struct bench_defaults *d,
@@ -87,7 +108,11 @@ int bench_opts_parse(struct bench_opts *o, const struct bench_defaults *d,
 		if ((c == OPT_CLIENTS || c == OPT_INFLIGHT) &&
 		    (!(k = bench_count(optarg)) || k > 64))
 			return bench_usage(argv[0]);
-		if (c == OPT_STATE && (o->state = bench_state_parse(optarg)) < 0)
+		if (c == OPT_STATE &&
+		    (o->state = bench_name_parse(optarg, bench_state_names, BENCH_NSTATES)) < 0)
+			return bench_usage(argv[0]);
+		if (c == OPT_PLACE &&
+		    (o->place = bench_name_parse(optarg, bench_place_names, BENCH_NPLACES)) < 0)
 			return bench_usage(argv[0]);
 		if (c == OPT_CLIENTS)
 			o->clients = (int)k;
@@ -99,6 +124,11 @@ int bench_opts_parse(struct bench_opts *o, const struct bench_defaults *d,
 	}
 	if (optind < argc)
 		return bench_usage(argv[0]);
+	if (o->place && !bench_two_cpus()) {
+		fprintf(stderr, "%s: --place %s needs CPUs 0 and 1\n", argv[0],
+			bench_place_names[o->place]);
+		return -1;
+	}
 	o->ops = ops ? ops : o->quick ? d->quick_ops : d->ops;
 	o->reps = reps ? (int)reps : o->quick ? d->quick_reps : d->reps;
 	o->mem = mem ? mem : o->quick ? d->quick_mem : d->mem;
@@ -148,9 +178,11 @@ static void bench_hog_main(int cpu)
 		spins++;
 }
 
-/* Starts the busy loops of state; h->n of them are running. */
-static int bench_hogs_start(struct bench_hogs *h, int state)
+/* Starts the busy loops of o's state; h->n of them are running. Placed,
+ * the over state's go to CPUs 0 and 1 in turn. */
+static int bench_hogs_start(struct bench_hogs *h, const struct bench_opts *o)
 {
+	int state = o->state;
 	int want = state == BENCH_BUSY ? 1 : state == BENCH_OVER ? BENCH_OVER_HOGS : 0;
 	int cpu = state == BENCH_BUSY ? bench_last_cpu() : -1;
 
@@ -160,7 +192,7 @@ static int bench_hogs_start(struct bench_hogs *h, int state)
 		pid_t pid = fork();
 
 		if (pid == 0)
-			bench_hog_main(cpu);
+			bench_hog_main(o->place && state == BENCH_OVER ? h->n % 2 : cpu);
 		if (pid < 0)
 			return -1;
 		h->pid[h->n++] = pid;
@@ -189,7 +221,13 @@ static int bench_rep(const struct bench_job *j, int n,
 
 	if (c->prepare && c->prepare(j, n) < 0)
 		return -1;
-	int rc = bench_hogs_start(&hogs, o->state);
+	int rc = bench_hogs_start(&hogs, o);
+	if (o->place) { /* the server on CPU 0 and the clients as the placement says */
+		if (stats_pin_pid(bench_server, 0) < 0)
+			rc = -1;
+		stats_place_workers(bench_place_workers[o->place].base,
+				    bench_place_workers[o->place].mod);
+	}
 	uint64_t s0 = stats_cpu_ns(bench_server);
 	if (rc == 0)
 		rc = stats_workers_run(n, o->ops, c->inflight, c->fn, (void *)j, rep, checks);
@@ -212,6 +250,7 @@ static void bench_case_print(const char *peer, const struct bench_job *j, int n,
 		.inflight = j->c->inflight,
 		.pinned = o->pinned,
 		.state = bench_state_names[o->state],
+		.place = o->place ? bench_place_names[o->place] : NULL,
 		.extra = j->c->verify ? "\"check\":\"ok\"" : NULL,
 	};
 	if (rc == 0)

@@ -21,6 +21,7 @@ struct bench_opts {
 	int clients;      /* run only this client count; 0 runs all */
 	int inflight;     /* run only cases with this window; 0 runs all */
 	int state;        /* enum bench_state: what else runs beside each repetition */
+	int place;        /* enum bench_place: where its processes run */
 };
 
 /* The machine state a repetition runs in: nothing else (idle); one busy
@@ -31,6 +32,18 @@ struct bench_opts {
 enum bench_state { BENCH_IDLE, BENCH_BUSY, BENCH_OVER, BENCH_NSTATES };
 #define BENCH_OVER_HOGS 8
 extern const char *const bench_state_names[BENCH_NSTATES];
+
+/* Where a repetition's processes run (--place). By default the kernel
+ * places them (BENCH_PLACE_KERNEL), and in the over state that is a draw
+ * that decides a repetition's speed for every peer alike (docs/design.md,
+ * "The over state's two modes"). The others pin the server's threads to
+ * CPU 0 and the over state's busy loops to CPUs 0 and 1 in turn, then the
+ * clients: all on CPU 0 (together), all on CPU 1 (apart), or in turn
+ * (split: half beside the server). One placement at a time is measured
+ * instead of a mix of them. Needs CPUs 0 and 1. */
+enum bench_place { BENCH_PLACE_KERNEL, BENCH_PLACE_TOGETHER, BENCH_PLACE_SPLIT,
+		   BENCH_PLACE_APART, BENCH_NPLACES };
+extern const char *const bench_place_names[BENCH_NPLACES];
 
 /* The server's pid, once the peer started it: its CPU time over each
  * repetition goes into the line (server_cpu_us). 0: not known. */

@@ -565,7 +565,7 @@ static int mb_memory(struct mb_server *s, const struct bench_opts *o)
 {
 	struct stats_worker w = { .ops = o->mem, .inflight = MB_MEM_INFLIGHT };
 	struct stats_line line = { "mgr", "memory_hash", 1, MB_MEM_INFLIGHT,
-				   o->pinned, "idle", NULL };
+				   o->pinned, "idle", NULL, NULL };
 	struct stats_rep rep = { 0 };
 	mgr_object *d = NULL;
 	long long before, after;

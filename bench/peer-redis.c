@@ -315,7 +315,7 @@ static int rd_memory(const struct rd_server *s, const struct bench_opts *o)
 {
 	struct stats_worker w = { .ops = o->mem, .inflight = RD_MEM_INFLIGHT };
 	struct stats_line line = { "redis", "memory_hash", 1, RD_MEM_INFLIGHT,
-				   o->pinned, "idle", NULL };
+				   o->pinned, "idle", NULL, NULL };
 	struct stats_rep rep = { 0 };
 	long long growth;
 	char extra[128];

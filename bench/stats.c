@@ -8,6 +8,7 @@
 #endif
 #include "stats.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <sched.h>
@@ -170,6 +171,43 @@ int stats_pin(int cpu)
 	return sched_setaffinity(0, sizeof set, &set);
 }
 
+int stats_pin_pid(int pid, int cpu)
+{
+	char dir[64];
+	cpu_set_t set;
+	int rc = 0;
+
+	if (cpu < 0)
+		return 0;
+	snprintf(dir, sizeof dir, "/proc/%d/task", pid);
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	for (struct dirent *e; (e = readdir(d));)
+		if (e->d_name[0] != '.' && sched_setaffinity(atoi(e->d_name), sizeof set, &set))
+			rc = -1;
+	closedir(d);
+	return rc;
+}
+
+static int stats_place_base = -1, stats_place_mod;
+
+void stats_place_workers(int base, int mod)
+{
+	stats_place_base = base;
+	stats_place_mod = mod;
+}
+
+/* Worker idx's CPU under stats_place_workers, or -1. */
+static int stats_place_cpu(int idx)
+{
+	if (stats_place_base < 0)
+		return -1;
+	return stats_place_base + (stats_place_mod ? idx % stats_place_mod : 0);
+}
+
 static int stats_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
@@ -227,7 +265,7 @@ static void stats_worker_main(struct stats_worker *w, stats_worker_fn fn)
 {
 	struct stats_msg m = { 0 };
 
-	if (stats_lat_init(&w->lat, w->ops) < 0)
+	if (stats_lat_init(&w->lat, w->ops) < 0 || stats_pin(stats_place_cpu(w->idx)) < 0)
 		_exit(1);
 	m.status = fn(w);
 	if (!w->ready) /* failed in setup: still keep the protocol */
@@ -407,6 +445,8 @@ void stats_print(const struct stats_line *line, const struct stats_rep *reps,
 	       s.ops_min, s.ops_max, s.p50_us, s.p99_us,
 	       line->state ? line->state : "idle", s.cpu_us, s.client_cpu_us,
 	       s.server_cpu_us);
+	if (line->place)
+		printf("\"place\":\"%s\",", line->place);
 	if (line->extra)
 		printf("%s,", line->extra);
 	printf("\"reps\":[");

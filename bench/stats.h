@@ -54,6 +54,12 @@ void stats_summarize(const struct stats_rep *reps, int n,
 /* Pin the calling process (and so everything it forks or execs later) to
  * one CPU; cpu < 0 leaves the affinity alone. 0 or -1 with errno. */
 int stats_pin(int cpu);
+/* Pin every thread of process pid to one CPU (cpu < 0: nothing). 0 or -1. */
+int stats_pin_pid(int pid, int cpu);
+/* Where the next stats_workers_run's workers run: worker i on CPU
+ * base + i % mod (mod 0: base alone); base < 0 (the default) leaves them
+ * where fork puts them. */
+void stats_place_workers(int base, int mod);
 
 /* What a forked worker sees. The worker does its setup (connect, ...),
  * calls stats_worker_start() - which returns once every worker is ready -,
@@ -89,7 +95,8 @@ uint64_t stats_cpu_ns(int pid);
 
 /* Identity of one output line. extra, if not NULL, is a JSON fragment
  * ("\"k\":v,...") appended to the object. state: the machine state the
- * case ran in ("idle", "busy", "over"). */
+ * case ran in ("idle", "busy", "over"); place: the placement it was pinned
+ * to (bench.h, --place), NULL for the kernel's. */
 struct stats_line {
 	const char *peer;
 	const char *workload;
@@ -98,6 +105,7 @@ struct stats_line {
 	int pinned;
 	const char *state;
 	const char *extra;
+	const char *place;
 };
 
 /* One JSON object on one line of stdout. */
