@@ -265,7 +265,9 @@ static void stats_worker_main(struct stats_worker *w, stats_worker_fn fn)
 {
 	struct stats_msg m = { 0 };
 
-	if (stats_lat_init(&w->lat, w->ops) < 0 || stats_pin(stats_place_cpu(w->idx)) < 0)
+	/* every thread: a sanitizer's may be running already */
+	if (stats_lat_init(&w->lat, w->ops) < 0 ||
+	    stats_pin_pid(getpid(), stats_place_cpu(w->idx)) < 0)
 		_exit(1);
 	m.status = fn(w);
 	if (!w->ready) /* failed in setup: still keep the protocol */

@@ -19,18 +19,23 @@ def allowed(pid):
     """Cpus_allowed_list of every thread of pid, as a set of strings."""
     out = set()
     for tid in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{tid}/status") as f:
-            for line in f:
-                if line.startswith("Cpus_allowed_list:"):
-                    out.add(line.split()[1])
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith("Cpus_allowed_list:"):
+                        out.add(line.split()[1])
+        except OSError:  # a thread that ended meanwhile
+            pass
     return out
 
 
 def children(pid):
     """(pid, comm) of pid's children."""
+    kids = []
     try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            kids = [int(k) for k in f.read().split()]
+        for tid in os.listdir(f"/proc/{pid}/task"):  # any thread may have forked
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids += [int(k) for k in f.read().split()]
     except OSError:
         return
     for k in kids:
