@@ -78,12 +78,12 @@ int auth_handshake(int fd, void *tls, const struct auth_keys *ks)
 	if (auth_challenge_make(challenge, nonce) ||
 	    auth_io(fd, tls, challenge, sizeof(challenge), true) ||
 	    auth_io(fd, tls, answer, sizeof(answer), false))
-		return -1;
+		return AUTH_GONE;
 	int k = auth_server_check(ks->key, ks->n, nonce, answer, sizeof(answer), client_nonce);
 	auth_result_make(k >= 0 ? &ks->key[k] : NULL, client_nonce, result);
 	if (auth_io(fd, tls, result, sizeof(result), true))
-		return -1;
-	return k;
+		return k >= 0 ? AUTH_GONE : AUTH_WRONG; /* a wrong answer counts all the same */
+	return k >= 0 ? k : AUTH_WRONG;
 }
 
 /* ---- failures per source address ---- */

@@ -28,9 +28,15 @@ struct auth_keys {
  * there is a listener and no key. */
 int auth_keys_load(const struct config_remote *cfg, struct auth_keys *ks);
 
+/* What a handshake that admitted no key came to. */
+enum {
+	AUTH_WRONG = -1, /* the client answered, with no key of ours: told FAILURE */
+	AUTH_GONE = -2,  /* no answer: the peer went away, or the socket failed */
+};
+
 /* The handshake, blocking, on a handshake thread: over fd, or over tls
  * (a gnutls session: tls.h) if not NULL. The index of the client's key,
- * or -1 (refused: the client was told FAILURE; or the peer went away). */
+ * AUTH_WRONG or AUTH_GONE. */
 int auth_handshake(int fd, void *tls, const struct auth_keys *ks);
 
 /* ---- failures per source address (loop thread only) ----

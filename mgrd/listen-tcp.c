@@ -49,8 +49,9 @@ struct tcp_pending {
 	uint8_t addr[16];
 	char text[64];
 	struct event *timer;
+	bool expired; /* the deadline shut it down (loop thread) */
 	/* the thread's report */
-	int key;     /* the key's index, -1: refused */
+	int key;     /* the key's index, or AUTH_WRONG / AUTH_GONE (auth.h) */
 	int conn_fd; /* the session's fd; -1: none */
 	void *tls;   /* its TLS session (tls.h); NULL: plain TCP */
 };
@@ -71,6 +72,7 @@ struct tcp {
 	int efd;                  /* rung when done gets one */
 	struct event *done_ev;
 	uint64_t refused_full, refused_waiting;
+	uint64_t gone; /* handshakes whose peer went away before answering */
 	bool closing; /* tcp_fini: reported handshakes are not admitted */
 };
 
@@ -127,7 +129,7 @@ static void *tcp_handshake_thread(void *arg)
 	struct tcp_pending *p = arg;
 	struct tcp *t = p->t;
 	void *s = t->tls ? tls_accept(t->tls, p->tfd) : NULL;
-	p->key = !t->tls || s ? auth_handshake(p->tfd, s, &t->keys) : -1;
+	p->key = !t->tls || s ? auth_handshake(p->tfd, s, &t->keys) : AUTH_GONE;
 	if (p->key >= 0) {
 		p->conn_fd = p->tfd;
 		p->tls = s;
@@ -187,6 +189,23 @@ static void tcp_admit(struct tcp *t, struct tcp_pending *p)
 		t->keys.name[p->key], (unsigned)uid);
 }
 
+/* A reported handshake: a session, or a failure that makes the address
+ * wait (a wrong answer, or silence until the deadline: a guess, or a
+ * handshake slot held). A peer that went away before answering guessed
+ * nothing: a worker killed while it connected (Ctrl-C on its process group)
+ * must not lock its host's other workers out. */
+static void tcp_outcome(struct tcp *t, struct tcp_pending *p)
+{
+	if (p->key >= 0)
+		tcp_admit(t, p);
+	else if (p->key == AUTH_WRONG || p->expired)
+		auth_fail_note(&t->fails, p->addr, p->text, p->key == AUTH_WRONG ?
+			       "it answered with no key of ours" :
+			       "no answer before --handshake-timeout", clock_now_ms());
+	else
+		t->gone++;
+}
+
 static void tcp_done_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)what;
@@ -200,12 +219,7 @@ static void tcp_done_cb(evutil_socket_t fd, short what, void *arg)
 	for (struct tcp_pending *p = list, *next; p; p = next) {
 		next = p->done_next;
 		tcp_pending_unlink(p);
-		if (p->key >= 0)
-			tcp_admit(t, p);
-		else
-			auth_fail_note(&t->fails, p->addr, p->text, "no key answered, or it "
-				       "went silent or away before --handshake-timeout",
-				       clock_now_ms());
+		tcp_outcome(t, p);
 		free(p);
 	}
 }
@@ -217,6 +231,7 @@ static void tcp_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct tcp_pending *p = arg;
+	p->expired = true;
 	shutdown(p->fd, SHUT_RDWR);
 }
 

@@ -287,6 +287,37 @@ static long rss_kb(pid_t pid)
 	return kb;
 }
 
+/* Peers that take the challenge and go away without answering (a worker
+ * killed while it connects: Ctrl-C on its process group), closing or
+ * resetting: they guessed nothing, so they are no failures, and a worker of
+ * the same host that comes next is let in at once, not made to wait. The
+ * chaos-tcp storm found them counted: its workers' connects were refused. */
+static void test_gone_before_answering(void **state)
+{
+	(void)state;
+	struct daemon d;
+	const char *extra[] = {"--listen", "tcp:127.0.0.1:0", NULL};
+	daemon_start(&d, extra);
+	for (int i = 0; i < 20; i++) {
+		int fd = raw_tcp(d.addr[0]);
+		char challenge[51];
+		assert_true(harness_read_exact(fd, (uint8_t *)challenge, sizeof(challenge), WAIT_MS));
+		if (i % 2) { /* a reset, as a killed process's unread socket gives */
+			struct linger l = {1, 0};
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+		}
+		close(fd);
+	}
+	for (int i = 0; i < 5; i++) {
+		mgr_client *c;
+		assert_int_equal(mgr_client_connect(d.addr[0], &c), 0);
+		mgr_client_close(c);
+	}
+	assert_int_equal(count_in_file(d.log, "authentication failed from"), 0);
+	assert_int_equal(count_in_file(d.log, "acting as uid"), 5);
+	daemon_stop(&d);
+}
+
 static void test_raw_garbage_and_silence(void **state)
 {
 	(void)state;
@@ -636,6 +667,7 @@ int main(void)
 		cmocka_unit_test(test_local_tcp_polls),
 		cmocka_unit_test(test_wrong_and_no_key),
 		cmocka_unit_test(test_raw_garbage_and_silence),
+		cmocka_unit_test(test_gone_before_answering),
 		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_tls_on_loop),
 		cmocka_unit_test(test_tls_refused),
