@@ -126,6 +126,8 @@ static void conn_batch_submit(struct io_uring *r)
 		conn_batch_reap(r, (unsigned)sent);
 }
 
+void conn_batch_prepare(void) { (void)conn_batch_ring_get(); }
+
 void conn_batch_send(struct conn *c)
 {
 	if (conn_batch_find(c) < 0)
@@ -143,6 +145,8 @@ bool conn_batch_add(struct conn *c, int others_ready)
 	(void)others_ready;
 	return false;
 }
+
+void conn_batch_prepare(void) {}
 
 void conn_batch_forget(struct conn *c) { (void)c; }
 

@@ -28,6 +28,13 @@
  * it now. */
 bool conn_batch_add(struct conn *c, int others_ready);
 
+/* Sets up the calling thread's ring now: the loop thread of a server with
+ * TCP listeners, before its first session, so that the ring's fd is there
+ * from the start and not opened by some later turn (mgrd's fds, counted
+ * before and after a storm of sessions, are the same). Nothing without
+ * io_uring. */
+void conn_batch_prepare(void);
+
 /* c closes: off the list (nothing if it was not on it). */
 void conn_batch_forget(struct conn *c);
 

@@ -27,6 +27,7 @@
 #include "mgr/error.h"
 #include "admit.h"
 #include "auth.h"
+#include "conn-batch.h"
 #include "conn.h"
 #include "log.h"
 #include "state.h"
@@ -382,6 +383,7 @@ int tcp_start(struct server *srv)
 	srv->tcp = t;
 	if (!srv->cfg.remote.timeout_ms)
 		srv->cfg.remote.timeout_ms = TCP_DEFAULT_TIMEOUT_MS;
+	conn_batch_prepare(); /* this is the loop's thread: its replies' ring */
 	return tcp_setup(t);
 }
 

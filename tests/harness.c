@@ -28,8 +28,13 @@
 void harness_start(struct harness *h, const char *const *args)
 {
 	mgr_manager_opts o = {.args = args};
+	harness_start_opts(h, &o);
+}
+
+void harness_start_opts(struct harness *h, const mgr_manager_opts *o)
+{
 	memset(h, 0, sizeof(*h));
-	int err = mgr_manager_start(&o, &h->m);
+	int err = mgr_manager_start(o, &h->m);
 	if (err)
 		fail_msg("mgr_manager_start: %s: %s", mgr_strerror(err), mgr_client_errmsg(NULL));
 	h->path = mgr_manager_address(h->m);

@@ -21,6 +21,9 @@ struct harness {
 
 /* Starts mgrd (extra args NULL-terminated, may be NULL) and connects. */
 void harness_start(struct harness *h, const char *const *args);
+/* The same with every option of mgr_manager_start (the client still
+ * connects on the UNIX socket). */
+void harness_start_opts(struct harness *h, const mgr_manager_opts *o);
 /* Closes the client, stops mgrd and asserts that it exited cleanly. */
 void harness_stop(struct harness *h);
 

@@ -151,6 +151,7 @@ struct figures {
 
 struct chaos {
 	struct harness h;
+	const char *addr; /* where the workers connect: h.path, or TCP */
 	bool employee;
 	int stop_fd, stop_wfd; /* stop pipe: EOF on stop_fd means stop */
 	struct slot slots[NWORKERS];
@@ -557,7 +558,7 @@ static void chaos_spawn(struct chaos *ch, int i)
 	if (pid == 0) {
 		close(p[0]);
 		close(ch->stop_wfd); /* the parent's close must reach EOF */
-		_exit(worker_main(ch->h.path, i, p[1], ch->stop_fd, ch->employee, seed,
+		_exit(worker_main(ch->addr, i, p[1], ch->stop_fd, ch->employee, seed,
 				  (int64_t)ch->spawned + 1, ch->shm));
 	}
 	close(p[1]);
@@ -731,6 +732,38 @@ static bool chaos_socket(void)
 	return r && atoi(r) == 0;
 }
 
+/* MGR_CHAOS_TCP=1: mgrd also listens on loopback TCP (port 0, a key) and
+ * the workers and their helpers connect there, so the storm runs through
+ * the TCP sessions' handshake, their socket polling and their teardown
+ * (issue 16). The parent stays on the UNIX socket. */
+static bool chaos_tcp(void)
+{
+	const char *t = getenv("MGR_CHAOS_TCP");
+	return t && atoi(t) == 1;
+}
+
+static const char *chaos_transport(void)
+{
+	return chaos_tcp() ? "tcp" : chaos_socket() ? "socket" : "ring";
+}
+
+static void chaos_start(struct chaos *ch, const char *const *args)
+{
+	static const char key[] = "chaos: a key for the storm's TCP sessions";
+	const char *listen[] = {"tcp:127.0.0.1:0", NULL};
+	mgr_manager_opts o = {.args = args};
+	if (chaos_tcp()) {
+		o.listen = listen;
+		o.auth_key = key;
+		o.auth_key_len = sizeof(key) - 1;
+		setenv("MGR_AUTH_KEY", key, 1); /* the workers' key, inherited */
+		unsetenv("MGR_AUTH_KEY_FILE");
+	}
+	harness_start_opts(&ch->h, &o);
+	ch->addr = chaos_tcp() ? mgr_manager_tcp_address(ch->h.m, 0) : ch->h.path;
+	assert_non_null(ch->addr);
+}
+
 /* One line with every figure (also when mgrd crashed: then the checks
  * after the storm did not run and their figures are 0). */
 static void chaos_summary(struct chaos *ch)
@@ -748,7 +781,7 @@ static void chaos_summary(struct chaos *ch)
 	       "left %zu lost %zu (allowed %lld) duplicated %zu invented %zu, owner-died marks seen "
 	       "per lock [%s], mutex violations %u, log appended %zu (+%zu maybe) present %zu missing %zu "
 	       "foreign %zu duplicated %zu out of order %zu, crashes %d\n",
-	       chaos_socket() ? "socket" : "ring", f->secs, ch->kills, ch->group_kills,
+	       chaos_transport(), f->secs, ch->kills, ch->group_kills,
 	       ch->sigint_kills, ch->aimed_holder, ch->aimed_blocked, ch->families,
 	       (long long)f->calls, ch->put_acked.n, ch->put_maybe.n, ch->got.n, f->left, f->lost,
 	       (long long)ch->maybe_gets, f->dup, f->invented, marks,
@@ -1159,7 +1192,7 @@ static void test_chaos(void **state)
 	const char *module = getenv("MGR_EMPLOYEE_MODULE");
 	const char *args[] = {"--module", module, NULL};
 	ch.employee = module && *module;
-	harness_start(&ch.h, ch.employee ? args : NULL);
+	chaos_start(&ch, ch.employee ? args : NULL);
 	int pid = mgr_manager_pid(ch.h.m);
 	ch.mgrd = pid;
 	mgr_client_set_timeout(ch.h.c, 10000); /* a hung mgrd fails the test, never hangs it */
