@@ -31,13 +31,78 @@ void harness_start(struct harness *h, const char *const *args)
 	harness_start_opts(h, &o);
 }
 
+const char *harness_tcp(void)
+{
+	const char *t = getenv("MGR_TEST_TCP");
+	return !t ? NULL : strcmp(t, "tls") == 0 ? "tls" : strcmp(t, "1") == 0 ? "tcp" : NULL;
+}
+
+/* A CA and a certificate for 127.0.0.1 signed by it, in dir; clients
+ * trust the CA (MGR_TLS_CA, inherited). false without openssl. */
+static bool harness_certs(const char *dir)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "cd %s && openssl req -x509 -newkey rsa:2048 -nodes "
+		 "-keyout ca.key -out ca.pem -days 2 -subj /CN=mgr-test-ca >/dev/null 2>&1 && "
+		 "openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr "
+		 "-subj /CN=localhost >/dev/null 2>&1 && "
+		 "printf 'subjectAltName=IP:127.0.0.1\\n' > ext && openssl x509 -req -in srv.csr "
+		 "-CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile ext "
+		 ">/dev/null 2>&1 && chmod 600 *.key", dir);
+	if (system(cmd) != 0)
+		return false;
+	snprintf(cmd, sizeof(cmd), "%s/ca.pem", dir);
+	setenv("MGR_TLS_CA", cmd, 1);
+	return true;
+}
+
+#define HARNESS_MAX_ARGS 32
+
+/* o's arguments plus the TLS listener's certificate (made into h->certs). */
+static void harness_tls_args(struct harness *h, const char *const *args,
+			     const char *out[HARNESS_MAX_ARGS])
+{
+	static char cert[300], key[300];
+	size_t n = 0;
+	for (; args && args[n]; n++) {
+		assert_true(n < HARNESS_MAX_ARGS - 5);
+		out[n] = args[n];
+	}
+	harness_tmpdir(h->certs, sizeof(h->certs), "mgr-test-tls");
+	if (!harness_certs(h->certs)) {
+		harness_rmtree(h->certs);
+		h->certs[0] = '\0';
+		skip();
+	}
+	snprintf(cert, sizeof(cert), "%s/srv.pem", h->certs);
+	snprintf(key, sizeof(key), "%s/srv.key", h->certs);
+	const char *tls[] = {"--tls-cert", cert, "--tls-key", key, NULL};
+	memcpy(out + n, tls, sizeof(tls));
+}
+
 void harness_start_opts(struct harness *h, const mgr_manager_opts *o)
 {
+	static const char key[] = "the test harness's key for TCP sessions";
+	const char *listen[] = {"tcp:127.0.0.1:0", NULL}, *args[HARNESS_MAX_ARGS];
+	mgr_manager_opts tcp = *o;
 	memset(h, 0, sizeof(*h));
+	if (harness_tcp() && !o->listen) {
+		tcp.listen = listen;
+		tcp.auth_key = key;
+		tcp.auth_key_len = sizeof(key) - 1;
+		setenv("MGR_AUTH_KEY", key, 1); /* the clients', forked ones' too */
+		unsetenv("MGR_AUTH_KEY_FILE");
+		if (strcmp(harness_tcp(), "tls") == 0) {
+			harness_tls_args(h, o->args, args);
+			tcp.args = args;
+		}
+		o = &tcp;
+	}
 	int err = mgr_manager_start(o, &h->m);
 	if (err)
 		fail_msg("mgr_manager_start: %s: %s", mgr_strerror(err), mgr_client_errmsg(NULL));
-	h->path = mgr_manager_address(h->m);
+	h->path = o == &tcp ? mgr_manager_tcp_address(h->m, 0) : mgr_manager_address(h->m);
+	assert_non_null(h->path);
 	err = mgr_client_connect(h->path, &h->c);
 	if (err)
 		fail_msg("connect: %s: %s", mgr_strerror(err), mgr_client_errmsg(NULL));
@@ -49,6 +114,8 @@ void harness_stop(struct harness *h)
 		return;
 	mgr_client_close(h->c);
 	int err = mgr_manager_shutdown(h->m);
+	if (h->certs[0]) /* clients read the CA at each connect: kept till now */
+		harness_rmtree(h->certs);
 	if (err)
 		fail_msg("mgrd did not stop cleanly: %s", mgr_client_errmsg(NULL));
 	memset(h, 0, sizeof(*h));

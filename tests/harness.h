@@ -16,14 +16,21 @@
 struct harness {
 	mgr_manager *m;
 	mgr_client *c; /* connected to m */
-	const char *path;
+	const char *path; /* where clients connect: the socket, or TCP */
+	char certs[256];  /* over TLS: the run's CA and certificate ("": none) */
 };
 
-/* Starts mgrd (extra args NULL-terminated, may be NULL) and connects. */
+/* Starts mgrd (extra args NULL-terminated, may be NULL) and connects.
+ * MGR_TEST_TCP=1 (or tls): mgrd also listens on loopback TCP (port 0, a
+ * key; tls: with a certificate made for the run by openssl, the test
+ * skipped without it) and h->path is that address, so a test written for
+ * the UNIX socket runs over TCP: its clients, forked ones too, connect
+ * there with the key (MGR_AUTH_KEY) and trust the run's CA (MGR_TLS_CA). */
 void harness_start(struct harness *h, const char *const *args);
-/* The same with every option of mgr_manager_start (the client still
- * connects on the UNIX socket). */
+/* The same with every option of mgr_manager_start. */
 void harness_start_opts(struct harness *h, const mgr_manager_opts *o);
+/* "tls", "tcp" or NULL: what MGR_TEST_TCP asks for. */
+const char *harness_tcp(void);
 /* Closes the client, stops mgrd and asserts that it exited cleanly. */
 void harness_stop(struct harness *h);
 

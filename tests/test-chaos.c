@@ -151,8 +151,6 @@ struct figures {
 
 struct chaos {
 	struct harness h;
-	const char *addr; /* where the workers connect: h.path, or TCP */
-	char certs[256];  /* chaos-tls: the run's CA and certificate ("": none) */
 	bool employee;
 	int stop_fd, stop_wfd; /* stop pipe: EOF on stop_fd means stop */
 	struct slot slots[NWORKERS];
@@ -559,7 +557,7 @@ static void chaos_spawn(struct chaos *ch, int i)
 	if (pid == 0) {
 		close(p[0]);
 		close(ch->stop_wfd); /* the parent's close must reach EOF */
-		_exit(worker_main(ch->addr, i, p[1], ch->stop_fd, ch->employee, seed,
+		_exit(worker_main(ch->h.path, i, p[1], ch->stop_fd, ch->employee, seed,
 				  (int64_t)ch->spawned + 1, ch->shm));
 	}
 	close(p[1]);
@@ -733,81 +731,18 @@ static bool chaos_socket(void)
 	return r && atoi(r) == 0;
 }
 
-/* MGR_CHAOS_TCP=1: mgrd also listens on loopback TCP (port 0, a key) and
- * the workers and their helpers connect there, so the storm runs through
- * the TCP sessions' handshake, their socket polling and their teardown
- * (issue 16). MGR_CHAOS_TCP=tls: the same over TLS, with a certificate
- * made for the run (openssl; skipped without it). The parent stays on the
- * UNIX socket. */
-static const char *chaos_tcp_mode(void)
-{
-	const char *t = getenv("MGR_CHAOS_TCP");
-	return t && (strcmp(t, "1") == 0 || strcmp(t, "tls") == 0) ? t : NULL;
-}
-
-static bool chaos_tcp(void) { return chaos_tcp_mode() != NULL; }
-
-static bool chaos_tls(void) { return chaos_tcp() && strcmp(chaos_tcp_mode(), "tls") == 0; }
-
+/* MGR_TEST_TCP=1 or tls (harness.h): the storm runs over loopback TCP,
+ * through the TCP sessions' handshakes, their socket polling and their
+ * teardown (issue 16), or over TLS. */
 static const char *chaos_transport(void)
 {
-	return chaos_tls() ? "tls" : chaos_tcp() ? "tcp" : chaos_socket() ? "socket" : "ring";
-}
-
-/* A CA and a certificate for 127.0.0.1 signed by it, in dir; the workers
- * trust the CA (MGR_TLS_CA, inherited). false without openssl. */
-static bool chaos_certs(const char *dir)
-{
-	char cmd[1024];
-	snprintf(cmd, sizeof(cmd), "cd %s && openssl req -x509 -newkey rsa:2048 -nodes "
-		 "-keyout ca.key -out ca.pem -days 2 -subj /CN=mgr-chaos-ca >/dev/null 2>&1 && "
-		 "openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr "
-		 "-subj /CN=localhost >/dev/null 2>&1 && "
-		 "printf 'subjectAltName=IP:127.0.0.1\\n' > ext && openssl x509 -req -in srv.csr "
-		 "-CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile ext "
-		 ">/dev/null 2>&1 && chmod 600 *.key", dir);
-	if (system(cmd) != 0)
-		return false;
-	snprintf(cmd, sizeof(cmd), "%s/ca.pem", dir);
-	setenv("MGR_TLS_CA", cmd, 1);
-	return true;
+	return harness_tcp() ? harness_tcp() : chaos_socket() ? "socket" : "ring";
 }
 
 static void chaos_start(struct chaos *ch, const char *module)
 {
-	static const char key[] = "chaos: a key for the storm's TCP sessions";
-	static char cert[300], tkey[300];
-	char *certs = ch->certs;
-	const char *listen[] = {"tcp:127.0.0.1:0", NULL};
-	const char *args[8] = {NULL}, **a = args;
-	if (module) {
-		*a++ = "--module";
-		*a++ = module;
-	}
-	if (chaos_tls()) {
-		harness_tmpdir(certs, sizeof(ch->certs), "mgr-chaos-tls");
-		if (!chaos_certs(certs)) {
-			harness_rmtree(certs);
-			certs[0] = '\0';
-			skip();
-		}
-		snprintf(cert, sizeof(cert), "%s/srv.pem", certs);
-		snprintf(tkey, sizeof(tkey), "%s/srv.key", certs);
-		const char *tls[] = {"--tls-cert", cert, "--tls-key", tkey};
-		for (size_t i = 0; i < 4; i++)
-			*a++ = tls[i];
-	}
-	mgr_manager_opts o = {.args = args};
-	if (chaos_tcp()) {
-		o.listen = listen;
-		o.auth_key = key;
-		o.auth_key_len = sizeof(key) - 1;
-		setenv("MGR_AUTH_KEY", key, 1); /* the workers' key, inherited */
-		unsetenv("MGR_AUTH_KEY_FILE");
-	}
-	harness_start_opts(&ch->h, &o);
-	ch->addr = chaos_tcp() ? mgr_manager_tcp_address(ch->h.m, 0) : ch->h.path;
-	assert_non_null(ch->addr);
+	const char *args[] = {"--module", module, NULL};
+	harness_start(&ch->h, module ? args : NULL);
 }
 
 /* One line with every figure (also when mgrd crashed: then the checks
@@ -1313,8 +1248,6 @@ static void test_chaos(void **state)
 	mgr_value_free(rows1);
 	chaos_release(&ch, &o);
 	harness_stop(&ch.h);
-	if (ch.certs[0]) /* the workers read the CA at each connect: kept till now */
-		harness_rmtree(ch.certs);
 	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 }
 
