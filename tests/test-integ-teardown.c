@@ -61,16 +61,22 @@ static void ready_once(int *ready)
 	}
 }
 
-/* In the leader: tells the test its worker's pid, once (a passive shape
- * before it parks, an active one after its first call came back). */
+/* In the leader: tells the test its worker's pid and its own session,
+ * once (a passive shape before it parks, an active one after its first
+ * call came back). The session, not the pid, finds the leader in the
+ * clients view: over TCP (MGR_TEST_TCP) a session has no pid. */
+struct leader_news {
+	pid_t worker;
+	uint64_t session;
+};
 static int leader_report = -1;
-static pid_t leader_worker;
+static struct leader_news leader_news;
 
 static void started(void)
 {
 	if (leader_report >= 0) {
-		TCHK(write(leader_report, &leader_worker, sizeof(leader_worker)) ==
-		     sizeof(leader_worker));
+		TCHK(write(leader_report, &leader_news, sizeof(leader_news)) ==
+		     sizeof(leader_news));
 		close(leader_report);
 		leader_report = -1;
 	}
@@ -291,7 +297,7 @@ static void leader_main(const char *path, const struct shape *s, int report)
 	char b;
 	TCHK(poll(&pf, 1, 20000) == 1 && read(p[0], &b, 1) == 1);
 	leader_report = report;
-	leader_worker = w;
+	leader_news = (struct leader_news){w, mgr_client_session(c)};
 	s->wait(o);
 	_exit(2);
 }
@@ -309,7 +315,7 @@ static struct td td;
 
 /* How many calls the session of pid has parked (-1: no such session);
  * MGR_E* as a negative number if the call failed. */
-static int64_t td_parked(mgr_client *c, pid_t pid)
+static int64_t td_parked(mgr_client *c, uint64_t session)
 {
 	mgr_value *rows = NULL;
 	int err = mgr_call(mgr_client_manager(c), "clients", NULL, 0, &rows);
@@ -317,7 +323,7 @@ static int64_t td_parked(mgr_client *c, pid_t pid)
 		return -1000 - err;
 	int64_t n = -1;
 	for (size_t i = 0; i < mgr_value_len(rows) && n < 0; i++)
-		if (harness_map_int(mgr_value_list_get(rows, i), "pid") == pid)
+		if (harness_map_int(mgr_value_list_get(rows, i), "session") == (int64_t)session)
 			n = harness_map_int(mgr_value_list_get(rows, i), "parked");
 	mgr_value_free(rows);
 	return n;
@@ -422,15 +428,17 @@ static bool td_await(const struct shape *s, int round, pid_t leader, int report,
 			fail_msg("%s round %d: the group did not start in 20 s", s->name, round);
 		}
 	}
-	if (read(report, worker, sizeof(*worker)) != sizeof(*worker)) {
+	struct leader_news news;
+	if (read(report, &news, sizeof(news)) != sizeof(news)) {
 		if (td_dead(3000))
 			return false;
 		td_fail_cleanup();
 		int st = td_reap(leader, 0);
 		fail_msg("%s round %d: the leader failed (status %#x)", s->name, round, st);
 	}
+	*worker = news.worker;
 	while (s->passive) {
-		int64_t n = td_parked(td.h.c, leader);
+		int64_t n = td_parked(td.h.c, news.session);
 		if (n > 0)
 			break;
 		if (n < -1 && td_dead(3000))
@@ -442,6 +450,13 @@ static bool td_await(const struct shape *s, int round, pid_t leader, int report,
 		}
 	}
 	return true;
+}
+
+/* tcp, tls (MGR_TEST_TCP), socket (MGR_RING_SIZE=0) or ring. */
+static const char *td_transport(void)
+{
+	const char *r = getenv("MGR_RING_SIZE");
+	return harness_tcp() ? harness_tcp() : r && atoi(r) == 0 ? "socket" : "ring";
 }
 
 static bool td_expected_death(int st, int sig)
@@ -502,7 +517,7 @@ static void test_teardown(void **state)
 		td_round(s, i);
 	int crashed = td.crashes - crashes0;
 	print_message("teardown %s: mgrd crashed in %d of %d rounds (%s)\n", s->name, crashed, n,
-		      getenv("MGR_RING_SIZE") && atoi(getenv("MGR_RING_SIZE")) == 0 ? "socket" : "ring");
+		      td_transport());
 	if (crashed)
 		fail_msg("%s: mgrd crashed in %d of %d rounds where a waiter and a holder died together",
 			 s->name, crashed, n);
