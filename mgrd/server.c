@@ -38,6 +38,7 @@
 #include "session.h"
 #include "snapshot.h"
 #include "types-builtin.h"
+#include "watchdog.h"
 
 #define SERVER_STOP_GRACE_MS 3000
 #define SERVER_EXIT_STUCK 3 /* the stop deadline passed with calls running */
@@ -432,6 +433,32 @@ int server_init(struct server *srv, const struct config *cfg)
 	return 0;
 }
 
+
+/* When the stop must be over: set by server_stop, else from now. */
+static uint64_t server_stop_deadline(const struct server *srv)
+{
+	return srv->stop_deadline_ns ? srv->stop_deadline_ns
+		: clock_now_ns() + (uint64_t)srv->cfg.stop_timeout_ms * 1000000u;
+}
+
+/* Past the stop deadline with calls still running (pool_fini logged them),
+ * or with the loop itself stuck in one (the watchdog's thread calls this):
+ * nothing can be freed under them, so the process ends here, which ends
+ * them; no final snapshot (their objects may be half changed). A private
+ * manager (--parent) first ends the rest of its process group, so what its
+ * program's methods started does not outlive it. */
+static void server_exit_stuck(void *arg, const char *why)
+{
+	struct server *srv = arg;
+	if (!srv->stopping)
+		server_unlink_socket(srv);
+	if (srv->cfg.parent_pid > 0)
+		pgroup_kill_others();
+	log_msg(LOG_ERROR, "%s: exiting (status %d)%s", why, SERVER_EXIT_STUCK,
+		srv->snapshot ? ", no final snapshot" : "");
+	_exit(SERVER_EXIT_STUCK);
+}
+
 int server_run(struct server *srv)
 {
 	/* the loop thread runs microseconds between sleeps: a short slice lets
@@ -443,31 +470,14 @@ int server_run(struct server *srv)
 	if (spin_slice_set(ns))
 		log_msg(LOG_WARN, "the kernel refused a %llu us scheduler slice: %s",
 			(unsigned long long)(ns / 1000), strerror(errno));
-	return loop_run(srv);
-}
-
-/* When the stop must be over: set by server_stop, else from now. */
-static uint64_t server_stop_deadline(const struct server *srv)
-{
-	return srv->stop_deadline_ns ? srv->stop_deadline_ns
-		: clock_now_ns() + (uint64_t)srv->cfg.stop_timeout_ms * 1000000u;
-}
-
-/* Past the stop deadline with calls still running (pool_fini logged them):
- * nothing can be freed under them, so the process ends here, which ends
- * them; no final snapshot (their objects may be half changed). A private
- * manager (--parent) first ends the rest of its process group, so what its
- * program's methods started does not outlive it. */
-static void server_exit_stuck(struct server *srv)
-{
-	if (!srv->stopping)
-		server_unlink_socket(srv);
-	if (srv->cfg.parent_pid > 0)
-		pgroup_kill_others();
-	log_msg(LOG_ERROR, "stop deadline (%u ms) passed with calls running: exiting (status %d)%s",
-		srv->cfg.stop_timeout_ms, SERVER_EXIT_STUCK,
-		srv->snapshot ? ", no final snapshot" : "");
-	_exit(SERVER_EXIT_STUCK);
+	struct watchdog_conf wc = {srv->cfg.stop_timeout_ms, srv->cfg.parent_pid,
+				   server_exit_stuck, srv};
+	if (watchdog_start(&wc))
+		log_msg(LOG_WARN, "no stop watchdog: a method stuck on the loop would keep "
+			"a stop from ending");
+	int rc = loop_run(srv);
+	watchdog_done();
+	return rc;
 }
 
 void server_fini(struct server *srv)
@@ -480,8 +490,12 @@ void server_fini(struct server *srv)
 	while (srv->conns)
 		conn_close(srv->conns, "server exit");
 	tcp_fini(srv); /* handshake and TLS threads gone (their sessions closed) */
-	if (pool_fini(srv, server_stop_deadline(srv))) /* workers joined; holds given back */
-		server_exit_stuck(srv);
+	if (pool_fini(srv, server_stop_deadline(srv))) { /* workers joined; holds given back */
+		char why[64];
+		snprintf(why, sizeof(why), "stop deadline (%u ms) passed with calls running",
+			 srv->cfg.stop_timeout_ms);
+		server_exit_stuck(srv, why);
+	}
 	session_end_queued(srv);
 	event_base_loop(srv->base, EVLOOP_NONBLOCK); /* run the deferred frees */
 	snapshot_fini(srv); /* the final save: no call is running now */

@@ -21,7 +21,7 @@ LAYERS = [
     ("types", "sync type-counter type-dict type-list type-namespace type-iterator type-lock type-semaphore type-event "
               "type-condition type-barrier type-queue type-pipe custom types-builtin rows gc"),
     ("services", "type-manager type-manager-views type-manager-repr manager monitor snapshot"),
-    ("main", "loop server main module activation"),
+    ("main", "loop server main module activation watchdog"),
 ]
 RANK = {m: i for i, (_, mods) in enumerate(LAYERS) for m in mods.split()}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"/]+)\.h"', re.M)

@@ -51,6 +51,8 @@ static int stuck_spawn(void *state, mgr_request *call)
 
 static const mgr_method_def stuck_methods[] = {
 	{"block", stuck_block, 0, 0, "", "never returns", 0},
+	{"block_inline", stuck_block, 0, 0, "", "never returns, on the loop's thread",
+	 MGR_METHOD_INLINE},
 	{"blocked", stuck_count, 0, 0, "", "block() calls started", 0},
 	{"spawn", stuck_spawn, 0, 0, "", "a process waiting forever; its pid", 0},
 };
