@@ -32,6 +32,7 @@ static void cmd_clients_print(const mgr_value *v)
 		{"CALLS", "calls", NULL, true},	    {"REFS", "refs", NULL, true},
 		{"LOCKS", "locks", NULL, true},	    {"PARKED", "parked", NULL, true},
 		{"RING", "ring", NULL, true},	    {"NAME", "name"},
+		{"FROM", "addr"},
 	};
 	table_print(COLS(cols), v);
 }

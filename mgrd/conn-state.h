@@ -68,6 +68,7 @@ struct conn {
 	int ngroups;
 	uint64_t session;
 	char name[64];
+	char addr[72]; /* a TCP session's peer, "tcp:HOST:PORT"; "" on the socket */
 	time_t since;
 	uint64_t calls;
 	struct idmap refs;       /* object id -> (uintptr_t) count */

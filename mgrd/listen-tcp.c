@@ -181,6 +181,7 @@ static void tcp_admit(struct tcp *t, struct tcp_pending *p)
 		return;
 	}
 	c->tls = p->tls;
+	snprintf(c->addr, sizeof(c->addr), "tcp:%s", p->text);
 	if (c->tls && tls_pending(c->tls)) /* read ahead with the key handshake's bytes */
 		event_active(c->read_ev, EV_READ, 0);
 	c->remote = true;

@@ -67,7 +67,8 @@ static mgr_value *views_held(struct server *srv, const struct conn *conn)
 static mgr_value *views_client_row(struct server *srv, const struct conn *conn)
 {
 	static const char *const keys[] = {"session", "pid", "uid", "name", "since", "calls",
-					   "refs", "locks", "parked", "monitoring", "ring", "polls"};
+					   "refs", "locks", "parked", "monitoring", "ring", "polls",
+					   "addr"};
 	mgr_value *vals[] = {
 		mgr_value_new_int((int64_t)conn->session), mgr_value_new_int(conn->pid),
 		mgr_value_new_int(conn->uid), mgr_value_new_string(conn->name),
@@ -76,7 +77,7 @@ static mgr_value *views_client_row(struct server *srv, const struct conn *conn)
 		mgr_value_new_int(conn->n_parked),
 		mgr_value_new_bool(monitor_watching(srv, conn)),
 		mgr_value_new_int(conn->ring ? conn->ring->r.cap : 0),
-		mgr_value_new_bool(conn->polls)};
+		mgr_value_new_bool(conn->polls), mgr_value_new_string(conn->addr)};
 	return row_new(sizeof(keys) / sizeof(keys[0]), keys, vals);
 }
 

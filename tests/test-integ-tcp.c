@@ -192,6 +192,25 @@ static void test_local_tcp_polls(void **state)
 
 /* ---- the key ---- */
 
+/* The addr of c's own session in its manager's clients view (caller frees). */
+static char *session_addr(mgr_client *c)
+{
+	mgr_value *rows = NULL;
+	char *addr = NULL;
+	assert_int_equal(mgr_call(mgr_client_manager(c), "clients", NULL, 0, &rows), 0);
+	for (size_t i = 0; i < mgr_value_len(rows); i++) {
+		const mgr_value *row = mgr_value_list_get(rows, i);
+		mgr_value *ks = mgr_value_new_string("session"), *ka = mgr_value_new_string("addr");
+		if (mgr_value_int(mgr_value_map_get(row, ks)) == (int64_t)mgr_client_session(c))
+			addr = strdup(mgr_value_string(mgr_value_map_get(row, ka), NULL));
+		mgr_value_free(ks);
+		mgr_value_free(ka);
+	}
+	mgr_value_free(rows);
+	assert_non_null(addr);
+	return addr;
+}
+
 static void test_right_key_v4_v6(void **state)
 {
 	(void)state;
@@ -211,9 +230,19 @@ static void test_right_key_v4_v6(void **state)
 		assert_int_equal(mgr_callv(cnt, "add", &r, NULL), 0);
 		mgr_value_free(r);
 		assert_int_equal(harness_info(c, "sessions"), 1);
+		char *addr = session_addr(c); /* where it came from, its own port */
+		assert_non_null(strstr(addr, i ? "tcp:[::1]:" : "tcp:127.0.0.1:"));
+		assert_true(port_of(addr) > 0 && port_of(addr) != port_of(d.addr[i]));
+		free(addr);
 		mgr_object_release(cnt);
 		mgr_client_close(c);
 	}
+	mgr_client *u; /* on the UNIX socket: no addr */
+	assert_int_equal(mgr_client_connect(d.sock, &u), 0);
+	char *addr = session_addr(u);
+	assert_string_equal(addr, "");
+	free(addr);
+	mgr_client_close(u);
 	/* the remote sessions acted as nobody: the counter is 65534's */
 	assert_int_equal(count_in_file(d.log, "key default, acting as uid 65534"), 2);
 	daemon_stop(&d);
