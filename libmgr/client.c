@@ -96,7 +96,9 @@ static void client_fork_forget(mgr_client *c)
 		client_forget_fd(&c->ring->efd);
 	if (c->orphan_ring)
 		client_forget_fd(&c->orphan_ring->efd);
-	c->tls = c->tls_cred = c->orphan_tls = c->orphan_tls_cred = NULL; /* not ours to free */
+	void *was[] = {c->tls, c->tls_cred, c->orphan_tls, c->orphan_tls_cred};
+	memcpy(c->forked_tls, was, sizeof(was)); /* not ours to free: kept */
+	c->tls = c->tls_cred = c->orphan_tls = c->orphan_tls_cred = NULL;
 	c->reading = false; /* no reader came along */
 	c->waiters = 0;     /* nor any waiter */
 	c->pending = c->pending_tail = NULL;

@@ -85,6 +85,11 @@ struct mgr_client {
 	 * have been inside GnuTLS at the fork). */
 	void *tls, *tls_cred;
 	void *orphan_tls, *orphan_tls_cred;
+	/* In a fork's child: the parent's TLS sessions and credentials, never
+	 * freed (as above) but still pointed to, so that a leak checker at the
+	 * child's exit() sees memory the child chose to keep, not lost (one
+	 * fork's worth: a grandchild keeps its parent's). */
+	void *forked_tls[4];
 	struct auth_key *key; /* TCP: the key given to connect (wiped when freed);
 			       * NULL: from the environment at each connect */
 };

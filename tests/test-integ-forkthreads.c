@@ -212,6 +212,16 @@ static void ft_stop(struct ft *ft, struct ft_thread *th, int n)
 
 static void test_fork_while_threads_call(void **state)
 {
+#if defined(__SANITIZE_ADDRESS__)
+	/* ASan's allocator (GCC 12's libasan) keeps its size-class locks over
+	 * fork(): a child forked while another thread allocates can wait on
+	 * one for ever. Over TLS it did, every run, in the child's first
+	 * handshake (a 16 KiB block; gdb: __sanitizer::Mutex::Lock under
+	 * gnutls_handshake). glibc's malloc resets its locks in the child:
+	 * the plain and TSan runs test this shape over TLS. */
+	if (harness_tcp() && strcmp(harness_tcp(), "tls") == 0)
+		skip();
+#endif
 	struct harness *h = *state;
 	enum { NT = 4 };
 	enum ft_role roles[NT] = {FT_ADD, FT_ADD, FT_TIMED, FT_PARKED};
