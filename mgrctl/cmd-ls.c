@@ -40,7 +40,8 @@ static mgr_value *cmd_ls_rows(const mgr_value *objects, const char *type)
 		if (!type || (t && !strcmp(mgr_value_string(t, NULL), type)))
 			rows[k++] = row;
 	}
-	qsort(rows, k, sizeof(*rows), cmd_ls_cmp);
+	if (rows)
+		qsort(rows, k, sizeof(*rows), cmd_ls_cmp);
 	mgr_value *l = rows ? mgr_value_new_list() : NULL;
 	for (size_t i = 0; l && i < k; i++)
 		if (mgr_value_list_append(l, mgr_value_copy(rows[i]))) {

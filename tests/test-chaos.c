@@ -123,7 +123,12 @@ static int ids_cmp(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
-static void ids_sort(struct ids *a) { qsort(a->v, a->n, sizeof(*a->v), ids_cmp); }
+/* An empty list has no array: qsort's pointer must not be NULL (UBSan). */
+static void ids_sort(struct ids *a)
+{
+	if (a->n)
+		qsort(a->v, a->n, sizeof(*a->v), ids_cmp);
+}
 
 static bool ids_has(const struct ids *sorted, int64_t id)
 {
