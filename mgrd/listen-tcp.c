@@ -73,7 +73,6 @@ struct tcp {
 	int efd;                  /* rung when done gets one */
 	struct event *done_ev;
 	uint64_t refused_full, refused_waiting;
-	uint64_t gone; /* handshakes whose peer went away before answering */
 	bool closing; /* tcp_fini: reported handshakes are not admitted */
 };
 
@@ -204,8 +203,6 @@ static void tcp_outcome(struct tcp *t, struct tcp_pending *p)
 		auth_fail_note(&t->fails, p->addr, p->text, p->key == AUTH_WRONG ?
 			       "it answered with no key of ours" :
 			       "no answer before --handshake-timeout", clock_now_ms());
-	else
-		t->gone++;
 }
 
 static void tcp_done_cb(evutil_socket_t fd, short what, void *arg)

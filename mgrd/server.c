@@ -471,6 +471,7 @@ int server_run(struct server *srv)
 		log_msg(LOG_WARN, "the kernel refused a %llu us scheduler slice: %s",
 			(unsigned long long)(ns / 1000), strerror(errno));
 	struct watchdog_conf wc = {srv->cfg.stop_timeout_ms, srv->cfg.parent_pid,
+				   srv->parent_ev ? event_get_fd(srv->parent_ev) : -1,
 				   server_exit_stuck, srv};
 	if (watchdog_start(&wc))
 		log_msg(LOG_WARN, "no stop watchdog: a method stuck on the loop would keep "

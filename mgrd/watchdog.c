@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../common/clock.h"
@@ -21,12 +20,11 @@ static const int watchdog_sigs[] = {SIGTERM, SIGINT};
 static struct {
 	struct watchdog_conf conf;
 	int efd;  /* rung by a stop signal and by watchdog_done */
-	int pfd;  /* the parent's pidfd; -1: none (or poll getppid) */
 	atomic_bool done;
 	bool running;
 	pthread_t thread;
 	struct sigaction before[2]; /* libevent's handlers, called after ours */
-} wd = {.efd = -1, .pfd = -1};
+} wd = {.efd = -1};
 
 static void watchdog_ring(void)
 {
@@ -64,10 +62,11 @@ static int watchdog_chain(void)
 /* Asleep until a stop signal or the parent's end: true; false when done. */
 static bool watchdog_wait_stop(void)
 {
-	struct pollfd p[2] = {{wd.efd, POLLIN, 0}, {wd.pfd, POLLIN, 0}};
-	bool poll_ppid = wd.conf.parent_pid > 0 && wd.pfd < 0;
+	int pfd = wd.conf.parent_pid > 0 ? wd.conf.parent_fd : -1;
+	struct pollfd p[2] = {{wd.efd, POLLIN, 0}, {pfd, POLLIN, 0}};
+	bool poll_ppid = wd.conf.parent_pid > 0 && pfd < 0;
 	for (;;) {
-		int n = poll(p, wd.pfd >= 0 ? 2 : 1, poll_ppid ? 1000 : -1);
+		int n = poll(p, pfd >= 0 ? 2 : 1, poll_ppid ? 1000 : -1);
 		if (atomic_load(&wd.done))
 			return false;
 		if (n > 0 || (poll_ppid && getppid() != wd.conf.parent_pid))
@@ -114,8 +113,6 @@ int watchdog_start(const struct watchdog_conf *conf)
 	wd.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (wd.efd < 0)
 		return -1;
-	if (conf->parent_pid > 0)
-		wd.pfd = (int)syscall(SYS_pidfd_open, conf->parent_pid, 0);
 	sigset_t all, old;
 	sigfillset(&all); /* the signals go to the loop's thread, as libevent expects */
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -145,9 +142,7 @@ void watchdog_done(void)
 		pthread_join(wd.thread, NULL);
 		wd.running = false;
 	}
-	if (wd.pfd >= 0)
-		close(wd.pfd);
 	if (wd.efd >= 0)
 		close(wd.efd);
-	wd.pfd = wd.efd = -1;
+	wd.efd = -1;
 }

@@ -8,7 +8,8 @@
  *
  * The watchdog is a thread asleep in poll() on an eventfd, which a signal
  * handler put in front of libevent's rings for each stop signal, and on the
- * parent's pidfd (without pidfd_open: getppid() once a second). Once
+ * parent's pidfd that the loop watches too (without one: getppid() once a
+ * second). Once
  * either comes it waits for watchdog_done until the deadline plus a grace;
  * past that it runs last_words (on its own thread: the loop's is stuck),
  * which must end the process. A loop that answers the stop never meets it,
@@ -24,6 +25,7 @@
 struct watchdog_conf {
 	uint32_t stop_ms;  /* --stop-timeout */
 	pid_t parent_pid;  /* 0: no parent to watch */
+	int parent_fd;     /* its pidfd (the loop's, borrowed); -1: poll getppid */
 	/* what to do past the deadline (the loop is stuck); must not return */
 	void (*last_words)(void *arg, const char *why);
 	void *arg;

@@ -37,23 +37,27 @@ const char *harness_tcp(void)
 	return !t ? NULL : strcmp(t, "tls") == 0 ? "tls" : strcmp(t, "1") == 0 ? "tcp" : NULL;
 }
 
-/* A CA and a certificate for 127.0.0.1 signed by it, in dir; clients
- * trust the CA (MGR_TLS_CA, inherited). false without openssl. */
-static bool harness_certs(const char *dir)
+const char *harness_transport(void)
 {
-	char cmd[1024];
-	snprintf(cmd, sizeof(cmd), "cd %s && openssl req -x509 -newkey rsa:2048 -nodes "
-		 "-keyout ca.key -out ca.pem -days 2 -subj /CN=mgr-test-ca >/dev/null 2>&1 && "
+	const char *r = getenv("MGR_RING_SIZE");
+	return harness_tcp() ? harness_tcp() : r && atoi(r) == 0 ? "socket" : "ring";
+}
+
+bool harness_make_certs(const char *dir)
+{
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem "
+		 "-days 2 -subj /CN=mgr-test-ca >/dev/null 2>&1 && "
 		 "openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr "
 		 "-subj /CN=localhost >/dev/null 2>&1 && "
-		 "printf 'subjectAltName=IP:127.0.0.1\\n' > ext && openssl x509 -req -in srv.csr "
-		 "-CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile ext "
-		 ">/dev/null 2>&1 && chmod 600 *.key", dir);
-	if (system(cmd) != 0)
-		return false;
-	snprintf(cmd, sizeof(cmd), "%s/ca.pem", dir);
-	setenv("MGR_TLS_CA", cmd, 1);
-	return true;
+		 "printf 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\\n' > ext && "
+		 "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+		 "-out srv.pem -days 2 -extfile ext >/dev/null 2>&1 && "
+		 "openssl req -newkey rsa:2048 -nodes -keyout cli.key -out cli.csr -subj /CN=worker "
+		 ">/dev/null 2>&1 && openssl x509 -req -in cli.csr -CA ca.pem -CAkey ca.key "
+		 "-CAcreateserial -out cli.pem -days 2 >/dev/null 2>&1 && chmod 600 *.key", dir);
+	return system(cmd) == 0;
 }
 
 #define HARNESS_MAX_ARGS 32
@@ -62,18 +66,20 @@ static bool harness_certs(const char *dir)
 static void harness_tls_args(struct harness *h, const char *const *args,
 			     const char *out[HARNESS_MAX_ARGS])
 {
-	static char cert[300], key[300];
+	static char cert[300], key[300], ca[300];
 	size_t n = 0;
 	for (; args && args[n]; n++) {
 		assert_true(n < HARNESS_MAX_ARGS - 5);
 		out[n] = args[n];
 	}
 	harness_tmpdir(h->certs, sizeof(h->certs), "mgr-test-tls");
-	if (!harness_certs(h->certs)) {
+	if (!harness_make_certs(h->certs)) { /* no openssl */
 		harness_rmtree(h->certs);
 		h->certs[0] = '\0';
 		skip();
 	}
+	snprintf(ca, sizeof(ca), "%s/ca.pem", h->certs);
+	setenv("MGR_TLS_CA", ca, 1); /* the clients trust it, forked ones too */
 	snprintf(cert, sizeof(cert), "%s/srv.pem", h->certs);
 	snprintf(key, sizeof(key), "%s/srv.key", h->certs);
 	const char *tls[] = {"--tls-cert", cert, "--tls-key", key, NULL};

@@ -31,6 +31,13 @@ void harness_start(struct harness *h, const char *const *args);
 void harness_start_opts(struct harness *h, const mgr_manager_opts *o);
 /* "tls", "tcp" or NULL: what MGR_TEST_TCP asks for. */
 const char *harness_tcp(void);
+/* The transport a test's clients use, for its messages: "tls" or "tcp"
+ * (MGR_TEST_TCP), "socket" (MGR_RING_SIZE=0) or "ring". */
+const char *harness_transport(void);
+/* In dir: a CA (ca.pem), a server certificate for 127.0.0.1, ::1 and
+ * localhost (srv.pem, srv.key) and a client one (cli.pem, cli.key), signed
+ * by it, made by openssl. false if they could not be made. */
+bool harness_make_certs(const char *dir);
 /* Closes the client, stops mgrd and asserts that it exited cleanly. */
 void harness_stop(struct harness *h);
 

@@ -736,25 +736,6 @@ static void chaos_check_marks(struct chaos *ch)
 	}
 }
 
-static bool chaos_socket(void)
-{
-	const char *r = getenv("MGR_RING_SIZE");
-	return r && atoi(r) == 0;
-}
-
-/* MGR_TEST_TCP=1 or tls (harness.h): the storm runs over loopback TCP,
- * through the TCP sessions' handshakes, their socket polling and their
- * teardown (issue 16), or over TLS. */
-static const char *chaos_transport(void)
-{
-	return harness_tcp() ? harness_tcp() : chaos_socket() ? "socket" : "ring";
-}
-
-static void chaos_start(struct chaos *ch, const char *module)
-{
-	const char *args[] = {"--module", module, NULL};
-	harness_start(&ch->h, module ? args : NULL);
-}
 
 /* One line with every figure (also when mgrd crashed: then the checks
  * after the storm did not run and their figures are 0). */
@@ -773,7 +754,7 @@ static void chaos_summary(struct chaos *ch)
 	       "left %zu lost %zu (allowed %lld) duplicated %zu invented %zu, owner-died marks seen "
 	       "per lock [%s], mutex violations %u, log appended %zu (+%zu maybe) present %zu missing %zu "
 	       "foreign %zu duplicated %zu out of order %zu, crashes %d\n",
-	       chaos_transport(), f->secs, ch->kills, ch->group_kills,
+	       harness_transport(), f->secs, ch->kills, ch->group_kills,
 	       ch->sigint_kills, ch->aimed_holder, ch->aimed_blocked, ch->families,
 	       (long long)f->calls, ch->put_acked.n, ch->put_maybe.n, ch->got.n, f->left, f->lost,
 	       (long long)ch->maybe_gets, f->dup, f->invented, marks,
@@ -1191,8 +1172,9 @@ static void test_chaos(void **state)
 	(void)state;
 	static struct chaos ch;
 	const char *module = getenv("MGR_EMPLOYEE_MODULE");
+	const char *args[] = {"--module", module, NULL};
 	ch.employee = module && *module;
-	chaos_start(&ch, ch.employee ? module : NULL);
+	harness_start(&ch.h, ch.employee ? args : NULL); /* over TCP: MGR_TEST_TCP */
 	int pid = mgr_manager_pid(ch.h.m);
 	ch.mgrd = pid;
 	mgr_client_set_timeout(ch.h.c, 10000); /* a hung mgrd fails the test, never hangs it */

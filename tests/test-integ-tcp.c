@@ -389,18 +389,7 @@ static void test_raw_garbage_and_silence(void **state)
 
 /* ---- TLS with a CA made here ---- */
 
-static void make_certs(const char *dir)
-{
-	run("cd %s && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem "
-	    "-days 2 -subj /CN=mgr-test-ca 2>/dev/null >&2 && "
-	    "openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj /CN=localhost "
-	    "2>/dev/null && printf 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\\n' > ext && "
-	    "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem "
-	    "-days 2 -extfile ext 2>/dev/null && "
-	    "openssl req -newkey rsa:2048 -nodes -keyout cli.key -out cli.csr -subj /CN=worker "
-	    "2>/dev/null && openssl x509 -req -in cli.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-	    "-out cli.pem -days 2 2>/dev/null && chmod 600 *.key", dir);
-}
+static void make_certs(const char *dir) { assert_true(harness_make_certs(dir)); }
 
 static void test_tls(void **state)
 {

@@ -452,13 +452,6 @@ static bool td_await(const struct shape *s, int round, pid_t leader, int report,
 	return true;
 }
 
-/* tcp, tls (MGR_TEST_TCP), socket (MGR_RING_SIZE=0) or ring. */
-static const char *td_transport(void)
-{
-	const char *r = getenv("MGR_RING_SIZE");
-	return harness_tcp() ? harness_tcp() : r && atoi(r) == 0 ? "socket" : "ring";
-}
-
 static bool td_expected_death(int st, int sig)
 {
 	if (!WIFSIGNALED(st))
@@ -517,7 +510,7 @@ static void test_teardown(void **state)
 		td_round(s, i);
 	int crashed = td.crashes - crashes0;
 	print_message("teardown %s: mgrd crashed in %d of %d rounds (%s)\n", s->name, crashed, n,
-		      td_transport());
+		      harness_transport());
 	if (crashed)
 		fail_msg("%s: mgrd crashed in %d of %d rounds where a waiter and a holder died together",
 			 s->name, crashed, n);
